@@ -1,0 +1,42 @@
+//! Compiles `proto/support/v1` with the pure-Rust `protox` (no `protoc` needed), generates
+//! the tonic/prost code, and writes two descriptor sets for server reflection: the
+//! service contract and the `google.rpc` error details the service sends.
+
+use std::{env, fs, path::PathBuf};
+
+use prost::Message;
+
+const PROTOS: &[&str] = &[
+    "support/v1/common.proto",
+    "support/v1/department_service.proto",
+    "support/v1/customer_service.proto",
+    "support/v1/agent_service.proto",
+    "support/v1/ticket_service.proto",
+    "support/v1/log_service.proto",
+    "support/v1/auth_service.proto",
+    "support/v1/report_service.proto",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let out = PathBuf::from(env::var("OUT_DIR")?);
+    println!("cargo:rerun-if-changed=proto");
+    println!("cargo:rerun-if-changed=third_party/proto");
+
+    let contract = protox::compile(PROTOS, ["proto"])?;
+    fs::write(out.join("support_descriptor.bin"), contract.encode_to_vec())?;
+
+    let errors = protox::compile(
+        ["google/rpc/error_details.proto", "google/rpc/status.proto"],
+        ["third_party/proto"],
+    )?;
+    fs::write(
+        out.join("error_details_descriptor.bin"),
+        errors.encode_to_vec(),
+    )?;
+
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(contract)?;
+    Ok(())
+}

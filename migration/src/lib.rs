@@ -1,0 +1,17 @@
+//! Schema migrations of Support Service, one file per change (sea-orm-cli layout).
+//! They never import the service's entities and never seed data.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_core_tables;
+
+/// Every migration, in the order they apply.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_create_core_tables::Migration)]
+    }
+}

@@ -1,0 +1,223 @@
+//! Start-up and shutdown, in a fixed order.
+//!
+//! Start: load the policy, connect the pool (retrying until the start-up timeout),
+//! migrate, then serve: health held NOT_SERVING until the database answers, reflection
+//! v1 and v1alpha over the contract, health and the `google.rpc` error details, and the
+//! services. Shutdown: health NOT_SERVING, stop accepting, give in-flight calls a
+//! bounded time, close the pool.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::config::Settings;
+use crate::domain::Clock;
+use crate::grpc::{
+    State, agent::AgentApi, auth::AuthApi, customer::CustomerApi, department::DepartmentApi,
+    log::LogApi, report::ReportApi, ticket::TicketApi,
+};
+use crate::pb;
+use crate::repo::Repo;
+
+/// Why the server could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A setting is wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The database could not be reached or migrated.
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    /// Reflection could not read the descriptor sets.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The transport failed.
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Every service name that health reports on ("" is the whole server).
+const SERVICES: &[&str] = &[
+    "",
+    pb::department_service_server::SERVICE_NAME,
+    pb::customer_service_server::SERVICE_NAME,
+    pb::agent_service_server::SERVICE_NAME,
+    pb::ticket_service_server::SERVICE_NAME,
+    pb::log_service_server::SERVICE_NAME,
+    pb::auth_service_server::SERVICE_NAME,
+    pb::report_service_server::SERVICE_NAME,
+];
+
+/// A connected, migrated service ready to serve.
+#[derive(Debug)]
+pub struct App {
+    state: State,
+    settings: Settings,
+}
+
+impl App {
+    /// Connects (retrying until the start-up timeout) and migrates.
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        let policy = settings.policy().map_err(StartError::Config)?;
+        let deadline = Instant::now() + Duration::from_secs(settings.db_startup_timeout_secs);
+        let repo = loop {
+            match Repo::connect(&settings.db()).await {
+                Ok(repo) => break repo,
+                Err(e) if Instant::now() < deadline => {
+                    tracing::warn!(error = %e, "database not reachable yet; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        if settings.migrate {
+            repo.migrate().await?;
+        }
+        let state = State {
+            repo,
+            policy: Arc::new(policy),
+            clock,
+            max_attachment_bytes: settings.max_attachment_bytes,
+        };
+        Ok(Self { state, settings })
+    }
+
+    /// The data layer (for tools and tests).
+    pub fn repo(&self) -> &Repo {
+        &self.state.repo
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then drains for a bounded time.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let (reporter, health) = tonic_health::server::health_reporter();
+        set_health(&reporter, ServingStatus::NotServing).await;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let monitor = tokio::spawn(monitor_health(
+            self.state.repo.clone(),
+            reporter.clone(),
+            Duration::from_millis(self.settings.health_interval_ms.max(50)),
+            stop_rx.clone(),
+        ));
+
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(pb::ERROR_DETAILS_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let max = self.settings.max_request_bytes;
+        let s = &self.state;
+        let router = Server::builder()
+            .trace_fn(|req| tracing::info_span!("rpc", method = %req.uri().path()))
+            .add_service(health)
+            .add_service(reflection().build_v1()?)
+            .add_service(reflection().build_v1alpha()?)
+            .add_service(
+                pb::department_service_server::DepartmentServiceServer::new(DepartmentApi(
+                    s.clone(),
+                ))
+                .max_decoding_message_size(max),
+            )
+            .add_service(
+                pb::customer_service_server::CustomerServiceServer::new(CustomerApi(s.clone()))
+                    .max_decoding_message_size(max),
+            )
+            .add_service(
+                pb::agent_service_server::AgentServiceServer::new(AgentApi(s.clone()))
+                    .max_decoding_message_size(max),
+            )
+            .add_service(
+                pb::ticket_service_server::TicketServiceServer::new(TicketApi(s.clone()))
+                    .max_decoding_message_size(max),
+            )
+            .add_service(
+                pb::log_service_server::LogServiceServer::new(LogApi(s.clone()))
+                    .max_decoding_message_size(max),
+            )
+            .add_service(
+                pb::auth_service_server::AuthServiceServer::new(AuthApi)
+                    .max_decoding_message_size(max),
+            )
+            .add_service(
+                pb::report_service_server::ReportServiceServer::new(ReportApi)
+                    .max_decoding_message_size(max),
+            );
+
+        let signal_reporter = reporter.clone();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutting down: health NOT_SERVING, draining");
+            let _ = stop_tx.send(true);
+            set_health(&signal_reporter, ServingStatus::NotServing).await;
+        };
+        let serve = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+        let grace = Duration::from_millis(self.settings.shutdown_grace_ms);
+        let mut stopped = stop_rx.clone();
+        let bound = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+            tokio::time::sleep(grace).await;
+        };
+        let result = tokio::select! {
+            r = serve => r.map_err(StartError::from),
+            _ = bound => {
+                tracing::warn!(grace_ms = grace.as_millis() as u64, "drain timed out; closing remaining connections");
+                Ok(())
+            }
+        };
+        monitor.abort();
+        if let Err(e) = self.state.repo.close().await {
+            tracing::warn!(error = %e, "closing the database pool failed");
+        }
+        tracing::info!("stopped");
+        result
+    }
+}
+
+async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
+    for name in SERVICES {
+        reporter.set_service_status(*name, status).await;
+    }
+}
+
+/// Pings the database every `every`, reporting SERVING while it answers.
+async fn monitor_health(
+    repo: Repo,
+    reporter: HealthReporter,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut last = None;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let status = match repo.ping().await {
+            Ok(()) => ServingStatus::Serving,
+            Err(e) => {
+                if last != Some(ServingStatus::NotServing) {
+                    tracing::error!(error = %e, "database health check failed");
+                }
+                ServingStatus::NotServing
+            }
+        };
+        if last != Some(status) && !*stop.borrow() {
+            set_health(&reporter, status).await;
+            last = Some(status);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}

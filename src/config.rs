@@ -1,0 +1,132 @@
+//! Settings: defaults, overridden by environment variables, overridden by flags.
+//! `support-service --help` lists every setting with its variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::domain::priority::PriorityPolicy;
+use crate::repo::DbSettings;
+
+/// The embedded default database: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://support.db?mode=rwc";
+/// The default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "support-service",
+    version,
+    about = "Customer support over gRPC"
+)]
+pub struct Cli {
+    /// Settings of the server.
+    #[command(flatten)]
+    pub settings: Settings,
+    /// What to do; serving is the default.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve gRPC (the default).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+}
+
+/// Everything the server can be told.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "SUPPORT_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Database URL: sqlite://FILE?mode=rwc (embedded) or mysql://USER:PASS@HOST:PORT/DB.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// Maximum pooled connections (MySQL; SQLite uses one).
+    #[arg(long, env = "SUPPORT_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+    /// Milliseconds a call waits for a pooled connection before UNAVAILABLE.
+    #[arg(long, env = "SUPPORT_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3_000)]
+    pub db_acquire_timeout_ms: u64,
+    /// Milliseconds opening a connection may take.
+    #[arg(long, env = "SUPPORT_DB_CONNECT_TIMEOUT_MS", default_value_t = 5_000)]
+    pub db_connect_timeout_ms: u64,
+    /// Seconds to keep retrying the database at start-up before giving up.
+    #[arg(long, env = "SUPPORT_DB_STARTUP_TIMEOUT_SECS", default_value_t = 30)]
+    pub db_startup_timeout_secs: u64,
+    /// Apply pending migrations at start-up.
+    #[arg(long, env = "SUPPORT_MIGRATE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub migrate: bool,
+    /// A TOML file with the priority policy (weights, aging, thresholds); defaults otherwise.
+    #[arg(long, env = "SUPPORT_PRIORITY_POLICY")]
+    pub priority_policy: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, env = "SUPPORT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Milliseconds between database health checks.
+    #[arg(long, env = "SUPPORT_HEALTH_INTERVAL_MS", default_value_t = 2_000)]
+    pub health_interval_ms: u64,
+    /// Milliseconds in-flight calls get to finish after SIGTERM/SIGINT.
+    #[arg(long, env = "SUPPORT_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
+    pub shutdown_grace_ms: u64,
+    /// Largest request message, in bytes.
+    #[arg(long, env = "SUPPORT_MAX_REQUEST_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_request_bytes: usize,
+    /// Largest attachment, in bytes.
+    #[arg(long, env = "SUPPORT_MAX_ATTACHMENT_BYTES", default_value_t = 5 * 1024 * 1024)]
+    pub max_attachment_bytes: usize,
+}
+
+impl Settings {
+    /// The defaults with another database, as tests and tools use them.
+    pub fn with_database(database_url: impl Into<String>) -> Self {
+        let mut s = Cli::parse_from(["support-service"]).settings;
+        s.database_url = database_url.into();
+        s
+    }
+
+    /// The database part of the settings.
+    pub fn db(&self) -> DbSettings {
+        DbSettings {
+            url: self.database_url.clone(),
+            max_connections: self.db_max_connections.max(1),
+            acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
+            connect_timeout: Duration::from_millis(self.db_connect_timeout_ms),
+        }
+    }
+
+    /// Loads and checks the priority policy.
+    pub fn policy(&self) -> Result<PriorityPolicy, String> {
+        let policy = match &self.priority_policy {
+            None => PriorityPolicy::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| {
+                    format!("{} is not a valid priority policy: {e}", path.display())
+                })?
+            }
+        };
+        policy
+            .check()
+            .map_err(|e| format!("priority policy: {e}"))?;
+        Ok(policy)
+    }
+}

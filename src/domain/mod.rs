@@ -1,0 +1,19 @@
+//! The domain: the rules of customer support, free of gRPC and SQL.
+//!
+//! - [`types`]: the enums (tiers, severities, statuses…) and their stored names.
+//! - [`model`]: the resources as the service knows them, and validated inputs.
+//! - [`validate`]: field checks that collect every violation of a request.
+//! - [`priority`]: the configurable priority engine.
+//! - [`workflow`]: the ticket status machine.
+//! - [`clock`]: an injectable source of time.
+
+pub mod clock;
+pub mod model;
+pub mod priority;
+pub mod types;
+pub mod validate;
+pub mod workflow;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use model::*;
+pub use types::*;

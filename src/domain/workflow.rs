@@ -1,0 +1,100 @@
+//! The ticket status machine: `OPEN -> IN_PROGRESS -> RESOLVED -> CLOSED`.
+//!
+//! Staff move tickets with UpdateTicketStatus along the chain; a RESOLVED ticket can be
+//! reopened to IN_PROGRESS or closed. The customer closes from any status before CLOSED
+//! with CloseTicket (feedback and rating). CLOSED is final for everyone.
+
+use super::Status;
+use crate::error::{AppError, AppResult};
+
+/// The RPC that makes staff moves.
+pub const UPDATE_STATUS_METHOD: &str = "support.v1.TicketService/UpdateTicketStatus";
+/// The RPC of the customer's close.
+pub const CLOSE_METHOD: &str = "support.v1.TicketService/CloseTicket";
+
+/// The statuses UpdateTicketStatus accepts from `from`.
+pub fn status_moves(from: Status) -> &'static [Status] {
+    match from {
+        Status::Open => &[Status::InProgress],
+        Status::InProgress => &[Status::Resolved],
+        Status::Resolved => &[Status::InProgress, Status::Closed],
+        Status::Closed => &[],
+    }
+}
+
+/// Every move the server accepts from `from`, with the method that makes it.
+pub fn allowed_transitions(from: Status) -> Vec<(Status, &'static str)> {
+    let mut moves: Vec<(Status, &'static str)> = status_moves(from)
+        .iter()
+        .filter(|s| **s != Status::Closed)
+        .map(|s| (*s, UPDATE_STATUS_METHOD))
+        .collect();
+    if from.is_open() {
+        moves.push((Status::Closed, CLOSE_METHOD));
+    }
+    moves
+}
+
+/// Checks a staff move; the refusal names the allowed moves.
+pub fn check_status_move(from: Status, to: Status) -> AppResult<()> {
+    if status_moves(from).contains(&to) {
+        return Ok(());
+    }
+    let allowed = status_moves(from)
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>();
+    let hint = if allowed.is_empty() {
+        "a CLOSED ticket is final".to_owned()
+    } else {
+        format!("allowed from {from}: {}", allowed.join(", "))
+    };
+    Err(AppError::FailedPrecondition(format!(
+        "cannot move ticket from {from} to {to}; {hint}"
+    )))
+}
+
+/// Checks the customer's close.
+pub fn check_close(from: Status) -> AppResult<()> {
+    if from.is_open() {
+        Ok(())
+    } else {
+        Err(AppError::FailedPrecondition(
+            "the ticket is already CLOSED, which is final".into(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chain_and_its_refusals() {
+        assert!(check_status_move(Status::Open, Status::InProgress).is_ok());
+        assert!(check_status_move(Status::InProgress, Status::Resolved).is_ok());
+        assert!(check_status_move(Status::Resolved, Status::InProgress).is_ok());
+        assert!(check_status_move(Status::Resolved, Status::Closed).is_ok());
+        let err = check_status_move(Status::Open, Status::Resolved)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("IN_PROGRESS"), "{err}");
+        assert!(check_status_move(Status::Closed, Status::Open).is_err());
+        assert!(check_close(Status::Closed).is_err());
+        assert!(check_close(Status::Open).is_ok());
+    }
+
+    #[test]
+    fn allowed_transitions_agree_with_the_checks() {
+        for from in Status::ALL {
+            for (to, method) in allowed_transitions(*from) {
+                if method == UPDATE_STATUS_METHOD {
+                    assert!(check_status_move(*from, to).is_ok());
+                } else {
+                    assert!(check_close(*from).is_ok());
+                }
+            }
+        }
+        assert!(allowed_transitions(Status::Closed).is_empty());
+    }
+}

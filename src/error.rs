@@ -1,0 +1,214 @@
+//! One error type for the whole service and its one mapping to a gRPC status.
+//!
+//! Callers' mistakes carry a message saying what to fix (and, for bad fields, a
+//! `google.rpc.BadRequest`); database and internal failures are logged with their whole
+//! chain and reach the caller as a short generic message that leaks no SQL.
+
+use sea_orm::{DbErr, RuntimeErr, SqlErr, sqlx};
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// A request field that is not valid, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// The path of the field, e.g. `customer.email`.
+    pub field: String,
+    /// What is wrong and how to fix it.
+    pub description: String,
+}
+
+/// Everything that can go wrong in a call.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// One or more fields are not valid.
+    #[error("invalid request: {}", describe(.0))]
+    InvalidArgument(Vec<FieldViolation>),
+    /// The named resource does not exist.
+    #[error("{resource} {id} not found")]
+    NotFound {
+        /// The kind of resource.
+        resource: &'static str,
+        /// Its id.
+        id: i64,
+    },
+    /// A unique field already holds this value.
+    #[error("{message}")]
+    AlreadyExists {
+        /// The field that must be unique.
+        field: String,
+        /// What clashed.
+        message: String,
+    },
+    /// A workflow rule forbids the change now.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// A concurrent change won (stale etag).
+    #[error("{0}")]
+    Aborted(String),
+    /// The operation is defined but not built yet.
+    #[error("{0}")]
+    Unimplemented(String),
+    /// The database cannot be reached; the call can be retried.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] DbErr),
+    /// A database failure that is not the caller's doing.
+    #[error("database error")]
+    Database(#[source] DbErr),
+    /// A bug or broken invariant.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn describe(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl AppError {
+    /// A single bad field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        AppError::InvalidArgument(vec![FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        }])
+    }
+
+    /// Turns a unique-key violation into `ALREADY_EXISTS` on `field`; other errors map as usual.
+    pub fn unique_violation(err: DbErr, field: &str, message: impl Into<String>) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => AppError::AlreadyExists {
+                field: field.to_owned(),
+                message: message.into(),
+            },
+            _ => AppError::from(err),
+        }
+    }
+}
+
+/// True when the error means the database could not be reached, not that a statement failed.
+fn is_connectivity(err: &DbErr) -> bool {
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
+            e.as_ref(),
+            sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Tls(_)
+        ),
+        _ => false,
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        if is_connectivity(&err) {
+            AppError::Unavailable(err)
+        } else {
+            AppError::Database(err)
+        }
+    }
+}
+
+/// Logs an internal failure with its chain of causes.
+fn log_chain(err: &dyn std::error::Error) {
+    let mut chain = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!(error = %chain, "request failed");
+}
+
+impl From<AppError> for Status {
+    fn from(err: AppError) -> Self {
+        match err {
+            AppError::InvalidArgument(violations) => {
+                let mut details = ErrorDetails::new();
+                for v in &violations {
+                    details.add_bad_request_violation(v.field.clone(), v.description.clone());
+                }
+                let message = format!("invalid request: {}", describe(&violations));
+                Status::with_error_details(Code::InvalidArgument, message, details)
+            }
+            e @ AppError::NotFound { .. } => Status::not_found(e.to_string()),
+            AppError::AlreadyExists { field, message } => {
+                let details = ErrorDetails::with_resource_info(
+                    field,
+                    String::new(),
+                    String::new(),
+                    message.clone(),
+                );
+                Status::with_error_details(Code::AlreadyExists, message, details)
+            }
+            AppError::FailedPrecondition(m) => Status::failed_precondition(m),
+            AppError::Aborted(m) => Status::aborted(m),
+            AppError::Unimplemented(m) => Status::unimplemented(m),
+            e @ AppError::Unavailable(_) => {
+                log_chain(&e);
+                Status::unavailable("the database is unavailable; retry shortly")
+            }
+            e @ (AppError::Database(_) | AppError::Internal(_)) => {
+                log_chain(&e);
+                Status::internal("internal error; it has been logged")
+            }
+        }
+    }
+}
+
+/// The result of every fallible operation of the service.
+pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_argument_carries_bad_request_details() {
+        let status = Status::from(AppError::invalid(
+            "customer.email",
+            "must be a valid email address",
+        ));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let details = status.get_error_details();
+        let bad = details.bad_request().expect("bad request detail");
+        assert_eq!(bad.field_violations[0].field, "customer.email");
+        assert!(status.message().contains("customer.email"));
+    }
+
+    #[test]
+    fn connectivity_errors_are_unavailable_and_others_internal_without_sql() {
+        let status = Status::from(AppError::from(DbErr::Conn(RuntimeErr::Internal(
+            "refused".into(),
+        ))));
+        assert_eq!(status.code(), Code::Unavailable);
+        let status = Status::from(AppError::from(DbErr::Custom("SELECT secret FROM x".into())));
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("SELECT"));
+    }
+
+    #[test]
+    fn not_found_and_precondition_map_to_their_codes() {
+        assert_eq!(
+            Status::from(AppError::NotFound {
+                resource: "ticket",
+                id: 7
+            })
+            .code(),
+            Code::NotFound
+        );
+        assert_eq!(
+            Status::from(AppError::FailedPrecondition("no".into())).code(),
+            Code::FailedPrecondition
+        );
+        assert_eq!(
+            Status::from(AppError::Aborted("stale".into())).code(),
+            Code::Aborted
+        );
+    }
+}

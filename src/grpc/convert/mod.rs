@@ -1,0 +1,135 @@
+//! Conversion between the wire (`pb`) and the domain, in one place: enums and times
+//! here, resources in [`resources`], validated requests in [`requests`].
+
+pub mod requests;
+pub mod resources;
+pub mod ticket_requests;
+
+use chrono::{DateTime, Utc};
+use prost_types::Timestamp;
+
+use crate::domain::{self, validate::Checker};
+use crate::pb;
+
+/// A domain enum that travels as a proto enum.
+pub trait WireEnum: Sized + Copy + 'static {
+    /// Every domain value.
+    const ALL: &'static [Self];
+    /// The domain value of a wire number; None for UNSPECIFIED or unknown numbers.
+    fn from_wire(v: i32) -> Option<Self>;
+    /// The stored name, used in messages.
+    fn name(self) -> &'static str;
+}
+
+/// Maps a domain enum to and from its proto enum, variant by variant (same names).
+macro_rules! wire_enum {
+    ($dom:path, $pb:path, [$($v:ident),+ $(,)?]) => {
+        const _: () = {
+            use $dom as D;
+            use $pb as P;
+            impl From<D> for P {
+                fn from(d: D) -> Self {
+                    match d { $(D::$v => P::$v),+ }
+                }
+            }
+            impl WireEnum for D {
+                const ALL: &'static [Self] = D::ALL;
+                fn from_wire(v: i32) -> Option<Self> {
+                    match P::try_from(v).ok()? {
+                        $(P::$v => Some(D::$v),)+
+                        _ => None,
+                    }
+                }
+                fn name(self) -> &'static str {
+                    self.as_str()
+                }
+            }
+        };
+    };
+}
+
+wire_enum!(
+    domain::ConversationMode,
+    pb::ConversationMode,
+    [Ticket, Chat]
+);
+wire_enum!(domain::Tier, pb::CustomerTier, [Free, Paid, Enterprise]);
+wire_enum!(domain::AgentRole, pb::AgentRole, [Agent, Supervisor]);
+wire_enum!(domain::Availability, pb::Availability, [Active, Off]);
+wire_enum!(
+    domain::Category,
+    pb::TicketCategory,
+    [
+        AccountAccess,
+        BugReport,
+        OrderCancellation,
+        OverchargedTransaction,
+        UndeliveredGoods,
+        WrongOrder,
+        Other
+    ]
+);
+wire_enum!(domain::Severity, pb::Severity, [Critical, Major, Minor]);
+wire_enum!(
+    domain::Status,
+    pb::TicketStatus,
+    [Open, InProgress, Resolved, Closed]
+);
+wire_enum!(domain::Level, pb::PriorityLevel, [P0, P1, P2, P3]);
+wire_enum!(
+    domain::SenderKind,
+    pb::SenderKind,
+    [Customer, Agent, System]
+);
+wire_enum!(domain::Visibility, pb::Visibility, [Public, Internal]);
+wire_enum!(
+    domain::DeliveryStatus,
+    pb::DeliveryStatus,
+    [Sent, Received, Read]
+);
+wire_enum!(domain::Feedback, pb::Feedback, [Satisfied, NotSatisfied]);
+wire_enum!(
+    domain::AssignmentReason,
+    pb::AssignmentReason,
+    [Manual, AutoLeastLoaded, BacklogDrain]
+);
+
+fn choices<T: WireEnum>() -> String {
+    T::ALL
+        .iter()
+        .map(|v| v.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A required enum: UNSPECIFIED or an unknown number is a violation of `field`.
+pub fn required<T: WireEnum>(c: &mut Checker, field: &str, v: i32) -> Option<T> {
+    let r = T::from_wire(v).ok_or_else(|| format!("must be one of {} (got {v})", choices::<T>()));
+    c.take(field, r)
+}
+
+/// An optional enum: UNSPECIFIED is None, an unknown number is a violation of `field`.
+pub fn optional<T: WireEnum>(c: &mut Checker, field: &str, v: i32) -> Option<T> {
+    if v == 0 {
+        return None;
+    }
+    required(c, field, v)
+}
+
+/// The wire number of a domain enum.
+pub fn wire<T: WireEnum, P: From<T> + Into<i32>>(v: T) -> i32 {
+    P::from(v).into()
+}
+
+/// A domain time on the wire.
+pub fn timestamp(t: DateTime<Utc>) -> Timestamp {
+    Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+/// An optional domain time on the wire.
+pub fn opt_timestamp(t: Option<DateTime<Utc>>) -> Option<Timestamp> {
+    t.map(timestamp)
+}

@@ -1,0 +1,39 @@
+//! The gRPC surface: one file per proto service. Handlers are thin: convert and
+//! validate the request, call the repository, wrap the response; errors map through
+//! [`crate::error::AppError`].
+
+pub mod agent;
+pub mod auth;
+pub mod convert;
+pub mod customer;
+pub mod department;
+pub mod log;
+pub mod report;
+pub mod ticket;
+
+use std::sync::Arc;
+
+use crate::domain::Clock;
+use crate::domain::priority::PriorityPolicy;
+use crate::repo::Repo;
+
+/// What every handler needs.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// The data layer.
+    pub repo: Repo,
+    /// The priority policy in force.
+    pub policy: Arc<PriorityPolicy>,
+    /// The source of time.
+    pub clock: Arc<dyn Clock>,
+    /// The largest attachment accepted, in bytes.
+    pub max_attachment_bytes: usize,
+}
+
+/// A handler's result.
+pub type RpcResult<T> = Result<tonic::Response<T>, tonic::Status>;
+
+/// Wraps a value in a response.
+pub(crate) fn ok<T>(value: T) -> RpcResult<T> {
+    Ok(tonic::Response::new(value))
+}

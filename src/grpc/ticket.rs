@@ -1,0 +1,149 @@
+//! `support.v1.TicketService`.
+
+use std::pin::Pin;
+
+use futures::Stream;
+use tonic::{Request, Status};
+
+use super::convert::{requests as req, required, ticket_requests as treq};
+use super::{RpcResult, State, ok};
+use crate::domain::validate::{self, Checker};
+use crate::domain::{self, workflow};
+use crate::error::AppError;
+use crate::pb::{self, ticket_service_server::TicketService};
+use crate::repo::idempotency::IdempotencyKey;
+
+/// The ticket service.
+#[derive(Debug, Clone)]
+pub struct TicketApi(pub State);
+
+/// The stream of WatchQueue.
+pub type QueueStream = Pin<Box<dyn Stream<Item = Result<pb::WatchQueueResponse, Status>> + Send>>;
+
+fn ticket(t: domain::Ticket) -> Option<pb::Ticket> {
+    Some(t.into())
+}
+
+#[tonic::async_trait]
+impl TicketService for TicketApi {
+    async fn create_ticket(
+        &self,
+        request: Request<pb::CreateTicketRequest>,
+    ) -> RpcResult<pb::CreateTicketResponse> {
+        let r = request.into_inner();
+        let new = treq::new_ticket(&r)?;
+        let key = IdempotencyKey::new("CreateTicket", req::request_id(&r.request_id)?, &new);
+        let t = self
+            .0
+            .repo
+            .create_ticket(&new, key.as_ref(), &self.0.policy, self.0.clock.now())
+            .await?;
+        ok(pb::CreateTicketResponse { ticket: ticket(t) })
+    }
+
+    async fn get_ticket(
+        &self,
+        request: Request<pb::GetTicketRequest>,
+    ) -> RpcResult<pb::GetTicketResponse> {
+        let id = req::resource_id("id", request.into_inner().id)?;
+        ok(pb::GetTicketResponse {
+            ticket: ticket(self.0.repo.get_ticket(id).await?),
+        })
+    }
+
+    async fn list_tickets(
+        &self,
+        request: Request<pb::ListTicketsRequest>,
+    ) -> RpcResult<pb::ListTicketsResponse> {
+        let (filter, order, page) = treq::ticket_query(&request.into_inner())?;
+        let page = self.0.repo.list_tickets(&filter, order, &page).await?;
+        ok(pb::ListTicketsResponse {
+            tickets: page.items.into_iter().map(Into::into).collect(),
+            next_page_token: page.next_token.unwrap_or_default(),
+        })
+    }
+
+    async fn update_ticket(
+        &self,
+        request: Request<pb::UpdateTicketRequest>,
+    ) -> RpcResult<pb::UpdateTicketResponse> {
+        let u = treq::ticket_update(request.into_inner())?;
+        let t = self
+            .0
+            .repo
+            .update_ticket(u.id, &u.patch, u.etag, &self.0.policy, self.0.clock.now())
+            .await?;
+        ok(pb::UpdateTicketResponse { ticket: ticket(t) })
+    }
+
+    async fn update_ticket_status(
+        &self,
+        request: Request<pb::UpdateTicketStatusRequest>,
+    ) -> RpcResult<pb::UpdateTicketStatusResponse> {
+        let r = request.into_inner();
+        let mut c = Checker::new();
+        let id = c.take("id", validate::id(r.id));
+        let to = required::<domain::Status>(&mut c, "status", r.status);
+        let etag = c.take("etag", validate::etag(&r.etag)).flatten();
+        c.finish()?;
+        let (Some(id), Some(to)) = (id, to) else {
+            return Err(AppError::Internal("checked fields missing".into()).into());
+        };
+        let t = self
+            .0
+            .repo
+            .update_status(id, to, etag, self.0.clock.now())
+            .await?;
+        ok(pb::UpdateTicketStatusResponse { ticket: ticket(t) })
+    }
+
+    async fn assign_ticket(
+        &self,
+        _request: Request<pb::AssignTicketRequest>,
+    ) -> RpcResult<pb::AssignTicketResponse> {
+        Err(AppError::Unimplemented(
+            "AssignTicket is not built yet; it arrives with the ticket-workflow work".into(),
+        )
+        .into())
+    }
+
+    async fn close_ticket(
+        &self,
+        _request: Request<pb::CloseTicketRequest>,
+    ) -> RpcResult<pb::CloseTicketResponse> {
+        Err(AppError::Unimplemented(
+            "CloseTicket is not built yet; it arrives with the ticket-workflow work".into(),
+        )
+        .into())
+    }
+
+    async fn get_allowed_transitions(
+        &self,
+        request: Request<pb::GetAllowedTransitionsRequest>,
+    ) -> RpcResult<pb::GetAllowedTransitionsResponse> {
+        let id = req::resource_id("id", request.into_inner().id)?;
+        let t = self.0.repo.get_ticket(id).await?;
+        ok(pb::GetAllowedTransitionsResponse {
+            current_status: pb::TicketStatus::from(t.status).into(),
+            transitions: workflow::allowed_transitions(t.status)
+                .into_iter()
+                .map(|(s, method)| pb::AllowedTransition {
+                    status: pb::TicketStatus::from(s).into(),
+                    method: method.to_owned(),
+                })
+                .collect(),
+        })
+    }
+
+    type WatchQueueStream = QueueStream;
+
+    async fn watch_queue(
+        &self,
+        _request: Request<pb::WatchQueueRequest>,
+    ) -> RpcResult<Self::WatchQueueStream> {
+        Err(AppError::Unimplemented(
+            "WatchQueue is not built yet; it arrives with the event-log work".into(),
+        )
+        .into())
+    }
+}

@@ -1,0 +1,37 @@
+//! Support Service: customer support as a gRPC service.
+//!
+//! The layers, from the wire inwards:
+//! - [`grpc`]: one tonic service per proto service; thin handlers that convert and
+//!   validate ([`grpc::convert`]), call the repository, and map errors.
+//! - [`domain`]: the rules — priority engine, ticket workflow, validation — with no
+//!   gRPC or SQL in them.
+//! - [`repo`]: SeaORM entities, queries and transactions; the only code that touches
+//!   the database.
+//! - [`app`]: start-up and shutdown: pool, migrations, health, reflection, services.
+//! - [`config`], [`telemetry`], [`error`]: settings, tracing, and the one error type.
+
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod repo;
+pub mod telemetry;
+
+/// The generated `support.v1` types, clients and servers.
+pub mod pb {
+    #![allow(
+        missing_docs,
+        unreachable_pub,
+        clippy::all,
+        missing_debug_implementations
+    )]
+    tonic::include_proto!("support.v1");
+
+    /// The encoded descriptor set of the contract, for server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/support_descriptor.bin"));
+    /// The encoded descriptor set of the `google.rpc` error details, for reflection.
+    pub const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/error_details_descriptor.bin"));
+}

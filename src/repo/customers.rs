@@ -1,0 +1,167 @@
+//! Customers. A tier change re-scores the customer's open tickets in the same transaction.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
+};
+use serde_json::Value;
+
+use super::entity::customer as row;
+use super::idempotency::IdempotencyKey;
+use super::{Repo, check_version, found, paging, stored};
+use crate::domain::priority::PriorityPolicy;
+use crate::domain::{Customer, CustomerPatch, NewCustomer, Page, PageRequest, Tier};
+use crate::error::{AppError, AppResult};
+
+const TAKEN: &str = "a customer with this email already exists";
+
+pub(crate) fn to_domain(m: row::Model) -> AppResult<Customer> {
+    Ok(Customer {
+        id: m.id,
+        tier: stored(Tier::parse, "customers.tier", &m.tier)?,
+        first_name: m.first_name,
+        last_name: m.last_name,
+        email: m.email,
+        phone: m.phone,
+        location: m.location,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+/// Which customers a list returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerFilter {
+    /// Only this (lower-cased) email.
+    pub email: Option<String>,
+    /// Only this tier.
+    pub tier: Option<Tier>,
+}
+
+impl Repo {
+    /// Creates a customer; a duplicate email is ALREADY_EXISTS.
+    #[tracing::instrument(skip_all)]
+    pub async fn create_customer(
+        &self,
+        new: &NewCustomer,
+        key: Option<&IdempotencyKey>,
+        now: DateTime<Utc>,
+    ) -> AppResult<Customer> {
+        if let Some(id) = self.replayed(key).await? {
+            return self.get_customer(id).await;
+        }
+        let txn = self.db.begin().await?;
+        let am = row::ActiveModel {
+            first_name: Set(new.first_name.clone()),
+            last_name: Set(new.last_name.clone()),
+            email: Set(new.email.clone()),
+            phone: Set(new.phone.clone()),
+            location: Set(new.location.clone()),
+            tier: Set(new.tier.as_str().to_owned()),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        let id = row::Entity::insert(am)
+            .exec(&txn)
+            .await
+            .map_err(|e| AppError::unique_violation(e, "customer.email", TAKEN))?
+            .last_insert_id;
+        let id = self.commit_idempotent(txn, key, id, now).await?;
+        self.get_customer(id).await
+    }
+
+    /// One customer.
+    #[tracing::instrument(skip_all, fields(customer_id = id))]
+    pub async fn get_customer(&self, id: i64) -> AppResult<Customer> {
+        to_domain(found(
+            row::Entity::find_by_id(id).one(&self.db).await?,
+            "customer",
+            id,
+        )?)
+    }
+
+    /// A filtered page of customers by id.
+    pub async fn list_customers(
+        &self,
+        filter: &CustomerFilter,
+        page: &PageRequest,
+    ) -> AppResult<Page<Customer>> {
+        let fp = paging::fingerprint(filter);
+        let mut q = row::Entity::find()
+            .order_by_asc(row::Column::Id)
+            .limit(page.size + 1);
+        if let Some(email) = &filter.email {
+            q = q.filter(row::Column::Email.eq(email.as_str()));
+        }
+        if let Some(tier) = filter.tier {
+            q = q.filter(row::Column::Tier.eq(tier.as_str()));
+        }
+        if let Some(t) = &page.token {
+            q = q.filter(row::Column::Id.gt(paging::int(&paging::decode(t, &fp)?, 0)?));
+        }
+        let rows = q.all(&self.db).await?;
+        let (rows, next_token) = paging::page(rows, page.size, |r| vec![Value::from(r.id)], &fp);
+        Ok(Page {
+            items: rows.into_iter().map(to_domain).collect::<AppResult<_>>()?,
+            next_token,
+        })
+    }
+
+    /// Applies a patch; a tier change re-scores the customer's open tickets.
+    #[tracing::instrument(skip_all, fields(customer_id = id))]
+    pub async fn update_customer(
+        &self,
+        id: i64,
+        patch: &CustomerPatch,
+        etag: Option<i64>,
+        policy: &PriorityPolicy,
+        now: DateTime<Utc>,
+    ) -> AppResult<Customer> {
+        let txn = self.db.begin().await?;
+        let current = found(
+            row::Entity::find_by_id(id)
+                .lock_exclusive()
+                .one(&txn)
+                .await?,
+            "customer",
+            id,
+        )?;
+        check_version("customer", etag, current.version)?;
+        let version = current.version + 1;
+        let old_tier = current.tier.clone();
+        let mut am = current.into_active_model();
+        if let Some(v) = &patch.first_name {
+            am.first_name = Set(v.clone());
+        }
+        if let Some(v) = &patch.last_name {
+            am.last_name = Set(v.clone());
+        }
+        if let Some(v) = &patch.email {
+            am.email = Set(v.clone());
+        }
+        if let Some(v) = &patch.phone {
+            am.phone = Set(v.clone());
+        }
+        if let Some(v) = &patch.location {
+            am.location = Set(v.clone());
+        }
+        if let Some(v) = patch.tier {
+            am.tier = Set(v.as_str().to_owned());
+        }
+        am.version = Set(version);
+        am.updated_at = Set(now);
+        let m = am
+            .update(&txn)
+            .await
+            .map_err(|e| AppError::unique_violation(e, "customer.email", TAKEN))?;
+        if let Some(tier) = patch.tier.filter(|t| t.as_str() != old_tier) {
+            super::tickets::rescore_customer_tickets(&txn, id, tier, policy, now).await?;
+        }
+        txn.commit().await?;
+        to_domain(m)
+    }
+}

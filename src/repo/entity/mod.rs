@@ -1,0 +1,9 @@
+//! SeaORM entities, one per table. Enum columns hold the domain's stored names.
+
+pub mod agent;
+pub mod attachment;
+pub mod customer;
+pub mod department;
+pub mod idempotency_key;
+pub mod log;
+pub mod ticket;

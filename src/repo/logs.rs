@@ -1,0 +1,259 @@
+//! Messages on tickets and their attachments.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
+};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::entity::{agent, attachment, log as row, ticket};
+use super::idempotency::IdempotencyKey;
+use super::{Repo, found, paging, stored};
+use crate::domain::*;
+use crate::error::{AppError, AppResult};
+
+type MetaRow = (i64, i64, String, String, i64, String);
+
+fn to_domain(m: row::Model, attachments: Vec<AttachmentMeta>) -> AppResult<Log> {
+    Ok(Log {
+        id: m.id,
+        ticket_id: m.ticket_id,
+        sender_kind: stored(SenderKind::parse, "logs.sender_kind", &m.sender_kind)?,
+        sender_id: m.sender_id,
+        body: m.body,
+        visibility: stored(Visibility::parse, "logs.visibility", &m.visibility)?,
+        delivery_status: stored(
+            DeliveryStatus::parse,
+            "logs.delivery_status",
+            &m.delivery_status,
+        )?,
+        attachments,
+        created_at: m.created_at,
+    })
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Repo {
+    /// Adds a message. The sender must be the ticket's customer or an existing agent; a
+    /// CLOSED ticket takes no messages. A public message becomes the ticket's
+    /// `last_response`; the first public agent reply moves OPEN to IN_PROGRESS and stamps
+    /// the first-response time; a customer reply reopens a RESOLVED ticket.
+    #[tracing::instrument(skip_all, fields(ticket_id = new.ticket_id))]
+    pub async fn add_log(
+        &self,
+        new: &NewLog,
+        key: Option<&IdempotencyKey>,
+        now: DateTime<Utc>,
+    ) -> AppResult<Log> {
+        if let Some(id) = self.replayed(key).await? {
+            return self.get_log(id).await;
+        }
+        let txn = self.db.begin().await?;
+        let t = found(
+            ticket::Entity::find_by_id(new.ticket_id)
+                .lock_exclusive()
+                .one(&txn)
+                .await?,
+            "ticket",
+            new.ticket_id,
+        )?;
+        let status = stored(Status::parse, "tickets.status", &t.status)?;
+        if status == Status::Closed {
+            return Err(AppError::FailedPrecondition(
+                "the ticket is CLOSED, which is final; open a new ticket".into(),
+            ));
+        }
+        match new.sender_kind {
+            SenderKind::Customer if new.sender_id != t.customer_id => {
+                return Err(AppError::FailedPrecondition(format!(
+                    "customer {} did not open ticket {}; only its customer or an agent may write on it",
+                    new.sender_id, t.id
+                )));
+            }
+            SenderKind::Agent => {
+                found(
+                    agent::Entity::find_by_id(new.sender_id).one(&txn).await?,
+                    "agent",
+                    new.sender_id,
+                )?;
+            }
+            _ => {}
+        }
+        let log = row::ActiveModel {
+            ticket_id: Set(new.ticket_id),
+            sender_kind: Set(new.sender_kind.as_str().to_owned()),
+            sender_id: Set(Some(new.sender_id)),
+            body: Set(new.body.clone()),
+            visibility: Set(new.visibility.as_str().to_owned()),
+            delivery_status: Set(DeliveryStatus::Sent.as_str().to_owned()),
+            created_at: Set(now),
+            ..Default::default()
+        };
+        let log_id = row::Entity::insert(log).exec(&txn).await?.last_insert_id;
+        for a in &new.attachments {
+            let am = attachment::ActiveModel {
+                log_id: Set(log_id),
+                file_name: Set(a.file_name.clone()),
+                content_type: Set(a.content_type.clone()),
+                size_bytes: Set(a.content.len() as i64),
+                sha256: Set(hex_sha256(&a.content)),
+                content: Set(a.content.clone()),
+                ..Default::default()
+            };
+            attachment::Entity::insert(am).exec(&txn).await?;
+        }
+        if new.visibility == Visibility::Public {
+            let version = t.version + 1;
+            let mut am = t.clone().into_active_model();
+            am.last_response = Set(new.body.clone());
+            match (new.sender_kind, status) {
+                (SenderKind::Agent, Status::Open) => {
+                    am.status = Set(Status::InProgress.as_str().to_owned());
+                    if t.first_response_at.is_none() {
+                        am.first_response_at = Set(Some(now));
+                    }
+                }
+                (SenderKind::Agent, _) if t.first_response_at.is_none() => {
+                    am.first_response_at = Set(Some(now))
+                }
+                (SenderKind::Customer, Status::Resolved) => {
+                    am.status = Set(Status::InProgress.as_str().to_owned())
+                }
+                _ => {}
+            }
+            am.version = Set(version);
+            am.updated_at = Set(now);
+            am.update(&txn).await?;
+        }
+        let id = self.commit_idempotent(txn, key, log_id, now).await?;
+        self.get_log(id).await
+    }
+
+    /// One message with its attachments' metadata.
+    pub async fn get_log(&self, id: i64) -> AppResult<Log> {
+        let m = found(row::Entity::find_by_id(id).one(&self.db).await?, "log", id)?;
+        let mut metas = self.attachment_metas(&[id]).await?;
+        to_domain(m, metas.remove(&id).unwrap_or_default())
+    }
+
+    async fn attachment_metas(
+        &self,
+        log_ids: &[i64],
+    ) -> AppResult<std::collections::HashMap<i64, Vec<AttachmentMeta>>> {
+        use attachment::Column as C;
+        let mut by_log = std::collections::HashMap::new();
+        if log_ids.is_empty() {
+            return Ok(by_log);
+        }
+        let rows: Vec<MetaRow> = attachment::Entity::find()
+            .select_only()
+            .columns([
+                C::Id,
+                C::LogId,
+                C::FileName,
+                C::ContentType,
+                C::SizeBytes,
+                C::Sha256,
+            ])
+            .filter(C::LogId.is_in(log_ids.iter().copied()))
+            .order_by_asc(C::Id)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        for (id, log_id, file_name, content_type, size_bytes, sha256) in rows {
+            by_log
+                .entry(log_id)
+                .or_insert_with(Vec::new)
+                .push(AttachmentMeta {
+                    id,
+                    file_name,
+                    content_type,
+                    size_bytes,
+                    sha256,
+                });
+        }
+        Ok(by_log)
+    }
+
+    /// A page of a ticket's messages, oldest first: one query for the messages and one for
+    /// their attachments' metadata.
+    #[tracing::instrument(skip_all, fields(ticket_id))]
+    pub async fn list_logs(
+        &self,
+        ticket_id: i64,
+        include_internal: bool,
+        page: &PageRequest,
+    ) -> AppResult<Page<Log>> {
+        found(
+            ticket::Entity::find_by_id(ticket_id).one(&self.db).await?,
+            "ticket",
+            ticket_id,
+        )?;
+        let fp = paging::fingerprint(&(ticket_id, include_internal));
+        let mut q = row::Entity::find()
+            .filter(row::Column::TicketId.eq(ticket_id))
+            .order_by_asc(row::Column::Id)
+            .limit(page.size + 1);
+        if !include_internal {
+            q = q.filter(row::Column::Visibility.eq(Visibility::Public.as_str()));
+        }
+        if let Some(t) = &page.token {
+            q = q.filter(row::Column::Id.gt(paging::int(&paging::decode(t, &fp)?, 0)?));
+        }
+        let rows = q.all(&self.db).await?;
+        let (rows, next_token) = paging::page(rows, page.size, |r| vec![Value::from(r.id)], &fp);
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut metas = self.attachment_metas(&ids).await?;
+        let items = rows
+            .into_iter()
+            .map(|r| {
+                let a = metas.remove(&r.id).unwrap_or_default();
+                to_domain(r, a)
+            })
+            .collect::<AppResult<_>>()?;
+        Ok(Page { items, next_token })
+    }
+
+    /// Marks the other side's messages on a ticket as READ, up to `up_to` (all if None).
+    #[tracing::instrument(skip_all, fields(ticket_id))]
+    pub async fn mark_read(
+        &self,
+        ticket_id: i64,
+        up_to: Option<i64>,
+        reader: SenderKind,
+    ) -> AppResult<u64> {
+        use row::Column as C;
+        found(
+            ticket::Entity::find_by_id(ticket_id).one(&self.db).await?,
+            "ticket",
+            ticket_id,
+        )?;
+        let written_by = match reader {
+            SenderKind::Customer => SenderKind::Agent,
+            _ => SenderKind::Customer,
+        };
+        let mut q = row::Entity::update_many()
+            .col_expr(
+                C::DeliveryStatus,
+                Expr::value(DeliveryStatus::Read.as_str()),
+            )
+            .filter(C::TicketId.eq(ticket_id))
+            .filter(C::SenderKind.eq(written_by.as_str()))
+            .filter(C::DeliveryStatus.ne(DeliveryStatus::Read.as_str()));
+        if reader == SenderKind::Customer {
+            q = q.filter(C::Visibility.eq(Visibility::Public.as_str()));
+        }
+        if let Some(id) = up_to {
+            q = q.filter(C::Id.lte(id));
+        }
+        Ok(q.exec(&self.db).await?.rows_affected)
+    }
+}

@@ -1,0 +1,110 @@
+//! The data layer: SeaORM entities, queries and transactions. The only code that
+//! touches the database; it speaks domain types in and out, never gRPC.
+//!
+//! Lists are one query per page (keyset paging, see [`paging`]); writes that span rows
+//! run in one transaction.
+
+pub mod agents;
+pub mod customers;
+pub mod departments;
+pub mod entity;
+pub mod idempotency;
+pub mod logs;
+pub mod paging;
+pub mod tickets;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr};
+
+use crate::error::{AppError, AppResult};
+
+/// How to reach the database.
+#[derive(Debug, Clone)]
+pub struct DbSettings {
+    /// A `mysql://` or `sqlite://` URL.
+    pub url: String,
+    /// The pool's maximum connections (SQLite always uses one writer connection).
+    pub max_connections: u32,
+    /// How long a call waits for a pooled connection before failing with UNAVAILABLE.
+    pub acquire_timeout: Duration,
+    /// How long opening a connection may take.
+    pub connect_timeout: Duration,
+}
+
+/// The handle every repository function hangs off.
+#[derive(Debug, Clone)]
+pub struct Repo {
+    db: DatabaseConnection,
+}
+
+impl Repo {
+    /// Opens the pool. SQLite gets one connection (it has one writer; a single connection
+    /// avoids lock upgrades failing with SQLITE_BUSY), WAL and a busy timeout.
+    pub async fn connect(settings: &DbSettings) -> Result<Self, DbErr> {
+        let sqlite = settings.url.starts_with("sqlite:");
+        let mut opts = ConnectOptions::new(settings.url.clone());
+        opts.max_connections(if sqlite { 1 } else { settings.max_connections })
+            .min_connections(if sqlite { 1 } else { 0 })
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_timeout(settings.connect_timeout)
+            .sqlx_logging(false);
+        if sqlite {
+            opts.map_sqlx_sqlite_opts(|o| {
+                o.create_if_missing(true)
+                    .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true)
+            });
+        }
+        let db = Database::connect(opts).await?;
+        Ok(Self { db })
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.db, None).await
+    }
+
+    /// Answers whether the database responds.
+    pub async fn ping(&self) -> AppResult<()> {
+        self.db.ping().await.map_err(AppError::Unavailable)
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> DatabaseBackend {
+        self.db.get_database_backend()
+    }
+
+    /// The underlying connection (for tools such as the demo seeder).
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Closes the pool.
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.db.close().await
+    }
+}
+
+/// Reads a stored enum name; a name the code does not know is a broken invariant.
+pub(crate) fn stored<T>(parse: fn(&str) -> Option<T>, column: &str, text: &str) -> AppResult<T> {
+    parse(text)
+        .ok_or_else(|| AppError::Internal(format!("unknown value {text:?} stored in {column}")))
+}
+
+/// Maps a missing row to NOT_FOUND.
+pub(crate) fn found<T>(row: Option<T>, resource: &'static str, id: i64) -> AppResult<T> {
+    row.ok_or(AppError::NotFound { resource, id })
+}
+
+/// Checks a caller's etag against the stored version.
+pub(crate) fn check_version(resource: &str, expected: Option<i64>, actual: i64) -> AppResult<()> {
+    match expected {
+        Some(v) if v != actual => Err(AppError::Aborted(format!(
+            "the {resource} changed since it was read (etag {v}, now {actual}); read it again and retry"
+        ))),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,383 @@
+//! Tickets: create, read, the filtered queue, updates with re-scoring, status moves.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+use serde_json::Value;
+
+use super::entity::{customer, ticket as row};
+use super::idempotency::IdempotencyKey;
+use super::{Repo, agents::require_department, check_version, found, paging, stored};
+use crate::domain::priority::{Priority, PriorityInputs, PriorityPolicy};
+use crate::domain::workflow;
+use crate::domain::*;
+use crate::error::{AppError, AppResult};
+
+pub(crate) fn to_domain(m: row::Model) -> AppResult<Ticket> {
+    Ok(Ticket {
+        id: m.id,
+        customer_id: m.customer_id,
+        department_id: m.department_id,
+        category: stored(Category::parse, "tickets.category", &m.category)?,
+        severity: stored(Severity::parse, "tickets.severity", &m.severity)?,
+        status: stored(Status::parse, "tickets.status", &m.status)?,
+        priority: Priority {
+            score: m.priority_score,
+            level: stored(Level::parse, "tickets.priority_level", &m.priority_level)?,
+            severity_points: m.severity_points,
+            tier_points: m.tier_points,
+            impact_points: m.impact_points,
+            aging_points: m.aging_points,
+        },
+        assignment_reason: m
+            .assignment_reason
+            .as_deref()
+            .map(|r| stored(AssignmentReason::parse, "tickets.assignment_reason", r))
+            .transpose()?,
+        feedback: m
+            .feedback
+            .as_deref()
+            .map(|f| stored(Feedback::parse, "tickets.feedback", f))
+            .transpose()?,
+        sla: Sla {
+            first_response_due: m.first_response_due_at,
+            resolution_due: m.resolution_due_at,
+            first_response_breached: m.first_response_breached,
+            resolution_breached: m.resolution_breached,
+        },
+        subject: m.subject,
+        description: m.description,
+        impact: m.impact,
+        assigned_agent_id: m.assigned_agent_id,
+        rating: m.rating,
+        last_response: m.last_response,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+        first_response_at: m.first_response_at,
+        resolved_at: m.resolved_at,
+        closed_at: m.closed_at,
+    })
+}
+
+/// Writes a priority into an active model.
+fn set_priority(am: &mut row::ActiveModel, p: &Priority) {
+    am.priority_score = Set(p.score);
+    am.priority_level = Set(p.level.as_str().to_owned());
+    am.severity_points = Set(p.severity_points);
+    am.tier_points = Set(p.tier_points);
+    am.impact_points = Set(p.impact_points);
+    am.aging_points = Set(p.aging_points);
+}
+
+async fn require_customer(conn: &impl ConnectionTrait, id: i64) -> AppResult<customer::Model> {
+    found(
+        customer::Entity::find_by_id(id).one(conn).await?,
+        "customer",
+        id,
+    )
+}
+
+fn tier_of(c: &customer::Model) -> AppResult<Tier> {
+    stored(Tier::parse, "customers.tier", &c.tier)
+}
+
+/// Loads a ticket for change, locked until the transaction ends.
+async fn lock_ticket(txn: &DatabaseTransaction, id: i64) -> AppResult<row::Model> {
+    found(
+        row::Entity::find_by_id(id)
+            .lock_exclusive()
+            .one(txn)
+            .await?,
+        "ticket",
+        id,
+    )
+}
+
+/// Re-scores a customer's open tickets after a tier change.
+pub(crate) async fn rescore_customer_tickets(
+    txn: &DatabaseTransaction,
+    customer_id: i64,
+    tier: Tier,
+    policy: &PriorityPolicy,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let open = row::Entity::find()
+        .filter(row::Column::CustomerId.eq(customer_id))
+        .filter(row::Column::Status.ne(Status::Closed.as_str()))
+        .lock_exclusive()
+        .all(txn)
+        .await?;
+    for m in open {
+        let inputs = PriorityInputs {
+            severity: stored(Severity::parse, "tickets.severity", &m.severity)?,
+            tier,
+            impact: m.impact,
+            opened_at: m.created_at,
+        };
+        let p = policy.score(&inputs, now);
+        if p.score == m.priority_score && p.tier_points == m.tier_points {
+            continue;
+        }
+        let version = m.version + 1;
+        let mut am = m.into_active_model();
+        set_priority(&mut am, &p);
+        am.version = Set(version);
+        am.updated_at = Set(now);
+        am.update(txn).await?;
+    }
+    Ok(())
+}
+
+impl Repo {
+    /// Opens a ticket, scored by `policy`, for an existing customer and department.
+    #[tracing::instrument(skip_all, fields(customer_id = new.customer_id))]
+    pub async fn create_ticket(
+        &self,
+        new: &NewTicket,
+        key: Option<&IdempotencyKey>,
+        policy: &PriorityPolicy,
+        now: DateTime<Utc>,
+    ) -> AppResult<Ticket> {
+        if let Some(id) = self.replayed(key).await? {
+            return self.get_ticket(id).await;
+        }
+        let txn = self.db.begin().await?;
+        let customer = require_customer(&txn, new.customer_id).await?;
+        require_department(&txn, new.department_id).await?;
+        let inputs = PriorityInputs {
+            severity: new.severity,
+            tier: tier_of(&customer)?,
+            impact: new.impact,
+            opened_at: now,
+        };
+        let priority = policy.score(&inputs, now);
+        let mut am = row::ActiveModel {
+            customer_id: Set(new.customer_id),
+            department_id: Set(new.department_id),
+            category: Set(new.category.as_str().to_owned()),
+            subject: Set(new.subject.clone()),
+            description: Set(new.description.clone()),
+            severity: Set(new.severity.as_str().to_owned()),
+            impact: Set(new.impact),
+            status: Set(Status::Open.as_str().to_owned()),
+            assigned_agent_id: Set(None),
+            assignment_reason: Set(None),
+            first_response_due_at: Set(None),
+            resolution_due_at: Set(None),
+            first_response_breached: Set(false),
+            resolution_breached: Set(false),
+            rating: Set(None),
+            feedback: Set(None),
+            last_response: Set(new.description.clone()),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+            first_response_at: Set(None),
+            resolved_at: Set(None),
+            closed_at: Set(None),
+            ..Default::default()
+        };
+        set_priority(&mut am, &priority);
+        let id = row::Entity::insert(am).exec(&txn).await?.last_insert_id;
+        let id = self.commit_idempotent(txn, key, id, now).await?;
+        self.get_ticket(id).await
+    }
+
+    /// One ticket.
+    #[tracing::instrument(skip_all, fields(ticket_id = id))]
+    pub async fn get_ticket(&self, id: i64) -> AppResult<Ticket> {
+        to_domain(found(
+            row::Entity::find_by_id(id).one(&self.db).await?,
+            "ticket",
+            id,
+        )?)
+    }
+
+    /// A filtered page of tickets in a stable order, in one query.
+    pub async fn list_tickets(
+        &self,
+        filter: &TicketFilter,
+        order: TicketOrder,
+        page: &PageRequest,
+    ) -> AppResult<Page<Ticket>> {
+        use row::Column as C;
+        let fp = paging::fingerprint(&(filter, order));
+        let mut q = row::Entity::find().limit(page.size + 1);
+        if let Some(v) = filter.customer_id {
+            q = q.filter(C::CustomerId.eq(v));
+        }
+        if !filter.statuses.is_empty() {
+            q = q.filter(C::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
+        }
+        if let Some(v) = filter.severity {
+            q = q.filter(C::Severity.eq(v.as_str()));
+        }
+        if let Some(v) = filter.level {
+            q = q.filter(C::PriorityLevel.eq(v.as_str()));
+        }
+        if let Some(v) = filter.department_id {
+            q = q.filter(C::DepartmentId.eq(v));
+        }
+        if let Some(v) = filter.assigned_agent_id {
+            q = q.filter(C::AssignedAgentId.eq(v));
+        }
+        let key = paging_key(order);
+        if let Some(t) = &page.token {
+            q = q.filter(after(order, &paging::decode(t, &fp)?)?);
+        }
+        q = match order {
+            TicketOrder::Priority => q
+                .order_by_desc(C::PriorityScore)
+                .order_by_asc(C::CreatedAt)
+                .order_by_asc(C::Id),
+            TicketOrder::CreateTime => q.order_by_desc(C::CreatedAt).order_by_desc(C::Id),
+        };
+        let rows = q.all(&self.db).await?;
+        let (rows, next_token) = paging::page(rows, page.size, key, &fp);
+        Ok(Page {
+            items: rows.into_iter().map(to_domain).collect::<AppResult<_>>()?,
+            next_token,
+        })
+    }
+
+    /// Applies a patch and re-scores, under optimistic concurrency.
+    #[tracing::instrument(skip_all, fields(ticket_id = id))]
+    pub async fn update_ticket(
+        &self,
+        id: i64,
+        patch: &TicketPatch,
+        etag: Option<i64>,
+        policy: &PriorityPolicy,
+        now: DateTime<Utc>,
+    ) -> AppResult<Ticket> {
+        let txn = self.db.begin().await?;
+        let current = lock_ticket(&txn, id).await?;
+        check_version("ticket", etag, current.version)?;
+        if current.status == Status::Closed.as_str() {
+            return Err(AppError::FailedPrecondition(
+                "the ticket is CLOSED, which is final; it cannot be edited".into(),
+            ));
+        }
+        if let Some(d) = patch.department_id {
+            require_department(&txn, d).await?;
+        }
+        let customer = require_customer(&txn, current.customer_id).await?;
+        let severity = match patch.severity {
+            Some(s) => s,
+            None => stored(Severity::parse, "tickets.severity", &current.severity)?,
+        };
+        let inputs = PriorityInputs {
+            severity,
+            tier: tier_of(&customer)?,
+            impact: patch.impact.unwrap_or(current.impact),
+            opened_at: current.created_at,
+        };
+        let priority = policy.score(&inputs, now);
+        let version = current.version + 1;
+        let mut am = current.into_active_model();
+        if let Some(v) = &patch.subject {
+            am.subject = Set(v.clone());
+        }
+        if let Some(v) = &patch.description {
+            am.description = Set(v.clone());
+        }
+        if let Some(v) = patch.category {
+            am.category = Set(v.as_str().to_owned());
+        }
+        am.severity = Set(severity.as_str().to_owned());
+        am.impact = Set(inputs.impact);
+        if let Some(v) = patch.department_id {
+            am.department_id = Set(v);
+        }
+        set_priority(&mut am, &priority);
+        am.version = Set(version);
+        am.updated_at = Set(now);
+        let m = am.update(&txn).await?;
+        txn.commit().await?;
+        to_domain(m)
+    }
+
+    /// Moves a ticket along the staff workflow.
+    #[tracing::instrument(skip_all, fields(ticket_id = id, to = %to))]
+    pub async fn update_status(
+        &self,
+        id: i64,
+        to: Status,
+        etag: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> AppResult<Ticket> {
+        let txn = self.db.begin().await?;
+        let current = lock_ticket(&txn, id).await?;
+        check_version("ticket", etag, current.version)?;
+        let from = stored(Status::parse, "tickets.status", &current.status)?;
+        workflow::check_status_move(from, to)?;
+        let version = current.version + 1;
+        let mut am = current.into_active_model();
+        am.status = Set(to.as_str().to_owned());
+        match to {
+            Status::Resolved => am.resolved_at = Set(Some(now)),
+            Status::Closed => am.closed_at = Set(Some(now)),
+            Status::Open | Status::InProgress => {}
+        }
+        am.version = Set(version);
+        am.updated_at = Set(now);
+        let m = am.update(&txn).await?;
+        txn.commit().await?;
+        to_domain(m)
+    }
+}
+
+fn time_value(t: &DateTime<Utc>) -> Value {
+    Value::from(t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+}
+
+/// The sort key of a row in `order`, for page tokens.
+fn paging_key(order: TicketOrder) -> impl Fn(&row::Model) -> Vec<Value> {
+    move |r| match order {
+        TicketOrder::Priority => vec![
+            Value::from(r.priority_score),
+            time_value(&r.created_at),
+            Value::from(r.id),
+        ],
+        TicketOrder::CreateTime => vec![time_value(&r.created_at), Value::from(r.id)],
+    }
+}
+
+/// The rows strictly after a decoded key in `order`.
+fn after(order: TicketOrder, key: &[Value]) -> AppResult<Condition> {
+    use row::Column as C;
+    Ok(match order {
+        TicketOrder::Priority => {
+            let (score, created, id) = (
+                paging::int(key, 0)?,
+                paging::time(key, 1)?,
+                paging::int(key, 2)?,
+            );
+            Condition::any()
+                .add(C::PriorityScore.lt(score))
+                .add(
+                    Condition::all()
+                        .add(C::PriorityScore.eq(score))
+                        .add(C::CreatedAt.gt(created)),
+                )
+                .add(
+                    Condition::all()
+                        .add(C::PriorityScore.eq(score))
+                        .add(C::CreatedAt.eq(created))
+                        .add(C::Id.gt(id)),
+                )
+        }
+        TicketOrder::CreateTime => {
+            let (created, id) = (paging::time(key, 0)?, paging::int(key, 1)?);
+            Condition::any().add(C::CreatedAt.lt(created)).add(
+                Condition::all()
+                    .add(C::CreatedAt.eq(created))
+                    .add(C::Id.lt(id)),
+            )
+        }
+    })
+}
