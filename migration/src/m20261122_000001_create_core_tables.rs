@@ -205,12 +205,6 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Customers::Version).big_integer().not_null())
                     .col(ts(b, Customers::CreatedAt).not_null())
                     .col(ts(b, Customers::UpdatedAt).not_null())
-                    .index(
-                        Index::create()
-                            .name("idx_customers_tier")
-                            .col(Customers::Tier)
-                            .col(Customers::Id),
-                    )
                     .to_owned(),
             )
             .await?;
@@ -242,13 +236,6 @@ impl MigrationTrait for Migration {
                         .name("fk_agents_department")
                         .to_owned(),
                     )
-                    .index(
-                        Index::create()
-                            .name("idx_agents_department")
-                            .col(Agents::DepartmentId)
-                            .col(Agents::Availability)
-                            .col(Agents::Id),
-                    )
                     .to_owned(),
             )
             .await?;
@@ -268,16 +255,10 @@ impl MigrationTrait for Migration {
                             .not_null(),
                     )
                     .col(ts(b, IdempotencyKeys::CreatedAt).not_null())
-                    .index(
-                        Index::create()
-                            .name("uq_idempotency_scope_request")
-                            .unique()
-                            .col(IdempotencyKeys::Scope)
-                            .col(IdempotencyKeys::RequestId),
-                    )
                     .to_owned(),
             )
-            .await
+            .await?;
+        create_indexes(manager).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -372,38 +353,6 @@ async fn create_tickets(manager: &SchemaManager<'_>, b: DatabaseBackend) -> Resu
                     .to_owned(),
                 )
                 // The queue order: status, then score descending, create time and id.
-                .index(
-                    Index::create()
-                        .name("idx_tickets_queue")
-                        .col(Tickets::Status)
-                        .col((Tickets::PriorityScore, IndexOrder::Desc))
-                        .col(Tickets::CreatedAt)
-                        .col(Tickets::Id),
-                )
-                .index(
-                    Index::create()
-                        .name("idx_tickets_customer")
-                        .col(Tickets::CustomerId)
-                        .col(Tickets::CreatedAt),
-                )
-                .index(
-                    Index::create()
-                        .name("idx_tickets_agent")
-                        .col(Tickets::AssignedAgentId)
-                        .col(Tickets::Status),
-                )
-                .index(
-                    Index::create()
-                        .name("idx_tickets_department")
-                        .col(Tickets::DepartmentId)
-                        .col(Tickets::Status),
-                )
-                .index(
-                    Index::create()
-                        .name("idx_tickets_created")
-                        .col(Tickets::CreatedAt)
-                        .col(Tickets::Id),
-                )
                 .to_owned(),
         )
         .await
@@ -426,12 +375,6 @@ async fn create_logs(manager: &SchemaManager<'_>, b: DatabaseBackend) -> Result<
                     &mut fk((Logs::Table, Logs::TicketId), (Tickets::Table, Tickets::Id))
                         .name("fk_logs_ticket")
                         .to_owned(),
-                )
-                .index(
-                    Index::create()
-                        .name("idx_logs_ticket")
-                        .col(Logs::TicketId)
-                        .col(Logs::Id),
                 )
                 .to_owned(),
         )
@@ -459,13 +402,82 @@ async fn create_logs(manager: &SchemaManager<'_>, b: DatabaseBackend) -> Result<
                     .name("fk_attachments_log")
                     .to_owned(),
                 )
-                .index(
-                    Index::create()
-                        .name("idx_attachments_log")
-                        .col(Attachments::LogId)
-                        .col(Attachments::Id),
-                )
                 .to_owned(),
         )
         .await
+}
+
+/// The secondary indexes, each serving a query of the data layer.
+async fn create_indexes(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    let indexes = [
+        Index::create()
+            .name("idx_customers_tier")
+            .table(Customers::Table)
+            .col(Customers::Tier)
+            .col(Customers::Id)
+            .to_owned(),
+        Index::create()
+            .name("idx_agents_department")
+            .table(Agents::Table)
+            .col(Agents::DepartmentId)
+            .col(Agents::Availability)
+            .col(Agents::Id)
+            .to_owned(),
+        Index::create()
+            .name("uq_idempotency_scope_request")
+            .table(IdempotencyKeys::Table)
+            .unique()
+            .col(IdempotencyKeys::Scope)
+            .col(IdempotencyKeys::RequestId)
+            .to_owned(),
+        // The queue order: status, then score descending, create time and id.
+        Index::create()
+            .name("idx_tickets_queue")
+            .table(Tickets::Table)
+            .col(Tickets::Status)
+            .col((Tickets::PriorityScore, IndexOrder::Desc))
+            .col(Tickets::CreatedAt)
+            .col(Tickets::Id)
+            .to_owned(),
+        Index::create()
+            .name("idx_tickets_customer")
+            .table(Tickets::Table)
+            .col(Tickets::CustomerId)
+            .col(Tickets::CreatedAt)
+            .to_owned(),
+        Index::create()
+            .name("idx_tickets_agent")
+            .table(Tickets::Table)
+            .col(Tickets::AssignedAgentId)
+            .col(Tickets::Status)
+            .to_owned(),
+        Index::create()
+            .name("idx_tickets_department")
+            .table(Tickets::Table)
+            .col(Tickets::DepartmentId)
+            .col(Tickets::Status)
+            .to_owned(),
+        Index::create()
+            .name("idx_tickets_created")
+            .table(Tickets::Table)
+            .col(Tickets::CreatedAt)
+            .col(Tickets::Id)
+            .to_owned(),
+        Index::create()
+            .name("idx_logs_ticket")
+            .table(Logs::Table)
+            .col(Logs::TicketId)
+            .col(Logs::Id)
+            .to_owned(),
+        Index::create()
+            .name("idx_attachments_log")
+            .table(Attachments::Table)
+            .col(Attachments::LogId)
+            .col(Attachments::Id)
+            .to_owned(),
+    ];
+    for index in indexes {
+        manager.create_index(index).await?;
+    }
+    Ok(())
 }

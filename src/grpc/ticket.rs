@@ -97,14 +97,14 @@ impl TicketService for TicketApi {
         ok(pb::UpdateTicketStatusResponse { ticket: ticket(t) })
     }
 
-    async fn assign_ticket(
-        &self,
-        _request: Request<pb::AssignTicketRequest>,
-    ) -> RpcResult<pb::AssignTicketResponse> {
-        Err(AppError::Unimplemented(
-            "AssignTicket is not built yet; it arrives with the ticket-workflow work".into(),
-        )
-        .into())
+    async fn assign_ticket(&self, request: Request<pb::AssignTicketRequest>) -> RpcResult<pb::AssignTicketResponse> {
+        let r = request.into_inner();
+        let mut c = Checker::new();
+        let id = c.take("id", validate::id(r.id));
+        let agent_id = (r.agent_id != 0).then(|| c.take("agent_id", validate::id(r.agent_id))).flatten();
+        c.finish()?;
+        let t = self.0.repo.assign_ticket(id.unwrap_or_default(), agent_id, self.0.clock.now()).await?;
+        ok(pb::AssignTicketResponse { ticket: ticket(t) })
     }
 
     async fn close_ticket(

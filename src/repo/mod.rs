@@ -5,6 +5,7 @@
 //! run in one transaction.
 
 pub mod agents;
+pub mod assignment;
 pub mod customers;
 pub mod departments;
 pub mod entity;

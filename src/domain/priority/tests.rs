@@ -123,16 +123,20 @@ proptest! {
         let base = PriorityInputs { severity: s1, tier: t1, impact: i1, opened_at: now - Duration::hours(h1) };
         let a = policy.score(&base, now).score;
         if sev_rank(s2) >= sev_rank(s1) {
-            prop_assert!(policy.score(&PriorityInputs { severity: s2, ..base }, now).score >= a);
+            let raised = PriorityInputs { severity: s2, ..base };
+            prop_assert!(policy.score(&raised, now).score >= a);
         }
         if tier_rank(t2) >= tier_rank(t1) {
-            prop_assert!(policy.score(&PriorityInputs { tier: t2, ..base }, now).score >= a);
+            let raised = PriorityInputs { tier: t2, ..base };
+            prop_assert!(policy.score(&raised, now).score >= a);
         }
         if i2 >= i1 {
-            prop_assert!(policy.score(&PriorityInputs { impact: i2, ..base }, now).score >= a);
+            let raised = PriorityInputs { impact: i2, ..base };
+            prop_assert!(policy.score(&raised, now).score >= a);
         }
         if h2 >= h1 {
-            prop_assert!(policy.score(&PriorityInputs { opened_at: now - Duration::hours(h2), ..base }, now).score >= a);
+            let raised = PriorityInputs { opened_at: now - Duration::hours(h2), ..base };
+            prop_assert!(policy.score(&raised, now).score >= a);
         }
     }
 

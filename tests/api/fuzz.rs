@@ -1,0 +1,224 @@
+//! Property test: random, often nonsensical requests to every RPC never yield INTERNAL or
+//! UNKNOWN, and the server still answers afterwards.
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use prost_types::FieldMask;
+use support_service::pb::{self, ConversationMode, CustomerTier, Severity};
+use tonic::Code;
+
+use crate::helpers::{TestApp, spawn_app};
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        "[a-zA-Z ]{1,20}",
+        "[a-z]{1,8}@[a-z]{1,8}\\.(com|org)",
+        "\\PC{0,40}",
+        any::<String>(),
+        Just("x".repeat(10_001)),
+    ]
+}
+
+fn id() -> impl Strategy<Value = i64> {
+    prop_oneof![Just(0i64), -3..6i64, any::<i64>()]
+}
+
+fn enm() -> impl Strategy<Value = i32> {
+    prop_oneof![-2..9i32, any::<i32>()]
+}
+
+fn num() -> impl Strategy<Value = i32> {
+    prop_oneof![-2..8i32, any::<i32>()]
+}
+
+fn mask() -> impl Strategy<Value = Option<FieldMask>> {
+    proptest::option::of(proptest::collection::vec(
+        prop_oneof![Just("name".to_owned()), Just("tier".to_owned()), Just("impact".to_owned()), Just("email".to_owned()), "[a-z_.]{0,12}"],
+        0..3,
+    ))
+    .prop_map(|p| p.map(|paths| FieldMask { paths }))
+}
+
+fn department() -> impl Strategy<Value = pb::Department> {
+    (id(), text(), text(), enm(), text()).prop_map(|(id, name, description, mode, etag)| pb::Department {
+        id,
+        name,
+        description,
+        conversation_mode: mode,
+        etag,
+        ..Default::default()
+    })
+}
+
+fn customer() -> impl Strategy<Value = pb::Customer> {
+    (id(), text(), text(), text(), text(), enm(), text()).prop_map(|(id, first_name, last_name, email, phone, tier, etag)| pb::Customer {
+        id,
+        first_name,
+        last_name,
+        email,
+        phone,
+        tier,
+        etag,
+        ..Default::default()
+    })
+}
+
+fn agent() -> impl Strategy<Value = pb::Agent> {
+    (id(), text(), text(), id(), enm(), enm()).prop_map(|(id, first_name, email, department_id, role, availability)| pb::Agent {
+        id,
+        first_name,
+        last_name: "L".into(),
+        email,
+        department_id,
+        role,
+        availability,
+        ..Default::default()
+    })
+}
+
+fn ticket() -> impl Strategy<Value = pb::Ticket> {
+    (id(), text(), enm(), enm(), num(), id(), text()).prop_map(|(id, subject, category, severity, impact, department_id, etag)| pb::Ticket {
+        id,
+        subject,
+        category,
+        severity,
+        impact,
+        department_id,
+        etag,
+        ..Default::default()
+    })
+}
+
+#[derive(Debug, Clone)]
+enum Call {
+    CreateDepartment(pb::CreateDepartmentRequest),
+    GetDepartment(i64),
+    ListDepartments(i32, String),
+    UpdateDepartment(pb::UpdateDepartmentRequest),
+    CreateCustomer(pb::CreateCustomerRequest),
+    GetCustomer(i64),
+    ListCustomers(pb::ListCustomersRequest),
+    UpdateCustomer(pb::UpdateCustomerRequest),
+    CreateAgent(pb::CreateAgentRequest),
+    GetAgent(i64),
+    ListAgents(pb::ListAgentsRequest),
+    UpdateAgent(pb::UpdateAgentRequest),
+    SetAvailability(i64, i32),
+    Workload(i64),
+    CreateTicket(pb::CreateTicketRequest),
+    GetTicket(i64),
+    ListTickets(pb::ListTicketsRequest),
+    UpdateTicket(pb::UpdateTicketRequest),
+    UpdateStatus(i64, i32, String),
+    Assign(i64, i64),
+    Transitions(i64),
+    AddLog(pb::AddLogRequest),
+    ListLogs(pb::ListLogsRequest),
+    MarkRead(i64, i64, i32),
+}
+
+fn call() -> impl Strategy<Value = Call> {
+    prop_oneof![
+        (department(), text()).prop_map(|(d, r)| Call::CreateDepartment(pb::CreateDepartmentRequest { department: Some(d), request_id: r })),
+        id().prop_map(Call::GetDepartment),
+        (num(), text()).prop_map(|(s, t)| Call::ListDepartments(s, t)),
+        (department(), mask()).prop_map(|(d, m)| Call::UpdateDepartment(pb::UpdateDepartmentRequest { department: Some(d), update_mask: m })),
+        (customer(), text()).prop_map(|(c, r)| Call::CreateCustomer(pb::CreateCustomerRequest { customer: Some(c), request_id: r })),
+        id().prop_map(Call::GetCustomer),
+        (num(), text(), text(), enm()).prop_map(|(page_size, page_token, email, tier)| Call::ListCustomers(pb::ListCustomersRequest { page_size, page_token, email, tier })),
+        (customer(), mask()).prop_map(|(c, m)| Call::UpdateCustomer(pb::UpdateCustomerRequest { customer: Some(c), update_mask: m })),
+        (agent(), text()).prop_map(|(a, r)| Call::CreateAgent(pb::CreateAgentRequest { agent: Some(a), request_id: r })),
+        id().prop_map(Call::GetAgent),
+        (num(), text(), id(), enm()).prop_map(|(page_size, page_token, department_id, availability)| Call::ListAgents(pb::ListAgentsRequest { page_size, page_token, department_id, availability })),
+        (agent(), mask()).prop_map(|(a, m)| Call::UpdateAgent(pb::UpdateAgentRequest { agent: Some(a), update_mask: m })),
+        (id(), enm()).prop_map(|(i, a)| Call::SetAvailability(i, a)),
+        id().prop_map(Call::Workload),
+        (id(), id(), enm(), text(), text(), enm(), num(), text()).prop_map(|(customer_id, department_id, category, subject, description, severity, impact, request_id)| {
+            Call::CreateTicket(pb::CreateTicketRequest { customer_id, department_id, category, subject, description, severity, impact, request_id })
+        }),
+        id().prop_map(Call::GetTicket),
+        (num(), text(), id(), proptest::collection::vec(enm(), 0..3), enm(), enm(), id(), enm()).prop_map(
+            |(page_size, page_token, customer_id, statuses, severity, priority_level, department_id, order_by)| {
+                Call::ListTickets(pb::ListTicketsRequest { page_size, page_token, customer_id, statuses, severity, priority_level, department_id, assigned_agent_id: 0, order_by })
+            }
+        ),
+        (ticket(), mask()).prop_map(|(t, m)| Call::UpdateTicket(pb::UpdateTicketRequest { ticket: Some(t), update_mask: m })),
+        (id(), enm(), text()).prop_map(|(i, s, e)| Call::UpdateStatus(i, s, e)),
+        (id(), id()).prop_map(|(i, a)| Call::Assign(i, a)),
+        id().prop_map(Call::Transitions),
+        (id(), enm(), id(), text(), enm(), text()).prop_map(|(ticket_id, sender_kind, sender_id, body, visibility, request_id)| {
+            Call::AddLog(pb::AddLogRequest { ticket_id, sender_kind, sender_id, body, visibility, attachments: vec![], request_id })
+        }),
+        (id(), num(), text(), any::<bool>()).prop_map(|(ticket_id, page_size, page_token, include_internal)| Call::ListLogs(pb::ListLogsRequest { ticket_id, page_size, page_token, include_internal })),
+        (id(), id(), enm()).prop_map(|(t, u, r)| Call::MarkRead(t, u, r)),
+    ]
+}
+
+async fn perform(app: &mut TestApp, call: Call) -> Result<(), tonic::Status> {
+    match call {
+        Call::CreateDepartment(r) => app.departments.create_department(r).await.map(drop),
+        Call::GetDepartment(id) => app.departments.get_department(pb::GetDepartmentRequest { id }).await.map(drop),
+        Call::ListDepartments(page_size, page_token) => app.departments.list_departments(pb::ListDepartmentsRequest { page_size, page_token }).await.map(drop),
+        Call::UpdateDepartment(r) => app.departments.update_department(r).await.map(drop),
+        Call::CreateCustomer(r) => app.customers.create_customer(r).await.map(drop),
+        Call::GetCustomer(id) => app.customers.get_customer(pb::GetCustomerRequest { id }).await.map(drop),
+        Call::ListCustomers(r) => app.customers.list_customers(r).await.map(drop),
+        Call::UpdateCustomer(r) => app.customers.update_customer(r).await.map(drop),
+        Call::CreateAgent(r) => app.agents.create_agent(r).await.map(drop),
+        Call::GetAgent(id) => app.agents.get_agent(pb::GetAgentRequest { id }).await.map(drop),
+        Call::ListAgents(r) => app.agents.list_agents(r).await.map(drop),
+        Call::UpdateAgent(r) => app.agents.update_agent(r).await.map(drop),
+        Call::SetAvailability(id, availability) => app.agents.set_agent_availability(pb::SetAgentAvailabilityRequest { id, availability }).await.map(drop),
+        Call::Workload(id) => app.agents.get_agent_workload(pb::GetAgentWorkloadRequest { id }).await.map(drop),
+        Call::CreateTicket(r) => app.tickets.create_ticket(r).await.map(drop),
+        Call::GetTicket(id) => app.tickets.get_ticket(pb::GetTicketRequest { id }).await.map(drop),
+        Call::ListTickets(r) => app.tickets.list_tickets(r).await.map(drop),
+        Call::UpdateTicket(r) => app.tickets.update_ticket(r).await.map(drop),
+        Call::UpdateStatus(id, status, etag) => app.tickets.update_ticket_status(pb::UpdateTicketStatusRequest { id, status, etag }).await.map(drop),
+        Call::Assign(id, agent_id) => app.tickets.assign_ticket(pb::AssignTicketRequest { id, agent_id }).await.map(drop),
+        Call::Transitions(id) => app.tickets.get_allowed_transitions(pb::GetAllowedTransitionsRequest { id }).await.map(drop),
+        Call::AddLog(r) => app.logs.add_log(r).await.map(drop),
+        Call::ListLogs(r) => app.logs.list_logs(r).await.map(drop),
+        Call::MarkRead(ticket_id, up_to_log_id, reader_kind) => app.logs.mark_read(pb::MarkReadRequest { ticket_id, up_to_log_id, reader_kind }).await.map(drop),
+    }
+}
+
+#[test]
+fn random_requests_to_every_rpc_never_fail_internally() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let app = rt.block_on(async {
+        let mut app = spawn_app().await;
+        let d = app.department("Support", ConversationMode::Chat).await;
+        let c = app.customer("ada@example.com", CustomerTier::Paid).await;
+        app.agent("grace@support.example", d.id).await;
+        app.ticket(c.id, d.id, Severity::Major, 3).await;
+        app
+    });
+    let cases = std::env::var("SUPPORT_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(600);
+    let app = std::cell::RefCell::new(app);
+    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    let result = runner.run(&call(), |call| {
+        let shown = format!("{call:?}");
+        let outcome = rt.block_on(perform(&mut app.borrow_mut(), call));
+        if let Err(status) = outcome {
+            prop_assert!(
+                !matches!(status.code(), Code::Internal | Code::Unknown),
+                "{} for {}: {}",
+                status.code(),
+                &shown[..shown.len().min(300)],
+                status.message()
+            );
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    let mut app = app.into_inner();
+    rt.block_on(async {
+        let alive = app.departments.list_departments(pb::ListDepartmentsRequest::default()).await;
+        assert!(alive.is_ok(), "the server must still answer: {alive:?}");
+    });
+    drop(app);
+}

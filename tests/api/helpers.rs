@@ -1,0 +1,296 @@
+//! `spawn_app()`: a fresh database per test (SQLite file or MariaDB database, chosen by
+//! `SUPPORT_TEST_DB`), the real server on 127.0.0.1:0, and typed clients.
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use sea_orm::{ConnectionTrait, Database};
+use support_service::app::App;
+use support_service::config::Settings;
+use support_service::domain::ManualClock;
+use support_service::pb::{
+    self, agent_service_client::AgentServiceClient, customer_service_client::CustomerServiceClient,
+    department_service_client::DepartmentServiceClient, log_service_client::LogServiceClient,
+    ticket_service_client::TicketServiceClient,
+};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+/// Which database the suite runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    MySql,
+}
+
+pub fn backend() -> Backend {
+    match std::env::var("SUPPORT_TEST_DB").as_deref() {
+        Ok("mysql") | Ok("mariadb") => Backend::MySql,
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("SUPPORT_TEST_DB={other}: use sqlite or mysql"),
+    }
+}
+
+/// A database made for one test and dropped after it.
+#[derive(Debug)]
+pub struct TestDb {
+    pub url: String,
+    drop_with: Option<(String, String)>,
+    file: Option<std::path::PathBuf>,
+}
+
+impl TestDb {
+    pub async fn create() -> Self {
+        let name = format!("support_test_{}", uuid::Uuid::new_v4().simple());
+        match backend() {
+            Backend::Sqlite => {
+                let file = std::env::temp_dir().join(format!("{name}.db"));
+                Self { url: format!("sqlite://{}?mode=rwc", file.display()), drop_with: None, file: Some(file) }
+            }
+            Backend::MySql => Self::create_mysql(&mysql_base()).await,
+        }
+    }
+
+    /// A fresh MariaDB database, whatever the suite's backend.
+    pub async fn create_mysql(base: &str) -> Self {
+        let name = format!("support_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(base)
+            .await
+            .unwrap_or_else(|e| panic!("MariaDB at {base} cannot be reached: {e}; run scripts/test.sh to set it up"));
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+            .await
+            .expect("create the test database");
+        admin.close().await.expect("close admin connection");
+        Self { url: format!("{base}/{name}"), drop_with: Some((base.to_owned(), name)), file: None }
+    }
+
+    /// The same MariaDB database reached through another host:port.
+    pub fn mysql_url_via(&self, host_port: &str) -> String {
+        let (base, name) = self.drop_with.as_ref().expect("a MariaDB test database");
+        let creds = base.strip_prefix("mysql://").and_then(|b| b.rsplit_once('@')).map(|(c, _)| c).expect("mysql://user:pass@host:port");
+        format!("mysql://{creds}@{host_port}/{name}")
+    }
+
+    /// The host:port of the MariaDB server.
+    pub fn mysql_host_port(&self) -> String {
+        let (base, _) = self.drop_with.as_ref().expect("a MariaDB test database");
+        base.rsplit_once('@').map(|(_, hp)| hp.to_owned()).expect("mysql://user:pass@host:port")
+    }
+}
+
+/// The MariaDB server the suite uses (`SUPPORT_TEST_MYSQL_URL`, no database part).
+pub fn mysql_base() -> String {
+    std::env::var("SUPPORT_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://support:support@127.0.0.1:3306".to_owned())
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(file) = &self.file {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+            }
+        }
+        if let Some((base, name)) = self.drop_with.take() {
+            let result = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+                rt.block_on(async {
+                    let admin = Database::connect(base).await.map_err(|e| e.to_string())?;
+                    admin.execute_unprepared(&format!("DROP DATABASE `{name}`")).await.map_err(|e| e.to_string())?;
+                    admin.close().await.map_err(|e| e.to_string())
+                })
+            })
+            .join();
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) if !std::thread::panicking() => panic!("dropping the test database failed: {e}"),
+                other => eprintln!("dropping the test database failed: {other:?}"),
+            }
+        }
+    }
+}
+
+/// A running server and its clients.
+#[allow(dead_code)]
+pub struct TestApp {
+    pub addr: std::net::SocketAddr,
+    pub channel: Channel,
+    pub departments: DepartmentServiceClient<Channel>,
+    pub customers: CustomerServiceClient<Channel>,
+    pub agents: AgentServiceClient<Channel>,
+    pub tickets: TicketServiceClient<Channel>,
+    pub logs: LogServiceClient<Channel>,
+    pub clock: ManualClock,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _db: TestDb,
+}
+
+impl TestApp {
+    /// Stops the server and waits for it to drain.
+    #[allow(dead_code)]
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+pub async fn spawn_with(tune: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDb::create().await;
+    let url = db.url.clone();
+    spawn_on(db, url, tune).await
+}
+
+/// Serves `db` through `url` (which may reach it indirectly).
+pub async fn spawn_on(db: TestDb, url: String, tune: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = Settings::with_database(url);
+    settings.health_interval_ms = 100;
+    settings.shutdown_grace_ms = 2_000;
+    tune(&mut settings);
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
+    let app = App::build(settings, Arc::new(clock.clone())).await.expect("build the app");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let addr = listener.local_addr().expect("local addr");
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        app.run(listener, async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("server run");
+    });
+    let channel = Channel::from_shared(format!("http://{addr}")).expect("uri").connect().await.expect("connect");
+    TestApp {
+        addr,
+        departments: DepartmentServiceClient::new(channel.clone()),
+        customers: CustomerServiceClient::new(channel.clone()),
+        agents: AgentServiceClient::new(channel.clone()),
+        tickets: TicketServiceClient::new(channel.clone()),
+        logs: LogServiceClient::new(channel.clone()),
+        channel,
+        clock,
+        shutdown: Some(tx),
+        server: Some(server),
+        _db: db,
+    }
+}
+
+// ---- fixtures -------------------------------------------------------------------------
+
+#[allow(dead_code)]
+impl TestApp {
+    pub async fn department(&mut self, name: &str, mode: pb::ConversationMode) -> pb::Department {
+        let d = pb::Department { name: name.into(), conversation_mode: mode.into(), ..Default::default() };
+        self.departments
+            .create_department(pb::CreateDepartmentRequest { department: Some(d), request_id: String::new() })
+            .await
+            .expect("create department")
+            .into_inner()
+            .department
+            .expect("department")
+    }
+
+    pub async fn customer(&mut self, email: &str, tier: pb::CustomerTier) -> pb::Customer {
+        let c = pb::Customer {
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            email: email.into(),
+            tier: tier.into(),
+            ..Default::default()
+        };
+        self.customers
+            .create_customer(pb::CreateCustomerRequest { customer: Some(c), request_id: String::new() })
+            .await
+            .expect("create customer")
+            .into_inner()
+            .customer
+            .expect("customer")
+    }
+
+    pub async fn agent(&mut self, email: &str, department_id: i64) -> pb::Agent {
+        let a = pb::Agent {
+            first_name: "Grace".into(),
+            last_name: "Hopper".into(),
+            email: email.into(),
+            department_id,
+            ..Default::default()
+        };
+        self.agents
+            .create_agent(pb::CreateAgentRequest { agent: Some(a), request_id: String::new() })
+            .await
+            .expect("create agent")
+            .into_inner()
+            .agent
+            .expect("agent")
+    }
+
+    pub fn ticket_request(customer_id: i64, department_id: i64, severity: pb::Severity, impact: i32) -> pb::CreateTicketRequest {
+        pb::CreateTicketRequest {
+            customer_id,
+            department_id,
+            category: pb::TicketCategory::BugReport.into(),
+            subject: "Checkout fails".into(),
+            description: "The pay button answers 500.".into(),
+            severity: severity.into(),
+            impact,
+            request_id: String::new(),
+        }
+    }
+
+    pub async fn ticket(&mut self, customer_id: i64, department_id: i64, severity: pb::Severity, impact: i32) -> pb::Ticket {
+        self.tickets
+            .create_ticket(Self::ticket_request(customer_id, department_id, severity, impact))
+            .await
+            .expect("create ticket")
+            .into_inner()
+            .ticket
+            .expect("ticket")
+    }
+
+    pub async fn set_status(&mut self, id: i64, status: pb::TicketStatus) -> Result<pb::Ticket, tonic::Status> {
+        self.tickets
+            .update_ticket_status(pb::UpdateTicketStatusRequest { id, status: status.into(), etag: String::new() })
+            .await
+            .map(|r| r.into_inner().ticket.expect("ticket"))
+    }
+
+    pub async fn assign(&mut self, id: i64, agent_id: i64) -> Result<pb::Ticket, tonic::Status> {
+        self.tickets
+            .assign_ticket(pb::AssignTicketRequest { id, agent_id })
+            .await
+            .map(|r| r.into_inner().ticket.expect("ticket"))
+    }
+
+    pub async fn list_tickets(&mut self, req: pb::ListTicketsRequest) -> pb::ListTicketsResponse {
+        self.tickets.list_tickets(req).await.expect("list tickets").into_inner()
+    }
+}
+
+/// The field names of a status's BadRequest detail.
+#[allow(dead_code)]
+pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    status
+        .get_error_details()
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}

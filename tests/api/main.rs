@@ -1,0 +1,14 @@
+//! The integration suite: the real server on port 0, a fresh database per test,
+//! typed clients. `SUPPORT_TEST_DB=sqlite|mysql` picks the database.
+
+// Test helpers are shared between modules of this one binary, not exported.
+#![allow(unreachable_pub, missing_debug_implementations)]
+
+mod agents;
+mod customers;
+mod departments;
+mod fuzz;
+mod helpers;
+mod logs;
+mod platform;
+mod tickets;

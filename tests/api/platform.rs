@@ -1,0 +1,158 @@
+//! Health and reflection: what grpcurl and load balancers rely on.
+
+use std::time::Duration;
+
+use support_service::pb;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_stream::StreamExt;
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+use tonic_reflection::pb::{v1, v1alpha};
+
+use crate::helpers::{TestDb, spawn_app};
+
+#[tokio::test]
+async fn health_reports_serving_for_the_server_and_each_service() {
+    let app = spawn_app().await;
+    let mut health = HealthClient::new(app.channel.clone());
+    for service in ["", "support.v1.TicketService", "support.v1.CustomerService"] {
+        let mut status = ServingStatus::Unknown;
+        for _ in 0..50 {
+            status = health.check(HealthCheckRequest { service: service.into() }).await.unwrap().into_inner().status();
+            if status == ServingStatus::Serving {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(status, ServingStatus::Serving, "{service:?}");
+    }
+    let err = health.check(HealthCheckRequest { service: "no.such.Service".into() }).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::NotFound);
+}
+
+#[tokio::test]
+async fn reflection_v1_and_v1alpha_list_every_service_and_the_error_details() {
+    let app = spawn_app().await;
+    let mut v1c = v1::server_reflection_client::ServerReflectionClient::new(app.channel.clone());
+    let reqs = vec![
+        v1::ServerReflectionRequest { host: String::new(), message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(String::new())) },
+        v1::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(v1::server_reflection_request::MessageRequest::FileContainingSymbol("google.rpc.BadRequest".into())),
+        },
+    ];
+    let mut replies = v1c.server_reflection_info(tokio_stream::iter(reqs)).await.unwrap().into_inner();
+    let list = replies.next().await.unwrap().unwrap();
+    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) = list.message_response else {
+        panic!("expected a service list, got {list:?}")
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for expected in [
+        "grpc.health.v1.Health",
+        "support.v1.DepartmentService",
+        "support.v1.CustomerService",
+        "support.v1.AgentService",
+        "support.v1.TicketService",
+        "support.v1.LogService",
+        "support.v1.AuthService",
+        "support.v1.ReportService",
+    ] {
+        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+    }
+    let file = replies.next().await.unwrap().unwrap();
+    assert!(
+        matches!(file.message_response, Some(v1::server_reflection_response::MessageResponse::FileDescriptorResponse(ref f)) if !f.file_descriptor_proto.is_empty()),
+        "google.rpc.BadRequest must be describable: {file:?}"
+    );
+
+    let mut alpha = v1alpha::server_reflection_client::ServerReflectionClient::new(app.channel.clone());
+    let req = v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(v1alpha::server_reflection_request::MessageRequest::FileContainingSymbol("support.v1.TicketService".into())),
+    };
+    let mut replies = alpha.server_reflection_info(tokio_stream::iter(vec![req])).await.unwrap().into_inner();
+    let reply = replies.next().await.unwrap().unwrap();
+    assert!(matches!(reply.message_response, Some(v1alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(_))));
+    let _ = pb::FILE_DESCRIPTOR_SET;
+}
+
+/// A TCP proxy in front of MariaDB that the test can cut, to make the database vanish.
+struct Proxy {
+    addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(target: std::net::SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(listener, target)
+    }
+
+    fn serve(listener: TcpListener, target: std::net::SocketAddr) -> Self {
+        let addr = listener.local_addr().unwrap();
+        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let held = conns.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let handle = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                held.lock().unwrap().push(handle);
+            }
+        });
+        Self { addr, task, conns }
+    }
+
+    fn cut(&self) {
+        self.task.abort();
+        for c in self.conns.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+}
+
+/// Needs MariaDB (it cuts a TCP connection), in both suite runs.
+#[tokio::test]
+async fn health_is_not_serving_while_the_database_is_unreachable() {
+    let db = TestDb::create_mysql(&crate::helpers::mysql_base()).await;
+    let target: std::net::SocketAddr = tokio::net::lookup_host(db.mysql_host_port()).await.unwrap().next().unwrap();
+    let proxy = Proxy::start(target).await;
+    let via_proxy = db.mysql_url_via(&proxy.addr.to_string());
+    let app = crate::helpers::spawn_on(db, via_proxy, |s| {
+        s.db_acquire_timeout_ms = 300;
+        s.db_connect_timeout_ms = 300;
+    })
+    .await;
+    let mut health = HealthClient::new(app.channel.clone());
+    let status = |h: &mut HealthClient<tonic::transport::Channel>| {
+        let mut h = h.clone();
+        async move { h.check(HealthCheckRequest { service: String::new() }).await.unwrap().into_inner().status() }
+    };
+    wait_for(&mut health, status, ServingStatus::Serving).await;
+    proxy.cut();
+    wait_for(&mut health, status, ServingStatus::NotServing).await;
+    // A call now is UNAVAILABLE (retryable), not INTERNAL.
+    let mut tickets = app.tickets.clone();
+    let err = tickets.get_ticket(pb::GetTicketRequest { id: 1 }).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
+    // The database comes back on the same address.
+    let listener = TcpListener::bind(proxy.addr).await.unwrap();
+    let _back = Proxy::serve(listener, target);
+    wait_for(&mut health, status, ServingStatus::Serving).await;
+}
+
+async fn wait_for<F, Fut>(h: &mut HealthClient<tonic::transport::Channel>, status: F, want: ServingStatus)
+where
+    F: Fn(&mut HealthClient<tonic::transport::Channel>) -> Fut,
+    Fut: std::future::Future<Output = ServingStatus>,
+{
+    for _ in 0..100 {
+        if status(h).await == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("health never became {want:?}");
+}
