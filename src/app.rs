@@ -20,8 +20,8 @@ use tonic_health::server::HealthReporter;
 use crate::config::Settings;
 use crate::domain::Clock;
 use crate::grpc::{
-    State, agent::AgentApi, auth::AuthApi, customer::CustomerApi, department::DepartmentApi,
-    log::LogApi, report::ReportApi, ticket::TicketApi,
+    State, agent::AgentApi, auth::AuthApi, customer::CustomerApi, department::DepartmentApi, log::LogApi,
+    report::ReportApi, ticket::TicketApi,
 };
 use crate::pb;
 use crate::repo::Repo;
@@ -80,12 +80,8 @@ impl App {
         if settings.migrate {
             repo.migrate().await?;
         }
-        let state = State {
-            repo,
-            policy: Arc::new(policy),
-            clock,
-            max_attachment_bytes: settings.max_attachment_bytes,
-        };
+        let state =
+            State { repo, policy: Arc::new(policy), clock, max_attachment_bytes: settings.max_attachment_bytes };
         Ok(Self { state, settings })
     }
 
@@ -124,35 +120,25 @@ impl App {
             .add_service(reflection().build_v1()?)
             .add_service(reflection().build_v1alpha()?)
             .add_service(
-                pb::department_service_server::DepartmentServiceServer::new(DepartmentApi(
-                    s.clone(),
-                ))
-                .max_decoding_message_size(max),
+                pb::department_service_server::DepartmentServiceServer::new(DepartmentApi(s.clone()))
+                    .max_decoding_message_size(max),
             )
             .add_service(
                 pb::customer_service_server::CustomerServiceServer::new(CustomerApi(s.clone()))
                     .max_decoding_message_size(max),
             )
             .add_service(
-                pb::agent_service_server::AgentServiceServer::new(AgentApi(s.clone()))
-                    .max_decoding_message_size(max),
+                pb::agent_service_server::AgentServiceServer::new(AgentApi(s.clone())).max_decoding_message_size(max),
             )
             .add_service(
                 pb::ticket_service_server::TicketServiceServer::new(TicketApi(s.clone()))
                     .max_decoding_message_size(max),
             )
             .add_service(
-                pb::log_service_server::LogServiceServer::new(LogApi(s.clone()))
-                    .max_decoding_message_size(max),
+                pb::log_service_server::LogServiceServer::new(LogApi(s.clone())).max_decoding_message_size(max),
             )
-            .add_service(
-                pb::auth_service_server::AuthServiceServer::new(AuthApi)
-                    .max_decoding_message_size(max),
-            )
-            .add_service(
-                pb::report_service_server::ReportServiceServer::new(ReportApi)
-                    .max_decoding_message_size(max),
-            );
+            .add_service(pb::auth_service_server::AuthServiceServer::new(AuthApi).max_decoding_message_size(max))
+            .add_service(pb::report_service_server::ReportServiceServer::new(ReportApi).max_decoding_message_size(max));
 
         let signal_reporter = reporter.clone();
         let signal = async move {
@@ -191,12 +177,7 @@ async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
 }
 
 /// Pings the database every `every`, reporting SERVING while it answers.
-async fn monitor_health(
-    repo: Repo,
-    reporter: HealthReporter,
-    every: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
+async fn monitor_health(repo: Repo, reporter: HealthReporter, every: Duration, mut stop: watch::Receiver<bool>) {
     let mut last = None;
     loop {
         if *stop.borrow() {

@@ -27,11 +27,7 @@ pub enum LogFormat {
 
 /// The command line.
 #[derive(Debug, Parser)]
-#[command(
-    name = "support-service",
-    version,
-    about = "Customer support over gRPC"
-)]
+#[command(name = "support-service", version, about = "Customer support over gRPC")]
 pub struct Cli {
     /// Settings of the server.
     #[command(flatten)]
@@ -117,16 +113,11 @@ impl Settings {
         let policy = match &self.priority_policy {
             None => PriorityPolicy::default(),
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                toml::from_str(&text).map_err(|e| {
-                    format!("{} is not a valid priority policy: {e}", path.display())
-                })?
+                let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| format!("{} is not a valid priority policy: {e}", path.display()))?
             }
         };
-        policy
-            .check()
-            .map_err(|e| format!("priority policy: {e}"))?;
+        policy.check().map_err(|e| format!("priority policy: {e}"))?;
         Ok(policy)
     }
 }

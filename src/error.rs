@@ -60,29 +60,21 @@ pub enum AppError {
 }
 
 fn describe(violations: &[FieldViolation]) -> String {
-    violations
-        .iter()
-        .map(|v| format!("{}: {}", v.field, v.description))
-        .collect::<Vec<_>>()
-        .join("; ")
+    violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ")
 }
 
 impl AppError {
     /// A single bad field.
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
-        AppError::InvalidArgument(vec![FieldViolation {
-            field: field.into(),
-            description: description.into(),
-        }])
+        AppError::InvalidArgument(vec![FieldViolation { field: field.into(), description: description.into() }])
     }
 
     /// Turns a unique-key violation into `ALREADY_EXISTS` on `field`; other errors map as usual.
     pub fn unique_violation(err: DbErr, field: &str, message: impl Into<String>) -> Self {
         match err.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => AppError::AlreadyExists {
-                field: field.to_owned(),
-                message: message.into(),
-            },
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                AppError::AlreadyExists { field: field.to_owned(), message: message.into() }
+            }
             _ => AppError::from(err),
         }
     }
@@ -94,10 +86,7 @@ fn is_connectivity(err: &DbErr) -> bool {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
             e.as_ref(),
-            sqlx::Error::Io(_)
-                | sqlx::Error::PoolTimedOut
-                | sqlx::Error::PoolClosed
-                | sqlx::Error::Tls(_)
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_)
         ),
         _ => false,
     }
@@ -105,11 +94,7 @@ fn is_connectivity(err: &DbErr) -> bool {
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
-        if is_connectivity(&err) {
-            AppError::Unavailable(err)
-        } else {
-            AppError::Database(err)
-        }
+        if is_connectivity(&err) { AppError::Unavailable(err) } else { AppError::Database(err) }
     }
 }
 
@@ -138,12 +123,7 @@ impl From<AppError> for Status {
             }
             e @ AppError::NotFound { .. } => Status::not_found(e.to_string()),
             AppError::AlreadyExists { field, message } => {
-                let details = ErrorDetails::with_resource_info(
-                    field,
-                    String::new(),
-                    String::new(),
-                    message.clone(),
-                );
+                let details = ErrorDetails::with_resource_info(field, String::new(), String::new(), message.clone());
                 Status::with_error_details(Code::AlreadyExists, message, details)
             }
             AppError::FailedPrecondition(m) => Status::failed_precondition(m),
@@ -170,10 +150,7 @@ mod tests {
 
     #[test]
     fn invalid_argument_carries_bad_request_details() {
-        let status = Status::from(AppError::invalid(
-            "customer.email",
-            "must be a valid email address",
-        ));
+        let status = Status::from(AppError::invalid("customer.email", "must be a valid email address"));
         assert_eq!(status.code(), Code::InvalidArgument);
         let details = status.get_error_details();
         let bad = details.bad_request().expect("bad request detail");
@@ -183,9 +160,7 @@ mod tests {
 
     #[test]
     fn connectivity_errors_are_unavailable_and_others_internal_without_sql() {
-        let status = Status::from(AppError::from(DbErr::Conn(RuntimeErr::Internal(
-            "refused".into(),
-        ))));
+        let status = Status::from(AppError::from(DbErr::Conn(RuntimeErr::Internal("refused".into()))));
         assert_eq!(status.code(), Code::Unavailable);
         let status = Status::from(AppError::from(DbErr::Custom("SELECT secret FROM x".into())));
         assert_eq!(status.code(), Code::Internal);
@@ -194,21 +169,8 @@ mod tests {
 
     #[test]
     fn not_found_and_precondition_map_to_their_codes() {
-        assert_eq!(
-            Status::from(AppError::NotFound {
-                resource: "ticket",
-                id: 7
-            })
-            .code(),
-            Code::NotFound
-        );
-        assert_eq!(
-            Status::from(AppError::FailedPrecondition("no".into())).code(),
-            Code::FailedPrecondition
-        );
-        assert_eq!(
-            Status::from(AppError::Aborted("stale".into())).code(),
-            Code::Aborted
-        );
+        assert_eq!(Status::from(AppError::NotFound { resource: "ticket", id: 7 }).code(), Code::NotFound);
+        assert_eq!(Status::from(AppError::FailedPrecondition("no".into())).code(), Code::FailedPrecondition);
+        assert_eq!(Status::from(AppError::Aborted("stale".into())).code(), Code::Aborted);
     }
 }

@@ -20,17 +20,11 @@ pub mod telemetry;
 
 /// The generated `support.v1` types, clients and servers.
 pub mod pb {
-    #![allow(
-        missing_docs,
-        unreachable_pub,
-        clippy::all,
-        missing_debug_implementations
-    )]
+    #![allow(missing_docs, unreachable_pub, clippy::all, missing_debug_implementations)]
     tonic::include_proto!("support.v1");
 
     /// The encoded descriptor set of the contract, for server reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] =
-        include_bytes!(concat!(env!("OUT_DIR"), "/support_descriptor.bin"));
+    pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/support_descriptor.bin"));
     /// The encoded descriptor set of the `google.rpc` error details, for reflection.
     pub const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/error_details_descriptor.bin"));

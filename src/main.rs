@@ -31,9 +31,7 @@ async fn main() -> ExitCode {
 async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let listen = settings.listen;
     let app = App::build(settings, Arc::new(SystemClock)).await?;
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     tracing::info!(address = %listener.local_addr()?, "serving support.v1");
     app.run(listener, shutdown_signal()).await?;
     Ok(())

@@ -143,22 +143,14 @@ fn bytes<T: IntoIden>(backend: DatabaseBackend, col: T) -> ColumnDef {
 }
 
 fn id<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col)
-        .big_integer()
-        .not_null()
-        .auto_increment()
-        .primary_key()
-        .to_owned()
+    ColumnDef::new(col).big_integer().not_null().auto_increment().primary_key().to_owned()
 }
 
 fn text<T: IntoIden>(col: T, len: u32) -> ColumnDef {
     ColumnDef::new(col).string_len(len).not_null().to_owned()
 }
 
-fn fk(
-    from: (impl IntoIden, impl IntoIden),
-    to: (impl IntoIden, impl IntoIden),
-) -> ForeignKeyCreateStatement {
+fn fk(from: (impl IntoIden, impl IntoIden), to: (impl IntoIden, impl IntoIden)) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .from(from.0, from.1)
         .to(to.0, to.1)
@@ -181,11 +173,7 @@ impl MigrationTrait for Migration {
                     .col(text(Departments::Name, 100).unique_key())
                     .col(text(Departments::Description, 1000))
                     .col(text(Departments::ConversationMode, 16))
-                    .col(
-                        ColumnDef::new(Departments::Version)
-                            .big_integer()
-                            .not_null(),
-                    )
+                    .col(ColumnDef::new(Departments::Version).big_integer().not_null())
                     .col(ts(b, Departments::CreatedAt).not_null())
                     .col(ts(b, Departments::UpdatedAt).not_null())
                     .to_owned(),
@@ -217,11 +205,7 @@ impl MigrationTrait for Migration {
                     .col(text(Agents::LastName, 100))
                     .col(text(Agents::Email, 254).unique_key())
                     .col(text(Agents::Phone, 32))
-                    .col(
-                        ColumnDef::new(Agents::DepartmentId)
-                            .big_integer()
-                            .not_null(),
-                    )
+                    .col(ColumnDef::new(Agents::DepartmentId).big_integer().not_null())
                     .col(text(Agents::Role, 16))
                     .col(text(Agents::Availability, 16))
                     .col(ts(b, Agents::LastAssignedAt).null())
@@ -229,12 +213,9 @@ impl MigrationTrait for Migration {
                     .col(ts(b, Agents::CreatedAt).not_null())
                     .col(ts(b, Agents::UpdatedAt).not_null())
                     .foreign_key(
-                        &mut fk(
-                            (Agents::Table, Agents::DepartmentId),
-                            (Departments::Table, Departments::Id),
-                        )
-                        .name("fk_agents_department")
-                        .to_owned(),
+                        &mut fk((Agents::Table, Agents::DepartmentId), (Departments::Table, Departments::Id))
+                            .name("fk_agents_department")
+                            .to_owned(),
                     )
                     .to_owned(),
             )
@@ -249,11 +230,7 @@ impl MigrationTrait for Migration {
                     .col(text(IdempotencyKeys::Scope, 64))
                     .col(text(IdempotencyKeys::RequestId, 128))
                     .col(text(IdempotencyKeys::Fingerprint, 64))
-                    .col(
-                        ColumnDef::new(IdempotencyKeys::ResourceId)
-                            .big_integer()
-                            .not_null(),
-                    )
+                    .col(ColumnDef::new(IdempotencyKeys::ResourceId).big_integer().not_null())
                     .col(ts(b, IdempotencyKeys::CreatedAt).not_null())
                     .to_owned(),
             )
@@ -271,9 +248,7 @@ impl MigrationTrait for Migration {
             Customers::Table.into_iden(),
             Departments::Table.into_iden(),
         ] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
+            manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())
     }
@@ -288,11 +263,7 @@ async fn create_tickets(manager: &SchemaManager<'_>, b: DatabaseBackend) -> Resu
                 .table(Tickets::Table)
                 .col(id(Tickets::Id))
                 .col(ColumnDef::new(Tickets::CustomerId).big_integer().not_null())
-                .col(
-                    ColumnDef::new(Tickets::DepartmentId)
-                        .big_integer()
-                        .not_null(),
-                )
+                .col(ColumnDef::new(Tickets::DepartmentId).big_integer().not_null())
                 .col(text(Tickets::Category, 32))
                 .col(text(Tickets::Subject, 200))
                 .col(ColumnDef::new(Tickets::Description).text().not_null())
@@ -305,16 +276,8 @@ async fn create_tickets(manager: &SchemaManager<'_>, b: DatabaseBackend) -> Resu
                 .col(int(Tickets::TierPoints))
                 .col(int(Tickets::ImpactPoints))
                 .col(int(Tickets::AgingPoints))
-                .col(
-                    ColumnDef::new(Tickets::AssignedAgentId)
-                        .big_integer()
-                        .null(),
-                )
-                .col(
-                    ColumnDef::new(Tickets::AssignmentReason)
-                        .string_len(32)
-                        .null(),
-                )
+                .col(ColumnDef::new(Tickets::AssignedAgentId).big_integer().null())
+                .col(ColumnDef::new(Tickets::AssignmentReason).string_len(32).null())
                 .col(ts(b, Tickets::FirstResponseDueAt).null())
                 .col(ts(b, Tickets::ResolutionDueAt).null())
                 .col(flag(Tickets::FirstResponseBreached))
@@ -329,28 +292,19 @@ async fn create_tickets(manager: &SchemaManager<'_>, b: DatabaseBackend) -> Resu
                 .col(ts(b, Tickets::ResolvedAt).null())
                 .col(ts(b, Tickets::ClosedAt).null())
                 .foreign_key(
-                    &mut fk(
-                        (Tickets::Table, Tickets::CustomerId),
-                        (Customers::Table, Customers::Id),
-                    )
-                    .name("fk_tickets_customer")
-                    .to_owned(),
+                    &mut fk((Tickets::Table, Tickets::CustomerId), (Customers::Table, Customers::Id))
+                        .name("fk_tickets_customer")
+                        .to_owned(),
                 )
                 .foreign_key(
-                    &mut fk(
-                        (Tickets::Table, Tickets::DepartmentId),
-                        (Departments::Table, Departments::Id),
-                    )
-                    .name("fk_tickets_department")
-                    .to_owned(),
+                    &mut fk((Tickets::Table, Tickets::DepartmentId), (Departments::Table, Departments::Id))
+                        .name("fk_tickets_department")
+                        .to_owned(),
                 )
                 .foreign_key(
-                    &mut fk(
-                        (Tickets::Table, Tickets::AssignedAgentId),
-                        (Agents::Table, Agents::Id),
-                    )
-                    .name("fk_tickets_agent")
-                    .to_owned(),
+                    &mut fk((Tickets::Table, Tickets::AssignedAgentId), (Agents::Table, Agents::Id))
+                        .name("fk_tickets_agent")
+                        .to_owned(),
                 )
                 // The queue order: status, then score descending, create time and id.
                 .to_owned(),
@@ -387,20 +341,13 @@ async fn create_logs(manager: &SchemaManager<'_>, b: DatabaseBackend) -> Result<
                 .col(ColumnDef::new(Attachments::LogId).big_integer().not_null())
                 .col(text(Attachments::FileName, 255))
                 .col(text(Attachments::ContentType, 255))
-                .col(
-                    ColumnDef::new(Attachments::SizeBytes)
-                        .big_integer()
-                        .not_null(),
-                )
+                .col(ColumnDef::new(Attachments::SizeBytes).big_integer().not_null())
                 .col(text(Attachments::Sha256, 64))
                 .col(bytes(b, Attachments::Content).not_null())
                 .foreign_key(
-                    &mut fk(
-                        (Attachments::Table, Attachments::LogId),
-                        (Logs::Table, Logs::Id),
-                    )
-                    .name("fk_attachments_log")
-                    .to_owned(),
+                    &mut fk((Attachments::Table, Attachments::LogId), (Logs::Table, Logs::Id))
+                        .name("fk_attachments_log")
+                        .to_owned(),
                 )
                 .to_owned(),
         )
@@ -463,12 +410,7 @@ async fn create_indexes(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
             .col(Tickets::CreatedAt)
             .col(Tickets::Id)
             .to_owned(),
-        Index::create()
-            .name("idx_logs_ticket")
-            .table(Logs::Table)
-            .col(Logs::TicketId)
-            .col(Logs::Id)
-            .to_owned(),
+        Index::create().name("idx_logs_ticket").table(Logs::Table).col(Logs::TicketId).col(Logs::Id).to_owned(),
         Index::create()
             .name("idx_attachments_log")
             .table(Attachments::Table)

@@ -23,11 +23,7 @@ pub struct SeverityWeights {
 
 impl Default for SeverityWeights {
     fn default() -> Self {
-        Self {
-            critical: 5,
-            major: 3,
-            minor: 1,
-        }
+        Self { critical: 5, major: 3, minor: 1 }
     }
 }
 
@@ -45,11 +41,7 @@ pub struct TierWeights {
 
 impl Default for TierWeights {
     fn default() -> Self {
-        Self {
-            enterprise: 5,
-            paid: 3,
-            free: 1,
-        }
+        Self { enterprise: 5, paid: 3, free: 1 }
     }
 }
 
@@ -68,11 +60,7 @@ pub struct Aging {
 impl Default for Aging {
     /// +1 per 4 hours open, capped at +5 (a day in the queue lifts any ticket by a level).
     fn default() -> Self {
-        Self {
-            every_hours: 4,
-            points: 1,
-            max_points: 5,
-        }
+        Self { every_hours: 4, points: 1, max_points: 5 }
     }
 }
 
@@ -90,11 +78,7 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Self {
-            p0: 16,
-            p1: 11,
-            p2: 6,
-        }
+        Self { p0: 16, p1: 11, p2: 6 }
     }
 }
 
@@ -163,10 +147,7 @@ impl PriorityPolicy {
     pub fn check(&self) -> Result<(), String> {
         let t = &self.thresholds;
         if !(t.p0 > t.p1 && t.p1 > t.p2) {
-            return Err(format!(
-                "thresholds must fall strictly: p0 {} > p1 {} > p2 {}",
-                t.p0, t.p1, t.p2
-            ));
+            return Err(format!("thresholds must fall strictly: p0 {} > p1 {} > p2 {}", t.p0, t.p1, t.p2));
         }
         if self.aging.every_hours < 1 || self.aging.points < 0 || self.aging.max_points < 0 {
             return Err("aging.every_hours must be >= 1, points and max_points >= 0".into());
@@ -201,14 +182,7 @@ impl PriorityPolicy {
         let impact_points = inputs.impact * self.impact_multiplier;
         let aging_points = self.aging_points(inputs.opened_at, now);
         let score = severity_points + tier_points + impact_points + aging_points;
-        Priority {
-            score,
-            level: self.level(score),
-            severity_points,
-            tier_points,
-            impact_points,
-            aging_points,
-        }
+        Priority { score, level: self.level(score), severity_points, tier_points, impact_points, aging_points }
     }
 
     /// The aging points of a ticket opened at `opened_at`, as of `now`.

@@ -17,10 +17,7 @@ impl Checker {
 
     /// Records a violation.
     pub fn fail(&mut self, field: &str, description: impl Into<String>) {
-        self.violations.push(FieldViolation {
-            field: field.to_owned(),
-            description: description.into(),
-        });
+        self.violations.push(FieldViolation { field: field.to_owned(), description: description.into() });
     }
 
     /// Keeps the value of a check, or records its violation.
@@ -36,11 +33,7 @@ impl Checker {
 
     /// `Ok` when nothing was recorded, else `INVALID_ARGUMENT` with every violation.
     pub fn finish(self) -> AppResult<()> {
-        if self.violations.is_empty() {
-            Ok(())
-        } else {
-            Err(AppError::InvalidArgument(self.violations))
-        }
+        if self.violations.is_empty() { Ok(()) } else { Err(AppError::InvalidArgument(self.violations)) }
     }
 }
 
@@ -63,9 +56,7 @@ fn bounded(v: &str, max: usize) -> Result<String, String> {
     if len > max {
         return Err(format!("must be at most {max} characters (got {len})"));
     }
-    if v.chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
+    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
         return Err("must not contain control characters".into());
     }
     Ok(v.to_owned())
@@ -89,9 +80,7 @@ pub fn email(value: &str) -> Result<String, String> {
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
-        && local
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+        && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
     let labels: Vec<&str> = domain.split('.').collect();
     let domain_ok = labels.len() >= 2
         && labels.iter().all(|l| {
@@ -101,11 +90,7 @@ pub fn email(value: &str) -> Result<String, String> {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         });
-    if local_ok && domain_ok {
-        Ok(v)
-    } else {
-        Err(HINT.into())
-    }
+    if local_ok && domain_ok { Ok(v) } else { Err(HINT.into()) }
 }
 
 /// An optional phone number: digits, spaces and `+ - ( ) .`, at most 32 characters, with a digit.
@@ -115,43 +100,27 @@ pub fn phone(value: &str) -> Result<String, String> {
         return Ok(String::new());
     }
     if v.len() > 32
-        || !v
-            .chars()
-            .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        || !v.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c))
         || !v.chars().any(|c| c.is_ascii_digit())
     {
-        return Err(
-            "must be a phone number of at most 32 characters: digits, spaces and + - ( ) .".into(),
-        );
+        return Err("must be a phone number of at most 32 characters: digits, spaces and + - ( ) .".into());
     }
     Ok(v.to_owned())
 }
 
 /// A positive id.
 pub fn id(value: i64) -> Result<i64, String> {
-    if value > 0 {
-        Ok(value)
-    } else {
-        Err("must be a positive id".into())
-    }
+    if value > 0 { Ok(value) } else { Err("must be a positive id".into()) }
 }
 
 /// Impact on the 1-5 scale.
 pub fn impact(value: i32) -> Result<i32, String> {
-    if (1..=5).contains(&value) {
-        Ok(value)
-    } else {
-        Err(format!("must be between 1 and 5 (got {value})"))
-    }
+    if (1..=5).contains(&value) { Ok(value) } else { Err(format!("must be between 1 and 5 (got {value})")) }
 }
 
 /// Rating on the 1-5 scale.
 pub fn rating(value: i32) -> Result<i32, String> {
-    if (1..=5).contains(&value) {
-        Ok(value)
-    } else {
-        Err(format!("must be between 1 and 5 (got {value})"))
-    }
+    if (1..=5).contains(&value) { Ok(value) } else { Err(format!("must be between 1 and 5 (got {value})")) }
 }
 
 /// An etag as sent back by a caller: empty (no check) or the version it was read at.
@@ -160,9 +129,7 @@ pub fn etag(value: &str) -> Result<Option<i64>, String> {
     if v.is_empty() {
         return Ok(None);
     }
-    v.parse::<i64>()
-        .map(Some)
-        .map_err(|_| "must be an etag returned by this service".into())
+    v.parse::<i64>().map(Some).map_err(|_| "must be an etag returned by this service".into())
 }
 
 /// An idempotency key: empty (none) or up to 128 printable ASCII characters.

@@ -24,11 +24,8 @@ pub fn status_moves(from: Status) -> &'static [Status] {
 
 /// Every move the server accepts from `from`, with the method that makes it.
 pub fn allowed_transitions(from: Status) -> Vec<(Status, &'static str)> {
-    let mut moves: Vec<(Status, &'static str)> = status_moves(from)
-        .iter()
-        .filter(|s| **s != Status::Closed)
-        .map(|s| (*s, UPDATE_STATUS_METHOD))
-        .collect();
+    let mut moves: Vec<(Status, &'static str)> =
+        status_moves(from).iter().filter(|s| **s != Status::Closed).map(|s| (*s, UPDATE_STATUS_METHOD)).collect();
     if from.is_open() {
         moves.push((Status::Closed, CLOSE_METHOD));
     }
@@ -40,18 +37,13 @@ pub fn check_status_move(from: Status, to: Status) -> AppResult<()> {
     if status_moves(from).contains(&to) {
         return Ok(());
     }
-    let allowed = status_moves(from)
-        .iter()
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>();
+    let allowed = status_moves(from).iter().map(|s| s.as_str()).collect::<Vec<_>>();
     let hint = if allowed.is_empty() {
         "a CLOSED ticket is final".to_owned()
     } else {
         format!("allowed from {from}: {}", allowed.join(", "))
     };
-    Err(AppError::FailedPrecondition(format!(
-        "cannot move ticket from {from} to {to}; {hint}"
-    )))
+    Err(AppError::FailedPrecondition(format!("cannot move ticket from {from} to {to}; {hint}")))
 }
 
 /// Checks the customer's close.
@@ -59,9 +51,7 @@ pub fn check_close(from: Status) -> AppResult<()> {
     if from.is_open() {
         Ok(())
     } else {
-        Err(AppError::FailedPrecondition(
-            "the ticket is already CLOSED, which is final".into(),
-        ))
+        Err(AppError::FailedPrecondition("the ticket is already CLOSED, which is final".into()))
     }
 }
 
@@ -75,9 +65,7 @@ mod tests {
         assert!(check_status_move(Status::InProgress, Status::Resolved).is_ok());
         assert!(check_status_move(Status::Resolved, Status::InProgress).is_ok());
         assert!(check_status_move(Status::Resolved, Status::Closed).is_ok());
-        let err = check_status_move(Status::Open, Status::Resolved)
-            .unwrap_err()
-            .to_string();
+        let err = check_status_move(Status::Open, Status::Resolved).unwrap_err().to_string();
         assert!(err.contains("IN_PROGRESS"), "{err}");
         assert!(check_status_move(Status::Closed, Status::Open).is_err());
         assert!(check_close(Status::Closed).is_err());

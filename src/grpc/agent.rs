@@ -17,73 +17,38 @@ pub struct AgentApi(pub State);
 
 #[tonic::async_trait]
 impl AgentService for AgentApi {
-    async fn create_agent(
-        &self,
-        request: Request<pb::CreateAgentRequest>,
-    ) -> RpcResult<pb::CreateAgentResponse> {
+    async fn create_agent(&self, request: Request<pb::CreateAgentRequest>) -> RpcResult<pb::CreateAgentResponse> {
         let r = request.into_inner();
         let new = req::new_agent(r.agent)?;
         let key = IdempotencyKey::new("CreateAgent", req::request_id(&r.request_id)?, &new);
-        let a = self
-            .0
-            .repo
-            .create_agent(&new, key.as_ref(), self.0.clock.now())
-            .await?;
-        ok(pb::CreateAgentResponse {
-            agent: Some(a.into()),
-        })
+        let a = self.0.repo.create_agent(&new, key.as_ref(), self.0.clock.now()).await?;
+        ok(pb::CreateAgentResponse { agent: Some(a.into()) })
     }
 
-    async fn get_agent(
-        &self,
-        request: Request<pb::GetAgentRequest>,
-    ) -> RpcResult<pb::GetAgentResponse> {
+    async fn get_agent(&self, request: Request<pb::GetAgentRequest>) -> RpcResult<pb::GetAgentResponse> {
         let id = req::resource_id("id", request.into_inner().id)?;
         let (agent, department) = self.0.repo.get_agent_details(id).await?;
-        ok(pb::GetAgentResponse {
-            agent: Some(agent.into()),
-            department: Some(department.into()),
-        })
+        ok(pb::GetAgentResponse { agent: Some(agent.into()), department: Some(department.into()) })
     }
 
-    async fn list_agents(
-        &self,
-        request: Request<pb::ListAgentsRequest>,
-    ) -> RpcResult<pb::ListAgentsResponse> {
+    async fn list_agents(&self, request: Request<pb::ListAgentsRequest>) -> RpcResult<pb::ListAgentsResponse> {
         let r = request.into_inner();
         let mut c = Checker::new();
-        let department_id = (r.department_id != 0)
-            .then(|| c.take("department_id", validate::id(r.department_id)))
-            .flatten();
-        let filter = AgentFilter {
-            department_id,
-            availability: optional(&mut c, "availability", r.availability),
-        };
+        let department_id =
+            (r.department_id != 0).then(|| c.take("department_id", validate::id(r.department_id))).flatten();
+        let filter = AgentFilter { department_id, availability: optional(&mut c, "availability", r.availability) };
         c.finish()?;
-        let page = self
-            .0
-            .repo
-            .list_agents(&filter, &req::page(r.page_size, &r.page_token)?)
-            .await?;
+        let page = self.0.repo.list_agents(&filter, &req::page(r.page_size, &r.page_token)?).await?;
         ok(pb::ListAgentsResponse {
             agents: page.items.into_iter().map(Into::into).collect(),
             next_page_token: page.next_token.unwrap_or_default(),
         })
     }
 
-    async fn update_agent(
-        &self,
-        request: Request<pb::UpdateAgentRequest>,
-    ) -> RpcResult<pb::UpdateAgentResponse> {
+    async fn update_agent(&self, request: Request<pb::UpdateAgentRequest>) -> RpcResult<pb::UpdateAgentResponse> {
         let u = req::agent_update(request.into_inner())?;
-        let a = self
-            .0
-            .repo
-            .update_agent(u.id, &u.patch, u.etag, self.0.clock.now())
-            .await?;
-        ok(pb::UpdateAgentResponse {
-            agent: Some(a.into()),
-        })
+        let a = self.0.repo.update_agent(u.id, &u.patch, u.etag, self.0.clock.now()).await?;
+        ok(pb::UpdateAgentResponse { agent: Some(a.into()) })
     }
 
     async fn set_agent_availability(
@@ -98,14 +63,8 @@ impl AgentService for AgentApi {
         let (Some(id), Some(availability)) = (id, availability) else {
             return Err(AppError::Internal("checked fields missing".into()).into());
         };
-        let a = self
-            .0
-            .repo
-            .set_availability(id, availability, self.0.clock.now())
-            .await?;
-        ok(pb::SetAgentAvailabilityResponse {
-            agent: Some(a.into()),
-        })
+        let a = self.0.repo.set_availability(id, availability, self.0.clock.now()).await?;
+        ok(pb::SetAgentAvailabilityResponse { agent: Some(a.into()) })
     }
 
     async fn get_agent_workload(

@@ -11,18 +11,12 @@ use crate::pb::{self, auth_service_server::AuthService};
 pub struct AuthApi;
 
 fn not_yet<T>(method: &str) -> RpcResult<T> {
-    Err(AppError::Unimplemented(format!(
-        "{method} is not built yet; it arrives with the access-control work"
-    ))
-    .into())
+    Err(AppError::Unimplemented(format!("{method} is not built yet; it arrives with the access-control work")).into())
 }
 
 #[tonic::async_trait]
 impl AuthService for AuthApi {
-    async fn register(
-        &self,
-        _request: Request<pb::RegisterRequest>,
-    ) -> RpcResult<pb::RegisterResponse> {
+    async fn register(&self, _request: Request<pb::RegisterRequest>) -> RpcResult<pb::RegisterResponse> {
         not_yet("Register")
     }
 
@@ -30,10 +24,7 @@ impl AuthService for AuthApi {
         not_yet("Login")
     }
 
-    async fn refresh(
-        &self,
-        _request: Request<pb::RefreshRequest>,
-    ) -> RpcResult<pb::RefreshResponse> {
+    async fn refresh(&self, _request: Request<pb::RefreshRequest>) -> RpcResult<pb::RefreshResponse> {
         not_yet("Refresh")
     }
 }

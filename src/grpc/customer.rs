@@ -22,46 +22,23 @@ impl CustomerService for CustomerApi {
         let r = request.into_inner();
         let new = req::new_customer(r.customer)?;
         let key = IdempotencyKey::new("CreateCustomer", req::request_id(&r.request_id)?, &new);
-        let c = self
-            .0
-            .repo
-            .create_customer(&new, key.as_ref(), self.0.clock.now())
-            .await?;
-        ok(pb::CreateCustomerResponse {
-            customer: Some(c.into()),
-        })
+        let c = self.0.repo.create_customer(&new, key.as_ref(), self.0.clock.now()).await?;
+        ok(pb::CreateCustomerResponse { customer: Some(c.into()) })
     }
 
-    async fn get_customer(
-        &self,
-        request: Request<pb::GetCustomerRequest>,
-    ) -> RpcResult<pb::GetCustomerResponse> {
+    async fn get_customer(&self, request: Request<pb::GetCustomerRequest>) -> RpcResult<pb::GetCustomerResponse> {
         let id = req::resource_id("id", request.into_inner().id)?;
         let c = self.0.repo.get_customer(id).await?;
-        ok(pb::GetCustomerResponse {
-            customer: Some(c.into()),
-        })
+        ok(pb::GetCustomerResponse { customer: Some(c.into()) })
     }
 
-    async fn list_customers(
-        &self,
-        request: Request<pb::ListCustomersRequest>,
-    ) -> RpcResult<pb::ListCustomersResponse> {
+    async fn list_customers(&self, request: Request<pb::ListCustomersRequest>) -> RpcResult<pb::ListCustomersResponse> {
         let r = request.into_inner();
         let mut c = Checker::new();
-        let email = (!r.email.is_empty())
-            .then(|| c.take("email", validate::email(&r.email)))
-            .flatten();
-        let filter = CustomerFilter {
-            email,
-            tier: optional(&mut c, "tier", r.tier),
-        };
+        let email = (!r.email.is_empty()).then(|| c.take("email", validate::email(&r.email))).flatten();
+        let filter = CustomerFilter { email, tier: optional(&mut c, "tier", r.tier) };
         c.finish()?;
-        let page = self
-            .0
-            .repo
-            .list_customers(&filter, &req::page(r.page_size, &r.page_token)?)
-            .await?;
+        let page = self.0.repo.list_customers(&filter, &req::page(r.page_size, &r.page_token)?).await?;
         ok(pb::ListCustomersResponse {
             customers: page.items.into_iter().map(Into::into).collect(),
             next_page_token: page.next_token.unwrap_or_default(),
@@ -73,13 +50,7 @@ impl CustomerService for CustomerApi {
         request: Request<pb::UpdateCustomerRequest>,
     ) -> RpcResult<pb::UpdateCustomerResponse> {
         let u = req::customer_update(request.into_inner())?;
-        let c = self
-            .0
-            .repo
-            .update_customer(u.id, &u.patch, u.etag, &self.0.policy, self.0.clock.now())
-            .await?;
-        ok(pb::UpdateCustomerResponse {
-            customer: Some(c.into()),
-        })
+        let c = self.0.repo.update_customer(u.id, &u.patch, u.etag, &self.0.policy, self.0.clock.now()).await?;
+        ok(pb::UpdateCustomerResponse { customer: Some(c.into()) })
     }
 }

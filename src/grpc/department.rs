@@ -20,25 +20,14 @@ impl DepartmentService for DepartmentApi {
         let r = request.into_inner();
         let new = req::new_department(r.department)?;
         let key = IdempotencyKey::new("CreateDepartment", req::request_id(&r.request_id)?, &new);
-        let d = self
-            .0
-            .repo
-            .create_department(&new, key.as_ref(), self.0.clock.now())
-            .await?;
-        ok(pb::CreateDepartmentResponse {
-            department: Some(d.into()),
-        })
+        let d = self.0.repo.create_department(&new, key.as_ref(), self.0.clock.now()).await?;
+        ok(pb::CreateDepartmentResponse { department: Some(d.into()) })
     }
 
-    async fn get_department(
-        &self,
-        request: Request<pb::GetDepartmentRequest>,
-    ) -> RpcResult<pb::GetDepartmentResponse> {
+    async fn get_department(&self, request: Request<pb::GetDepartmentRequest>) -> RpcResult<pb::GetDepartmentResponse> {
         let id = req::resource_id("id", request.into_inner().id)?;
         let d = self.0.repo.get_department(id).await?;
-        ok(pb::GetDepartmentResponse {
-            department: Some(d.into()),
-        })
+        ok(pb::GetDepartmentResponse { department: Some(d.into()) })
     }
 
     async fn list_departments(
@@ -46,11 +35,7 @@ impl DepartmentService for DepartmentApi {
         request: Request<pb::ListDepartmentsRequest>,
     ) -> RpcResult<pb::ListDepartmentsResponse> {
         let r = request.into_inner();
-        let page = self
-            .0
-            .repo
-            .list_departments(&req::page(r.page_size, &r.page_token)?)
-            .await?;
+        let page = self.0.repo.list_departments(&req::page(r.page_size, &r.page_token)?).await?;
         ok(pb::ListDepartmentsResponse {
             departments: page.items.into_iter().map(Into::into).collect(),
             next_page_token: page.next_token.unwrap_or_default(),
@@ -62,13 +47,7 @@ impl DepartmentService for DepartmentApi {
         request: Request<pb::UpdateDepartmentRequest>,
     ) -> RpcResult<pb::UpdateDepartmentResponse> {
         let u = req::department_update(request.into_inner())?;
-        let d = self
-            .0
-            .repo
-            .update_department(u.id, &u.patch, u.etag, self.0.clock.now())
-            .await?;
-        ok(pb::UpdateDepartmentResponse {
-            department: Some(d.into()),
-        })
+        let d = self.0.repo.update_department(u.id, &u.patch, u.etag, self.0.clock.now()).await?;
+        ok(pb::UpdateDepartmentResponse { department: Some(d.into()) })
     }
 }

@@ -21,47 +21,26 @@ impl LogService for LogApi {
         let request_id = req::request_id(&r.request_id)?;
         let new = treq::new_log(r, self.0.max_attachment_bytes)?;
         let key = IdempotencyKey::new("AddLog", request_id, &new);
-        let log = self
-            .0
-            .repo
-            .add_log(&new, key.as_ref(), self.0.clock.now())
-            .await?;
-        ok(pb::AddLogResponse {
-            log: Some(log.into()),
-        })
+        let log = self.0.repo.add_log(&new, key.as_ref(), self.0.clock.now()).await?;
+        ok(pb::AddLogResponse { log: Some(log.into()) })
     }
 
-    async fn list_logs(
-        &self,
-        request: Request<pb::ListLogsRequest>,
-    ) -> RpcResult<pb::ListLogsResponse> {
+    async fn list_logs(&self, request: Request<pb::ListLogsRequest>) -> RpcResult<pb::ListLogsResponse> {
         let r = request.into_inner();
         let ticket_id = req::resource_id("ticket_id", r.ticket_id)?;
-        let page = self
-            .0
-            .repo
-            .list_logs(
-                ticket_id,
-                r.include_internal,
-                &req::page(r.page_size, &r.page_token)?,
-            )
-            .await?;
+        let page =
+            self.0.repo.list_logs(ticket_id, r.include_internal, &req::page(r.page_size, &r.page_token)?).await?;
         ok(pb::ListLogsResponse {
             logs: page.items.into_iter().map(Into::into).collect(),
             next_page_token: page.next_token.unwrap_or_default(),
         })
     }
 
-    async fn mark_read(
-        &self,
-        request: Request<pb::MarkReadRequest>,
-    ) -> RpcResult<pb::MarkReadResponse> {
+    async fn mark_read(&self, request: Request<pb::MarkReadRequest>) -> RpcResult<pb::MarkReadResponse> {
         let r = request.into_inner();
         let mut c = Checker::new();
         let ticket_id = c.take("ticket_id", validate::id(r.ticket_id));
-        let up_to = (r.up_to_log_id != 0)
-            .then(|| c.take("up_to_log_id", validate::id(r.up_to_log_id)))
-            .flatten();
+        let up_to = (r.up_to_log_id != 0).then(|| c.take("up_to_log_id", validate::id(r.up_to_log_id))).flatten();
         let reader = required::<SenderKind>(&mut c, "reader_kind", r.reader_kind);
         if reader == Some(SenderKind::System) {
             c.fail("reader_kind", "must be CUSTOMER or AGENT");

@@ -11,10 +11,7 @@ use crate::pb::{self, report_service_server::ReportService};
 pub struct ReportApi;
 
 fn not_yet<T>(method: &str) -> RpcResult<T> {
-    Err(AppError::Unimplemented(format!(
-        "{method} is not built yet; it arrives with the reports work"
-    ))
-    .into())
+    Err(AppError::Unimplemented(format!("{method} is not built yet; it arrives with the reports work")).into())
 }
 
 #[tonic::async_trait]

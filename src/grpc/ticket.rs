@@ -26,35 +26,20 @@ fn ticket(t: domain::Ticket) -> Option<pb::Ticket> {
 
 #[tonic::async_trait]
 impl TicketService for TicketApi {
-    async fn create_ticket(
-        &self,
-        request: Request<pb::CreateTicketRequest>,
-    ) -> RpcResult<pb::CreateTicketResponse> {
+    async fn create_ticket(&self, request: Request<pb::CreateTicketRequest>) -> RpcResult<pb::CreateTicketResponse> {
         let r = request.into_inner();
         let new = treq::new_ticket(&r)?;
         let key = IdempotencyKey::new("CreateTicket", req::request_id(&r.request_id)?, &new);
-        let t = self
-            .0
-            .repo
-            .create_ticket(&new, key.as_ref(), &self.0.policy, self.0.clock.now())
-            .await?;
+        let t = self.0.repo.create_ticket(&new, key.as_ref(), &self.0.policy, self.0.clock.now()).await?;
         ok(pb::CreateTicketResponse { ticket: ticket(t) })
     }
 
-    async fn get_ticket(
-        &self,
-        request: Request<pb::GetTicketRequest>,
-    ) -> RpcResult<pb::GetTicketResponse> {
+    async fn get_ticket(&self, request: Request<pb::GetTicketRequest>) -> RpcResult<pb::GetTicketResponse> {
         let id = req::resource_id("id", request.into_inner().id)?;
-        ok(pb::GetTicketResponse {
-            ticket: ticket(self.0.repo.get_ticket(id).await?),
-        })
+        ok(pb::GetTicketResponse { ticket: ticket(self.0.repo.get_ticket(id).await?) })
     }
 
-    async fn list_tickets(
-        &self,
-        request: Request<pb::ListTicketsRequest>,
-    ) -> RpcResult<pb::ListTicketsResponse> {
+    async fn list_tickets(&self, request: Request<pb::ListTicketsRequest>) -> RpcResult<pb::ListTicketsResponse> {
         let (filter, order, page) = treq::ticket_query(&request.into_inner())?;
         let page = self.0.repo.list_tickets(&filter, order, &page).await?;
         ok(pb::ListTicketsResponse {
@@ -63,16 +48,9 @@ impl TicketService for TicketApi {
         })
     }
 
-    async fn update_ticket(
-        &self,
-        request: Request<pb::UpdateTicketRequest>,
-    ) -> RpcResult<pb::UpdateTicketResponse> {
+    async fn update_ticket(&self, request: Request<pb::UpdateTicketRequest>) -> RpcResult<pb::UpdateTicketResponse> {
         let u = treq::ticket_update(request.into_inner())?;
-        let t = self
-            .0
-            .repo
-            .update_ticket(u.id, &u.patch, u.etag, &self.0.policy, self.0.clock.now())
-            .await?;
+        let t = self.0.repo.update_ticket(u.id, &u.patch, u.etag, &self.0.policy, self.0.clock.now()).await?;
         ok(pb::UpdateTicketResponse { ticket: ticket(t) })
     }
 
@@ -89,11 +67,7 @@ impl TicketService for TicketApi {
         let (Some(id), Some(to)) = (id, to) else {
             return Err(AppError::Internal("checked fields missing".into()).into());
         };
-        let t = self
-            .0
-            .repo
-            .update_status(id, to, etag, self.0.clock.now())
-            .await?;
+        let t = self.0.repo.update_status(id, to, etag, self.0.clock.now()).await?;
         ok(pb::UpdateTicketStatusResponse { ticket: ticket(t) })
     }
 
@@ -107,14 +81,9 @@ impl TicketService for TicketApi {
         ok(pb::AssignTicketResponse { ticket: ticket(t) })
     }
 
-    async fn close_ticket(
-        &self,
-        _request: Request<pb::CloseTicketRequest>,
-    ) -> RpcResult<pb::CloseTicketResponse> {
-        Err(AppError::Unimplemented(
-            "CloseTicket is not built yet; it arrives with the ticket-workflow work".into(),
-        )
-        .into())
+    async fn close_ticket(&self, _request: Request<pb::CloseTicketRequest>) -> RpcResult<pb::CloseTicketResponse> {
+        Err(AppError::Unimplemented("CloseTicket is not built yet; it arrives with the ticket-workflow work".into())
+            .into())
     }
 
     async fn get_allowed_transitions(
@@ -137,13 +106,7 @@ impl TicketService for TicketApi {
 
     type WatchQueueStream = QueueStream;
 
-    async fn watch_queue(
-        &self,
-        _request: Request<pb::WatchQueueRequest>,
-    ) -> RpcResult<Self::WatchQueueStream> {
-        Err(AppError::Unimplemented(
-            "WatchQueue is not built yet; it arrives with the event-log work".into(),
-        )
-        .into())
+    async fn watch_queue(&self, _request: Request<pb::WatchQueueRequest>) -> RpcResult<Self::WatchQueueStream> {
+        Err(AppError::Unimplemented("WatchQueue is not built yet; it arrives with the event-log work".into()).into())
     }
 }

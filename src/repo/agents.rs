@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::Value;
 
@@ -11,8 +11,7 @@ use super::entity::{agent as row, department, ticket};
 use super::idempotency::IdempotencyKey;
 use super::{Repo, check_version, found, paging, stored};
 use crate::domain::{
-    Agent, AgentPatch, AgentRole, Availability, Department, NewAgent, Page, PageRequest, Status,
-    Workload,
+    Agent, AgentPatch, AgentRole, Availability, Department, NewAgent, Page, PageRequest, Status, Workload,
 };
 use crate::error::{AppError, AppResult};
 
@@ -44,15 +43,8 @@ pub struct AgentFilter {
 }
 
 /// Fails with NOT_FOUND unless the department exists.
-pub(crate) async fn require_department(
-    conn: &impl ConnectionTrait,
-    id: i64,
-) -> AppResult<department::Model> {
-    found(
-        department::Entity::find_by_id(id).one(conn).await?,
-        "department",
-        id,
-    )
+pub(crate) async fn require_department(conn: &impl ConnectionTrait, id: i64) -> AppResult<department::Model> {
+    found(department::Entity::find_by_id(id).one(conn).await?, "department", id)
 }
 
 impl Repo {
@@ -95,35 +87,21 @@ impl Repo {
     /// One agent.
     #[tracing::instrument(skip_all, fields(agent_id = id))]
     pub async fn get_agent(&self, id: i64) -> AppResult<Agent> {
-        to_domain(found(
-            row::Entity::find_by_id(id).one(&self.db).await?,
-            "agent",
-            id,
-        )?)
+        to_domain(found(row::Entity::find_by_id(id).one(&self.db).await?, "agent", id)?)
     }
 
     /// One agent with their department.
     #[tracing::instrument(skip_all, fields(agent_id = id))]
     pub async fn get_agent_details(&self, id: i64) -> AppResult<(Agent, Department)> {
-        let agent = found(
-            row::Entity::find_by_id(id).one(&self.db).await?,
-            "agent",
-            id,
-        )?;
+        let agent = found(row::Entity::find_by_id(id).one(&self.db).await?, "agent", id)?;
         let dept = require_department(&self.db, agent.department_id).await?;
         Ok((to_domain(agent)?, super::departments::to_domain(dept)?))
     }
 
     /// A filtered page of agents by id.
-    pub async fn list_agents(
-        &self,
-        filter: &AgentFilter,
-        page: &PageRequest,
-    ) -> AppResult<Page<Agent>> {
+    pub async fn list_agents(&self, filter: &AgentFilter, page: &PageRequest) -> AppResult<Page<Agent>> {
         let fp = paging::fingerprint(filter);
-        let mut q = row::Entity::find()
-            .order_by_asc(row::Column::Id)
-            .limit(page.size + 1);
+        let mut q = row::Entity::find().order_by_asc(row::Column::Id).limit(page.size + 1);
         if let Some(d) = filter.department_id {
             q = q.filter(row::Column::DepartmentId.eq(d));
         }
@@ -135,10 +113,7 @@ impl Repo {
         }
         let rows = q.all(&self.db).await?;
         let (rows, next_token) = paging::page(rows, page.size, |r| vec![Value::from(r.id)], &fp);
-        Ok(Page {
-            items: rows.into_iter().map(to_domain).collect::<AppResult<_>>()?,
-            next_token,
-        })
+        Ok(Page { items: rows.into_iter().map(to_domain).collect::<AppResult<_>>()?, next_token })
     }
 
     /// Applies a patch under optimistic concurrency.
@@ -151,14 +126,7 @@ impl Repo {
         now: DateTime<Utc>,
     ) -> AppResult<Agent> {
         let txn = self.db.begin().await?;
-        let current = found(
-            row::Entity::find_by_id(id)
-                .lock_exclusive()
-                .one(&txn)
-                .await?,
-            "agent",
-            id,
-        )?;
+        let current = found(row::Entity::find_by_id(id).lock_exclusive().one(&txn).await?, "agent", id)?;
         check_version("agent", etag, current.version)?;
         if let Some(d) = patch.department_id {
             require_department(&txn, d).await?;
@@ -185,31 +153,16 @@ impl Repo {
         }
         am.version = Set(version);
         am.updated_at = Set(now);
-        let m = am
-            .update(&txn)
-            .await
-            .map_err(|e| AppError::unique_violation(e, "agent.email", TAKEN))?;
+        let m = am.update(&txn).await.map_err(|e| AppError::unique_violation(e, "agent.email", TAKEN))?;
         txn.commit().await?;
         to_domain(m)
     }
 
     /// Puts an agent on or off shift.
     #[tracing::instrument(skip_all, fields(agent_id = id))]
-    pub async fn set_availability(
-        &self,
-        id: i64,
-        availability: Availability,
-        now: DateTime<Utc>,
-    ) -> AppResult<Agent> {
+    pub async fn set_availability(&self, id: i64, availability: Availability, now: DateTime<Utc>) -> AppResult<Agent> {
         let txn = self.db.begin().await?;
-        let current = found(
-            row::Entity::find_by_id(id)
-                .lock_exclusive()
-                .one(&txn)
-                .await?,
-            "agent",
-            id,
-        )?;
+        let current = found(row::Entity::find_by_id(id).lock_exclusive().one(&txn).await?, "agent", id)?;
         if current.availability == availability.as_str() {
             txn.commit().await?;
             return to_domain(current);
@@ -227,11 +180,7 @@ impl Repo {
     /// Counts an agent's assigned tickets by status in one grouped query.
     #[tracing::instrument(skip_all, fields(agent_id = id))]
     pub async fn workload(&self, id: i64) -> AppResult<Workload> {
-        found(
-            row::Entity::find_by_id(id).one(&self.db).await?,
-            "agent",
-            id,
-        )?;
+        found(row::Entity::find_by_id(id).one(&self.db).await?, "agent", id)?;
         let rows: Vec<(String, i64)> = ticket::Entity::find()
             .select_only()
             .column(ticket::Column::Status)
@@ -243,18 +192,8 @@ impl Repo {
             .await?;
         let counts = Status::ALL
             .iter()
-            .map(|s| {
-                (
-                    *s,
-                    rows.iter()
-                        .find(|(name, _)| name == s.as_str())
-                        .map_or(0, |(_, n)| *n),
-                )
-            })
+            .map(|s| (*s, rows.iter().find(|(name, _)| name == s.as_str()).map_or(0, |(_, n)| *n)))
             .collect();
-        Ok(Workload {
-            agent_id: id,
-            counts,
-        })
+        Ok(Workload { agent_id: id, counts })
     }
 }

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult, IntoActiveModel,
-    QueryFilter, QuerySelect, Statement, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    FromQueryResult, IntoActiveModel, QueryFilter, QuerySelect, Statement, TransactionTrait,
 };
 
 use super::entity::{agent, ticket};
@@ -51,14 +51,20 @@ impl Repo {
     #[tracing::instrument(skip_all, fields(ticket_id, agent_id))]
     pub async fn assign_ticket(&self, ticket_id: i64, agent_id: Option<i64>, now: DateTime<Utc>) -> AppResult<Ticket> {
         let txn = self.db.begin().await?;
-        let t = super::found(ticket::Entity::find_by_id(ticket_id).lock_exclusive().one(&txn).await?, "ticket", ticket_id)?;
+        let t =
+            super::found(ticket::Entity::find_by_id(ticket_id).lock_exclusive().one(&txn).await?, "ticket", ticket_id)?;
         if stored(Status::parse, "tickets.status", &t.status)? == Status::Closed {
-            return Err(AppError::FailedPrecondition("the ticket is CLOSED, which is final; it cannot be assigned".into()));
+            return Err(AppError::FailedPrecondition(
+                "the ticket is CLOSED, which is final; it cannot be assigned".into(),
+            ));
         }
         let (agent_id, reason) = match agent_id {
             Some(id) => {
                 let a = agent::Entity::find_by_id(id).lock_exclusive().one(&txn).await?.ok_or_else(|| {
-                    AppError::FailedPrecondition(format!("agent {id} does not exist; assign to an agent of department {}", t.department_id))
+                    AppError::FailedPrecondition(format!(
+                        "agent {id} does not exist; assign to an agent of department {}",
+                        t.department_id
+                    ))
                 })?;
                 if a.department_id != t.department_id {
                     return Err(AppError::FailedPrecondition(format!(
@@ -73,7 +79,10 @@ impl Repo {
             }
             None => {
                 let id = least_loaded(&txn, t.department_id).await?.ok_or_else(|| {
-                    AppError::FailedPrecondition(format!("department {} has no ACTIVE agent to assign to", t.department_id))
+                    AppError::FailedPrecondition(format!(
+                        "department {} has no ACTIVE agent to assign to",
+                        t.department_id
+                    ))
                 })?;
                 (id, AssignmentReason::AutoLeastLoaded)
             }

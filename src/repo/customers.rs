@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use serde_json::Value;
 
@@ -77,23 +77,13 @@ impl Repo {
     /// One customer.
     #[tracing::instrument(skip_all, fields(customer_id = id))]
     pub async fn get_customer(&self, id: i64) -> AppResult<Customer> {
-        to_domain(found(
-            row::Entity::find_by_id(id).one(&self.db).await?,
-            "customer",
-            id,
-        )?)
+        to_domain(found(row::Entity::find_by_id(id).one(&self.db).await?, "customer", id)?)
     }
 
     /// A filtered page of customers by id.
-    pub async fn list_customers(
-        &self,
-        filter: &CustomerFilter,
-        page: &PageRequest,
-    ) -> AppResult<Page<Customer>> {
+    pub async fn list_customers(&self, filter: &CustomerFilter, page: &PageRequest) -> AppResult<Page<Customer>> {
         let fp = paging::fingerprint(filter);
-        let mut q = row::Entity::find()
-            .order_by_asc(row::Column::Id)
-            .limit(page.size + 1);
+        let mut q = row::Entity::find().order_by_asc(row::Column::Id).limit(page.size + 1);
         if let Some(email) = &filter.email {
             q = q.filter(row::Column::Email.eq(email.as_str()));
         }
@@ -105,10 +95,7 @@ impl Repo {
         }
         let rows = q.all(&self.db).await?;
         let (rows, next_token) = paging::page(rows, page.size, |r| vec![Value::from(r.id)], &fp);
-        Ok(Page {
-            items: rows.into_iter().map(to_domain).collect::<AppResult<_>>()?,
-            next_token,
-        })
+        Ok(Page { items: rows.into_iter().map(to_domain).collect::<AppResult<_>>()?, next_token })
     }
 
     /// Applies a patch; a tier change re-scores the customer's open tickets.
@@ -122,14 +109,7 @@ impl Repo {
         now: DateTime<Utc>,
     ) -> AppResult<Customer> {
         let txn = self.db.begin().await?;
-        let current = found(
-            row::Entity::find_by_id(id)
-                .lock_exclusive()
-                .one(&txn)
-                .await?,
-            "customer",
-            id,
-        )?;
+        let current = found(row::Entity::find_by_id(id).lock_exclusive().one(&txn).await?, "customer", id)?;
         check_version("customer", etag, current.version)?;
         let version = current.version + 1;
         let old_tier = current.tier.clone();
@@ -154,10 +134,7 @@ impl Repo {
         }
         am.version = Set(version);
         am.updated_at = Set(now);
-        let m = am
-            .update(&txn)
-            .await
-            .map_err(|e| AppError::unique_violation(e, "customer.email", TAKEN))?;
+        let m = am.update(&txn).await.map_err(|e| AppError::unique_violation(e, "customer.email", TAKEN))?;
         if let Some(tier) = patch.tier.filter(|t| t.as_str() != old_tier) {
             super::tickets::rescore_customer_tickets(&txn, id, tier, policy, now).await?;
         }

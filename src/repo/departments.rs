@@ -2,17 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use serde_json::Value;
 
 use super::entity::department as row;
 use super::idempotency::IdempotencyKey;
 use super::{Repo, check_version, found, paging, stored};
-use crate::domain::{
-    ConversationMode, Department, DepartmentPatch, NewDepartment, Page, PageRequest,
-};
+use crate::domain::{ConversationMode, Department, DepartmentPatch, NewDepartment, Page, PageRequest};
 use crate::error::{AppError, AppResult};
 
 const TAKEN: &str = "a department with this name already exists; choose another name";
@@ -20,11 +18,7 @@ const TAKEN: &str = "a department with this name already exists; choose another 
 pub(crate) fn to_domain(m: row::Model) -> AppResult<Department> {
     Ok(Department {
         id: m.id,
-        mode: stored(
-            ConversationMode::parse,
-            "departments.conversation_mode",
-            &m.conversation_mode,
-        )?,
+        mode: stored(ConversationMode::parse, "departments.conversation_mode", &m.conversation_mode)?,
         name: m.name,
         description: m.description,
         version: m.version,
@@ -67,28 +61,19 @@ impl Repo {
     /// One department.
     #[tracing::instrument(skip_all, fields(department_id = id))]
     pub async fn get_department(&self, id: i64) -> AppResult<Department> {
-        to_domain(found(
-            row::Entity::find_by_id(id).one(&self.db).await?,
-            "department",
-            id,
-        )?)
+        to_domain(found(row::Entity::find_by_id(id).one(&self.db).await?, "department", id)?)
     }
 
     /// A page of departments by id.
     pub async fn list_departments(&self, page: &PageRequest) -> AppResult<Page<Department>> {
         let fp = paging::fingerprint(&"departments");
-        let mut q = row::Entity::find()
-            .order_by_asc(row::Column::Id)
-            .limit(page.size + 1);
+        let mut q = row::Entity::find().order_by_asc(row::Column::Id).limit(page.size + 1);
         if let Some(t) = &page.token {
             q = q.filter(row::Column::Id.gt(paging::int(&paging::decode(t, &fp)?, 0)?));
         }
         let rows = q.all(&self.db).await?;
         let (rows, next_token) = paging::page(rows, page.size, |r| vec![Value::from(r.id)], &fp);
-        Ok(Page {
-            items: rows.into_iter().map(to_domain).collect::<AppResult<_>>()?,
-            next_token,
-        })
+        Ok(Page { items: rows.into_iter().map(to_domain).collect::<AppResult<_>>()?, next_token })
     }
 
     /// Applies a patch under optimistic concurrency.
@@ -101,14 +86,7 @@ impl Repo {
         now: DateTime<Utc>,
     ) -> AppResult<Department> {
         let txn = self.db.begin().await?;
-        let current = found(
-            row::Entity::find_by_id(id)
-                .lock_exclusive()
-                .one(&txn)
-                .await?,
-            "department",
-            id,
-        )?;
+        let current = found(row::Entity::find_by_id(id).lock_exclusive().one(&txn).await?, "department", id)?;
         check_version("department", etag, current.version)?;
         let version = current.version + 1;
         let mut am = current.into_active_model();
@@ -123,10 +101,7 @@ impl Repo {
         }
         am.version = Set(version);
         am.updated_at = Set(now);
-        let m = am
-            .update(&txn)
-            .await
-            .map_err(|e| AppError::unique_violation(e, "department.name", TAKEN))?;
+        let m = am.update(&txn).await.map_err(|e| AppError::unique_violation(e, "department.name", TAKEN))?;
         txn.commit().await?;
         to_domain(m)
     }

@@ -3,8 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
 };
 
 use super::entity::idempotency_key as key;
@@ -24,16 +23,8 @@ pub struct IdempotencyKey {
 
 impl IdempotencyKey {
     /// A key for `request`, if the caller sent a request id.
-    pub fn new(
-        scope: &'static str,
-        request_id: Option<String>,
-        request: &impl std::fmt::Debug,
-    ) -> Option<Self> {
-        request_id.map(|request_id| Self {
-            scope,
-            request_id,
-            fingerprint: paging::fingerprint(request),
-        })
+    pub fn new(scope: &'static str, request_id: Option<String>, request: &impl std::fmt::Debug) -> Option<Self> {
+        request_id.map(|request_id| Self { scope, request_id, fingerprint: paging::fingerprint(request) })
     }
 }
 
@@ -88,21 +79,12 @@ impl Repo {
                 txn.commit().await?;
                 Ok(id)
             }
-            Err(e)
-                if matches!(
-                    e.sql_err(),
-                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-                ) =>
-            {
+            Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
                 txn.rollback().await?;
                 let txn = self.db.begin().await?;
                 let first = lookup(&txn, k).await?;
                 txn.commit().await?;
-                first.ok_or_else(|| {
-                    AppError::Aborted(
-                        "a concurrent request with this request_id failed; retry".into(),
-                    )
-                })
+                first.ok_or_else(|| AppError::Aborted("a concurrent request with this request_id failed; retry".into()))
             }
             Err(e) => Err(e.into()),
         }

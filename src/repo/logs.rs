@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait, sea_query::Expr,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -24,21 +24,14 @@ fn to_domain(m: row::Model, attachments: Vec<AttachmentMeta>) -> AppResult<Log> 
         sender_id: m.sender_id,
         body: m.body,
         visibility: stored(Visibility::parse, "logs.visibility", &m.visibility)?,
-        delivery_status: stored(
-            DeliveryStatus::parse,
-            "logs.delivery_status",
-            &m.delivery_status,
-        )?,
+        delivery_status: stored(DeliveryStatus::parse, "logs.delivery_status", &m.delivery_status)?,
         attachments,
         created_at: m.created_at,
     })
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Repo {
@@ -47,29 +40,19 @@ impl Repo {
     /// `last_response`; the first public agent reply moves OPEN to IN_PROGRESS and stamps
     /// the first-response time; a customer reply reopens a RESOLVED ticket.
     #[tracing::instrument(skip_all, fields(ticket_id = new.ticket_id))]
-    pub async fn add_log(
-        &self,
-        new: &NewLog,
-        key: Option<&IdempotencyKey>,
-        now: DateTime<Utc>,
-    ) -> AppResult<Log> {
+    pub async fn add_log(&self, new: &NewLog, key: Option<&IdempotencyKey>, now: DateTime<Utc>) -> AppResult<Log> {
         if let Some(id) = self.replayed(key).await? {
             return self.get_log(id).await;
         }
         let txn = self.db.begin().await?;
         let t = found(
-            ticket::Entity::find_by_id(new.ticket_id)
-                .lock_exclusive()
-                .one(&txn)
-                .await?,
+            ticket::Entity::find_by_id(new.ticket_id).lock_exclusive().one(&txn).await?,
             "ticket",
             new.ticket_id,
         )?;
         let status = stored(Status::parse, "tickets.status", &t.status)?;
         if status == Status::Closed {
-            return Err(AppError::FailedPrecondition(
-                "the ticket is CLOSED, which is final; open a new ticket".into(),
-            ));
+            return Err(AppError::FailedPrecondition("the ticket is CLOSED, which is final; open a new ticket".into()));
         }
         match new.sender_kind {
             SenderKind::Customer if new.sender_id != t.customer_id => {
@@ -79,11 +62,7 @@ impl Repo {
                 )));
             }
             SenderKind::Agent => {
-                found(
-                    agent::Entity::find_by_id(new.sender_id).one(&txn).await?,
-                    "agent",
-                    new.sender_id,
-                )?;
+                found(agent::Entity::find_by_id(new.sender_id).one(&txn).await?, "agent", new.sender_id)?;
             }
             _ => {}
         }
@@ -121,12 +100,8 @@ impl Repo {
                         am.first_response_at = Set(Some(now));
                     }
                 }
-                (SenderKind::Agent, _) if t.first_response_at.is_none() => {
-                    am.first_response_at = Set(Some(now))
-                }
-                (SenderKind::Customer, Status::Resolved) => {
-                    am.status = Set(Status::InProgress.as_str().to_owned())
-                }
+                (SenderKind::Agent, _) if t.first_response_at.is_none() => am.first_response_at = Set(Some(now)),
+                (SenderKind::Customer, Status::Resolved) => am.status = Set(Status::InProgress.as_str().to_owned()),
                 _ => {}
             }
             am.version = Set(version);
@@ -155,30 +130,20 @@ impl Repo {
         }
         let rows: Vec<MetaRow> = attachment::Entity::find()
             .select_only()
-            .columns([
-                C::Id,
-                C::LogId,
-                C::FileName,
-                C::ContentType,
-                C::SizeBytes,
-                C::Sha256,
-            ])
+            .columns([C::Id, C::LogId, C::FileName, C::ContentType, C::SizeBytes, C::Sha256])
             .filter(C::LogId.is_in(log_ids.iter().copied()))
             .order_by_asc(C::Id)
             .into_tuple()
             .all(&self.db)
             .await?;
         for (id, log_id, file_name, content_type, size_bytes, sha256) in rows {
-            by_log
-                .entry(log_id)
-                .or_insert_with(Vec::new)
-                .push(AttachmentMeta {
-                    id,
-                    file_name,
-                    content_type,
-                    size_bytes,
-                    sha256,
-                });
+            by_log.entry(log_id).or_insert_with(Vec::new).push(AttachmentMeta {
+                id,
+                file_name,
+                content_type,
+                size_bytes,
+                sha256,
+            });
         }
         Ok(by_log)
     }
@@ -186,17 +151,8 @@ impl Repo {
     /// A page of a ticket's messages, oldest first: one query for the messages and one for
     /// their attachments' metadata.
     #[tracing::instrument(skip_all, fields(ticket_id))]
-    pub async fn list_logs(
-        &self,
-        ticket_id: i64,
-        include_internal: bool,
-        page: &PageRequest,
-    ) -> AppResult<Page<Log>> {
-        found(
-            ticket::Entity::find_by_id(ticket_id).one(&self.db).await?,
-            "ticket",
-            ticket_id,
-        )?;
+    pub async fn list_logs(&self, ticket_id: i64, include_internal: bool, page: &PageRequest) -> AppResult<Page<Log>> {
+        found(ticket::Entity::find_by_id(ticket_id).one(&self.db).await?, "ticket", ticket_id)?;
         let fp = paging::fingerprint(&(ticket_id, include_internal));
         let mut q = row::Entity::find()
             .filter(row::Column::TicketId.eq(ticket_id))
@@ -224,27 +180,15 @@ impl Repo {
 
     /// Marks the other side's messages on a ticket as READ, up to `up_to` (all if None).
     #[tracing::instrument(skip_all, fields(ticket_id))]
-    pub async fn mark_read(
-        &self,
-        ticket_id: i64,
-        up_to: Option<i64>,
-        reader: SenderKind,
-    ) -> AppResult<u64> {
+    pub async fn mark_read(&self, ticket_id: i64, up_to: Option<i64>, reader: SenderKind) -> AppResult<u64> {
         use row::Column as C;
-        found(
-            ticket::Entity::find_by_id(ticket_id).one(&self.db).await?,
-            "ticket",
-            ticket_id,
-        )?;
+        found(ticket::Entity::find_by_id(ticket_id).one(&self.db).await?, "ticket", ticket_id)?;
         let written_by = match reader {
             SenderKind::Customer => SenderKind::Agent,
             _ => SenderKind::Customer,
         };
         let mut q = row::Entity::update_many()
-            .col_expr(
-                C::DeliveryStatus,
-                Expr::value(DeliveryStatus::Read.as_str()),
-            )
+            .col_expr(C::DeliveryStatus, Expr::value(DeliveryStatus::Read.as_str()))
             .filter(C::TicketId.eq(ticket_id))
             .filter(C::SenderKind.eq(written_by.as_str()))
             .filter(C::DeliveryStatus.ne(DeliveryStatus::Read.as_str()));

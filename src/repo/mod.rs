@@ -91,8 +91,7 @@ impl Repo {
 
 /// Reads a stored enum name; a name the code does not know is a broken invariant.
 pub(crate) fn stored<T>(parse: fn(&str) -> Option<T>, column: &str, text: &str) -> AppResult<T> {
-    parse(text)
-        .ok_or_else(|| AppError::Internal(format!("unknown value {text:?} stored in {column}")))
+    parse(text).ok_or_else(|| AppError::Internal(format!("unknown value {text:?} stored in {column}")))
 }
 
 /// Maps a missing row to NOT_FOUND.

@@ -28,22 +28,14 @@ pub fn fingerprint(query: &impl std::fmt::Debug) -> String {
 
 /// Encodes the key of the last row of a page.
 pub fn encode(key: Vec<Value>, fingerprint: &str) -> String {
-    let json = serde_json::to_vec(&Token {
-        k: key,
-        f: fingerprint.to_owned(),
-    })
-    .unwrap_or_default();
+    let json = serde_json::to_vec(&Token { k: key, f: fingerprint.to_owned() }).unwrap_or_default();
     URL_SAFE_NO_PAD.encode(json)
 }
 
 /// Decodes a token made by [`encode`] for the same filters.
 pub fn decode(token: &str, fingerprint: &str) -> AppResult<Vec<Value>> {
-    let bad = || {
-        AppError::invalid(
-            "page_token",
-            "is not a token this service issued; omit it to start from the first page",
-        )
-    };
+    let bad =
+        || AppError::invalid("page_token", "is not a token this service issued; omit it to start from the first page");
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
     let token: Token = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     if token.f != fingerprint {
@@ -57,9 +49,7 @@ pub fn decode(token: &str, fingerprint: &str) -> AppResult<Vec<Value>> {
 
 /// Reads an integer from a decoded key.
 pub fn int(key: &[Value], i: usize) -> AppResult<i64> {
-    key.get(i)
-        .and_then(Value::as_i64)
-        .ok_or_else(|| AppError::invalid("page_token", "is malformed"))
+    key.get(i).and_then(Value::as_i64).ok_or_else(|| AppError::invalid("page_token", "is malformed"))
 }
 
 /// Reads a timestamp (RFC 3339) from a decoded key.
@@ -80,11 +70,7 @@ pub fn page<T>(
 ) -> (Vec<T>, Option<String>) {
     let more = rows.len() as u64 > size;
     rows.truncate(size as usize);
-    let next = if more {
-        rows.last().map(|last| encode(key(last), fingerprint))
-    } else {
-        None
-    };
+    let next = if more { rows.last().map(|last| encode(key(last), fingerprint)) } else { None };
     (rows, next)
 }
 

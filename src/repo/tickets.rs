@@ -2,9 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::Value;
 
@@ -37,11 +36,7 @@ pub(crate) fn to_domain(m: row::Model) -> AppResult<Ticket> {
             .as_deref()
             .map(|r| stored(AssignmentReason::parse, "tickets.assignment_reason", r))
             .transpose()?,
-        feedback: m
-            .feedback
-            .as_deref()
-            .map(|f| stored(Feedback::parse, "tickets.feedback", f))
-            .transpose()?,
+        feedback: m.feedback.as_deref().map(|f| stored(Feedback::parse, "tickets.feedback", f)).transpose()?,
         sla: Sla {
             first_response_due: m.first_response_due_at,
             resolution_due: m.resolution_due_at,
@@ -74,11 +69,7 @@ fn set_priority(am: &mut row::ActiveModel, p: &Priority) {
 }
 
 async fn require_customer(conn: &impl ConnectionTrait, id: i64) -> AppResult<customer::Model> {
-    found(
-        customer::Entity::find_by_id(id).one(conn).await?,
-        "customer",
-        id,
-    )
+    found(customer::Entity::find_by_id(id).one(conn).await?, "customer", id)
 }
 
 fn tier_of(c: &customer::Model) -> AppResult<Tier> {
@@ -87,14 +78,7 @@ fn tier_of(c: &customer::Model) -> AppResult<Tier> {
 
 /// Loads a ticket for change, locked until the transaction ends.
 async fn lock_ticket(txn: &DatabaseTransaction, id: i64) -> AppResult<row::Model> {
-    found(
-        row::Entity::find_by_id(id)
-            .lock_exclusive()
-            .one(txn)
-            .await?,
-        "ticket",
-        id,
-    )
+    found(row::Entity::find_by_id(id).lock_exclusive().one(txn).await?, "ticket", id)
 }
 
 /// Re-scores a customer's open tickets after a tier change.
@@ -148,12 +132,8 @@ impl Repo {
         let txn = self.db.begin().await?;
         let customer = require_customer(&txn, new.customer_id).await?;
         require_department(&txn, new.department_id).await?;
-        let inputs = PriorityInputs {
-            severity: new.severity,
-            tier: tier_of(&customer)?,
-            impact: new.impact,
-            opened_at: now,
-        };
+        let inputs =
+            PriorityInputs { severity: new.severity, tier: tier_of(&customer)?, impact: new.impact, opened_at: now };
         let priority = policy.score(&inputs, now);
         let mut am = row::ActiveModel {
             customer_id: Set(new.customer_id),
@@ -190,11 +170,7 @@ impl Repo {
     /// One ticket.
     #[tracing::instrument(skip_all, fields(ticket_id = id))]
     pub async fn get_ticket(&self, id: i64) -> AppResult<Ticket> {
-        to_domain(found(
-            row::Entity::find_by_id(id).one(&self.db).await?,
-            "ticket",
-            id,
-        )?)
+        to_domain(found(row::Entity::find_by_id(id).one(&self.db).await?, "ticket", id)?)
     }
 
     /// A filtered page of tickets in a stable order, in one query.
@@ -230,18 +206,12 @@ impl Repo {
             q = q.filter(after(order, &paging::decode(t, &fp)?)?);
         }
         q = match order {
-            TicketOrder::Priority => q
-                .order_by_desc(C::PriorityScore)
-                .order_by_asc(C::CreatedAt)
-                .order_by_asc(C::Id),
+            TicketOrder::Priority => q.order_by_desc(C::PriorityScore).order_by_asc(C::CreatedAt).order_by_asc(C::Id),
             TicketOrder::CreateTime => q.order_by_desc(C::CreatedAt).order_by_desc(C::Id),
         };
         let rows = q.all(&self.db).await?;
         let (rows, next_token) = paging::page(rows, page.size, key, &fp);
-        Ok(Page {
-            items: rows.into_iter().map(to_domain).collect::<AppResult<_>>()?,
-            next_token,
-        })
+        Ok(Page { items: rows.into_iter().map(to_domain).collect::<AppResult<_>>()?, next_token })
     }
 
     /// Applies a patch and re-scores, under optimistic concurrency.
@@ -303,13 +273,7 @@ impl Repo {
 
     /// Moves a ticket along the staff workflow.
     #[tracing::instrument(skip_all, fields(ticket_id = id, to = %to))]
-    pub async fn update_status(
-        &self,
-        id: i64,
-        to: Status,
-        etag: Option<i64>,
-        now: DateTime<Utc>,
-    ) -> AppResult<Ticket> {
+    pub async fn update_status(&self, id: i64, to: Status, etag: Option<i64>, now: DateTime<Utc>) -> AppResult<Ticket> {
         let txn = self.db.begin().await?;
         let current = lock_ticket(&txn, id).await?;
         check_version("ticket", etag, current.version)?;
@@ -338,11 +302,7 @@ fn time_value(t: &DateTime<Utc>) -> Value {
 /// The sort key of a row in `order`, for page tokens.
 fn paging_key(order: TicketOrder) -> impl Fn(&row::Model) -> Vec<Value> {
     move |r| match order {
-        TicketOrder::Priority => vec![
-            Value::from(r.priority_score),
-            time_value(&r.created_at),
-            Value::from(r.id),
-        ],
+        TicketOrder::Priority => vec![Value::from(r.priority_score), time_value(&r.created_at), Value::from(r.id)],
         TicketOrder::CreateTime => vec![time_value(&r.created_at), Value::from(r.id)],
     }
 }
@@ -352,32 +312,17 @@ fn after(order: TicketOrder, key: &[Value]) -> AppResult<Condition> {
     use row::Column as C;
     Ok(match order {
         TicketOrder::Priority => {
-            let (score, created, id) = (
-                paging::int(key, 0)?,
-                paging::time(key, 1)?,
-                paging::int(key, 2)?,
-            );
+            let (score, created, id) = (paging::int(key, 0)?, paging::time(key, 1)?, paging::int(key, 2)?);
             Condition::any()
                 .add(C::PriorityScore.lt(score))
-                .add(
-                    Condition::all()
-                        .add(C::PriorityScore.eq(score))
-                        .add(C::CreatedAt.gt(created)),
-                )
-                .add(
-                    Condition::all()
-                        .add(C::PriorityScore.eq(score))
-                        .add(C::CreatedAt.eq(created))
-                        .add(C::Id.gt(id)),
-                )
+                .add(Condition::all().add(C::PriorityScore.eq(score)).add(C::CreatedAt.gt(created)))
+                .add(Condition::all().add(C::PriorityScore.eq(score)).add(C::CreatedAt.eq(created)).add(C::Id.gt(id)))
         }
         TicketOrder::CreateTime => {
             let (created, id) = (paging::time(key, 0)?, paging::int(key, 1)?);
-            Condition::any().add(C::CreatedAt.lt(created)).add(
-                Condition::all()
-                    .add(C::CreatedAt.eq(created))
-                    .add(C::Id.lt(id)),
-            )
+            Condition::any()
+                .add(C::CreatedAt.lt(created))
+                .add(Condition::all().add(C::CreatedAt.eq(created)).add(C::Id.lt(id)))
         }
     })
 }

@@ -17,12 +17,25 @@ async fn insert_support_agent() {
     assert_eq!(a.role, AgentRole::Agent as i32, "role defaults to AGENT");
     assert_eq!(a.availability, Availability::Active as i32, "availability defaults to ACTIVE");
 
-    let orphan = pb::Agent { first_name: "X".into(), last_name: "Y".into(), email: "x@y.example".into(), department_id: 999, ..Default::default() };
-    let err = app.agents.create_agent(pb::CreateAgentRequest { agent: Some(orphan), request_id: String::new() }).await.unwrap_err();
+    let orphan = pb::Agent {
+        first_name: "X".into(),
+        last_name: "Y".into(),
+        email: "x@y.example".into(),
+        department_id: 999,
+        ..Default::default()
+    };
+    let err = app
+        .agents
+        .create_agent(pb::CreateAgentRequest { agent: Some(orphan), request_id: String::new() })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::NotFound, "{err:?}");
     let err = app
         .agents
-        .create_agent(pb::CreateAgentRequest { agent: Some(pb::Agent { email: "grace@support.example".into(), ..Default::default() }), request_id: String::new() })
+        .create_agent(pb::CreateAgentRequest {
+            agent: Some(pb::Agent { email: "grace@support.example".into(), ..Default::default() }),
+            request_id: String::new(),
+        })
         .await
         .unwrap_err();
     assert_eq!(bad_fields(&err), ["agent.first_name", "agent.last_name", "agent.department_id"]);
@@ -56,10 +69,17 @@ async fn get_agents_by_department_id() {
         .into_inner();
     assert_eq!(list.agents.iter().map(|a| a.id).collect::<Vec<_>>(), vec![a1.id, a2.id]);
 
-    app.agents.set_agent_availability(pb::SetAgentAvailabilityRequest { id: a2.id, availability: Availability::Off.into() }).await.unwrap();
+    app.agents
+        .set_agent_availability(pb::SetAgentAvailabilityRequest { id: a2.id, availability: Availability::Off.into() })
+        .await
+        .unwrap();
     let active = app
         .agents
-        .list_agents(pb::ListAgentsRequest { department_id: billing.id, availability: Availability::Active.into(), ..Default::default() })
+        .list_agents(pb::ListAgentsRequest {
+            department_id: billing.id,
+            availability: Availability::Active.into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -100,10 +120,19 @@ async fn update_agent_and_availability() {
     let d = app.department("Billing", ConversationMode::Chat).await;
     let other = app.department("Tech", ConversationMode::Chat).await;
     let a = app.agent("grace@support.example", d.id).await;
-    let change = pb::Agent { id: a.id, department_id: other.id, role: AgentRole::Supervisor.into(), etag: a.etag.clone(), ..Default::default() };
+    let change = pb::Agent {
+        id: a.id,
+        department_id: other.id,
+        role: AgentRole::Supervisor.into(),
+        etag: a.etag.clone(),
+        ..Default::default()
+    };
     let updated = app
         .agents
-        .update_agent(pb::UpdateAgentRequest { agent: Some(change), update_mask: Some(FieldMask { paths: vec!["department_id".into(), "role".into()] }) })
+        .update_agent(pb::UpdateAgentRequest {
+            agent: Some(change),
+            update_mask: Some(FieldMask { paths: vec!["department_id".into(), "role".into()] }),
+        })
         .await
         .unwrap()
         .into_inner()
@@ -113,7 +142,10 @@ async fn update_agent_and_availability() {
 
     let err = app
         .agents
-        .set_agent_availability(pb::SetAgentAvailabilityRequest { id: a.id, availability: Availability::Unspecified.into() })
+        .set_agent_availability(pb::SetAgentAvailabilityRequest {
+            id: a.id,
+            availability: Availability::Unspecified.into(),
+        })
         .await
         .unwrap_err();
     assert_eq!(bad_fields(&err), ["availability"]);

@@ -36,7 +36,8 @@ async fn insert_customer() {
 async fn get_customer_by_id() {
     let mut app = spawn_app().await;
     let c = app.customer("grace@example.com", CustomerTier::Enterprise).await;
-    let got = app.customers.get_customer(pb::GetCustomerRequest { id: c.id }).await.unwrap().into_inner().customer.unwrap();
+    let got =
+        app.customers.get_customer(pb::GetCustomerRequest { id: c.id }).await.unwrap().into_inner().customer.unwrap();
     assert_eq!(got, c);
     let err = app.customers.get_customer(pb::GetCustomerRequest { id: c.id + 100 }).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
@@ -46,8 +47,17 @@ async fn get_customer_by_id() {
 async fn emails_are_unique_and_validated() {
     let mut app = spawn_app().await;
     app.customer("ada@example.com", CustomerTier::Free).await;
-    let dup = pb::Customer { first_name: "A".into(), last_name: "B".into(), email: "ADA@example.com".into(), ..Default::default() };
-    let err = app.customers.create_customer(pb::CreateCustomerRequest { customer: Some(dup), request_id: String::new() }).await.unwrap_err();
+    let dup = pb::Customer {
+        first_name: "A".into(),
+        last_name: "B".into(),
+        email: "ADA@example.com".into(),
+        ..Default::default()
+    };
+    let err = app
+        .customers
+        .create_customer(pb::CreateCustomerRequest { customer: Some(dup), request_id: String::new() })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::AlreadyExists);
 
     let bad = pb::Customer {
@@ -58,9 +68,17 @@ async fn emails_are_unique_and_validated() {
         tier: 42,
         ..Default::default()
     };
-    let err = app.customers.create_customer(pb::CreateCustomerRequest { customer: Some(bad), request_id: String::new() }).await.unwrap_err();
+    let err = app
+        .customers
+        .create_customer(pb::CreateCustomerRequest { customer: Some(bad), request_id: String::new() })
+        .await
+        .unwrap_err();
     assert_eq!(bad_fields(&err), ["customer.email", "customer.phone", "customer.tier"]);
-    let err = app.customers.create_customer(pb::CreateCustomerRequest { customer: None, request_id: String::new() }).await.unwrap_err();
+    let err = app
+        .customers
+        .create_customer(pb::CreateCustomerRequest { customer: None, request_id: String::new() })
+        .await
+        .unwrap_err();
     assert!(bad_fields(&err).contains(&"customer".to_owned()));
 }
 
@@ -94,10 +112,14 @@ async fn tier_change_rescores_open_tickets() {
     let t = app.ticket(c.id, d.id, Severity::Major, 3).await;
     assert_eq!(t.priority.as_ref().unwrap().score, 3 + 1 + 3);
 
-    let change = pb::Customer { id: c.id, tier: CustomerTier::Enterprise.into(), etag: c.etag.clone(), ..Default::default() };
+    let change =
+        pb::Customer { id: c.id, tier: CustomerTier::Enterprise.into(), etag: c.etag.clone(), ..Default::default() };
     let updated = app
         .customers
-        .update_customer(pb::UpdateCustomerRequest { customer: Some(change), update_mask: Some(FieldMask { paths: vec!["tier".into()] }) })
+        .update_customer(pb::UpdateCustomerRequest {
+            customer: Some(change),
+            update_mask: Some(FieldMask { paths: vec!["tier".into()] }),
+        })
         .await
         .unwrap()
         .into_inner()
@@ -112,6 +134,10 @@ async fn tier_change_rescores_open_tickets() {
 
     // The etag read before the change is stale now.
     let stale = pb::Customer { id: c.id, location: "Paris".into(), etag: c.etag, ..Default::default() };
-    let err = app.customers.update_customer(pb::UpdateCustomerRequest { customer: Some(stale), update_mask: None }).await.unwrap_err();
+    let err = app
+        .customers
+        .update_customer(pb::UpdateCustomerRequest { customer: Some(stale), update_mask: None })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::Aborted);
 }

@@ -21,7 +21,11 @@ async fn insert_department() {
 async fn department_names_are_unique_and_validated() {
     let mut app = spawn_app().await;
     app.department("Billing", ConversationMode::Chat).await;
-    let dup = pb::Department { name: "Billing".into(), conversation_mode: ConversationMode::Chat.into(), ..Default::default() };
+    let dup = pb::Department {
+        name: "Billing".into(),
+        conversation_mode: ConversationMode::Chat.into(),
+        ..Default::default()
+    };
     let err = app
         .departments
         .create_department(pb::CreateDepartmentRequest { department: Some(dup), request_id: String::new() })
@@ -42,7 +46,11 @@ async fn department_names_are_unique_and_validated() {
 async fn create_with_request_id_is_idempotent() {
     let mut app = spawn_app().await;
     let req = pb::CreateDepartmentRequest {
-        department: Some(pb::Department { name: "Returns".into(), conversation_mode: ConversationMode::Chat.into(), ..Default::default() }),
+        department: Some(pb::Department {
+            name: "Returns".into(),
+            conversation_mode: ConversationMode::Chat.into(),
+            ..Default::default()
+        }),
         request_id: "3f1c9a52-retry".into(),
     };
     let first = app.departments.create_department(req.clone()).await.unwrap().into_inner();

@@ -34,7 +34,13 @@ fn num() -> impl Strategy<Value = i32> {
 
 fn mask() -> impl Strategy<Value = Option<FieldMask>> {
     proptest::option::of(proptest::collection::vec(
-        prop_oneof![Just("name".to_owned()), Just("tier".to_owned()), Just("impact".to_owned()), Just("email".to_owned()), "[a-z_.]{0,12}"],
+        prop_oneof![
+            Just("name".to_owned()),
+            Just("tier".to_owned()),
+            Just("impact".to_owned()),
+            Just("email".to_owned()),
+            "[a-z_.]{0,12}"
+        ],
         0..3,
     ))
     .prop_map(|p| p.map(|paths| FieldMask { paths }))
@@ -52,42 +58,48 @@ fn department() -> impl Strategy<Value = pb::Department> {
 }
 
 fn customer() -> impl Strategy<Value = pb::Customer> {
-    (id(), text(), text(), text(), text(), enm(), text()).prop_map(|(id, first_name, last_name, email, phone, tier, etag)| pb::Customer {
-        id,
-        first_name,
-        last_name,
-        email,
-        phone,
-        tier,
-        etag,
-        ..Default::default()
-    })
+    (id(), text(), text(), text(), text(), enm(), text()).prop_map(
+        |(id, first_name, last_name, email, phone, tier, etag)| pb::Customer {
+            id,
+            first_name,
+            last_name,
+            email,
+            phone,
+            tier,
+            etag,
+            ..Default::default()
+        },
+    )
 }
 
 fn agent() -> impl Strategy<Value = pb::Agent> {
-    (id(), text(), text(), id(), enm(), enm()).prop_map(|(id, first_name, email, department_id, role, availability)| pb::Agent {
-        id,
-        first_name,
-        last_name: "L".into(),
-        email,
-        department_id,
-        role,
-        availability,
-        ..Default::default()
+    (id(), text(), text(), id(), enm(), enm()).prop_map(|(id, first_name, email, department_id, role, availability)| {
+        pb::Agent {
+            id,
+            first_name,
+            last_name: "L".into(),
+            email,
+            department_id,
+            role,
+            availability,
+            ..Default::default()
+        }
     })
 }
 
 fn ticket() -> impl Strategy<Value = pb::Ticket> {
-    (id(), text(), enm(), enm(), num(), id(), text()).prop_map(|(id, subject, category, severity, impact, department_id, etag)| pb::Ticket {
-        id,
-        subject,
-        category,
-        severity,
-        impact,
-        department_id,
-        etag,
-        ..Default::default()
-    })
+    (id(), text(), enm(), enm(), num(), id(), text()).prop_map(
+        |(id, subject, category, severity, impact, department_id, etag)| pb::Ticket {
+            id,
+            subject,
+            category,
+            severity,
+            impact,
+            department_id,
+            etag,
+            ..Default::default()
+        },
+    )
 }
 
 #[derive(Debug, Clone)]
@@ -120,37 +132,85 @@ enum Call {
 
 fn call() -> impl Strategy<Value = Call> {
     prop_oneof![
-        (department(), text()).prop_map(|(d, r)| Call::CreateDepartment(pb::CreateDepartmentRequest { department: Some(d), request_id: r })),
+        (department(), text()).prop_map(|(d, r)| Call::CreateDepartment(pb::CreateDepartmentRequest {
+            department: Some(d),
+            request_id: r
+        })),
         id().prop_map(Call::GetDepartment),
         (num(), text()).prop_map(|(s, t)| Call::ListDepartments(s, t)),
-        (department(), mask()).prop_map(|(d, m)| Call::UpdateDepartment(pb::UpdateDepartmentRequest { department: Some(d), update_mask: m })),
-        (customer(), text()).prop_map(|(c, r)| Call::CreateCustomer(pb::CreateCustomerRequest { customer: Some(c), request_id: r })),
+        (department(), mask()).prop_map(|(d, m)| Call::UpdateDepartment(pb::UpdateDepartmentRequest {
+            department: Some(d),
+            update_mask: m
+        })),
+        (customer(), text())
+            .prop_map(|(c, r)| Call::CreateCustomer(pb::CreateCustomerRequest { customer: Some(c), request_id: r })),
         id().prop_map(Call::GetCustomer),
-        (num(), text(), text(), enm()).prop_map(|(page_size, page_token, email, tier)| Call::ListCustomers(pb::ListCustomersRequest { page_size, page_token, email, tier })),
-        (customer(), mask()).prop_map(|(c, m)| Call::UpdateCustomer(pb::UpdateCustomerRequest { customer: Some(c), update_mask: m })),
-        (agent(), text()).prop_map(|(a, r)| Call::CreateAgent(pb::CreateAgentRequest { agent: Some(a), request_id: r })),
+        (num(), text(), text(), enm()).prop_map(|(page_size, page_token, email, tier)| Call::ListCustomers(
+            pb::ListCustomersRequest { page_size, page_token, email, tier }
+        )),
+        (customer(), mask())
+            .prop_map(|(c, m)| Call::UpdateCustomer(pb::UpdateCustomerRequest { customer: Some(c), update_mask: m })),
+        (agent(), text())
+            .prop_map(|(a, r)| Call::CreateAgent(pb::CreateAgentRequest { agent: Some(a), request_id: r })),
         id().prop_map(Call::GetAgent),
-        (num(), text(), id(), enm()).prop_map(|(page_size, page_token, department_id, availability)| Call::ListAgents(pb::ListAgentsRequest { page_size, page_token, department_id, availability })),
-        (agent(), mask()).prop_map(|(a, m)| Call::UpdateAgent(pb::UpdateAgentRequest { agent: Some(a), update_mask: m })),
+        (num(), text(), id(), enm()).prop_map(|(page_size, page_token, department_id, availability)| Call::ListAgents(
+            pb::ListAgentsRequest { page_size, page_token, department_id, availability }
+        )),
+        (agent(), mask())
+            .prop_map(|(a, m)| Call::UpdateAgent(pb::UpdateAgentRequest { agent: Some(a), update_mask: m })),
         (id(), enm()).prop_map(|(i, a)| Call::SetAvailability(i, a)),
         id().prop_map(Call::Workload),
-        (id(), id(), enm(), text(), text(), enm(), num(), text()).prop_map(|(customer_id, department_id, category, subject, description, severity, impact, request_id)| {
-            Call::CreateTicket(pb::CreateTicketRequest { customer_id, department_id, category, subject, description, severity, impact, request_id })
-        }),
+        (id(), id(), enm(), text(), text(), enm(), num(), text()).prop_map(
+            |(customer_id, department_id, category, subject, description, severity, impact, request_id)| {
+                Call::CreateTicket(pb::CreateTicketRequest {
+                    customer_id,
+                    department_id,
+                    category,
+                    subject,
+                    description,
+                    severity,
+                    impact,
+                    request_id,
+                })
+            }
+        ),
         id().prop_map(Call::GetTicket),
         (num(), text(), id(), proptest::collection::vec(enm(), 0..3), enm(), enm(), id(), enm()).prop_map(
             |(page_size, page_token, customer_id, statuses, severity, priority_level, department_id, order_by)| {
-                Call::ListTickets(pb::ListTicketsRequest { page_size, page_token, customer_id, statuses, severity, priority_level, department_id, assigned_agent_id: 0, order_by })
+                Call::ListTickets(pb::ListTicketsRequest {
+                    page_size,
+                    page_token,
+                    customer_id,
+                    statuses,
+                    severity,
+                    priority_level,
+                    department_id,
+                    assigned_agent_id: 0,
+                    order_by,
+                })
             }
         ),
-        (ticket(), mask()).prop_map(|(t, m)| Call::UpdateTicket(pb::UpdateTicketRequest { ticket: Some(t), update_mask: m })),
+        (ticket(), mask())
+            .prop_map(|(t, m)| Call::UpdateTicket(pb::UpdateTicketRequest { ticket: Some(t), update_mask: m })),
         (id(), enm(), text()).prop_map(|(i, s, e)| Call::UpdateStatus(i, s, e)),
         (id(), id()).prop_map(|(i, a)| Call::Assign(i, a)),
         id().prop_map(Call::Transitions),
-        (id(), enm(), id(), text(), enm(), text()).prop_map(|(ticket_id, sender_kind, sender_id, body, visibility, request_id)| {
-            Call::AddLog(pb::AddLogRequest { ticket_id, sender_kind, sender_id, body, visibility, attachments: vec![], request_id })
+        (id(), enm(), id(), text(), enm(), text()).prop_map(
+            |(ticket_id, sender_kind, sender_id, body, visibility, request_id)| {
+                Call::AddLog(pb::AddLogRequest {
+                    ticket_id,
+                    sender_kind,
+                    sender_id,
+                    body,
+                    visibility,
+                    attachments: vec![],
+                    request_id,
+                })
+            }
+        ),
+        (id(), num(), text(), any::<bool>()).prop_map(|(ticket_id, page_size, page_token, include_internal)| {
+            Call::ListLogs(pb::ListLogsRequest { ticket_id, page_size, page_token, include_internal })
         }),
-        (id(), num(), text(), any::<bool>()).prop_map(|(ticket_id, page_size, page_token, include_internal)| Call::ListLogs(pb::ListLogsRequest { ticket_id, page_size, page_token, include_internal })),
         (id(), id(), enm()).prop_map(|(t, u, r)| Call::MarkRead(t, u, r)),
     ]
 }
@@ -159,7 +219,9 @@ async fn perform(app: &mut TestApp, call: Call) -> Result<(), tonic::Status> {
     match call {
         Call::CreateDepartment(r) => app.departments.create_department(r).await.map(drop),
         Call::GetDepartment(id) => app.departments.get_department(pb::GetDepartmentRequest { id }).await.map(drop),
-        Call::ListDepartments(page_size, page_token) => app.departments.list_departments(pb::ListDepartmentsRequest { page_size, page_token }).await.map(drop),
+        Call::ListDepartments(page_size, page_token) => {
+            app.departments.list_departments(pb::ListDepartmentsRequest { page_size, page_token }).await.map(drop)
+        }
         Call::UpdateDepartment(r) => app.departments.update_department(r).await.map(drop),
         Call::CreateCustomer(r) => app.customers.create_customer(r).await.map(drop),
         Call::GetCustomer(id) => app.customers.get_customer(pb::GetCustomerRequest { id }).await.map(drop),
@@ -169,18 +231,28 @@ async fn perform(app: &mut TestApp, call: Call) -> Result<(), tonic::Status> {
         Call::GetAgent(id) => app.agents.get_agent(pb::GetAgentRequest { id }).await.map(drop),
         Call::ListAgents(r) => app.agents.list_agents(r).await.map(drop),
         Call::UpdateAgent(r) => app.agents.update_agent(r).await.map(drop),
-        Call::SetAvailability(id, availability) => app.agents.set_agent_availability(pb::SetAgentAvailabilityRequest { id, availability }).await.map(drop),
+        Call::SetAvailability(id, availability) => {
+            app.agents.set_agent_availability(pb::SetAgentAvailabilityRequest { id, availability }).await.map(drop)
+        }
         Call::Workload(id) => app.agents.get_agent_workload(pb::GetAgentWorkloadRequest { id }).await.map(drop),
         Call::CreateTicket(r) => app.tickets.create_ticket(r).await.map(drop),
         Call::GetTicket(id) => app.tickets.get_ticket(pb::GetTicketRequest { id }).await.map(drop),
         Call::ListTickets(r) => app.tickets.list_tickets(r).await.map(drop),
         Call::UpdateTicket(r) => app.tickets.update_ticket(r).await.map(drop),
-        Call::UpdateStatus(id, status, etag) => app.tickets.update_ticket_status(pb::UpdateTicketStatusRequest { id, status, etag }).await.map(drop),
-        Call::Assign(id, agent_id) => app.tickets.assign_ticket(pb::AssignTicketRequest { id, agent_id }).await.map(drop),
-        Call::Transitions(id) => app.tickets.get_allowed_transitions(pb::GetAllowedTransitionsRequest { id }).await.map(drop),
+        Call::UpdateStatus(id, status, etag) => {
+            app.tickets.update_ticket_status(pb::UpdateTicketStatusRequest { id, status, etag }).await.map(drop)
+        }
+        Call::Assign(id, agent_id) => {
+            app.tickets.assign_ticket(pb::AssignTicketRequest { id, agent_id }).await.map(drop)
+        }
+        Call::Transitions(id) => {
+            app.tickets.get_allowed_transitions(pb::GetAllowedTransitionsRequest { id }).await.map(drop)
+        }
         Call::AddLog(r) => app.logs.add_log(r).await.map(drop),
         Call::ListLogs(r) => app.logs.list_logs(r).await.map(drop),
-        Call::MarkRead(ticket_id, up_to_log_id, reader_kind) => app.logs.mark_read(pb::MarkReadRequest { ticket_id, up_to_log_id, reader_kind }).await.map(drop),
+        Call::MarkRead(ticket_id, up_to_log_id, reader_kind) => {
+            app.logs.mark_read(pb::MarkReadRequest { ticket_id, up_to_log_id, reader_kind }).await.map(drop)
+        }
     }
 }
 

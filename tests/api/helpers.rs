@@ -69,7 +69,11 @@ impl TestDb {
     /// The same MariaDB database reached through another host:port.
     pub fn mysql_url_via(&self, host_port: &str) -> String {
         let (base, name) = self.drop_with.as_ref().expect("a MariaDB test database");
-        let creds = base.strip_prefix("mysql://").and_then(|b| b.rsplit_once('@')).map(|(c, _)| c).expect("mysql://user:pass@host:port");
+        let creds = base
+            .strip_prefix("mysql://")
+            .and_then(|b| b.rsplit_once('@'))
+            .map(|(c, _)| c)
+            .expect("mysql://user:pass@host:port");
         format!("mysql://{creds}@{host_port}/{name}")
     }
 
@@ -94,7 +98,8 @@ impl Drop for TestDb {
         }
         if let Some((base, name)) = self.drop_with.take() {
             let result = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+                let rt =
+                    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
                 rt.block_on(async {
                     let admin = Database::connect(base).await.map_err(|e| e.to_string())?;
                     admin.execute_unprepared(&format!("DROP DATABASE `{name}`")).await.map_err(|e| e.to_string())?;
@@ -241,7 +246,12 @@ impl TestApp {
             .expect("agent")
     }
 
-    pub fn ticket_request(customer_id: i64, department_id: i64, severity: pb::Severity, impact: i32) -> pb::CreateTicketRequest {
+    pub fn ticket_request(
+        customer_id: i64,
+        department_id: i64,
+        severity: pb::Severity,
+        impact: i32,
+    ) -> pb::CreateTicketRequest {
         pb::CreateTicketRequest {
             customer_id,
             department_id,
@@ -254,7 +264,13 @@ impl TestApp {
         }
     }
 
-    pub async fn ticket(&mut self, customer_id: i64, department_id: i64, severity: pb::Severity, impact: i32) -> pb::Ticket {
+    pub async fn ticket(
+        &mut self,
+        customer_id: i64,
+        department_id: i64,
+        severity: pb::Severity,
+        impact: i32,
+    ) -> pb::Ticket {
         self.tickets
             .create_ticket(Self::ticket_request(customer_id, department_id, severity, impact))
             .await

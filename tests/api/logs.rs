@@ -1,6 +1,8 @@
 //! LogService, and the seeds' InsertCommunicationLog and GetCommunicationLogsForTicket.
 
-use support_service::pb::{self, ConversationMode, CustomerTier, DeliveryStatus, SenderKind, Severity, TicketStatus, Visibility};
+use support_service::pb::{
+    self, ConversationMode, CustomerTier, DeliveryStatus, SenderKind, Severity, TicketStatus, Visibility,
+};
 use tonic::Code;
 
 use crate::helpers::{TestApp, bad_fields, spawn_app, spawn_with};
@@ -21,7 +23,14 @@ async fn setup(app: &mut TestApp) -> (pb::Ticket, pb::Customer, pb::Agent) {
 async fn insert_communication_log() {
     let mut app = spawn_app().await;
     let (t, c, a) = setup(&mut app).await;
-    let log = app.logs.add_log(message(t.id, SenderKind::Customer, c.id, "Any news?")).await.unwrap().into_inner().log.unwrap();
+    let log = app
+        .logs
+        .add_log(message(t.id, SenderKind::Customer, c.id, "Any news?"))
+        .await
+        .unwrap()
+        .into_inner()
+        .log
+        .unwrap();
     assert_eq!((log.ticket_id, log.sender_id, log.body.as_str()), (t.id, c.id, "Any news?"));
     assert_eq!(log.visibility, Visibility::Public as i32);
     assert_eq!(log.delivery_status, DeliveryStatus::Sent as i32);
@@ -44,7 +53,8 @@ async fn get_communication_logs_for_ticket() {
     app.logs.add_log(note).await.unwrap();
     app.logs.add_log(message(t.id, SenderKind::Agent, a.id, "two")).await.unwrap();
 
-    let public = app.logs.list_logs(pb::ListLogsRequest { ticket_id: t.id, ..Default::default() }).await.unwrap().into_inner();
+    let public =
+        app.logs.list_logs(pb::ListLogsRequest { ticket_id: t.id, ..Default::default() }).await.unwrap().into_inner();
     assert_eq!(public.logs.iter().map(|l| l.body.as_str()).collect::<Vec<_>>(), ["one", "two"]);
     let all = app
         .logs
@@ -55,7 +65,12 @@ async fn get_communication_logs_for_ticket() {
     assert_eq!(all.logs.len(), 2);
     let rest = app
         .logs
-        .list_logs(pb::ListLogsRequest { ticket_id: t.id, include_internal: true, page_size: 2, page_token: all.next_page_token })
+        .list_logs(pb::ListLogsRequest {
+            ticket_id: t.id,
+            include_internal: true,
+            page_size: 2,
+            page_token: all.next_page_token,
+        })
         .await
         .unwrap()
         .into_inner();
@@ -93,12 +108,17 @@ async fn attachments_are_hashed_and_limited() {
     let mut app = spawn_with(|s| s.max_attachment_bytes = 1024).await;
     let (t, c, _a) = setup(&mut app).await;
     let mut req = message(t.id, SenderKind::Customer, c.id, "screenshot attached");
-    req.attachments.push(pb::AttachmentUpload { file_name: "error.txt".into(), content_type: "text/plain".into(), content: b"hello".to_vec() });
+    req.attachments.push(pb::AttachmentUpload {
+        file_name: "error.txt".into(),
+        content_type: "text/plain".into(),
+        content: b"hello".to_vec(),
+    });
     let log = app.logs.add_log(req.clone()).await.unwrap().into_inner().log.unwrap();
     let a = &log.attachments[0];
     assert_eq!((a.file_name.as_str(), a.size_bytes), ("error.txt", 5));
     assert_eq!(a.sha256, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
-    let listed = app.logs.list_logs(pb::ListLogsRequest { ticket_id: t.id, ..Default::default() }).await.unwrap().into_inner();
+    let listed =
+        app.logs.list_logs(pb::ListLogsRequest { ticket_id: t.id, ..Default::default() }).await.unwrap().into_inner();
     assert_eq!(listed.logs[0].attachments, log.attachments);
 
     req.attachments[0].content = vec![0u8; 1025];
@@ -115,7 +135,11 @@ async fn mark_read_marks_the_other_sides_messages() {
     app.logs.add_log(message(t.id, SenderKind::Agent, a.id, "a2")).await.unwrap();
     let marked = app
         .logs
-        .mark_read(pb::MarkReadRequest { ticket_id: t.id, up_to_log_id: a1.id, reader_kind: SenderKind::Customer.into() })
+        .mark_read(pb::MarkReadRequest {
+            ticket_id: t.id,
+            up_to_log_id: a1.id,
+            reader_kind: SenderKind::Customer.into(),
+        })
         .await
         .unwrap()
         .into_inner();
@@ -127,7 +151,13 @@ async fn mark_read_marks_the_other_sides_messages() {
         .unwrap()
         .into_inner();
     assert_eq!(marked.marked_count, 1, "only a2 was still unread");
-    let logs = app.logs.list_logs(pb::ListLogsRequest { ticket_id: t.id, ..Default::default() }).await.unwrap().into_inner().logs;
+    let logs = app
+        .logs
+        .list_logs(pb::ListLogsRequest { ticket_id: t.id, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .logs;
     let status: Vec<i32> = logs.iter().map(|l| l.delivery_status).collect();
     assert_eq!(status, [DeliveryStatus::Sent as i32, DeliveryStatus::Read as i32, DeliveryStatus::Read as i32]);
 }

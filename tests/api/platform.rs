@@ -34,15 +34,21 @@ async fn reflection_v1_and_v1alpha_list_every_service_and_the_error_details() {
     let app = spawn_app().await;
     let mut v1c = v1::server_reflection_client::ServerReflectionClient::new(app.channel.clone());
     let reqs = vec![
-        v1::ServerReflectionRequest { host: String::new(), message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(String::new())) },
         v1::ServerReflectionRequest {
             host: String::new(),
-            message_request: Some(v1::server_reflection_request::MessageRequest::FileContainingSymbol("google.rpc.BadRequest".into())),
+            message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(String::new())),
+        },
+        v1::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(v1::server_reflection_request::MessageRequest::FileContainingSymbol(
+                "google.rpc.BadRequest".into(),
+            )),
         },
     ];
     let mut replies = v1c.server_reflection_info(tokio_stream::iter(reqs)).await.unwrap().into_inner();
     let list = replies.next().await.unwrap().unwrap();
-    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) = list.message_response else {
+    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) = list.message_response
+    else {
         panic!("expected a service list, got {list:?}")
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
@@ -67,11 +73,16 @@ async fn reflection_v1_and_v1alpha_list_every_service_and_the_error_details() {
     let mut alpha = v1alpha::server_reflection_client::ServerReflectionClient::new(app.channel.clone());
     let req = v1alpha::ServerReflectionRequest {
         host: String::new(),
-        message_request: Some(v1alpha::server_reflection_request::MessageRequest::FileContainingSymbol("support.v1.TicketService".into())),
+        message_request: Some(v1alpha::server_reflection_request::MessageRequest::FileContainingSymbol(
+            "support.v1.TicketService".into(),
+        )),
     };
     let mut replies = alpha.server_reflection_info(tokio_stream::iter(vec![req])).await.unwrap().into_inner();
     let reply = replies.next().await.unwrap().unwrap();
-    assert!(matches!(reply.message_response, Some(v1alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(_))));
+    assert!(matches!(
+        reply.message_response,
+        Some(v1alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(_))
+    ));
     let _ = pb::FILE_DESCRIPTOR_SET;
 }
 

@@ -2,7 +2,9 @@
 //! GetTicketsBySeverity, GetOpenTickets and GetClosedTickets.
 
 use prost_types::FieldMask;
-use support_service::pb::{self, Availability, ConversationMode, CustomerTier, PriorityLevel, Severity, TicketOrder, TicketStatus};
+use support_service::pb::{
+    self, Availability, ConversationMode, CustomerTier, PriorityLevel, Severity, TicketOrder, TicketStatus,
+};
 use tonic::Code;
 
 use crate::helpers::{TestApp, bad_fields, spawn_app};
@@ -25,7 +27,7 @@ async fn insert_ticket() {
     assert_eq!(t.status, TicketStatus::Open as i32);
     assert_eq!(t.customer_id, c.id);
     assert_eq!(t.last_response, "The pay button answers 500.");
-    let p = t.priority.clone().unwrap();
+    let p = t.priority.unwrap();
     assert_eq!((p.score, p.level), (15, PriorityLevel::P1 as i32));
     let b = p.breakdown.unwrap();
     assert_eq!((b.severity_points, b.tier_points, b.impact_points, b.aging_points), (5, 5, 5, 0));
@@ -37,12 +39,17 @@ async fn insert_ticket() {
 async fn create_ticket_rejects_each_bad_field() {
     let (mut app, d, c) = setup().await;
     for (impact, field) in [(0, "impact"), (6, "impact")] {
-        let err = app.tickets.create_ticket(TestApp::ticket_request(c.id, d.id, Severity::Minor, impact)).await.unwrap_err();
+        let err =
+            app.tickets.create_ticket(TestApp::ticket_request(c.id, d.id, Severity::Minor, impact)).await.unwrap_err();
         assert_eq!(bad_fields(&err), [field]);
     }
     let err = app.tickets.create_ticket(pb::CreateTicketRequest::default()).await.unwrap_err();
-    assert_eq!(bad_fields(&err), ["customer_id", "department_id", "category", "subject", "description", "severity", "impact"]);
-    let err = app.tickets.create_ticket(TestApp::ticket_request(c.id + 50, d.id, Severity::Minor, 1)).await.unwrap_err();
+    assert_eq!(
+        bad_fields(&err),
+        ["customer_id", "department_id", "category", "subject", "description", "severity", "impact"]
+    );
+    let err =
+        app.tickets.create_ticket(TestApp::ticket_request(c.id + 50, d.id, Severity::Minor, 1)).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
     assert!(err.message().contains("customer"), "{}", err.message());
 }
@@ -91,7 +98,11 @@ async fn update_ticket_status() {
     app.set_status(t.id, TicketStatus::InProgress).await.unwrap();
     let err = app
         .tickets
-        .update_ticket_status(pb::UpdateTicketStatusRequest { id: t.id, status: TicketStatus::Resolved.into(), etag: t.etag })
+        .update_ticket_status(pb::UpdateTicketStatusRequest {
+            id: t.id,
+            status: TicketStatus::Resolved.into(),
+            etag: t.etag,
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Aborted);
@@ -103,7 +114,8 @@ async fn update_ticket_status() {
 async fn get_allowed_transitions_matches_what_the_server_accepts() {
     let (mut app, d, c) = setup().await;
     let t = app.ticket(c.id, d.id, Severity::Minor, 1).await;
-    let allowed = app.tickets.get_allowed_transitions(pb::GetAllowedTransitionsRequest { id: t.id }).await.unwrap().into_inner();
+    let allowed =
+        app.tickets.get_allowed_transitions(pb::GetAllowedTransitionsRequest { id: t.id }).await.unwrap().into_inner();
     assert_eq!(allowed.current_status, TicketStatus::Open as i32);
     let moves: Vec<(i32, String)> = allowed.transitions.iter().map(|m| (m.status, m.method.clone())).collect();
     assert_eq!(
@@ -116,7 +128,8 @@ async fn get_allowed_transitions_matches_what_the_server_accepts() {
     for s in [TicketStatus::InProgress, TicketStatus::Resolved, TicketStatus::Closed] {
         app.set_status(t.id, s).await.unwrap();
     }
-    let allowed = app.tickets.get_allowed_transitions(pb::GetAllowedTransitionsRequest { id: t.id }).await.unwrap().into_inner();
+    let allowed =
+        app.tickets.get_allowed_transitions(pb::GetAllowedTransitionsRequest { id: t.id }).await.unwrap().into_inner();
     assert!(allowed.transitions.is_empty());
 }
 
@@ -125,7 +138,8 @@ async fn get_tickets_by_severity() {
     let (mut app, d, c) = setup().await;
     let crit = app.ticket(c.id, d.id, Severity::Critical, 2).await;
     app.ticket(c.id, d.id, Severity::Minor, 2).await;
-    let list = app.list_tickets(pb::ListTicketsRequest { severity: Severity::Critical.into(), ..Default::default() }).await;
+    let list =
+        app.list_tickets(pb::ListTicketsRequest { severity: Severity::Critical.into(), ..Default::default() }).await;
     assert_eq!(ids(&list.tickets), vec![crit.id]);
 }
 
@@ -135,7 +149,9 @@ async fn get_open_tickets() {
     let open = app.ticket(c.id, d.id, Severity::Minor, 1).await;
     let working = app.ticket(c.id, d.id, Severity::Minor, 2).await;
     app.set_status(working.id, TicketStatus::InProgress).await.unwrap();
-    let list = app.list_tickets(pb::ListTicketsRequest { statuses: vec![TicketStatus::Open.into()], ..Default::default() }).await;
+    let list = app
+        .list_tickets(pb::ListTicketsRequest { statuses: vec![TicketStatus::Open.into()], ..Default::default() })
+        .await;
     assert_eq!(ids(&list.tickets), vec![open.id]);
 }
 
@@ -147,7 +163,9 @@ async fn get_closed_tickets() {
     for s in [TicketStatus::InProgress, TicketStatus::Resolved, TicketStatus::Closed] {
         app.set_status(done.id, s).await.unwrap();
     }
-    let list = app.list_tickets(pb::ListTicketsRequest { statuses: vec![TicketStatus::Closed.into()], ..Default::default() }).await;
+    let list = app
+        .list_tickets(pb::ListTicketsRequest { statuses: vec![TicketStatus::Closed.into()], ..Default::default() })
+        .await;
     assert_eq!(ids(&list.tickets), vec![done.id]);
     assert_eq!(list.tickets[0].status, TicketStatus::Closed as i32);
 }
@@ -157,7 +175,18 @@ async fn list_tickets_orders_pages_and_filters() {
     let (mut app, d, c) = setup().await;
     let other = app.department("Other", ConversationMode::Chat).await;
     let mut created = Vec::new();
-    for (i, sev) in [Severity::Minor, Severity::Critical, Severity::Major, Severity::Critical, Severity::Minor, Severity::Major, Severity::Minor].iter().enumerate() {
+    for (i, sev) in [
+        Severity::Minor,
+        Severity::Critical,
+        Severity::Major,
+        Severity::Critical,
+        Severity::Minor,
+        Severity::Major,
+        Severity::Minor,
+    ]
+    .iter()
+    .enumerate()
+    {
         created.push(app.ticket(c.id, if i == 6 { other.id } else { d.id }, *sev, 1).await);
         app.clock.advance(chrono::Duration::seconds(1));
     }
@@ -167,7 +196,8 @@ async fn list_tickets_orders_pages_and_filters() {
     let mut seen = Vec::new();
     let mut token = String::new();
     loop {
-        let page = app.list_tickets(pb::ListTicketsRequest { page_size: 2, page_token: token, ..Default::default() }).await;
+        let page =
+            app.list_tickets(pb::ListTicketsRequest { page_size: 2, page_token: token, ..Default::default() }).await;
         seen.extend(page.tickets);
         if page.next_page_token.is_empty() {
             break;
@@ -176,10 +206,21 @@ async fn list_tickets_orders_pages_and_filters() {
     }
     assert_eq!(ids(&seen), ids(&expected));
 
-    let newest = app.list_tickets(pb::ListTicketsRequest { order_by: TicketOrder::CreateTime.into(), page_size: 2, ..Default::default() }).await;
+    let newest = app
+        .list_tickets(pb::ListTicketsRequest {
+            order_by: TicketOrder::CreateTime.into(),
+            page_size: 2,
+            ..Default::default()
+        })
+        .await;
     assert_eq!(ids(&newest.tickets), vec![created[6].id, created[5].id]);
     let next = app
-        .list_tickets(pb::ListTicketsRequest { order_by: TicketOrder::CreateTime.into(), page_size: 2, page_token: newest.next_page_token.clone(), ..Default::default() })
+        .list_tickets(pb::ListTicketsRequest {
+            order_by: TicketOrder::CreateTime.into(),
+            page_size: 2,
+            page_token: newest.next_page_token.clone(),
+            ..Default::default()
+        })
         .await;
     assert_eq!(ids(&next.tickets), vec![created[4].id, created[3].id]);
     // A token is bound to its filters.
@@ -193,9 +234,12 @@ async fn list_tickets_orders_pages_and_filters() {
     let by_dept = app.list_tickets(pb::ListTicketsRequest { department_id: other.id, ..Default::default() }).await;
     assert_eq!(ids(&by_dept.tickets), vec![created[6].id]);
     // ENTERPRISE (5) + CRITICAL (5) + impact 1 = 11: P1.
-    let p1 = app.list_tickets(pb::ListTicketsRequest { priority_level: PriorityLevel::P1.into(), ..Default::default() }).await;
+    let p1 = app
+        .list_tickets(pb::ListTicketsRequest { priority_level: PriorityLevel::P1.into(), ..Default::default() })
+        .await;
     assert_eq!(ids(&p1.tickets), vec![created[1].id, created[3].id]);
-    let err = app.tickets.list_tickets(pb::ListTicketsRequest { statuses: vec![0], ..Default::default() }).await.unwrap_err();
+    let err =
+        app.tickets.list_tickets(pb::ListTicketsRequest { statuses: vec![0], ..Default::default() }).await.unwrap_err();
     assert_eq!(bad_fields(&err), ["statuses[0]"]);
 }
 
@@ -204,20 +248,34 @@ async fn update_ticket_rescores_and_checks_etag() {
     let (mut app, d, c) = setup().await;
     let t = app.ticket(c.id, d.id, Severity::Minor, 1).await;
     assert_eq!(t.priority.as_ref().unwrap().score, 1 + 5 + 1);
-    let change = pb::Ticket { id: t.id, severity: Severity::Critical.into(), impact: 5, etag: t.etag.clone(), ..Default::default() };
+    let change = pb::Ticket {
+        id: t.id,
+        severity: Severity::Critical.into(),
+        impact: 5,
+        etag: t.etag.clone(),
+        ..Default::default()
+    };
     let updated = app
         .tickets
-        .update_ticket(pb::UpdateTicketRequest { ticket: Some(change.clone()), update_mask: Some(FieldMask { paths: vec!["severity".into(), "impact".into()] }) })
+        .update_ticket(pb::UpdateTicketRequest {
+            ticket: Some(change.clone()),
+            update_mask: Some(FieldMask { paths: vec!["severity".into(), "impact".into()] }),
+        })
         .await
         .unwrap()
         .into_inner()
         .ticket
         .unwrap();
     assert_eq!(updated.priority.unwrap().score, 15);
-    let err = app.tickets.update_ticket(pb::UpdateTicketRequest { ticket: Some(change), update_mask: None }).await.unwrap_err();
+    let err = app
+        .tickets
+        .update_ticket(pb::UpdateTicketRequest { ticket: Some(change), update_mask: None })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::Aborted);
     let bad = pb::Ticket { id: t.id, impact: 9, ..Default::default() };
-    let err = app.tickets.update_ticket(pb::UpdateTicketRequest { ticket: Some(bad), update_mask: None }).await.unwrap_err();
+    let err =
+        app.tickets.update_ticket(pb::UpdateTicketRequest { ticket: Some(bad), update_mask: None }).await.unwrap_err();
     assert_eq!(bad_fields(&err), ["ticket.impact"]);
 }
 
@@ -240,12 +298,21 @@ async fn assign_ticket_manually_and_to_the_least_loaded_agent() {
 
     let err = app.assign(t2.id, outsider.id).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
-    app.agents.set_agent_availability(pb::SetAgentAvailabilityRequest { id: a1.id, availability: Availability::Off.into() }).await.unwrap();
+    app.agents
+        .set_agent_availability(pb::SetAgentAvailabilityRequest { id: a1.id, availability: Availability::Off.into() })
+        .await
+        .unwrap();
     let err = app.assign(t2.id, a1.id).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
     assert!(err.message().contains("OFF"), "{}", err.message());
     let lone = app.ticket(c.id, other.id, Severity::Minor, 1).await;
-    app.agents.set_agent_availability(pb::SetAgentAvailabilityRequest { id: outsider.id, availability: Availability::Off.into() }).await.unwrap();
+    app.agents
+        .set_agent_availability(pb::SetAgentAvailabilityRequest {
+            id: outsider.id,
+            availability: Availability::Off.into(),
+        })
+        .await
+        .unwrap();
     let err = app.assign(lone.id, 0).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
 }

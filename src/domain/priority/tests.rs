@@ -8,12 +8,7 @@ fn t0() -> DateTime<Utc> {
 }
 
 fn inputs(severity: Severity, tier: Tier, impact: i32) -> PriorityInputs {
-    PriorityInputs {
-        severity,
-        tier,
-        impact,
-        opened_at: t0(),
-    }
+    PriorityInputs { severity, tier, impact, opened_at: t0() }
 }
 
 #[test]
@@ -21,15 +16,7 @@ fn enterprise_critical_impact_5_is_15_p1() {
     let p = PriorityPolicy::default().score(&inputs(Severity::Critical, Tier::Enterprise, 5), t0());
     assert_eq!(p.score, 15);
     assert_eq!(p.level, Level::P1);
-    assert_eq!(
-        (
-            p.severity_points,
-            p.tier_points,
-            p.impact_points,
-            p.aging_points
-        ),
-        (5, 5, 5, 0)
-    );
+    assert_eq!((p.severity_points, p.tier_points, p.impact_points, p.aging_points), (5, 5, 5, 0));
 }
 
 #[test]
@@ -49,10 +36,7 @@ fn p0_needs_aging() {
     let top = inputs(Severity::Critical, Tier::Enterprise, 5);
     assert_eq!(policy.score(&top, t0()).level, Level::P1);
     let aged = policy.score(&top, t0() + Duration::hours(4));
-    assert_eq!(
-        (aged.aging_points, aged.score, aged.level),
-        (1, 16, Level::P0)
-    );
+    assert_eq!((aged.aging_points, aged.score, aged.level), (1, 16, Level::P0));
 }
 
 #[test]
@@ -61,11 +45,7 @@ fn aging_steps_and_caps() {
     assert_eq!(policy.aging_points(t0(), t0() + Duration::minutes(239)), 0);
     assert_eq!(policy.aging_points(t0(), t0() + Duration::hours(8)), 2);
     assert_eq!(policy.aging_points(t0(), t0() + Duration::days(30)), 5);
-    assert_eq!(
-        policy.aging_points(t0(), t0() - Duration::hours(8)),
-        0,
-        "clock skew never subtracts"
-    );
+    assert_eq!(policy.aging_points(t0(), t0() - Duration::hours(8)), 0, "clock skew never subtracts");
 }
 
 #[test]

@@ -48,58 +48,26 @@ macro_rules! wire_enum {
     };
 }
 
-wire_enum!(
-    domain::ConversationMode,
-    pb::ConversationMode,
-    [Ticket, Chat]
-);
+wire_enum!(domain::ConversationMode, pb::ConversationMode, [Ticket, Chat]);
 wire_enum!(domain::Tier, pb::CustomerTier, [Free, Paid, Enterprise]);
 wire_enum!(domain::AgentRole, pb::AgentRole, [Agent, Supervisor]);
 wire_enum!(domain::Availability, pb::Availability, [Active, Off]);
 wire_enum!(
     domain::Category,
     pb::TicketCategory,
-    [
-        AccountAccess,
-        BugReport,
-        OrderCancellation,
-        OverchargedTransaction,
-        UndeliveredGoods,
-        WrongOrder,
-        Other
-    ]
+    [AccountAccess, BugReport, OrderCancellation, OverchargedTransaction, UndeliveredGoods, WrongOrder, Other]
 );
 wire_enum!(domain::Severity, pb::Severity, [Critical, Major, Minor]);
-wire_enum!(
-    domain::Status,
-    pb::TicketStatus,
-    [Open, InProgress, Resolved, Closed]
-);
+wire_enum!(domain::Status, pb::TicketStatus, [Open, InProgress, Resolved, Closed]);
 wire_enum!(domain::Level, pb::PriorityLevel, [P0, P1, P2, P3]);
-wire_enum!(
-    domain::SenderKind,
-    pb::SenderKind,
-    [Customer, Agent, System]
-);
+wire_enum!(domain::SenderKind, pb::SenderKind, [Customer, Agent, System]);
 wire_enum!(domain::Visibility, pb::Visibility, [Public, Internal]);
-wire_enum!(
-    domain::DeliveryStatus,
-    pb::DeliveryStatus,
-    [Sent, Received, Read]
-);
+wire_enum!(domain::DeliveryStatus, pb::DeliveryStatus, [Sent, Received, Read]);
 wire_enum!(domain::Feedback, pb::Feedback, [Satisfied, NotSatisfied]);
-wire_enum!(
-    domain::AssignmentReason,
-    pb::AssignmentReason,
-    [Manual, AutoLeastLoaded, BacklogDrain]
-);
+wire_enum!(domain::AssignmentReason, pb::AssignmentReason, [Manual, AutoLeastLoaded, BacklogDrain]);
 
 fn choices<T: WireEnum>() -> String {
-    T::ALL
-        .iter()
-        .map(|v| v.name())
-        .collect::<Vec<_>>()
-        .join(", ")
+    T::ALL.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ")
 }
 
 /// A required enum: UNSPECIFIED or an unknown number is a violation of `field`.
@@ -123,10 +91,7 @@ pub fn wire<T: WireEnum, P: From<T> + Into<i32>>(v: T) -> i32 {
 
 /// A domain time on the wire.
 pub fn timestamp(t: DateTime<Utc>) -> Timestamp {
-    Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    }
+    Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
 }
 
 /// An optional domain time on the wire.

@@ -41,39 +41,19 @@ fn mask_paths(
 ) -> Vec<String> {
     let given = mask.map(|m| m.paths).unwrap_or_default();
     if given.is_empty() {
-        let paths: Vec<String> = allowed
-            .iter()
-            .filter(|p| populated(p))
-            .map(|p| (*p).to_owned())
-            .collect();
+        let paths: Vec<String> = allowed.iter().filter(|p| populated(p)).map(|p| (*p).to_owned()).collect();
         if paths.is_empty() {
-            c.fail(
-                "update_mask",
-                format!(
-                    "names no field to change; set it to some of: {}",
-                    allowed.join(", ")
-                ),
-            );
+            c.fail("update_mask", format!("names no field to change; set it to some of: {}", allowed.join(", ")));
         }
         return paths;
     }
     let mut paths = Vec::new();
     for p in given {
-        let bare = p
-            .strip_prefix(prefix)
-            .and_then(|r| r.strip_prefix('.'))
-            .unwrap_or(&p)
-            .to_owned();
+        let bare = p.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')).unwrap_or(&p).to_owned();
         if allowed.contains(&bare.as_str()) {
             paths.push(bare);
         } else {
-            c.fail(
-                "update_mask",
-                format!(
-                    "cannot change {p:?}; changeable fields: {}",
-                    allowed.join(", ")
-                ),
-            );
+            c.fail("update_mask", format!("cannot change {p:?}; changeable fields: {}", allowed.join(", ")));
         }
     }
     paths
@@ -113,10 +93,7 @@ pub fn new_department(d: Option<pb::Department>) -> AppResult<NewDepartment> {
     let mut c = Checker::new();
     let d = resource(&mut c, "department", d);
     let name = c.take("department.name", v::required_text(&d.name, NAME_MAX));
-    let description = c.take(
-        "department.description",
-        v::optional_text(&d.description, 1000),
-    );
+    let description = c.take("department.description", v::optional_text(&d.description, 1000));
     let mode = required(&mut c, "department.conversation_mode", d.conversation_mode);
     c.finish()?;
     Ok(NewDepartment {
@@ -132,26 +109,18 @@ pub fn department_update(req: pb::UpdateDepartmentRequest) -> AppResult<Update<D
     let d = resource(&mut c, "department", req.department);
     let id = id(&mut c, "department.id", d.id);
     let etag = etag(&mut c, "department.etag", &d.etag);
-    let paths = mask_paths(
-        &mut c,
-        req.update_mask,
-        "department",
-        &["name", "description", "conversation_mode"],
-        |p| match p {
+    let paths =
+        mask_paths(&mut c, req.update_mask, "department", &["name", "description", "conversation_mode"], |p| match p {
             "name" => !d.name.is_empty(),
             "description" => !d.description.is_empty(),
             _ => d.conversation_mode != 0,
-        },
-    );
+        });
     let mut patch = DepartmentPatch::default();
     if has(&paths, "name") {
         patch.name = c.take("department.name", v::required_text(&d.name, NAME_MAX));
     }
     if has(&paths, "description") {
-        patch.description = c.take(
-            "department.description",
-            v::optional_text(&d.description, 1000),
-        );
+        patch.description = c.take("department.description", v::optional_text(&d.description, 1000));
     }
     if has(&paths, "conversation_mode") {
         patch.mode = required(&mut c, "department.conversation_mode", d.conversation_mode);
@@ -164,14 +133,8 @@ pub fn department_update(req: pb::UpdateDepartmentRequest) -> AppResult<Update<D
 pub fn new_customer(cu: Option<pb::Customer>) -> AppResult<NewCustomer> {
     let mut c = Checker::new();
     let cu = resource(&mut c, "customer", cu);
-    let first_name = c.take(
-        "customer.first_name",
-        v::required_text(&cu.first_name, NAME_MAX),
-    );
-    let last_name = c.take(
-        "customer.last_name",
-        v::required_text(&cu.last_name, NAME_MAX),
-    );
+    let first_name = c.take("customer.first_name", v::required_text(&cu.first_name, NAME_MAX));
+    let last_name = c.take("customer.last_name", v::required_text(&cu.last_name, NAME_MAX));
     let email = c.take("customer.email", v::email(&cu.email));
     let phone = c.take("customer.phone", v::phone(&cu.phone));
     let location = c.take("customer.location", v::optional_text(&cu.location, 200));
@@ -193,14 +156,7 @@ pub fn customer_update(req: pb::UpdateCustomerRequest) -> AppResult<Update<Custo
     let cu = resource(&mut c, "customer", req.customer);
     let id = id(&mut c, "customer.id", cu.id);
     let etag = etag(&mut c, "customer.etag", &cu.etag);
-    let allowed = [
-        "first_name",
-        "last_name",
-        "email",
-        "phone",
-        "location",
-        "tier",
-    ];
+    let allowed = ["first_name", "last_name", "email", "phone", "location", "tier"];
     let paths = mask_paths(&mut c, req.update_mask, "customer", &allowed, |p| match p {
         "first_name" => !cu.first_name.is_empty(),
         "last_name" => !cu.last_name.is_empty(),
@@ -211,16 +167,10 @@ pub fn customer_update(req: pb::UpdateCustomerRequest) -> AppResult<Update<Custo
     });
     let mut patch = CustomerPatch::default();
     if has(&paths, "first_name") {
-        patch.first_name = c.take(
-            "customer.first_name",
-            v::required_text(&cu.first_name, NAME_MAX),
-        );
+        patch.first_name = c.take("customer.first_name", v::required_text(&cu.first_name, NAME_MAX));
     }
     if has(&paths, "last_name") {
-        patch.last_name = c.take(
-            "customer.last_name",
-            v::required_text(&cu.last_name, NAME_MAX),
-        );
+        patch.last_name = c.take("customer.last_name", v::required_text(&cu.last_name, NAME_MAX));
     }
     if has(&paths, "email") {
         patch.email = c.take("customer.email", v::email(&cu.email));
@@ -242,10 +192,7 @@ pub fn customer_update(req: pb::UpdateCustomerRequest) -> AppResult<Update<Custo
 pub fn new_agent(a: Option<pb::Agent>) -> AppResult<NewAgent> {
     let mut c = Checker::new();
     let a = resource(&mut c, "agent", a);
-    let first_name = c.take(
-        "agent.first_name",
-        v::required_text(&a.first_name, NAME_MAX),
-    );
+    let first_name = c.take("agent.first_name", v::required_text(&a.first_name, NAME_MAX));
     let last_name = c.take("agent.last_name", v::required_text(&a.last_name, NAME_MAX));
     let email = c.take("agent.email", v::email(&a.email));
     let phone = c.take("agent.phone", v::phone(&a.phone));
@@ -270,14 +217,7 @@ pub fn agent_update(req: pb::UpdateAgentRequest) -> AppResult<Update<AgentPatch>
     let a = resource(&mut c, "agent", req.agent);
     let id = id(&mut c, "agent.id", a.id);
     let etag = etag(&mut c, "agent.etag", &a.etag);
-    let allowed = [
-        "first_name",
-        "last_name",
-        "email",
-        "phone",
-        "department_id",
-        "role",
-    ];
+    let allowed = ["first_name", "last_name", "email", "phone", "department_id", "role"];
     let paths = mask_paths(&mut c, req.update_mask, "agent", &allowed, |p| match p {
         "first_name" => !a.first_name.is_empty(),
         "last_name" => !a.last_name.is_empty(),
@@ -288,10 +228,7 @@ pub fn agent_update(req: pb::UpdateAgentRequest) -> AppResult<Update<AgentPatch>
     });
     let mut patch = AgentPatch::default();
     if has(&paths, "first_name") {
-        patch.first_name = c.take(
-            "agent.first_name",
-            v::required_text(&a.first_name, NAME_MAX),
-        );
+        patch.first_name = c.take("agent.first_name", v::required_text(&a.first_name, NAME_MAX));
     }
     if has(&paths, "last_name") {
         patch.last_name = c.take("agent.last_name", v::required_text(&a.last_name, NAME_MAX));

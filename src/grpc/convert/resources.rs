@@ -86,9 +86,7 @@ impl From<domain::Ticket> for pb::Ticket {
             status: pb::TicketStatus::from(t.status).into(),
             priority: Some(t.priority.into()),
             assigned_agent_id: t.assigned_agent_id,
-            assignment_reason: t
-                .assignment_reason
-                .map_or(0, |r| pb::AssignmentReason::from(r).into()),
+            assignment_reason: t.assignment_reason.map_or(0, |r| pb::AssignmentReason::from(r).into()),
             sla: Some(pb::Sla {
                 first_response_due_time: opt_timestamp(t.sla.first_response_due),
                 resolution_due_time: opt_timestamp(t.sla.resolution_due),
@@ -136,22 +134,14 @@ impl From<domain::Log> for pb::Log {
 
 impl From<domain::Workload> for pb::GetAgentWorkloadResponse {
     fn from(w: domain::Workload) -> Self {
-        let open_total = w
-            .counts
-            .iter()
-            .filter(|(s, _)| s.is_open())
-            .map(|(_, n)| n)
-            .sum();
+        let open_total = w.counts.iter().filter(|(s, _)| s.is_open()).map(|(_, n)| n).sum();
         let total = w.counts.iter().map(|(_, n)| n).sum();
         pb::GetAgentWorkloadResponse {
             agent_id: w.agent_id,
             counts: w
                 .counts
                 .into_iter()
-                .map(|(s, count)| pb::StatusCount {
-                    status: pb::TicketStatus::from(s).into(),
-                    count,
-                })
+                .map(|(s, count)| pb::StatusCount { status: pb::TicketStatus::from(s).into(), count })
                 .collect(),
             open_total,
             total,

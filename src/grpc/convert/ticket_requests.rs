@@ -43,14 +43,7 @@ pub fn ticket_update(req: pb::UpdateTicketRequest) -> AppResult<Update<TicketPat
     let t = req.ticket.unwrap_or_default();
     let id = c.take("ticket.id", v::id(t.id)).unwrap_or_default();
     let etag = c.take("ticket.etag", v::etag(&t.etag)).flatten();
-    let allowed = [
-        "subject",
-        "description",
-        "category",
-        "severity",
-        "impact",
-        "department_id",
-    ];
+    let allowed = ["subject", "description", "category", "severity", "impact", "department_id"];
     let given = req.update_mask.map(|m| m.paths).unwrap_or_default();
     let mut paths: Vec<String> = Vec::new();
     if given.is_empty() {
@@ -62,20 +55,9 @@ pub fn ticket_update(req: pb::UpdateTicketRequest) -> AppResult<Update<TicketPat
             t.impact != 0,
             t.department_id != 0,
         ];
-        paths = allowed
-            .iter()
-            .zip(populated)
-            .filter(|(_, p)| *p)
-            .map(|(a, _)| (*a).to_owned())
-            .collect();
+        paths = allowed.iter().zip(populated).filter(|(_, p)| *p).map(|(a, _)| (*a).to_owned()).collect();
         if paths.is_empty() {
-            c.fail(
-                "update_mask",
-                format!(
-                    "names no field to change; set it to some of: {}",
-                    allowed.join(", ")
-                ),
-            );
+            c.fail("update_mask", format!("names no field to change; set it to some of: {}", allowed.join(", ")));
         }
     }
     for p in given {
@@ -83,13 +65,7 @@ pub fn ticket_update(req: pb::UpdateTicketRequest) -> AppResult<Update<TicketPat
         if allowed.contains(&bare.as_str()) {
             paths.push(bare);
         } else {
-            c.fail(
-                "update_mask",
-                format!(
-                    "cannot change {p:?}; changeable fields: {}",
-                    allowed.join(", ")
-                ),
-            );
+            c.fail("update_mask", format!("cannot change {p:?}; changeable fields: {}", allowed.join(", ")));
         }
     }
     let has = |p: &str| paths.iter().any(|x| x == p);
@@ -98,10 +74,7 @@ pub fn ticket_update(req: pb::UpdateTicketRequest) -> AppResult<Update<TicketPat
         patch.subject = c.take("ticket.subject", v::required_text(&t.subject, SUBJECT_MAX));
     }
     if has("description") {
-        patch.description = c.take(
-            "ticket.description",
-            v::required_text(&t.description, BODY_MAX),
-        );
+        patch.description = c.take("ticket.description", v::required_text(&t.description, BODY_MAX));
     }
     if has("category") {
         patch.category = required(&mut c, "ticket.category", t.category);
@@ -120,9 +93,7 @@ pub fn ticket_update(req: pb::UpdateTicketRequest) -> AppResult<Update<TicketPat
 }
 
 /// A ticket list's filter, order and page.
-pub fn ticket_query(
-    r: &pb::ListTicketsRequest,
-) -> AppResult<(TicketFilter, TicketOrder, PageRequest)> {
+pub fn ticket_query(r: &pb::ListTicketsRequest) -> AppResult<(TicketFilter, TicketOrder, PageRequest)> {
     let mut c = Checker::new();
     let page = c.take("page_size", PageRequest::parse(r.page_size, &r.page_token));
     let positive = |c: &mut Checker, field: &str, value: i64| match value {
@@ -131,10 +102,10 @@ pub fn ticket_query(
     };
     let mut statuses = Vec::new();
     for (i, s) in r.statuses.iter().enumerate() {
-        if let Some(s) = required(&mut c, &format!("statuses[{i}]"), *s) {
-            if !statuses.contains(&s) {
-                statuses.push(s);
-            }
+        if let Some(s) = required(&mut c, &format!("statuses[{i}]"), *s)
+            && !statuses.contains(&s)
+        {
+            statuses.push(s);
         }
     }
     statuses.sort();
@@ -155,14 +126,7 @@ pub fn ticket_query(
         }
     };
     c.finish()?;
-    Ok((
-        filter,
-        order,
-        page.unwrap_or(PageRequest {
-            size: DEFAULT_PAGE_SIZE,
-            token: None,
-        }),
-    ))
+    Ok((filter, order, page.unwrap_or(PageRequest { size: DEFAULT_PAGE_SIZE, token: None })))
 }
 
 /// A message to add, with attachments up to `max_attachment` bytes each.
@@ -171,50 +135,28 @@ pub fn new_log(r: pb::AddLogRequest, max_attachment: usize) -> AppResult<NewLog>
     let ticket_id = c.take("ticket_id", v::id(r.ticket_id));
     let sender_kind = required::<SenderKind>(&mut c, "sender_kind", r.sender_kind);
     if sender_kind == Some(SenderKind::System) {
-        c.fail(
-            "sender_kind",
-            "must be CUSTOMER or AGENT; SYSTEM messages are written by the service",
-        );
+        c.fail("sender_kind", "must be CUSTOMER or AGENT; SYSTEM messages are written by the service");
     }
     let sender_id = c.take("sender_id", v::id(r.sender_id));
     let body = c.take("body", v::required_text(&r.body, BODY_MAX));
     let visibility = optional(&mut c, "visibility", r.visibility).unwrap_or(Visibility::Public);
     if sender_kind == Some(SenderKind::Customer) && visibility == Visibility::Internal {
-        c.fail(
-            "visibility",
-            "customers cannot write INTERNAL notes; use PUBLIC",
-        );
+        c.fail("visibility", "customers cannot write INTERNAL notes; use PUBLIC");
     }
     let mut attachments = Vec::new();
     for (i, a) in r.attachments.into_iter().enumerate() {
-        let name = c.take(
-            &format!("attachments[{i}].file_name"),
-            v::required_text(&a.file_name, FILE_NAME_MAX),
-        );
-        let content_type = c.take(
-            &format!("attachments[{i}].content_type"),
-            v::optional_text(&a.content_type, 255),
-        );
+        let name = c.take(&format!("attachments[{i}].file_name"), v::required_text(&a.file_name, FILE_NAME_MAX));
+        let content_type = c.take(&format!("attachments[{i}].content_type"), v::optional_text(&a.content_type, 255));
         if a.content.len() > max_attachment {
             c.fail(
                 &format!("attachments[{i}].content"),
-                format!(
-                    "is {} bytes; the limit is {max_attachment} bytes",
-                    a.content.len()
-                ),
+                format!("is {} bytes; the limit is {max_attachment} bytes", a.content.len()),
             );
         }
         if let (Some(file_name), Some(content_type)) = (name, content_type) {
-            let content_type = if content_type.is_empty() {
-                "application/octet-stream".to_owned()
-            } else {
-                content_type
-            };
-            attachments.push(NewAttachment {
-                file_name,
-                content_type,
-                content: a.content,
-            });
+            let content_type =
+                if content_type.is_empty() { "application/octet-stream".to_owned() } else { content_type };
+            attachments.push(NewAttachment { file_name, content_type, content: a.content });
         }
     }
     c.finish()?;
