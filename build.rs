@@ -28,6 +28,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let errors = protox::compile(["google/rpc/error_details.proto", "google/rpc/status.proto"], ["third_party/proto"])?;
     fs::write(out.join("error_details_descriptor.bin"), errors.encode_to_vec())?;
 
-    tonic_prost_build::configure().build_client(true).build_server(true).compile_fds(contract)?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .codec_path("crate::grpc::codec::StrictProstCodec")
+        .compile_fds(contract)?;
     Ok(())
 }

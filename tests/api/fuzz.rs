@@ -294,3 +294,91 @@ fn random_requests_to_every_rpc_never_fail_internally() {
     });
     drop(app);
 }
+
+/// Sends raw bytes as a request body, to test what the server makes of malformed messages.
+#[derive(Debug, Clone, Default)]
+struct RawCodec;
+
+#[derive(Debug)]
+struct RawEncoder;
+
+#[derive(Debug)]
+struct RawDecoder;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawEncoder;
+    type Decoder = RawDecoder;
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+    fn decoder(&mut self) -> RawDecoder {
+        RawDecoder
+    }
+}
+
+impl tonic::codec::Encoder for RawEncoder {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(&mut self, item: Vec<u8>, buf: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        use bytes::BufMut;
+        buf.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawDecoder {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn decode(&mut self, buf: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
+        use bytes::Buf;
+        Ok(Some(buf.copy_to_bytes(buf.remaining()).to_vec()))
+    }
+}
+
+const METHODS: &[&str] = &[
+    "/support.v1.DepartmentService/CreateDepartment",
+    "/support.v1.DepartmentService/UpdateDepartment",
+    "/support.v1.CustomerService/CreateCustomer",
+    "/support.v1.CustomerService/ListCustomers",
+    "/support.v1.AgentService/CreateAgent",
+    "/support.v1.AgentService/SetAgentAvailability",
+    "/support.v1.TicketService/CreateTicket",
+    "/support.v1.TicketService/ListTickets",
+    "/support.v1.TicketService/UpdateTicket",
+    "/support.v1.LogService/AddLog",
+    "/support.v1.LogService/MarkRead",
+];
+
+#[test]
+fn malformed_messages_are_invalid_argument_not_internal() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let app = rt.block_on(spawn_app());
+    let mut runner = TestRunner::new(Config { cases: 300, failure_persistence: None, ..Config::default() });
+    let bytes = (prop::sample::select(METHODS), proptest::collection::vec(any::<u8>(), 0..64));
+    let result = runner.run(&bytes, |(method, body)| {
+        let status = rt.block_on(async {
+            let mut grpc = tonic::client::Grpc::new(app.channel.clone());
+            grpc.ready().await.unwrap();
+            let path = tonic::codegen::http::uri::PathAndQuery::from_static(method);
+            grpc.unary(tonic::Request::new(body.clone()), path, RawCodec).await.err()
+        });
+        if let Some(status) = status {
+            prop_assert!(!matches!(status.code(), Code::Internal | Code::Unknown), "{method} {body:?}: {status:?}");
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    // Truncated varint: definitely not a message.
+    let status = rt.block_on(async {
+        let mut grpc = tonic::client::Grpc::new(app.channel.clone());
+        grpc.ready().await.unwrap();
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static("/support.v1.CustomerService/GetCustomer");
+        grpc.unary(tonic::Request::new(vec![0x08, 0xff]), path, RawCodec).await.unwrap_err()
+    });
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    drop(app);
+}
