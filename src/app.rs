@@ -23,6 +23,7 @@ use crate::grpc::{
     State, agent::AgentApi, auth::AuthApi, customer::CustomerApi, department::DepartmentApi, log::LogApi,
     report::ReportApi, ticket::TicketApi,
 };
+use crate::jobs::Maintenance;
 use crate::pb;
 use crate::repo::Repo;
 
@@ -65,10 +66,10 @@ pub struct App {
 impl App {
     /// Connects (retrying until the start-up timeout) and migrates.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
-        let policy = settings.policy().map_err(StartError::Config)?;
+        let rules = settings.rules().map_err(StartError::Config)?;
         let deadline = Instant::now() + Duration::from_secs(settings.db_startup_timeout_secs);
         let repo = loop {
-            match Repo::connect(&settings.db()).await {
+            match Repo::connect(&settings.db(), rules.clone()).await {
                 Ok(repo) => break repo,
                 Err(e) if Instant::now() < deadline => {
                     tracing::warn!(error = %e, "database not reachable yet; retrying");
@@ -80,9 +81,13 @@ impl App {
         if settings.migrate {
             repo.migrate().await?;
         }
-        let state =
-            State { repo, policy: Arc::new(policy), clock, max_attachment_bytes: settings.max_attachment_bytes };
+        let state = State { repo, clock, max_attachment_bytes: settings.max_attachment_bytes };
         Ok(Self { state, settings })
+    }
+
+    /// The maintenance job (aging and SLA breaches) over this app's database and clock.
+    pub fn maintenance(&self) -> Maintenance {
+        Maintenance::new(self.state.repo.clone(), self.state.clock.clone())
     }
 
     /// The data layer (for tools and tests).
@@ -105,6 +110,11 @@ impl App {
             Duration::from_millis(self.settings.health_interval_ms.max(50)),
             stop_rx.clone(),
         ));
+
+        let jobs = tokio::spawn(
+            self.maintenance()
+                .run_every(Duration::from_millis(self.settings.maintenance_interval_ms.max(100)), stop_rx.clone()),
+        );
 
         let reflection = || {
             tonic_reflection::server::Builder::configure()
@@ -162,6 +172,7 @@ impl App {
             }
         };
         monitor.abort();
+        jobs.abort();
         if let Err(e) = self.state.repo.close().await {
             tracing::warn!(error = %e, "closing the database pool failed");
         }

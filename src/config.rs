@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::priority::PriorityPolicy;
-use crate::repo::DbSettings;
+use crate::repo::{DbSettings, Rules};
 
 /// The embedded default database: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://support.db?mode=rwc";
@@ -82,6 +82,15 @@ pub struct Settings {
     /// Milliseconds in-flight calls get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "SUPPORT_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
     pub shutdown_grace_ms: u64,
+    /// Assign new tickets automatically to the least-loaded ACTIVE agent of their department.
+    #[arg(long, env = "SUPPORT_AUTO_ASSIGN", default_value_t = true, action = clap::ArgAction::Set)]
+    pub auto_assign: bool,
+    /// Open tickets an agent holds before automatic assignment passes them over (0: no limit).
+    #[arg(long, env = "SUPPORT_AGENT_CAPACITY", default_value_t = 20)]
+    pub agent_capacity: u32,
+    /// Milliseconds between runs of the aging and SLA-breach job.
+    #[arg(long, env = "SUPPORT_MAINTENANCE_INTERVAL_MS", default_value_t = 60_000)]
+    pub maintenance_interval_ms: u64,
     /// Largest request message, in bytes.
     #[arg(long, env = "SUPPORT_MAX_REQUEST_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_request_bytes: usize,
@@ -106,6 +115,11 @@ impl Settings {
             acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
             connect_timeout: Duration::from_millis(self.db_connect_timeout_ms),
         }
+    }
+
+    /// The workflow rules of the data layer.
+    pub fn rules(&self) -> Result<Rules, String> {
+        Ok(Rules { policy: self.policy()?, auto_assign: self.auto_assign, agent_capacity: self.agent_capacity })
     }
 
     /// Loads and checks the priority policy.

@@ -92,9 +92,29 @@ fn is_connectivity(err: &DbErr) -> bool {
     }
 }
 
+/// True when the statement lost a lock conflict (MySQL deadlock 1213 or lock wait timeout
+/// 1205, SQLite busy): nothing was changed and the same call can be retried.
+fn is_conflict(err: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err else {
+        return false;
+    };
+    let Some(db) = e.as_database_error() else { return false };
+    if let Some(my) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return matches!(my.number(), 1205 | 1213);
+    }
+    matches!(db.code().as_deref(), Some("5" | "517"))
+}
+
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
-        if is_connectivity(&err) { AppError::Unavailable(err) } else { AppError::Database(err) }
+        if is_connectivity(&err) {
+            AppError::Unavailable(err)
+        } else if is_conflict(&err) {
+            tracing::warn!(error = %err, "transaction lost a lock conflict");
+            AppError::Aborted("a concurrent change conflicted with this one; retry the call".into())
+        } else {
+            AppError::Database(err)
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 pub mod clock;
 pub mod model;
 pub mod priority;
+pub mod sla;
 pub mod types;
 pub mod validate;
 pub mod workflow;

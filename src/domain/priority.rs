@@ -96,6 +96,8 @@ pub struct PriorityPolicy {
     pub aging: Aging,
     /// Level thresholds.
     pub thresholds: Thresholds,
+    /// Service-level targets per level.
+    pub sla: super::sla::SlaPolicy,
 }
 
 /// The inputs of a score.
@@ -138,6 +140,7 @@ impl Default for PriorityPolicy {
             impact_multiplier: 1,
             aging: Aging::default(),
             thresholds: Thresholds::default(),
+            sla: super::sla::SlaPolicy::default(),
         }
     }
 }
@@ -164,7 +167,7 @@ impl PriorityPolicy {
         if weights.iter().any(|w| *w < 0) {
             return Err("weights must not be negative".into());
         }
-        Ok(())
+        self.sla.check()
     }
 
     /// Scores a ticket as of `now`.

@@ -4,7 +4,7 @@
 //! reopened to IN_PROGRESS or closed. The customer closes from any status before CLOSED
 //! with CloseTicket (feedback and rating). CLOSED is final for everyone.
 
-use super::Status;
+use super::{ConversationMode, SenderKind, Status, Visibility};
 use crate::error::{AppError, AppResult};
 
 /// The RPC that makes staff moves.
@@ -55,9 +55,45 @@ pub fn check_close(from: Status) -> AppResult<()> {
     }
 }
 
+/// Checks whose turn it is. In a TICKET-mode department the ticket's description is the
+/// customer's first turn, and the customer may post one public message after each public
+/// agent message, never two in a row. Agents may always write; internal notes are not
+/// turns. `last_public` is the sender of the latest public message, if any.
+pub fn check_turn(
+    mode: ConversationMode,
+    sender: SenderKind,
+    visibility: Visibility,
+    last_public: Option<SenderKind>,
+) -> AppResult<()> {
+    let customer_public = sender == SenderKind::Customer && visibility == Visibility::Public;
+    if mode == ConversationMode::Chat || !customer_public {
+        return Ok(());
+    }
+    match last_public {
+        Some(SenderKind::Agent) => Ok(()),
+        _ => Err(AppError::FailedPrecondition(
+            "it is the agent's turn: in this TICKET-mode department the customer may post one message after each \
+             agent reply; wait for the agent to answer"
+                .into(),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticket_mode_takes_turns_and_chat_does_not() {
+        use ConversationMode::*;
+        let (c, a) = (SenderKind::Customer, SenderKind::Agent);
+        assert!(check_turn(Ticket, c, Visibility::Public, None).is_err(), "the description was the first turn");
+        assert!(check_turn(Ticket, c, Visibility::Public, Some(a)).is_ok());
+        assert!(check_turn(Ticket, c, Visibility::Public, Some(c)).is_err());
+        assert!(check_turn(Ticket, a, Visibility::Public, Some(a)).is_ok(), "agents may always write");
+        assert!(check_turn(Ticket, a, Visibility::Internal, None).is_ok());
+        assert!(check_turn(Chat, c, Visibility::Public, Some(c)).is_ok());
+    }
 
     #[test]
     fn the_chain_and_its_refusals() {

@@ -50,7 +50,7 @@ impl CustomerService for CustomerApi {
         request: Request<pb::UpdateCustomerRequest>,
     ) -> RpcResult<pb::UpdateCustomerResponse> {
         let u = req::customer_update(request.into_inner())?;
-        let c = self.0.repo.update_customer(u.id, &u.patch, u.etag, &self.0.policy, self.0.clock.now()).await?;
+        let c = self.0.repo.update_customer(u.id, &u.patch, u.etag, self.0.clock.now()).await?;
         ok(pb::UpdateCustomerResponse { customer: Some(c.into()) })
     }
 }

@@ -52,4 +52,19 @@ impl LogService for LogApi {
         let marked_count = self.0.repo.mark_read(ticket_id, up_to, reader).await? as i64;
         ok(pb::MarkReadResponse { marked_count })
     }
+
+    async fn get_attachment(&self, request: Request<pb::GetAttachmentRequest>) -> RpcResult<pb::GetAttachmentResponse> {
+        let id = req::resource_id("id", request.into_inner().id)?;
+        let (a, content) = self.0.repo.get_attachment(id).await?;
+        ok(pb::GetAttachmentResponse {
+            attachment: Some(pb::Attachment {
+                id: a.id,
+                file_name: a.file_name,
+                content_type: a.content_type,
+                size_bytes: a.size_bytes,
+                sha256: a.sha256,
+            }),
+            content,
+        })
+    }
 }

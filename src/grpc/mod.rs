@@ -15,7 +15,6 @@ pub mod ticket;
 use std::sync::Arc;
 
 use crate::domain::Clock;
-use crate::domain::priority::PriorityPolicy;
 use crate::repo::Repo;
 
 /// What every handler needs.
@@ -23,8 +22,6 @@ use crate::repo::Repo;
 pub struct State {
     /// The data layer.
     pub repo: Repo,
-    /// The priority policy in force.
-    pub policy: Arc<PriorityPolicy>,
     /// The source of time.
     pub clock: Arc<dyn Clock>,
     /// The largest attachment accepted, in bytes.

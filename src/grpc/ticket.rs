@@ -30,7 +30,7 @@ impl TicketService for TicketApi {
         let r = request.into_inner();
         let new = treq::new_ticket(&r)?;
         let key = IdempotencyKey::new("CreateTicket", req::request_id(&r.request_id)?, &new);
-        let t = self.0.repo.create_ticket(&new, key.as_ref(), &self.0.policy, self.0.clock.now()).await?;
+        let t = self.0.repo.create_ticket(&new, key.as_ref(), self.0.clock.now()).await?;
         ok(pb::CreateTicketResponse { ticket: ticket(t) })
     }
 
@@ -50,7 +50,7 @@ impl TicketService for TicketApi {
 
     async fn update_ticket(&self, request: Request<pb::UpdateTicketRequest>) -> RpcResult<pb::UpdateTicketResponse> {
         let u = treq::ticket_update(request.into_inner())?;
-        let t = self.0.repo.update_ticket(u.id, &u.patch, u.etag, &self.0.policy, self.0.clock.now()).await?;
+        let t = self.0.repo.update_ticket(u.id, &u.patch, u.etag, self.0.clock.now()).await?;
         ok(pb::UpdateTicketResponse { ticket: ticket(t) })
     }
 
@@ -77,13 +77,22 @@ impl TicketService for TicketApi {
         let id = c.take("id", validate::id(r.id));
         let agent_id = (r.agent_id != 0).then(|| c.take("agent_id", validate::id(r.agent_id))).flatten();
         c.finish()?;
-        let t = self.0.repo.assign_ticket(id.unwrap_or_default(), agent_id, self.0.clock.now()).await?;
+        let t = self.0.repo.assign_ticket(id.unwrap_or_default(), agent_id, "api", self.0.clock.now()).await?;
         ok(pb::AssignTicketResponse { ticket: ticket(t) })
     }
 
-    async fn close_ticket(&self, _request: Request<pb::CloseTicketRequest>) -> RpcResult<pb::CloseTicketResponse> {
-        Err(AppError::Unimplemented("CloseTicket is not built yet; it arrives with the ticket-workflow work".into())
-            .into())
+    async fn close_ticket(&self, request: Request<pb::CloseTicketRequest>) -> RpcResult<pb::CloseTicketResponse> {
+        let r = request.into_inner();
+        let mut c = Checker::new();
+        let id = c.take("id", validate::id(r.id));
+        let feedback = required::<domain::Feedback>(&mut c, "feedback", r.feedback);
+        let rating = c.take("rating", validate::rating(r.rating));
+        c.finish()?;
+        let (Some(id), Some(feedback), Some(rating)) = (id, feedback, rating) else {
+            return Err(AppError::Internal("checked fields missing".into()).into());
+        };
+        let t = self.0.repo.close_ticket(id, feedback, rating, self.0.clock.now()).await?;
+        ok(pb::CloseTicketResponse { ticket: ticket(t) })
     }
 
     async fn get_allowed_transitions(

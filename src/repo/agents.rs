@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 
@@ -59,7 +59,7 @@ impl Repo {
         if let Some(id) = self.replayed(key).await? {
             return self.get_agent(id).await;
         }
-        let txn = self.db.begin().await?;
+        let txn = self.begin().await?;
         require_department(&txn, new.department_id).await?;
         let am = row::ActiveModel {
             first_name: Set(new.first_name.clone()),
@@ -125,7 +125,7 @@ impl Repo {
         etag: Option<i64>,
         now: DateTime<Utc>,
     ) -> AppResult<Agent> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin().await?;
         let current = found(row::Entity::find_by_id(id).lock_exclusive().one(&txn).await?, "agent", id)?;
         check_version("agent", etag, current.version)?;
         if let Some(d) = patch.department_id {
@@ -158,11 +158,17 @@ impl Repo {
         to_domain(m)
     }
 
-    /// Puts an agent on or off shift.
+    /// Puts an agent on or off shift. Going OFF returns the agent's not-yet-answered (OPEN)
+    /// tickets to the department and hands them to agents with room; coming back ACTIVE
+    /// drains the department's backlog.
     #[tracing::instrument(skip_all, fields(agent_id = id))]
     pub async fn set_availability(&self, id: i64, availability: Availability, now: DateTime<Utc>) -> AppResult<Agent> {
-        let txn = self.db.begin().await?;
-        let current = found(row::Entity::find_by_id(id).lock_exclusive().one(&txn).await?, "agent", id)?;
+        let txn = self.begin().await?;
+        let dept = found(row::Entity::find_by_id(id).one(&txn).await?, "agent", id)?.department_id;
+        let agents = super::assignment::lock_department_agents(&txn, dept).await?;
+        let Some(current) = agents.into_iter().find(|a| a.id == id) else {
+            return Err(AppError::Aborted("the agent moved to another department meanwhile; retry".into()));
+        };
         if current.availability == availability.as_str() {
             txn.commit().await?;
             return to_domain(current);
@@ -173,6 +179,10 @@ impl Repo {
         am.version = Set(version);
         am.updated_at = Set(now);
         let m = am.update(&txn).await?;
+        match availability {
+            Availability::Off => super::assignment::release_agent(&txn, id, dept, &self.rules, now).await?,
+            Availability::Active => super::assignment::drain_backlog(&txn, dept, &self.rules, now).await?,
+        };
         txn.commit().await?;
         to_domain(m)
     }

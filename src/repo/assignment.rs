@@ -1,38 +1,63 @@
-//! Assignment of tickets to agents: to a named agent, or to the least-loaded ACTIVE agent
-//! of the ticket's department (ties go to the agent idle longest, then the lowest id).
+//! Assignment of tickets to agents.
+//!
+//! - Manual: to a named agent, who must exist, be ACTIVE and work in the ticket's
+//!   department.
+//! - Automatic (on create when enabled, and on request): to the ACTIVE agent of the
+//!   department with the fewest open (OPEN or IN_PROGRESS) assigned tickets, below the
+//!   capacity limit; ties go to the agent idle longest (oldest last assignment, never
+//!   assigned first), then the lowest id.
+//! - Backlog drain: when an agent becomes ACTIVE or frees capacity, the department's
+//!   unassigned open tickets are handed out in queue order.
+//!
+//! Every pick first locks all agents of the department (in id order), so concurrent picks
+//! take turns and see each other's assignments (READ COMMITTED), and every transaction
+//! that touches agents takes those locks in the same order.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    FromQueryResult, IntoActiveModel, QueryFilter, QuerySelect, Statement, TransactionTrait,
+    FromQueryResult, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Statement, sea_query::Expr,
 };
 
-use super::entity::{agent, ticket};
-use super::{Repo, stored, tickets};
+use super::entity::{agent, assignment, ticket};
+use super::{Repo, Rules, found, stored, tickets};
 use crate::domain::{AssignmentReason, Availability, Status, Ticket};
 use crate::error::{AppError, AppResult};
+
+/// Who made an automatic assignment.
+pub const SYSTEM: &str = "system";
 
 #[derive(Debug, FromQueryResult)]
 struct Candidate {
     id: i64,
 }
 
-/// The least-loaded ACTIVE agent of a department, counting OPEN and IN_PROGRESS tickets.
-/// The department's active agents are locked first, so concurrent picks take turns.
-async fn least_loaded(txn: &DatabaseTransaction, department_id: i64) -> AppResult<Option<i64>> {
-    agent::Entity::find()
+/// Locks every agent of a department, in id order.
+pub(crate) async fn lock_department_agents(
+    txn: &DatabaseTransaction,
+    department_id: i64,
+) -> AppResult<Vec<agent::Model>> {
+    Ok(agent::Entity::find()
         .filter(agent::Column::DepartmentId.eq(department_id))
-        .filter(agent::Column::Availability.eq(Availability::Active.as_str()))
+        .order_by_asc(agent::Column::Id)
         .lock_exclusive()
         .all(txn)
-        .await?;
-    let sql = "SELECT a.id AS id FROM agents a \
-               LEFT JOIN tickets t ON t.assigned_agent_id = a.id AND t.status IN (?, ?) \
-               WHERE a.department_id = ? AND a.availability = ? \
-               GROUP BY a.id, a.last_assigned_at \
-               ORDER BY COUNT(t.id) ASC, CASE WHEN a.last_assigned_at IS NULL THEN 0 ELSE 1 END ASC, \
-                        a.last_assigned_at ASC, a.id ASC \
-               LIMIT 1";
+        .await?)
+}
+
+/// The least-loaded ACTIVE agent of a department below `capacity` (0: no limit).
+/// The caller holds the department's agent locks.
+async fn least_loaded(txn: &DatabaseTransaction, department_id: i64, capacity: u32) -> AppResult<Option<i64>> {
+    let having = if capacity > 0 { format!("HAVING COUNT(t.id) < {capacity}") } else { String::new() };
+    let sql = format!(
+        "SELECT a.id AS id FROM agents a \
+         LEFT JOIN tickets t ON t.assigned_agent_id = a.id AND t.status IN (?, ?) \
+         WHERE a.department_id = ? AND a.availability = ? \
+         GROUP BY a.id, a.last_assigned_at {having} \
+         ORDER BY COUNT(t.id) ASC, CASE WHEN a.last_assigned_at IS NULL THEN 0 ELSE 1 END ASC, \
+                  a.last_assigned_at ASC, a.id ASC \
+         LIMIT 1"
+    );
     let stmt = Statement::from_sql_and_values(
         txn.get_database_backend(),
         sql,
@@ -46,13 +71,142 @@ async fn least_loaded(txn: &DatabaseTransaction, department_id: i64) -> AppResul
     Ok(Candidate::find_by_statement(stmt).one(txn).await?.map(|c| c.id))
 }
 
+/// Gives a ticket to an agent and records the assignment.
+pub(crate) async fn assign_to(
+    txn: &DatabaseTransaction,
+    t: ticket::Model,
+    agent_id: i64,
+    reason: AssignmentReason,
+    by: &str,
+    now: DateTime<Utc>,
+) -> AppResult<ticket::Model> {
+    let version = t.version + 1;
+    let ticket_id = t.id;
+    let mut am = t.into_active_model();
+    am.assigned_agent_id = Set(Some(agent_id));
+    am.assignment_reason = Set(Some(reason.as_str().to_owned()));
+    am.version = Set(version);
+    am.updated_at = Set(now);
+    let m = am.update(txn).await?;
+    agent::Entity::update_many()
+        .col_expr(agent::Column::LastAssignedAt, Expr::value(now))
+        .filter(agent::Column::Id.eq(agent_id))
+        .exec(txn)
+        .await?;
+    let record = assignment::ActiveModel {
+        ticket_id: Set(ticket_id),
+        agent_id: Set(agent_id),
+        reason: Set(reason.as_str().to_owned()),
+        assigned_by: Set(by.to_owned()),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    assignment::Entity::insert(record).exec(txn).await?;
+    Ok(m)
+}
+
+/// Assigns to the least-loaded agent, if one has room; otherwise leaves the ticket as it is.
+pub(crate) async fn auto_assign(
+    txn: &DatabaseTransaction,
+    t: ticket::Model,
+    rules: &Rules,
+    reason: AssignmentReason,
+    now: DateTime<Utc>,
+) -> AppResult<ticket::Model> {
+    lock_department_agents(txn, t.department_id).await?;
+    match least_loaded(txn, t.department_id, rules.agent_capacity).await? {
+        Some(agent_id) => assign_to(txn, t, agent_id, reason, SYSTEM, now).await,
+        None => Ok(t),
+    }
+}
+
+/// Hands the department's unassigned open tickets, in queue order, to agents with room.
+/// The caller holds the department's agent locks. Returns the tickets assigned.
+pub(crate) async fn drain_backlog(
+    txn: &DatabaseTransaction,
+    department_id: i64,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<ticket::Model>> {
+    use ticket::Column as C;
+    let mut assigned = Vec::new();
+    loop {
+        let backlog = ticket::Entity::find()
+            .filter(C::DepartmentId.eq(department_id))
+            .filter(C::AssignedAgentId.is_null())
+            .filter(C::Status.is_in([Status::Open.as_str(), Status::InProgress.as_str()]))
+            .order_by_desc(C::PriorityScore)
+            .order_by_asc(C::CreatedAt)
+            .order_by_asc(C::Id)
+            .limit(100)
+            .lock_exclusive()
+            .all(txn)
+            .await?;
+        let batch = backlog.len();
+        for t in backlog {
+            let Some(agent_id) = least_loaded(txn, department_id, rules.agent_capacity).await? else {
+                return Ok(assigned);
+            };
+            assigned.push(assign_to(txn, t, agent_id, AssignmentReason::BacklogDrain, SYSTEM, now).await?);
+        }
+        if batch < 100 {
+            return Ok(assigned);
+        }
+    }
+}
+
+/// Returns an agent's not-yet-answered (OPEN) tickets to the backlog and hands them to
+/// other agents with room. IN_PROGRESS and RESOLVED tickets stay with the agent: the
+/// conversation has started and keeps its owner.
+pub(crate) async fn release_agent(
+    txn: &DatabaseTransaction,
+    agent_id: i64,
+    department_id: i64,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<ticket::Model>> {
+    use ticket::Column as C;
+    let open = ticket::Entity::find()
+        .filter(C::AssignedAgentId.eq(agent_id))
+        .filter(C::Status.eq(Status::Open.as_str()))
+        .lock_exclusive()
+        .all(txn)
+        .await?;
+    let mut released = Vec::new();
+    for t in open {
+        let version = t.version + 1;
+        let mut am = t.into_active_model();
+        am.assigned_agent_id = Set(None);
+        am.assignment_reason = Set(None);
+        am.version = Set(version);
+        am.updated_at = Set(now);
+        released.push(am.update(txn).await?);
+    }
+    let drained = drain_backlog(txn, department_id, rules, now).await?;
+    // A released ticket that found no agent stays in the backlog, unassigned.
+    let mut changed: Vec<ticket::Model> =
+        released.into_iter().filter(|r| !drained.iter().any(|d| d.id == r.id)).collect();
+    changed.extend(drained);
+    Ok(changed)
+}
+
 impl Repo {
     /// Assigns a ticket to `agent_id`, or to the least-loaded active agent of its department.
     #[tracing::instrument(skip_all, fields(ticket_id, agent_id))]
-    pub async fn assign_ticket(&self, ticket_id: i64, agent_id: Option<i64>, now: DateTime<Utc>) -> AppResult<Ticket> {
-        let txn = self.db.begin().await?;
-        let t =
-            super::found(ticket::Entity::find_by_id(ticket_id).lock_exclusive().one(&txn).await?, "ticket", ticket_id)?;
+    pub async fn assign_ticket(
+        &self,
+        ticket_id: i64,
+        agent_id: Option<i64>,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> AppResult<Ticket> {
+        let txn = self.begin().await?;
+        let dept = found(ticket::Entity::find_by_id(ticket_id).one(&txn).await?, "ticket", ticket_id)?.department_id;
+        let agents = lock_department_agents(&txn, dept).await?;
+        let t = found(ticket::Entity::find_by_id(ticket_id).lock_exclusive().one(&txn).await?, "ticket", ticket_id)?;
+        if t.department_id != dept {
+            return Err(AppError::Aborted("the ticket moved to another department meanwhile; retry".into()));
+        }
         if stored(Status::parse, "tickets.status", &t.status)? == Status::Closed {
             return Err(AppError::FailedPrecondition(
                 "the ticket is CLOSED, which is final; it cannot be assigned".into(),
@@ -60,45 +214,30 @@ impl Repo {
         }
         let (agent_id, reason) = match agent_id {
             Some(id) => {
-                let a = agent::Entity::find_by_id(id).lock_exclusive().one(&txn).await?.ok_or_else(|| {
-                    AppError::FailedPrecondition(format!(
-                        "agent {id} does not exist; assign to an agent of department {}",
-                        t.department_id
-                    ))
-                })?;
-                if a.department_id != t.department_id {
-                    return Err(AppError::FailedPrecondition(format!(
-                        "agent {id} works in department {}, not the ticket's department {}",
-                        a.department_id, t.department_id
-                    )));
-                }
+                let Some(a) = agents.iter().find(|a| a.id == id) else {
+                    return Err(match agent::Entity::find_by_id(id).one(&txn).await? {
+                        Some(a) => AppError::FailedPrecondition(format!(
+                            "agent {id} works in department {}, not the ticket's department {dept}",
+                            a.department_id
+                        )),
+                        None => AppError::FailedPrecondition(format!(
+                            "agent {id} does not exist; assign to an agent of department {dept}"
+                        )),
+                    });
+                };
                 if a.availability != Availability::Active.as_str() {
                     return Err(AppError::FailedPrecondition(format!("agent {id} is OFF and takes no new work")));
                 }
                 (id, AssignmentReason::Manual)
             }
             None => {
-                let id = least_loaded(&txn, t.department_id).await?.ok_or_else(|| {
-                    AppError::FailedPrecondition(format!(
-                        "department {} has no ACTIVE agent to assign to",
-                        t.department_id
-                    ))
+                let id = least_loaded(&txn, dept, 0).await?.ok_or_else(|| {
+                    AppError::FailedPrecondition(format!("department {dept} has no ACTIVE agent to assign to"))
                 })?;
                 (id, AssignmentReason::AutoLeastLoaded)
             }
         };
-        let version = t.version + 1;
-        let mut am = t.into_active_model();
-        am.assigned_agent_id = Set(Some(agent_id));
-        am.assignment_reason = Set(Some(reason.as_str().to_owned()));
-        am.version = Set(version);
-        am.updated_at = Set(now);
-        let m = am.update(&txn).await?;
-        agent::Entity::update_many()
-            .col_expr(agent::Column::LastAssignedAt, sea_orm::sea_query::Expr::value(now))
-            .filter(agent::Column::Id.eq(agent_id))
-            .exec(&txn)
-            .await?;
+        let m = assign_to(&txn, t, agent_id, reason, by, now).await?;
         txn.commit().await?;
         tickets::to_domain(m)
     }

@@ -2,15 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 
 use super::entity::customer as row;
 use super::idempotency::IdempotencyKey;
 use super::{Repo, check_version, found, paging, stored};
-use crate::domain::priority::PriorityPolicy;
 use crate::domain::{Customer, CustomerPatch, NewCustomer, Page, PageRequest, Tier};
 use crate::error::{AppError, AppResult};
 
@@ -52,7 +50,7 @@ impl Repo {
         if let Some(id) = self.replayed(key).await? {
             return self.get_customer(id).await;
         }
-        let txn = self.db.begin().await?;
+        let txn = self.begin().await?;
         let am = row::ActiveModel {
             first_name: Set(new.first_name.clone()),
             last_name: Set(new.last_name.clone()),
@@ -105,10 +103,9 @@ impl Repo {
         id: i64,
         patch: &CustomerPatch,
         etag: Option<i64>,
-        policy: &PriorityPolicy,
         now: DateTime<Utc>,
     ) -> AppResult<Customer> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin().await?;
         let current = found(row::Entity::find_by_id(id).lock_exclusive().one(&txn).await?, "customer", id)?;
         check_version("customer", etag, current.version)?;
         let version = current.version + 1;
@@ -136,7 +133,7 @@ impl Repo {
         am.updated_at = Set(now);
         let m = am.update(&txn).await.map_err(|e| AppError::unique_violation(e, "customer.email", TAKEN))?;
         if let Some(tier) = patch.tier.filter(|t| t.as_str() != old_tier) {
-            super::tickets::rescore_customer_tickets(&txn, id, tier, policy, now).await?;
+            super::tickets::rescore_customer_tickets(&txn, id, tier, &self.rules.policy, now).await?;
         }
         txn.commit().await?;
         to_domain(m)

@@ -2,8 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 
@@ -39,7 +38,7 @@ impl Repo {
         if let Some(id) = self.replayed(key).await? {
             return self.get_department(id).await;
         }
-        let txn = self.db.begin().await?;
+        let txn = self.begin().await?;
         let am = row::ActiveModel {
             name: Set(new.name.clone()),
             description: Set(new.description.clone()),
@@ -85,7 +84,7 @@ impl Repo {
         etag: Option<i64>,
         now: DateTime<Utc>,
     ) -> AppResult<Department> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin().await?;
         let current = found(row::Entity::find_by_id(id).lock_exclusive().one(&txn).await?, "department", id)?;
         check_version("department", etag, current.version)?;
         let version = current.version + 1;

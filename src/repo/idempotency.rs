@@ -2,9 +2,7 @@
 //! same transaction as the create, and a retry returns it instead of creating again.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
 use super::entity::idempotency_key as key;
 use super::{Repo, paging};
@@ -81,7 +79,7 @@ impl Repo {
             }
             Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
                 txn.rollback().await?;
-                let txn = self.db.begin().await?;
+                let txn = self.begin().await?;
                 let first = lookup(&txn, k).await?;
                 txn.commit().await?;
                 first.ok_or_else(|| AppError::Aborted("a concurrent request with this request_id failed; retry".into()))

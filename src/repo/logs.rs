@@ -3,14 +3,15 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait, sea_query::Expr,
+    QuerySelect, sea_query::Expr,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::entity::{agent, attachment, log as row, ticket};
+use super::entity::{agent, attachment, department, log as row, ticket};
 use super::idempotency::IdempotencyKey;
 use super::{Repo, found, paging, stored};
+use crate::domain::workflow;
 use crate::domain::*;
 use crate::error::{AppError, AppResult};
 
@@ -44,7 +45,7 @@ impl Repo {
         if let Some(id) = self.replayed(key).await? {
             return self.get_log(id).await;
         }
-        let txn = self.db.begin().await?;
+        let txn = self.begin().await?;
         let t = found(
             ticket::Entity::find_by_id(new.ticket_id).lock_exclusive().one(&txn).await?,
             "ticket",
@@ -54,6 +55,21 @@ impl Repo {
         if status == Status::Closed {
             return Err(AppError::FailedPrecondition("the ticket is CLOSED, which is final; open a new ticket".into()));
         }
+        let dept =
+            found(department::Entity::find_by_id(t.department_id).one(&txn).await?, "department", t.department_id)?;
+        let mode = stored(ConversationMode::parse, "departments.conversation_mode", &dept.conversation_mode)?;
+        let last_public: Option<String> = row::Entity::find()
+            .select_only()
+            .column(row::Column::SenderKind)
+            .filter(row::Column::TicketId.eq(t.id))
+            .filter(row::Column::Visibility.eq(Visibility::Public.as_str()))
+            .order_by_desc(row::Column::Id)
+            .limit(1)
+            .into_tuple()
+            .one(&txn)
+            .await?;
+        let last_public =
+            last_public.as_deref().map(|k| stored(SenderKind::parse, "logs.sender_kind", k)).transpose()?;
         match new.sender_kind {
             SenderKind::Customer if new.sender_id != t.customer_id => {
                 return Err(AppError::FailedPrecondition(format!(
@@ -66,6 +82,7 @@ impl Repo {
             }
             _ => {}
         }
+        workflow::check_turn(mode, new.sender_kind, new.visibility, last_public)?;
         let log = row::ActiveModel {
             ticket_id: Set(new.ticket_id),
             sender_kind: Set(new.sender_kind.as_str().to_owned()),
@@ -94,13 +111,16 @@ impl Repo {
             let mut am = t.clone().into_active_model();
             am.last_response = Set(new.body.clone());
             match (new.sender_kind, status) {
-                (SenderKind::Agent, Status::Open) => {
-                    am.status = Set(Status::InProgress.as_str().to_owned());
-                    if t.first_response_at.is_none() {
-                        am.first_response_at = Set(Some(now));
+                (SenderKind::Agent, _) if t.first_response_at.is_none() => {
+                    if status == Status::Open {
+                        am.status = Set(Status::InProgress.as_str().to_owned());
+                    }
+                    am.first_response_at = Set(Some(now));
+                    if t.first_response_due_at.is_some_and(|due| now > due) {
+                        am.first_response_breached = Set(true);
                     }
                 }
-                (SenderKind::Agent, _) if t.first_response_at.is_none() => am.first_response_at = Set(Some(now)),
+                (SenderKind::Agent, Status::Open) => am.status = Set(Status::InProgress.as_str().to_owned()),
                 (SenderKind::Customer, Status::Resolved) => am.status = Set(Status::InProgress.as_str().to_owned()),
                 _ => {}
             }
@@ -176,6 +196,20 @@ impl Repo {
             })
             .collect::<AppResult<_>>()?;
         Ok(Page { items, next_token })
+    }
+
+    /// One attachment with its bytes.
+    #[tracing::instrument(skip_all, fields(attachment_id = id))]
+    pub async fn get_attachment(&self, id: i64) -> AppResult<(AttachmentMeta, Vec<u8>)> {
+        let a = found(attachment::Entity::find_by_id(id).one(&self.db).await?, "attachment", id)?;
+        let meta = AttachmentMeta {
+            id: a.id,
+            file_name: a.file_name,
+            content_type: a.content_type,
+            size_bytes: a.size_bytes,
+            sha256: a.sha256,
+        };
+        Ok((meta, a.content))
     }
 
     /// Marks the other side's messages on a ticket as READ, up to `up_to` (all if None).

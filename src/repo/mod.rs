@@ -11,14 +11,17 @@ pub mod departments;
 pub mod entity;
 pub mod idempotency;
 pub mod logs;
+pub mod maintenance;
 pub mod paging;
 pub mod tickets;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr};
 
+use crate::domain::priority::PriorityPolicy;
 use crate::error::{AppError, AppResult};
 
 /// How to reach the database.
@@ -34,16 +37,29 @@ pub struct DbSettings {
     pub connect_timeout: Duration,
 }
 
+/// The workflow rules the data layer applies inside its transactions.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    /// The priority and SLA policy.
+    pub policy: PriorityPolicy,
+    /// Assign new tickets to the least-loaded active agent of their department.
+    pub auto_assign: bool,
+    /// Open tickets (OPEN or IN_PROGRESS) an agent holds before automatic assignment skips
+    /// them; 0 means no limit. Manual assignment ignores it.
+    pub agent_capacity: u32,
+}
+
 /// The handle every repository function hangs off.
 #[derive(Debug, Clone)]
 pub struct Repo {
     db: DatabaseConnection,
+    rules: Arc<Rules>,
 }
 
 impl Repo {
     /// Opens the pool. SQLite gets one connection (it has one writer; a single connection
     /// avoids lock upgrades failing with SQLITE_BUSY), WAL and a busy timeout.
-    pub async fn connect(settings: &DbSettings) -> Result<Self, DbErr> {
+    pub async fn connect(settings: &DbSettings, rules: Rules) -> Result<Self, DbErr> {
         let sqlite = settings.url.starts_with("sqlite:");
         let mut opts = ConnectOptions::new(settings.url.clone());
         opts.max_connections(if sqlite { 1 } else { settings.max_connections })
@@ -59,8 +75,20 @@ impl Repo {
                     .foreign_keys(true)
             });
         }
+        if !sqlite {
+            // READ COMMITTED: a transaction that waited for a lock reads what the lock holder
+            // committed (the least-loaded agent pick depends on it), and no gap locks.
+            opts.map_sqlx_mysql_pool_opts(|pool| {
+                pool.after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        use sea_orm::sqlx::Executor;
+                        conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await.map(drop)
+                    })
+                })
+            });
+        }
         let db = Database::connect(opts).await?;
-        Ok(Self { db })
+        Ok(Self { db, rules: Arc::new(rules) })
     }
 
     /// Applies every pending migration.
@@ -71,6 +99,16 @@ impl Repo {
     /// Answers whether the database responds.
     pub async fn ping(&self) -> AppResult<()> {
         self.db.ping().await.map_err(AppError::Unavailable)
+    }
+
+    /// Starts a transaction (READ COMMITTED on MySQL, see [`Repo::connect`]).
+    pub(crate) async fn begin(&self) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+        sea_orm::TransactionTrait::begin(&self.db).await
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
     }
 
     /// The backend in use.

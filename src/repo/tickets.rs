@@ -3,10 +3,11 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 
+use super::assignment::{auto_assign, drain_backlog, lock_department_agents};
 use super::entity::{customer, ticket as row};
 use super::idempotency::IdempotencyKey;
 use super::{Repo, agents::require_department, check_version, found, paging, stored};
@@ -58,8 +59,16 @@ pub(crate) fn to_domain(m: row::Model) -> AppResult<Ticket> {
     })
 }
 
-/// Writes a priority into an active model.
-fn set_priority(am: &mut row::ActiveModel, p: &Priority) {
+/// Writes a priority, and the SLA due times of its level, into an active model.
+pub(crate) fn set_priority(
+    am: &mut row::ActiveModel,
+    p: &Priority,
+    policy: &PriorityPolicy,
+    created_at: DateTime<Utc>,
+) {
+    let (first_response_due, resolution_due) = policy.sla.due(p.level, created_at);
+    am.first_response_due_at = Set(Some(first_response_due));
+    am.resolution_due_at = Set(Some(resolution_due));
     am.priority_score = Set(p.score);
     am.priority_level = Set(p.level.as_str().to_owned());
     am.severity_points = Set(p.severity_points);
@@ -79,6 +88,23 @@ fn tier_of(c: &customer::Model) -> AppResult<Tier> {
 /// Loads a ticket for change, locked until the transaction ends.
 async fn lock_ticket(txn: &DatabaseTransaction, id: i64) -> AppResult<row::Model> {
     found(row::Entity::find_by_id(id).lock_exclusive().one(txn).await?, "ticket", id)
+}
+
+/// Locks the agents of the ticket's department (and of `also`, in department order), then
+/// the ticket: the lock order of every transaction that may assign.
+async fn lock_with_agents(txn: &DatabaseTransaction, id: i64, also: Option<i64>) -> AppResult<row::Model> {
+    let dept = found(row::Entity::find_by_id(id).one(txn).await?, "ticket", id)?.department_id;
+    let mut depts = vec![dept];
+    depts.extend(also.filter(|d| *d != dept));
+    depts.sort_unstable();
+    for d in depts {
+        lock_department_agents(txn, d).await?;
+    }
+    let t = lock_ticket(txn, id).await?;
+    if t.department_id != dept {
+        return Err(AppError::Aborted("the ticket moved to another department meanwhile; retry".into()));
+    }
+    Ok(t)
 }
 
 /// Re-scores a customer's open tickets after a tier change.
@@ -107,8 +133,9 @@ pub(crate) async fn rescore_customer_tickets(
             continue;
         }
         let version = m.version + 1;
+        let created_at = m.created_at;
         let mut am = m.into_active_model();
-        set_priority(&mut am, &p);
+        set_priority(&mut am, &p, policy, created_at);
         am.version = Set(version);
         am.updated_at = Set(now);
         am.update(txn).await?;
@@ -117,21 +144,26 @@ pub(crate) async fn rescore_customer_tickets(
 }
 
 impl Repo {
-    /// Opens a ticket, scored by `policy`, for an existing customer and department.
+    /// Opens a ticket for an existing customer and department, scores it, sets its SLA due
+    /// times and, when automatic assignment is on, gives it to the least-loaded agent.
     #[tracing::instrument(skip_all, fields(customer_id = new.customer_id))]
     pub async fn create_ticket(
         &self,
         new: &NewTicket,
         key: Option<&IdempotencyKey>,
-        policy: &PriorityPolicy,
         now: DateTime<Utc>,
     ) -> AppResult<Ticket> {
         if let Some(id) = self.replayed(key).await? {
             return self.get_ticket(id).await;
         }
-        let txn = self.db.begin().await?;
+        let policy = &self.rules.policy;
+        let txn = self.begin().await?;
         let customer = require_customer(&txn, new.customer_id).await?;
         require_department(&txn, new.department_id).await?;
+        if self.rules.auto_assign {
+            // Agents before tickets: the lock order of every assigning transaction.
+            lock_department_agents(&txn, new.department_id).await?;
+        }
         let inputs =
             PriorityInputs { severity: new.severity, tier: tier_of(&customer)?, impact: new.impact, opened_at: now };
         let priority = policy.score(&inputs, now);
@@ -146,8 +178,6 @@ impl Repo {
             status: Set(Status::Open.as_str().to_owned()),
             assigned_agent_id: Set(None),
             assignment_reason: Set(None),
-            first_response_due_at: Set(None),
-            resolution_due_at: Set(None),
             first_response_breached: Set(false),
             resolution_breached: Set(false),
             rating: Set(None),
@@ -161,10 +191,13 @@ impl Repo {
             closed_at: Set(None),
             ..Default::default()
         };
-        set_priority(&mut am, &priority);
-        let id = row::Entity::insert(am).exec(&txn).await?.last_insert_id;
-        let id = self.commit_idempotent(txn, key, id, now).await?;
-        self.get_ticket(id).await
+        set_priority(&mut am, &priority, policy, now);
+        let mut m = am.insert(&txn).await?;
+        if self.rules.auto_assign {
+            m = auto_assign(&txn, m, &self.rules, AssignmentReason::AutoLeastLoaded, now).await?;
+        }
+        let id = self.commit_idempotent(txn, key, m.id, now).await?;
+        if id == m.id { to_domain(m) } else { self.get_ticket(id).await }
     }
 
     /// One ticket.
@@ -214,26 +247,27 @@ impl Repo {
         Ok(Page { items: rows.into_iter().map(to_domain).collect::<AppResult<_>>()?, next_token })
     }
 
-    /// Applies a patch and re-scores, under optimistic concurrency.
+    /// Applies a patch and re-scores, under optimistic concurrency. A move to another
+    /// department drops the assignment and, with automatic assignment on, assigns anew there.
     #[tracing::instrument(skip_all, fields(ticket_id = id))]
     pub async fn update_ticket(
         &self,
         id: i64,
         patch: &TicketPatch,
         etag: Option<i64>,
-        policy: &PriorityPolicy,
         now: DateTime<Utc>,
     ) -> AppResult<Ticket> {
-        let txn = self.db.begin().await?;
-        let current = lock_ticket(&txn, id).await?;
+        let policy = &self.rules.policy;
+        let txn = self.begin().await?;
+        if let Some(d) = patch.department_id {
+            require_department(&txn, d).await?;
+        }
+        let current = lock_with_agents(&txn, id, patch.department_id).await?;
         check_version("ticket", etag, current.version)?;
         if current.status == Status::Closed.as_str() {
             return Err(AppError::FailedPrecondition(
                 "the ticket is CLOSED, which is final; it cannot be edited".into(),
             ));
-        }
-        if let Some(d) = patch.department_id {
-            require_department(&txn, d).await?;
         }
         let customer = require_customer(&txn, current.customer_id).await?;
         let severity = match patch.severity {
@@ -247,7 +281,9 @@ impl Repo {
             opened_at: current.created_at,
         };
         let priority = policy.score(&inputs, now);
+        let moved = patch.department_id.is_some_and(|d| d != current.department_id);
         let version = current.version + 1;
+        let created_at = current.created_at;
         let mut am = current.into_active_model();
         if let Some(v) = &patch.subject {
             am.subject = Set(v.clone());
@@ -260,38 +296,89 @@ impl Repo {
         }
         am.severity = Set(severity.as_str().to_owned());
         am.impact = Set(inputs.impact);
-        if let Some(v) = patch.department_id {
+        if let (Some(v), true) = (patch.department_id, moved) {
             am.department_id = Set(v);
+            am.assigned_agent_id = Set(None);
+            am.assignment_reason = Set(None);
         }
-        set_priority(&mut am, &priority);
+        set_priority(&mut am, &priority, policy, created_at);
         am.version = Set(version);
         am.updated_at = Set(now);
-        let m = am.update(&txn).await?;
+        let mut m = am.update(&txn).await?;
+        if moved && self.rules.auto_assign {
+            m = auto_assign(&txn, m, &self.rules, AssignmentReason::AutoLeastLoaded, now).await?;
+        }
         txn.commit().await?;
         to_domain(m)
     }
 
-    /// Moves a ticket along the staff workflow.
+    /// Moves a ticket along the staff workflow. Resolving or closing frees its agent's
+    /// capacity, so the department's backlog is drained.
     #[tracing::instrument(skip_all, fields(ticket_id = id, to = %to))]
     pub async fn update_status(&self, id: i64, to: Status, etag: Option<i64>, now: DateTime<Utc>) -> AppResult<Ticket> {
-        let txn = self.db.begin().await?;
-        let current = lock_ticket(&txn, id).await?;
+        let txn = self.begin().await?;
+        let current = lock_with_agents(&txn, id, None).await?;
         check_version("ticket", etag, current.version)?;
         let from = stored(Status::parse, "tickets.status", &current.status)?;
         workflow::check_status_move(from, to)?;
+        let m = self.finish_move(&txn, current, to, None, now).await?;
+        txn.commit().await?;
+        to_domain(m)
+    }
+
+    /// The customer's close: from any status before CLOSED, with feedback and a rating.
+    #[tracing::instrument(skip_all, fields(ticket_id = id))]
+    pub async fn close_ticket(
+        &self,
+        id: i64,
+        feedback: Feedback,
+        rating: i32,
+        now: DateTime<Utc>,
+    ) -> AppResult<Ticket> {
+        let txn = self.begin().await?;
+        let current = lock_with_agents(&txn, id, None).await?;
+        workflow::check_close(stored(Status::parse, "tickets.status", &current.status)?)?;
+        let m = self.finish_move(&txn, current, Status::Closed, Some((feedback, rating)), now).await?;
+        txn.commit().await?;
+        to_domain(m)
+    }
+
+    /// Writes a status move (the caller checked it) and drains the backlog if it freed an agent.
+    async fn finish_move(
+        &self,
+        txn: &DatabaseTransaction,
+        current: row::Model,
+        to: Status,
+        verdict: Option<(Feedback, i32)>,
+        now: DateTime<Utc>,
+    ) -> AppResult<row::Model> {
+        let frees_agent = current.assigned_agent_id.is_some() && matches!(to, Status::Resolved | Status::Closed);
+        let department_id = current.department_id;
         let version = current.version + 1;
+        let breached = current.resolution_due_at.is_some_and(|due| now > due);
         let mut am = current.into_active_model();
         am.status = Set(to.as_str().to_owned());
         match to {
-            Status::Resolved => am.resolved_at = Set(Some(now)),
+            Status::Resolved => {
+                am.resolved_at = Set(Some(now));
+                if breached {
+                    am.resolution_breached = Set(true);
+                }
+            }
             Status::Closed => am.closed_at = Set(Some(now)),
             Status::Open | Status::InProgress => {}
         }
+        if let Some((feedback, rating)) = verdict {
+            am.feedback = Set(Some(feedback.as_str().to_owned()));
+            am.rating = Set(Some(rating));
+        }
         am.version = Set(version);
         am.updated_at = Set(now);
-        let m = am.update(&txn).await?;
-        txn.commit().await?;
-        to_domain(m)
+        let m = am.update(txn).await?;
+        if frees_agent {
+            drain_backlog(txn, department_id, &self.rules, now).await?;
+        }
+        Ok(m)
     }
 }
 

@@ -5,7 +5,7 @@ use prost_types::FieldMask;
 use support_service::pb::{self, AgentRole, Availability, ConversationMode, CustomerTier, Severity, TicketStatus};
 use tonic::Code;
 
-use crate::helpers::{bad_fields, spawn_app};
+use crate::helpers::{bad_fields, spawn_app, spawn_with};
 
 #[tokio::test]
 async fn insert_support_agent() {
@@ -88,7 +88,7 @@ async fn get_agents_by_department_id() {
 
 #[tokio::test]
 async fn get_ticket_count_by_agent() {
-    let mut app = spawn_app().await;
+    let mut app = spawn_with(|s| s.auto_assign = false).await;
     let d = app.department("Billing", ConversationMode::Chat).await;
     let c = app.customer("ada@example.com", CustomerTier::Paid).await;
     let a = app.agent("grace@support.example", d.id).await;
@@ -98,7 +98,8 @@ async fn get_ticket_count_by_agent() {
         app.assign(t.id, a.id).await.unwrap();
         ids.push(t.id);
     }
-    app.ticket(c.id, d.id, Severity::Minor, 1).await; // unassigned: not counted
+    let elsewhere = app.department("Elsewhere", ConversationMode::Chat).await;
+    app.ticket(c.id, elsewhere.id, Severity::Minor, 1).await; // not the agent's: not counted
     app.set_status(ids[0], TicketStatus::InProgress).await.unwrap();
     app.set_status(ids[0], TicketStatus::Resolved).await.unwrap();
 

@@ -8,6 +8,7 @@ use sea_orm::{ConnectionTrait, Database};
 use support_service::app::App;
 use support_service::config::Settings;
 use support_service::domain::ManualClock;
+use support_service::jobs::Maintenance;
 use support_service::pb::{
     self, agent_service_client::AgentServiceClient, customer_service_client::CustomerServiceClient,
     department_service_client::DepartmentServiceClient, log_service_client::LogServiceClient,
@@ -127,6 +128,7 @@ pub struct TestApp {
     pub tickets: TicketServiceClient<Channel>,
     pub logs: LogServiceClient<Channel>,
     pub clock: ManualClock,
+    pub maintenance: Maintenance,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     _db: TestDb,
@@ -171,6 +173,7 @@ pub async fn spawn_on(db: TestDb, url: String, tune: impl FnOnce(&mut Settings))
     tune(&mut settings);
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
     let app = App::build(settings, Arc::new(clock.clone())).await.expect("build the app");
+    let maintenance = app.maintenance();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel::<()>();
@@ -191,6 +194,7 @@ pub async fn spawn_on(db: TestDb, url: String, tune: impl FnOnce(&mut Settings))
         logs: LogServiceClient::new(channel.clone()),
         channel,
         clock,
+        maintenance,
         shutdown: Some(tx),
         server: Some(server),
         _db: db,
@@ -292,6 +296,40 @@ impl TestApp {
             .assign_ticket(pb::AssignTicketRequest { id, agent_id })
             .await
             .map(|r| r.into_inner().ticket.expect("ticket"))
+    }
+
+    pub async fn get(&mut self, id: i64) -> pb::Ticket {
+        self.tickets
+            .get_ticket(pb::GetTicketRequest { id })
+            .await
+            .expect("get ticket")
+            .into_inner()
+            .ticket
+            .expect("ticket")
+    }
+
+    pub async fn say(
+        &mut self,
+        ticket_id: i64,
+        kind: pb::SenderKind,
+        sender_id: i64,
+        body: &str,
+    ) -> Result<pb::Log, tonic::Status> {
+        let req = pb::AddLogRequest {
+            ticket_id,
+            sender_kind: kind.into(),
+            sender_id,
+            body: body.into(),
+            ..Default::default()
+        };
+        self.logs.add_log(req).await.map(|r| r.into_inner().log.expect("log"))
+    }
+
+    pub async fn availability(&mut self, id: i64, availability: pb::Availability) {
+        self.agents
+            .set_agent_availability(pb::SetAgentAvailabilityRequest { id, availability: availability.into() })
+            .await
+            .expect("set availability");
     }
 
     pub async fn list_tickets(&mut self, req: pb::ListTicketsRequest) -> pb::ListTicketsResponse {

@@ -5,10 +5,13 @@
 #![allow(unreachable_pub, missing_debug_implementations)]
 
 mod agents;
+mod assignment;
 mod customers;
 mod departments;
 mod fuzz;
 mod helpers;
 mod logs;
 mod platform;
+mod sla_aging;
 mod tickets;
+mod workflow;

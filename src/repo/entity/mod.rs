@@ -1,6 +1,7 @@
 //! SeaORM entities, one per table. Enum columns hold the domain's stored names.
 
 pub mod agent;
+pub mod assignment;
 pub mod attachment;
 pub mod customer;
 pub mod department;

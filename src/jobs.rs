@@ -1,0 +1,59 @@
+//! Background jobs: aging re-scores and SLA breach flags, on an interval, with time from
+//! the injectable clock (tests call [`Maintenance::run_once`] after moving a manual clock).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::domain::Clock;
+use crate::error::AppResult;
+use crate::repo::Repo;
+
+/// What one run changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MaintenanceReport {
+    /// Tickets whose score changed with age.
+    pub rescored: u64,
+    /// Tickets that gained an SLA breach flag.
+    pub breached: u64,
+}
+
+/// The maintenance job.
+#[derive(Debug, Clone)]
+pub struct Maintenance {
+    repo: Repo,
+    clock: Arc<dyn Clock>,
+}
+
+impl Maintenance {
+    /// A job over `repo` with time from `clock`.
+    pub fn new(repo: Repo, clock: Arc<dyn Clock>) -> Self {
+        Self { repo, clock }
+    }
+
+    /// Ages open tickets, then flags breaches (after aging, so due times are current).
+    pub async fn run_once(&self) -> AppResult<MaintenanceReport> {
+        let now = self.clock.now();
+        let rescored = self.repo.age_open_tickets(now).await?;
+        let breached = self.repo.mark_sla_breaches(now).await?;
+        Ok(MaintenanceReport { rescored, breached })
+    }
+
+    /// Runs every `every` until `stop` turns true.
+    pub async fn run_every(self, every: Duration, mut stop: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            match self.run_once().await {
+                Ok(r) if r.rescored + r.breached > 0 => {
+                    tracing::info!(rescored = r.rescored, breached = r.breached, "maintenance run")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "maintenance run failed; retrying next interval"),
+            }
+        }
+    }
+}

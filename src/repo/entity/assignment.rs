@@ -1,0 +1,21 @@
+//! The `ticket_assignments` table: the history of who got which ticket, and why.
+use sea_orm::entity::prelude::*;
+
+/// A row of `ticket_assignments`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "ticket_assignments")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub ticket_id: i64,
+    pub agent_id: i64,
+    pub reason: String,
+    pub assigned_by: String,
+    pub created_at: DateTimeUtc,
+}
+
+/// No navigable relations.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,122 @@
+//! Background maintenance of open tickets: aging re-scores, and SLA breach flags.
+//!
+//! Both scan open tickets in id order, a batch at a time, and write a ticket only when
+//! something changed, with an optimistic version check (`WHERE id = ? AND version = ?`),
+//! so they never block callers and a ticket changed meanwhile is simply seen next run.
+//! Several replicas may run them at once: the version check makes the work idempotent.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr};
+
+use super::entity::{customer, ticket as row};
+use super::{Repo, stored};
+use crate::domain::priority::PriorityInputs;
+use crate::domain::{Severity, Status, Tier};
+use crate::error::AppResult;
+
+const BATCH: u64 = 500;
+
+fn open_statuses() -> [&'static str; 2] {
+    [Status::Open.as_str(), Status::InProgress.as_str()]
+}
+
+impl Repo {
+    /// Re-scores open tickets as they age; returns how many changed.
+    #[tracing::instrument(skip_all)]
+    pub async fn age_open_tickets(&self, now: DateTime<Utc>) -> AppResult<u64> {
+        use row::Column as C;
+        let policy = &self.rules.policy;
+        let (mut after, mut changed) = (0i64, 0u64);
+        loop {
+            let batch = row::Entity::find()
+                .filter(C::Status.is_in(open_statuses()))
+                .filter(C::Id.gt(after))
+                .order_by_asc(C::Id)
+                .limit(BATCH)
+                .all(&self.db)
+                .await?;
+            let Some(last) = batch.last() else { return Ok(changed) };
+            after = last.id;
+            let customer_ids: Vec<i64> = batch.iter().map(|t| t.customer_id).collect();
+            let tiers: HashMap<i64, String> = customer::Entity::find()
+                .select_only()
+                .columns([customer::Column::Id, customer::Column::Tier])
+                .filter(customer::Column::Id.is_in(customer_ids))
+                .into_tuple::<(i64, String)>()
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .collect();
+            for t in &batch {
+                let Some(tier) = tiers.get(&t.customer_id) else { continue };
+                let inputs = PriorityInputs {
+                    severity: stored(Severity::parse, "tickets.severity", &t.severity)?,
+                    tier: stored(Tier::parse, "customers.tier", tier)?,
+                    impact: t.impact,
+                    opened_at: t.created_at,
+                };
+                let p = policy.score(&inputs, now);
+                if p.score == t.priority_score && p.level.as_str() == t.priority_level {
+                    continue;
+                }
+                let (fr_due, res_due) = policy.sla.due(p.level, t.created_at);
+                let written = row::Entity::update_many()
+                    .col_expr(C::PriorityScore, Expr::value(p.score))
+                    .col_expr(C::PriorityLevel, Expr::value(p.level.as_str()))
+                    .col_expr(C::SeverityPoints, Expr::value(p.severity_points))
+                    .col_expr(C::TierPoints, Expr::value(p.tier_points))
+                    .col_expr(C::ImpactPoints, Expr::value(p.impact_points))
+                    .col_expr(C::AgingPoints, Expr::value(p.aging_points))
+                    .col_expr(C::FirstResponseDueAt, Expr::value(fr_due))
+                    .col_expr(C::ResolutionDueAt, Expr::value(res_due))
+                    .col_expr(C::Version, Expr::value(t.version + 1))
+                    .col_expr(C::UpdatedAt, Expr::value(now))
+                    .filter(C::Id.eq(t.id))
+                    .filter(C::Version.eq(t.version))
+                    .exec(&self.db)
+                    .await?;
+                changed += written.rows_affected;
+            }
+            if (batch.len() as u64) < BATCH {
+                return Ok(changed);
+            }
+        }
+    }
+
+    /// Flags open tickets whose SLA due times passed with the target unmet; returns how
+    /// many tickets gained a flag.
+    #[tracing::instrument(skip_all)]
+    pub async fn mark_sla_breaches(&self, now: DateTime<Utc>) -> AppResult<u64> {
+        use row::Column as C;
+        let late_reply = Condition::all()
+            .add(C::FirstResponseBreached.eq(false))
+            .add(C::FirstResponseAt.is_null())
+            .add(C::FirstResponseDueAt.lt(now));
+        let late_resolution = Condition::all().add(C::ResolutionBreached.eq(false)).add(C::ResolutionDueAt.lt(now));
+        let due = row::Entity::find()
+            .filter(C::Status.is_in(open_statuses()))
+            .filter(Condition::any().add(late_reply).add(late_resolution))
+            .order_by_asc(C::Id)
+            .all(&self.db)
+            .await?;
+        let mut flagged = 0;
+        for t in due {
+            let first = t.first_response_breached
+                || (t.first_response_at.is_none() && t.first_response_due_at.is_some_and(|d| d < now));
+            let resolution = t.resolution_breached || t.resolution_due_at.is_some_and(|d| d < now);
+            let written = row::Entity::update_many()
+                .col_expr(C::FirstResponseBreached, Expr::value(first))
+                .col_expr(C::ResolutionBreached, Expr::value(resolution))
+                .col_expr(C::Version, Expr::value(t.version + 1))
+                .col_expr(C::UpdatedAt, Expr::value(now))
+                .filter(C::Id.eq(t.id))
+                .filter(C::Version.eq(t.version))
+                .exec(&self.db)
+                .await?;
+            flagged += written.rows_affected;
+        }
+        Ok(flagged)
+    }
+}
