@@ -28,6 +28,10 @@ check '"severityPoints": 5'
 check 'google.rpc.BadRequest'
 check '"field":"customer.email"'
 check '"status": "SERVING"'
+check "agent's turn"
+check '"status": "TICKET_STATUS_CLOSED"'
+check '"rating": 5'
+check 'ASSIGNMENT_REASON_AUTO_LEAST_LOADED'
 echo "README examples: $(grep -c '^grpcurl' "$work/examples.sh") commands ran as printed"
 
 kill -TERM "$server"

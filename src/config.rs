@@ -135,3 +135,25 @@ impl Settings {
         Ok(policy)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readme_policy_file_is_the_default_policy() {
+        let readme = include_str!("../README.md");
+        let start = readme.find("```toml\n").expect("a toml block in the README") + "```toml\n".len();
+        let end = start + readme[start..].find("```").expect("closed block");
+        let policy: PriorityPolicy = toml::from_str(&readme[start..end]).expect("the README's policy parses");
+        assert_eq!(policy, PriorityPolicy::default());
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let s = Settings::with_database("sqlite::memory:");
+        assert_eq!(s.listen.to_string(), DEFAULT_LISTEN);
+        assert!(s.auto_assign && s.migrate);
+        assert_eq!(s.agent_capacity, 20);
+    }
+}
