@@ -19,6 +19,7 @@ use tonic_health::server::HealthReporter;
 
 use crate::config::Settings;
 use crate::domain::Clock;
+use crate::events::EventHub;
 use crate::grpc::{
     State, agent::AgentApi, auth::AuthApi, customer::CustomerApi, department::DepartmentApi, log::LogApi,
     report::ReportApi, ticket::TicketApi,
@@ -61,6 +62,7 @@ const SERVICES: &[&str] = &[
 pub struct App {
     state: State,
     settings: Settings,
+    stop: watch::Sender<bool>,
 }
 
 impl App {
@@ -81,13 +83,19 @@ impl App {
         if settings.migrate {
             repo.migrate().await?;
         }
-        let state = State { repo, clock, max_attachment_bytes: settings.max_attachment_bytes };
-        Ok(Self { state, settings })
+        let (stop, stop_rx) = watch::channel(false);
+        let events = EventHub::start(repo.clone(), settings.events(), stop_rx.clone())
+            .await
+            .map_err(|e| StartError::Config(format!("the event log could not start: {e}")))?;
+        let state =
+            State { repo, clock, max_attachment_bytes: settings.max_attachment_bytes, events, shutdown: stop_rx };
+        Ok(Self { state, settings, stop })
     }
 
     /// The maintenance job (aging and SLA breaches) over this app's database and clock.
     pub fn maintenance(&self) -> Maintenance {
-        Maintenance::new(self.state.repo.clone(), self.state.clock.clone())
+        let retention = chrono::Duration::hours(self.settings.event_retention_hours.min(1_000_000) as i64);
+        Maintenance::new(self.state.repo.clone(), self.state.clock.clone(), retention)
     }
 
     /// The data layer (for tools and tests).
@@ -103,7 +111,8 @@ impl App {
     ) -> Result<(), StartError> {
         let (reporter, health) = tonic_health::server::health_reporter();
         set_health(&reporter, ServingStatus::NotServing).await;
-        let (stop_tx, stop_rx) = watch::channel(false);
+        let stop_tx = self.stop.clone();
+        let stop_rx = self.stop.subscribe();
         let monitor = tokio::spawn(monitor_health(
             self.state.repo.clone(),
             reporter.clone(),

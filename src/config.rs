@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::priority::PriorityPolicy;
+use crate::events::EventSettings;
 use crate::repo::{DbSettings, Rules};
 
 /// The embedded default database: a SQLite file in the working directory.
@@ -91,6 +92,24 @@ pub struct Settings {
     /// Milliseconds between runs of the aging and SLA-breach job.
     #[arg(long, env = "SUPPORT_MAINTENANCE_INTERVAL_MS", default_value_t = 60_000)]
     pub maintenance_interval_ms: u64,
+    /// Milliseconds between a replica's looks for events numbered elsewhere.
+    #[arg(long, env = "SUPPORT_WATCH_POLL_INTERVAL_MS", default_value_t = 50)]
+    pub watch_poll_interval_ms: u64,
+    /// Milliseconds between the sequencer's looks for events written through other replicas.
+    #[arg(long, env = "SUPPORT_SEQUENCER_INTERVAL_MS", default_value_t = 20)]
+    pub sequencer_interval_ms: u64,
+    /// Events a WatchQueue subscriber may fall behind before RESOURCE_EXHAUSTED.
+    #[arg(long, env = "SUPPORT_WATCH_BUFFER", default_value_t = 4096)]
+    pub watch_buffer: usize,
+    /// Milliseconds a subscriber may stop reading before RESOURCE_EXHAUSTED.
+    #[arg(long, env = "SUPPORT_WATCH_STALL_TIMEOUT_MS", default_value_t = 10_000)]
+    pub watch_stall_timeout_ms: u64,
+    /// Milliseconds of quiet before a heartbeat.
+    #[arg(long, env = "SUPPORT_WATCH_HEARTBEAT_MS", default_value_t = 5_000)]
+    pub watch_heartbeat_ms: u64,
+    /// Hours of events kept for resuming subscribers.
+    #[arg(long, env = "SUPPORT_EVENT_RETENTION_HOURS", default_value_t = 72)]
+    pub event_retention_hours: u64,
     /// Largest request message, in bytes.
     #[arg(long, env = "SUPPORT_MAX_REQUEST_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_request_bytes: usize,
@@ -120,6 +139,17 @@ impl Settings {
     /// The workflow rules of the data layer.
     pub fn rules(&self) -> Result<Rules, String> {
         Ok(Rules { policy: self.policy()?, auto_assign: self.auto_assign, agent_capacity: self.agent_capacity })
+    }
+
+    /// The event log's tuning.
+    pub fn events(&self) -> EventSettings {
+        EventSettings {
+            sequencer_interval: Duration::from_millis(self.sequencer_interval_ms.max(1)),
+            poll_interval: Duration::from_millis(self.watch_poll_interval_ms.max(1)),
+            subscriber_buffer: self.watch_buffer.max(16),
+            stall_timeout: Duration::from_millis(self.watch_stall_timeout_ms.max(10)),
+            heartbeat: Duration::from_millis(self.watch_heartbeat_ms.max(10)),
+        }
     }
 
     /// Loads and checks the priority policy.

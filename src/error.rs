@@ -45,6 +45,15 @@ pub enum AppError {
     /// A concurrent change won (stale etag).
     #[error("{0}")]
     Aborted(String),
+    /// A position outside what the server can serve (WatchQueue resume points).
+    #[error("{0}")]
+    OutOfRange(String),
+    /// The caller is too slow or asks too much.
+    #[error("{0}")]
+    ResourceExhausted(String),
+    /// The server is shutting down; the caller should reconnect elsewhere.
+    #[error("{0}")]
+    ShuttingDown(String),
     /// The operation is defined but not built yet.
     #[error("{0}")]
     Unimplemented(String),
@@ -149,6 +158,9 @@ impl From<AppError> for Status {
             AppError::FailedPrecondition(m) => Status::failed_precondition(m),
             AppError::Aborted(m) => Status::aborted(m),
             AppError::Unimplemented(m) => Status::unimplemented(m),
+            AppError::OutOfRange(m) => Status::out_of_range(m),
+            AppError::ResourceExhausted(m) => Status::resource_exhausted(m),
+            AppError::ShuttingDown(m) => Status::unavailable(m),
             e @ AppError::Unavailable(_) => {
                 log_chain(&e);
                 Status::unavailable("the database is unavailable; retry shortly")

@@ -17,6 +17,8 @@ pub struct MaintenanceReport {
     pub rescored: u64,
     /// Tickets that gained an SLA breach flag.
     pub breached: u64,
+    /// Events pruned past the retention.
+    pub pruned: u64,
 }
 
 /// The maintenance job.
@@ -24,12 +26,13 @@ pub struct MaintenanceReport {
 pub struct Maintenance {
     repo: Repo,
     clock: Arc<dyn Clock>,
+    retention: chrono::Duration,
 }
 
 impl Maintenance {
-    /// A job over `repo` with time from `clock`.
-    pub fn new(repo: Repo, clock: Arc<dyn Clock>) -> Self {
-        Self { repo, clock }
+    /// A job over `repo` with time from `clock`, keeping events for `retention`.
+    pub fn new(repo: Repo, clock: Arc<dyn Clock>, retention: chrono::Duration) -> Self {
+        Self { repo, clock, retention }
     }
 
     /// Ages open tickets, then flags breaches (after aging, so due times are current).
@@ -37,7 +40,8 @@ impl Maintenance {
         let now = self.clock.now();
         let rescored = self.repo.age_open_tickets(now).await?;
         let breached = self.repo.mark_sla_breaches(now).await?;
-        Ok(MaintenanceReport { rescored, breached })
+        let pruned = self.repo.prune_events(now - self.retention).await?;
+        Ok(MaintenanceReport { rescored, breached, pruned })
     }
 
     /// Runs every `every` until `stop` turns true.
@@ -48,8 +52,8 @@ impl Maintenance {
                 _ = stop.wait_for(|s| *s) => return,
             }
             match self.run_once().await {
-                Ok(r) if r.rescored + r.breached > 0 => {
-                    tracing::info!(rescored = r.rescored, breached = r.breached, "maintenance run")
+                Ok(r) if r.rescored + r.breached + r.pruned > 0 => {
+                    tracing::info!(rescored = r.rescored, breached = r.breached, pruned = r.pruned, "maintenance run")
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "maintenance run failed; retrying next interval"),

@@ -8,6 +8,7 @@
 //! - [`clock`]: an injectable source of time.
 
 pub mod clock;
+pub mod event;
 pub mod model;
 pub mod priority;
 pub mod sla;

@@ -1,8 +1,6 @@
 //! The closed sets of values the domain works with. Each has one stored name (the text
 //! kept in the database) and parses back from it.
 
-use std::fmt;
-
 /// Defines an enum with its stored names and a parser.
 macro_rules! stored_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
@@ -32,13 +30,15 @@ macro_rules! stored_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
 }
+
+pub(crate) use stored_enum;
 
 stored_enum!(
     /// How customers and agents take turns on a department's tickets.

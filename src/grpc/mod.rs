@@ -15,6 +15,7 @@ pub mod ticket;
 use std::sync::Arc;
 
 use crate::domain::Clock;
+use crate::events::EventHub;
 use crate::repo::Repo;
 
 /// What every handler needs.
@@ -26,6 +27,10 @@ pub struct State {
     pub clock: Arc<dyn Clock>,
     /// The largest attachment accepted, in bytes.
     pub max_attachment_bytes: usize,
+    /// The process's event log.
+    pub events: EventHub,
+    /// Turns true when the server starts shutting down (ends WatchQueue streams).
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 /// A handler's result.

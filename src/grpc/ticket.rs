@@ -2,7 +2,7 @@
 
 use std::pin::Pin;
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use tonic::{Request, Status};
 
 use super::convert::{requests as req, required, ticket_requests as treq};
@@ -10,6 +10,7 @@ use super::{RpcResult, State, ok};
 use crate::domain::validate::{self, Checker};
 use crate::domain::{self, workflow};
 use crate::error::AppError;
+use crate::events::{self, scope::Scope};
 use crate::pb::{self, ticket_service_server::TicketService};
 use crate::repo::idempotency::IdempotencyKey;
 
@@ -115,7 +116,11 @@ impl TicketService for TicketApi {
 
     type WatchQueueStream = QueueStream;
 
-    async fn watch_queue(&self, _request: Request<pb::WatchQueueRequest>) -> RpcResult<Self::WatchQueueStream> {
-        Err(AppError::Unimplemented("WatchQueue is not built yet; it arrives with the event-log work".into()).into())
+    async fn watch_queue(&self, request: Request<pb::WatchQueueRequest>) -> RpcResult<Self::WatchQueueStream> {
+        let watch = treq::watch_request(request.get_ref())?;
+        let s = &self.0;
+        let stream =
+            events::watch::start(s.events.clone(), s.repo.clone(), watch, Scope::default(), s.shutdown.clone());
+        ok(Box::pin(stream.map(|item| item.map(Into::into).map_err(Status::from))))
     }
 }

@@ -154,7 +154,7 @@ impl Repo {
         am.version = Set(version);
         am.updated_at = Set(now);
         let m = am.update(&txn).await.map_err(|e| AppError::unique_violation(e, "agent.email", TAKEN))?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         to_domain(m)
     }
 
@@ -183,7 +183,7 @@ impl Repo {
             Availability::Off => super::assignment::release_agent(&txn, id, dept, &self.rules, now).await?,
             Availability::Active => super::assignment::drain_backlog(&txn, dept, &self.rules, now).await?,
         };
-        txn.commit().await?;
+        self.commit(txn).await?;
         to_domain(m)
     }
 

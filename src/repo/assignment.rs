@@ -20,7 +20,8 @@ use sea_orm::{
 };
 
 use super::entity::{agent, assignment, ticket};
-use super::{Repo, Rules, found, stored, tickets};
+use super::{Repo, Rules, events, found, stored, tickets};
+use crate::domain::event::EventKind;
 use crate::domain::{AssignmentReason, Availability, Status, Ticket};
 use crate::error::{AppError, AppResult};
 
@@ -82,6 +83,7 @@ pub(crate) async fn assign_to(
 ) -> AppResult<ticket::Model> {
     let version = t.version + 1;
     let ticket_id = t.id;
+    let before = t.clone();
     let mut am = t.into_active_model();
     am.assigned_agent_id = Set(Some(agent_id));
     am.assignment_reason = Set(Some(reason.as_str().to_owned()));
@@ -102,6 +104,7 @@ pub(crate) async fn assign_to(
         ..Default::default()
     };
     assignment::Entity::insert(record).exec(txn).await?;
+    events::record(txn, EventKind::Assigned, Some(&before), &m, None, now).await?;
     Ok(m)
 }
 
@@ -175,12 +178,15 @@ pub(crate) async fn release_agent(
     let mut released = Vec::new();
     for t in open {
         let version = t.version + 1;
+        let before = t.clone();
         let mut am = t.into_active_model();
         am.assigned_agent_id = Set(None);
         am.assignment_reason = Set(None);
         am.version = Set(version);
         am.updated_at = Set(now);
-        released.push(am.update(txn).await?);
+        let m = am.update(txn).await?;
+        events::record(txn, EventKind::TicketUpdated, Some(&before), &m, None, now).await?;
+        released.push(m);
     }
     let drained = drain_backlog(txn, department_id, rules, now).await?;
     // A released ticket that found no agent stays in the backlog, unassigned.
@@ -238,7 +244,7 @@ impl Repo {
             }
         };
         let m = assign_to(&txn, t, agent_id, reason, by, now).await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         tickets::to_domain(m)
     }
 }

@@ -135,7 +135,7 @@ impl Repo {
         if let Some(tier) = patch.tier.filter(|t| t.as_str() != old_tier) {
             super::tickets::rescore_customer_tickets(&txn, id, tier, &self.rules.policy, now).await?;
         }
-        txn.commit().await?;
+        self.commit(txn).await?;
         to_domain(m)
     }
 }

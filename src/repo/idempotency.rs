@@ -61,7 +61,7 @@ impl Repo {
         now: DateTime<Utc>,
     ) -> AppResult<i64> {
         let Some(k) = k else {
-            txn.commit().await?;
+            self.commit(txn).await?;
             return Ok(id);
         };
         let row = key::ActiveModel {
@@ -74,7 +74,7 @@ impl Repo {
         };
         match key::Entity::insert(row).exec(&txn).await {
             Ok(_) => {
-                txn.commit().await?;
+                self.commit(txn).await?;
                 Ok(id)
             }
             Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {

@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 
 use super::entity::{agent, attachment, department, log as row, ticket};
 use super::idempotency::IdempotencyKey;
-use super::{Repo, found, paging, stored};
+use super::{Repo, events, found, paging, stored};
+use crate::domain::event::EventKind;
 use crate::domain::workflow;
 use crate::domain::*;
 use crate::error::{AppError, AppResult};
@@ -106,6 +107,7 @@ impl Repo {
             };
             attachment::Entity::insert(am).exec(&txn).await?;
         }
+        let mut after = t.clone();
         if new.visibility == Visibility::Public {
             let version = t.version + 1;
             let mut am = t.clone().into_active_model();
@@ -126,10 +128,28 @@ impl Repo {
             }
             am.version = Set(version);
             am.updated_at = Set(now);
-            am.update(&txn).await?;
+            after = am.update(&txn).await?;
+            let kind = if after.status != t.status { EventKind::StatusChanged } else { EventKind::TicketUpdated };
+            events::record(&txn, kind, Some(&t), &after, None, now).await?;
         }
+        events::record(&txn, EventKind::MessageAdded, Some(&after), &after, Some(log_id), now).await?;
         let id = self.commit_idempotent(txn, key, log_id, now).await?;
         self.get_log(id).await
+    }
+
+    /// Messages by id, with their attachments' metadata, in two queries.
+    pub(crate) async fn logs_by_ids(&self, ids: &[i64]) -> AppResult<Vec<Log>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = row::Entity::find().filter(row::Column::Id.is_in(ids.iter().copied())).all(&self.db).await?;
+        let mut metas = self.attachment_metas(ids).await?;
+        rows.into_iter()
+            .map(|r| {
+                let a = metas.remove(&r.id).unwrap_or_default();
+                to_domain(r, a)
+            })
+            .collect()
     }
 
     /// One message with its attachments' metadata.

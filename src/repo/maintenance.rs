@@ -1,5 +1,6 @@
 //! Background maintenance of open tickets: aging re-scores, and SLA breach flags.
 //!
+//! Each write records its event (PRIORITY_CHANGED, SLA_BREACHED) in the same transaction.
 //! Both scan open tickets in id order, a batch at a time, and write a ticket only when
 //! something changed, with an optimistic version check (`WHERE id = ? AND version = ?`),
 //! so they never block callers and a ticket changed meanwhile is simply seen next run.
@@ -8,10 +9,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+};
 
 use super::entity::{customer, ticket as row};
-use super::{Repo, stored};
+use super::{Repo, events, found, stored};
+use crate::domain::event::EventKind;
 use crate::domain::priority::PriorityInputs;
 use crate::domain::{Severity, Status, Tier};
 use crate::error::AppResult;
@@ -23,6 +27,26 @@ fn open_statuses() -> [&'static str; 2] {
 }
 
 impl Repo {
+    /// Records the event of a job's optimistic write and commits, or rolls back when the
+    /// version check found the ticket changed meanwhile. Returns 1 if written.
+    async fn finish_job_write(
+        &self,
+        txn: DatabaseTransaction,
+        written: u64,
+        before: &row::Model,
+        kind: EventKind,
+        now: DateTime<Utc>,
+    ) -> AppResult<u64> {
+        if written != 1 {
+            txn.rollback().await?;
+            return Ok(0);
+        }
+        let after = found(row::Entity::find_by_id(before.id).one(&txn).await?, "ticket", before.id)?;
+        events::record(&txn, kind, Some(before), &after, None, now).await?;
+        self.commit(txn).await?;
+        Ok(1)
+    }
+
     /// Re-scores open tickets as they age; returns how many changed.
     #[tracing::instrument(skip_all)]
     pub async fn age_open_tickets(&self, now: DateTime<Utc>) -> AppResult<u64> {
@@ -62,6 +86,7 @@ impl Repo {
                     continue;
                 }
                 let (fr_due, res_due) = policy.sla.due(p.level, t.created_at);
+                let txn = self.begin().await?;
                 let written = row::Entity::update_many()
                     .col_expr(C::PriorityScore, Expr::value(p.score))
                     .col_expr(C::PriorityLevel, Expr::value(p.level.as_str()))
@@ -75,9 +100,10 @@ impl Repo {
                     .col_expr(C::UpdatedAt, Expr::value(now))
                     .filter(C::Id.eq(t.id))
                     .filter(C::Version.eq(t.version))
-                    .exec(&self.db)
+                    .exec(&txn)
                     .await?;
-                changed += written.rows_affected;
+                changed +=
+                    self.finish_job_write(txn, written.rows_affected, t, EventKind::PriorityChanged, now).await?;
             }
             if (batch.len() as u64) < BATCH {
                 return Ok(changed);
@@ -103,6 +129,7 @@ impl Repo {
             .await?;
         let mut flagged = 0;
         for t in due {
+            let txn = self.begin().await?;
             let first = t.first_response_breached
                 || (t.first_response_at.is_none() && t.first_response_due_at.is_some_and(|d| d < now));
             let resolution = t.resolution_breached || t.resolution_due_at.is_some_and(|d| d < now);
@@ -113,9 +140,9 @@ impl Repo {
                 .col_expr(C::UpdatedAt, Expr::value(now))
                 .filter(C::Id.eq(t.id))
                 .filter(C::Version.eq(t.version))
-                .exec(&self.db)
+                .exec(&txn)
                 .await?;
-            flagged += written.rows_affected;
+            flagged += self.finish_job_write(txn, written.rows_affected, &t, EventKind::SlaBreached, now).await?;
         }
         Ok(flagged)
     }

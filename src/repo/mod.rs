@@ -9,6 +9,7 @@ pub mod assignment;
 pub mod customers;
 pub mod departments;
 pub mod entity;
+pub mod events;
 pub mod idempotency;
 pub mod logs;
 pub mod maintenance;
@@ -54,6 +55,10 @@ pub struct Rules {
 pub struct Repo {
     db: DatabaseConnection,
     rules: Arc<Rules>,
+    /// Woken after every commit that may have written events, so the sequencer numbers
+    /// them at once instead of at its next poll.
+    outbox: Arc<tokio::sync::Notify>,
+    settings: DbSettings,
 }
 
 impl Repo {
@@ -88,7 +93,26 @@ impl Repo {
             });
         }
         let db = Database::connect(opts).await?;
-        Ok(Self { db, rules: Arc::new(rules) })
+        Ok(Self {
+            db,
+            rules: Arc::new(rules),
+            outbox: Arc::new(tokio::sync::Notify::new()),
+            settings: settings.clone(),
+        })
+    }
+
+    /// A pool of exactly one long-lived connection to the same database, for state that
+    /// lives on a connection (the sequencer's `GET_LOCK`).
+    pub async fn dedicated_connection(&self) -> Result<DatabaseConnection, DbErr> {
+        let mut opts = ConnectOptions::new(self.settings.url.clone());
+        opts.max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(self.settings.acquire_timeout)
+            .connect_timeout(self.settings.connect_timeout)
+            .idle_timeout(Duration::from_secs(365 * 24 * 3600))
+            .max_lifetime(Duration::from_secs(365 * 24 * 3600))
+            .sqlx_logging(false);
+        Database::connect(opts).await
     }
 
     /// Applies every pending migration.
@@ -104,6 +128,18 @@ impl Repo {
     /// Starts a transaction (READ COMMITTED on MySQL, see [`Repo::connect`]).
     pub(crate) async fn begin(&self) -> Result<sea_orm::DatabaseTransaction, DbErr> {
         sea_orm::TransactionTrait::begin(&self.db).await
+    }
+
+    /// Commits a write transaction and wakes the sequencer.
+    pub(crate) async fn commit(&self, txn: sea_orm::DatabaseTransaction) -> Result<(), DbErr> {
+        txn.commit().await?;
+        self.outbox.notify_one();
+        Ok(())
+    }
+
+    /// Signalled after commits that may have written events.
+    pub fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.outbox.clone()
     }
 
     /// The rules in force.

@@ -10,7 +10,8 @@ use serde_json::Value;
 use super::assignment::{auto_assign, drain_backlog, lock_department_agents};
 use super::entity::{customer, ticket as row};
 use super::idempotency::IdempotencyKey;
-use super::{Repo, agents::require_department, check_version, found, paging, stored};
+use super::{Repo, agents::require_department, check_version, events, found, paging, stored};
+use crate::domain::event::EventKind;
 use crate::domain::priority::{Priority, PriorityInputs, PriorityPolicy};
 use crate::domain::workflow;
 use crate::domain::*;
@@ -134,11 +135,13 @@ pub(crate) async fn rescore_customer_tickets(
         }
         let version = m.version + 1;
         let created_at = m.created_at;
+        let before = m.clone();
         let mut am = m.into_active_model();
         set_priority(&mut am, &p, policy, created_at);
         am.version = Set(version);
         am.updated_at = Set(now);
-        am.update(txn).await?;
+        let after = am.update(txn).await?;
+        events::record(txn, EventKind::PriorityChanged, Some(&before), &after, None, now).await?;
     }
     Ok(())
 }
@@ -196,6 +199,8 @@ impl Repo {
         if self.rules.auto_assign {
             m = auto_assign(&txn, m, &self.rules, AssignmentReason::AutoLeastLoaded, now).await?;
         }
+        // One event for the new ticket, with its assignment if it got one.
+        events::record(&txn, EventKind::TicketCreated, None, &m, None, now).await?;
         let id = self.commit_idempotent(txn, key, m.id, now).await?;
         if id == m.id { to_domain(m) } else { self.get_ticket(id).await }
     }
@@ -282,6 +287,7 @@ impl Repo {
         };
         let priority = policy.score(&inputs, now);
         let moved = patch.department_id.is_some_and(|d| d != current.department_id);
+        let before = current.clone();
         let version = current.version + 1;
         let created_at = current.created_at;
         let mut am = current.into_active_model();
@@ -305,10 +311,16 @@ impl Repo {
         am.version = Set(version);
         am.updated_at = Set(now);
         let mut m = am.update(&txn).await?;
+        let kind = if m.priority_score != before.priority_score {
+            EventKind::PriorityChanged
+        } else {
+            EventKind::TicketUpdated
+        };
+        events::record(&txn, kind, Some(&before), &m, None, now).await?;
         if moved && self.rules.auto_assign {
             m = auto_assign(&txn, m, &self.rules, AssignmentReason::AutoLeastLoaded, now).await?;
         }
-        txn.commit().await?;
+        self.commit(txn).await?;
         to_domain(m)
     }
 
@@ -322,7 +334,7 @@ impl Repo {
         let from = stored(Status::parse, "tickets.status", &current.status)?;
         workflow::check_status_move(from, to)?;
         let m = self.finish_move(&txn, current, to, None, now).await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         to_domain(m)
     }
 
@@ -339,7 +351,7 @@ impl Repo {
         let current = lock_with_agents(&txn, id, None).await?;
         workflow::check_close(stored(Status::parse, "tickets.status", &current.status)?)?;
         let m = self.finish_move(&txn, current, Status::Closed, Some((feedback, rating)), now).await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         to_domain(m)
     }
 
@@ -356,6 +368,7 @@ impl Repo {
         let department_id = current.department_id;
         let version = current.version + 1;
         let breached = current.resolution_due_at.is_some_and(|due| now > due);
+        let before = current.clone();
         let mut am = current.into_active_model();
         am.status = Set(to.as_str().to_owned());
         match to {
@@ -375,6 +388,7 @@ impl Repo {
         am.version = Set(version);
         am.updated_at = Set(now);
         let m = am.update(txn).await?;
+        events::record(txn, EventKind::StatusChanged, Some(&before), &m, None, now).await?;
         if frees_agent {
             drain_backlog(txn, department_id, &self.rules, now).await?;
         }

@@ -318,11 +318,3 @@ async fn assign_ticket_manually_and_to_the_least_loaded_agent() {
     let err = app.assign(lone.id, 0).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
 }
-
-#[tokio::test]
-async fn watch_queue_says_it_is_unimplemented() {
-    let (mut app, _d, _c) = setup().await;
-    let err = app.tickets.watch_queue(pb::WatchQueueRequest::default()).await.unwrap_err();
-    assert_eq!(err.code(), Code::Unimplemented);
-    assert!(err.message().contains("not built yet"));
-}

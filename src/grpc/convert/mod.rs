@@ -65,6 +65,11 @@ wire_enum!(domain::Visibility, pb::Visibility, [Public, Internal]);
 wire_enum!(domain::DeliveryStatus, pb::DeliveryStatus, [Sent, Received, Read]);
 wire_enum!(domain::Feedback, pb::Feedback, [Satisfied, NotSatisfied]);
 wire_enum!(domain::AssignmentReason, pb::AssignmentReason, [Manual, AutoLeastLoaded, BacklogDrain]);
+wire_enum!(
+    domain::event::EventKind,
+    pb::QueueEventKind,
+    [TicketCreated, TicketUpdated, PriorityChanged, Assigned, StatusChanged, SlaBreached, MessageAdded]
+);
 
 fn choices<T: WireEnum>() -> String {
     T::ALL.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ")

@@ -2,6 +2,7 @@
 
 use super::{opt_timestamp, timestamp};
 use crate::domain;
+use crate::events::watch::WatchItem;
 use crate::pb;
 
 fn etag(version: i64) -> String {
@@ -146,5 +147,25 @@ impl From<domain::Workload> for pb::GetAgentWorkloadResponse {
             open_total,
             total,
         }
+    }
+}
+
+impl From<WatchItem> for pb::WatchQueueResponse {
+    fn from(item: WatchItem) -> Self {
+        use pb::watch_queue_response::Item;
+        let item = match item {
+            WatchItem::SnapshotTicket(t) => Item::SnapshotTicket(t.into()),
+            WatchItem::SnapshotEnd(sequence) => Item::SnapshotEnd(pb::SnapshotEnd { sequence }),
+            WatchItem::Heartbeat(sequence) => Item::Heartbeat(pb::Heartbeat { sequence }),
+            WatchItem::Event(e, removed) => Item::Event(pb::QueueEvent {
+                sequence: e.sequence,
+                kind: pb::QueueEventKind::from(e.kind).into(),
+                event_time: Some(timestamp(e.time)),
+                ticket: Some(e.ticket.clone().into()),
+                log: e.log.clone().map(Into::into),
+                removed,
+            }),
+        };
+        pb::WatchQueueResponse { item: Some(item) }
     }
 }

@@ -2,9 +2,11 @@
 
 use super::requests::Update;
 use super::{optional, required};
+use crate::domain::event::QueueFilter;
 use crate::domain::validate::{self as v, Checker};
 use crate::domain::*;
 use crate::error::AppResult;
+use crate::events::watch::WatchRequest;
 use crate::pb;
 
 const SUBJECT_MAX: usize = 200;
@@ -168,4 +170,25 @@ pub fn new_log(r: pb::AddLogRequest, max_attachment: usize) -> AppResult<NewLog>
         visibility,
         attachments,
     })
+}
+
+/// A WatchQueue subscription.
+pub fn watch_request(r: &pb::WatchQueueRequest) -> AppResult<WatchRequest> {
+    let mut c = Checker::new();
+    let positive = |c: &mut Checker, field: &str, value: i64| match value {
+        0 => None,
+        v => c.take(field, v::id(v)),
+    };
+    let filter = QueueFilter {
+        department_id: positive(&mut c, "department_id", r.department_id),
+        agent_id: positive(&mut c, "assigned_agent_id", r.assigned_agent_id),
+        min_level: optional(&mut c, "min_priority_level", r.min_priority_level),
+        ticket_id: positive(&mut c, "ticket_id", r.ticket_id),
+        include_messages: r.include_messages,
+    };
+    if r.resume_after < 0 {
+        c.fail("resume_after", "must be 0 (start with a snapshot) or a sequence this service sent");
+    }
+    c.finish()?;
+    Ok(WatchRequest { filter, resume_after: (r.resume_after > 0).then_some(r.resume_after) })
 }

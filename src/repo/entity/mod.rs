@@ -7,4 +7,6 @@ pub mod customer;
 pub mod department;
 pub mod idempotency_key;
 pub mod log;
+pub mod queue_event;
+pub mod queue_state;
 pub mod ticket;

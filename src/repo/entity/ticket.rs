@@ -2,7 +2,8 @@
 use sea_orm::entity::prelude::*;
 
 /// A row of `tickets`.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+/// Serializable: a change event stores the row as it is after the change.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "tickets")]
 pub struct Model {
     #[sea_orm(primary_key)]

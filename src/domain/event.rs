@@ -1,0 +1,145 @@
+//! Queue events and the filter a WatchQueue subscriber asks for.
+
+use chrono::{DateTime, Utc};
+
+use super::model::{Log, Ticket};
+use super::types::{Level, Status};
+
+crate::domain::types::stored_enum!(
+    /// What happened to a ticket.
+    EventKind {
+        /// Opened.
+        TicketCreated => "TICKET_CREATED",
+        /// Fields changed.
+        TicketUpdated => "TICKET_UPDATED",
+        /// The score changed (including by aging).
+        PriorityChanged => "PRIORITY_CHANGED",
+        /// Assigned to an agent.
+        Assigned => "ASSIGNED",
+        /// The status changed.
+        StatusChanged => "STATUS_CHANGED",
+        /// An SLA target was missed.
+        SlaBreached => "SLA_BREACHED",
+        /// A message was added.
+        MessageAdded => "MESSAGE_ADDED",
+    }
+);
+
+/// Where a ticket stands, as far as a queue filter cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// The ticket.
+    pub ticket_id: i64,
+    /// Its status.
+    pub status: Status,
+    /// Its department.
+    pub department_id: i64,
+    /// Its agent.
+    pub agent_id: Option<i64>,
+    /// Its level.
+    pub level: Level,
+}
+
+impl Placement {
+    /// The placement of a ticket.
+    pub fn of(t: &Ticket) -> Self {
+        Self {
+            ticket_id: t.id,
+            status: t.status,
+            department_id: t.department_id,
+            agent_id: t.assigned_agent_id,
+            level: t.priority.level,
+        }
+    }
+}
+
+/// One committed change, as subscribers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueEvent {
+    /// The row id in the log (internal; used to line a snapshot up with the log).
+    pub id: i64,
+    /// The global, gap-free sequence.
+    pub sequence: i64,
+    /// What happened.
+    pub kind: EventKind,
+    /// When it was written.
+    pub time: DateTime<Utc>,
+    /// The ticket after the change.
+    pub ticket: Ticket,
+    /// The message, for MESSAGE_ADDED.
+    pub log: Option<Log>,
+    /// Where the ticket stood before the change (None for a new ticket).
+    pub before: Option<Placement>,
+}
+
+/// What a subscriber watches.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueFilter {
+    /// Only this department.
+    pub department_id: Option<i64>,
+    /// Only this agent's tickets.
+    pub agent_id: Option<i64>,
+    /// Only this level or more urgent.
+    pub min_level: Option<Level>,
+    /// Only this ticket.
+    pub ticket_id: Option<i64>,
+    /// Also MESSAGE_ADDED events.
+    pub include_messages: bool,
+}
+
+/// What to do with an event for one subscriber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Not for this subscriber.
+    Skip,
+    /// Send it.
+    Send,
+    /// Send it marked `removed`: the ticket left the subscriber's view.
+    Remove,
+}
+
+impl QueueFilter {
+    /// True when an open ticket placed so belongs in the view.
+    pub fn matches(&self, p: &Placement) -> bool {
+        p.status != Status::Closed
+            && self.department_id.is_none_or(|d| d == p.department_id)
+            && self.agent_id.is_none_or(|a| Some(a) == p.agent_id)
+            && self.min_level.is_none_or(|min| p.level <= min)
+            && self.ticket_id.is_none_or(|t| t == p.ticket_id)
+    }
+
+    /// Whether and how to deliver an event. Stateless: whether the ticket was in the view
+    /// is read off the placement before the change, so it works the same after a resume.
+    pub fn delivery(&self, e: &QueueEvent) -> Delivery {
+        let after = self.matches(&Placement::of(&e.ticket));
+        if e.kind == EventKind::MessageAdded {
+            return if self.include_messages && after { Delivery::Send } else { Delivery::Skip };
+        }
+        if after {
+            Delivery::Send
+        } else if e.before.is_some_and(|b| self.matches(&b)) {
+            Delivery::Remove
+        } else {
+            Delivery::Skip
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn placed(status: Status, department_id: i64, level: Level) -> Placement {
+        Placement { ticket_id: 1, status, department_id, agent_id: None, level }
+    }
+
+    #[test]
+    fn filters_match_open_tickets_in_scope() {
+        let f = QueueFilter { department_id: Some(2), min_level: Some(Level::P1), ..Default::default() };
+        assert!(f.matches(&placed(Status::Open, 2, Level::P0)));
+        assert!(f.matches(&placed(Status::Resolved, 2, Level::P1)));
+        assert!(!f.matches(&placed(Status::Open, 2, Level::P2)), "below the minimum level");
+        assert!(!f.matches(&placed(Status::Open, 3, Level::P0)), "another department");
+        assert!(!f.matches(&placed(Status::Closed, 2, Level::P0)), "closed tickets leave every view");
+    }
+}

@@ -1,0 +1,71 @@
+//! The event log behind WatchQueue: every change writes an event in its own transaction
+//! (`crate::repo::events::record`); the [`sequencer`] numbers committed events, gap-free,
+//! one replica at a time; the [`tailer`] of each process reads numbered events once and
+//! fans them out to that process's subscribers; [`watch`] serves one subscriber (snapshot
+//! or resume, catch-up from the database, then live events), asking [`scope`] whether
+//! each event may be shown.
+
+pub mod scope;
+pub mod sequencer;
+pub mod tailer;
+pub mod watch;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, broadcast, watch as w};
+
+use crate::domain::event::QueueEvent;
+use crate::repo::Repo;
+
+/// Tuning of the event log.
+#[derive(Debug, Clone)]
+pub struct EventSettings {
+    /// How often the sequencer looks for events written through other replicas.
+    pub sequencer_interval: Duration,
+    /// How often a tailer looks for events numbered by another replica's sequencer.
+    pub poll_interval: Duration,
+    /// Events a subscriber may fall behind the live stream before it is ended with
+    /// RESOURCE_EXHAUSTED.
+    pub subscriber_buffer: usize,
+    /// How long a subscriber may stop reading before it is ended with RESOURCE_EXHAUSTED.
+    pub stall_timeout: Duration,
+    /// How long a quiet stream waits before sending a heartbeat.
+    pub heartbeat: Duration,
+}
+
+/// The process's view of the event log: live events and the latest sequence.
+#[derive(Debug, Clone)]
+pub struct EventHub {
+    live: broadcast::Sender<Arc<QueueEvent>>,
+    latest: w::Receiver<i64>,
+    settings: Arc<EventSettings>,
+}
+
+impl EventHub {
+    /// Starts the sequencer and the tailer; they stop when `stop` turns true.
+    pub async fn start(repo: Repo, settings: EventSettings, stop: w::Receiver<bool>) -> crate::error::AppResult<Self> {
+        let (live, _) = broadcast::channel(settings.subscriber_buffer.max(16));
+        let numbered = Arc::new(Notify::new());
+        let start = repo.latest_sequence().await?;
+        let (latest_tx, latest) = w::channel(start);
+        tokio::spawn(sequencer::run(repo.clone(), settings.sequencer_interval, numbered.clone(), stop.clone()));
+        tokio::spawn(tailer::run(repo, start, live.clone(), latest_tx, numbered, settings.poll_interval, stop));
+        Ok(Self { live, latest, settings: Arc::new(settings) })
+    }
+
+    /// Live events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<QueueEvent>> {
+        self.live.subscribe()
+    }
+
+    /// The latest sequence this process has read.
+    pub fn latest(&self) -> i64 {
+        *self.latest.borrow()
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &EventSettings {
+        &self.settings
+    }
+}

@@ -1,0 +1,231 @@
+//! The event log's SQL: the outbox write inside each change's transaction, the
+//! sequencer's numbering, and the readers' queries.
+//!
+//! Why a sequencer: AUTO_INCREMENT ids are taken at insert time, not at commit, so id 11
+//! can be visible before id 10 commits, and a reader of "everything above the last id"
+//! would skip 10 for ever. So writers insert events with no sequence, and one sequencer at
+//! a time (see `crate::events::sequencer`) numbers the *committed* unnumbered rows in id
+//! order, in one transaction per batch, starting right after the highest sequence. Every
+//! reader therefore sees a dense prefix 1..=N of numbered events, in the order the
+//! sequencer saw them commit; an uncommitted or rolled-back event is never numbered.
+//! Two changes to one ticket are numbered in the order they happened, because each
+//! writes its event last, after locking the ticket row.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    AccessMode, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, IsolationLevel, QueryFilter, QueryOrder, QuerySelect, Statement,
+    TransactionTrait, sea_query::Expr,
+};
+
+use super::entity::{queue_event as row, queue_state, ticket};
+use super::{Repo, stored, tickets};
+use crate::domain::event::{EventKind, Placement, QueueEvent, QueueFilter};
+use crate::domain::{Level, Status, Ticket};
+use crate::error::{AppError, AppResult};
+
+/// Writes the event of a change in the change's own transaction; call it last, after the
+/// rows it describes are changed. `before` is the ticket row before the change.
+pub(crate) async fn record(
+    txn: &DatabaseTransaction,
+    kind: EventKind,
+    before: Option<&ticket::Model>,
+    after: &ticket::Model,
+    log_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let json = serde_json::to_string(after).map_err(|e| AppError::Internal(format!("ticket to JSON: {e}")))?;
+    let event = row::ActiveModel {
+        sequence: Set(None),
+        kind: Set(kind.as_str().to_owned()),
+        ticket_id: Set(after.id),
+        log_id: Set(log_id),
+        ticket: Set(json),
+        before_status: Set(before.map(|b| b.status.clone())),
+        before_department_id: Set(before.map(|b| b.department_id)),
+        before_agent_id: Set(before.and_then(|b| b.assigned_agent_id)),
+        before_level: Set(before.map(|b| b.priority_level.clone())),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    row::Entity::insert(event).exec(txn).await?;
+    Ok(())
+}
+
+/// A consistent snapshot of the queue for a fresh subscriber.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The matching open tickets, in queue order.
+    pub tickets: Vec<Ticket>,
+    /// The highest sequence numbered when the snapshot was read.
+    pub sequence: i64,
+    /// Events already committed (so reflected in `tickets`) but not numbered yet: their
+    /// numbers will be above `sequence`, and the subscriber must not get them again.
+    pub pending: HashSet<i64>,
+}
+
+fn placement(m: &row::Model) -> AppResult<Option<Placement>> {
+    let (Some(status), Some(department_id), Some(level)) = (&m.before_status, m.before_department_id, &m.before_level)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Placement {
+        ticket_id: m.ticket_id,
+        status: stored(Status::parse, "queue_events.before_status", status)?,
+        department_id,
+        agent_id: m.before_agent_id,
+        level: stored(Level::parse, "queue_events.before_level", level)?,
+    }))
+}
+
+async fn max_sequence(conn: &impl ConnectionTrait) -> AppResult<i64> {
+    let max: Option<Option<i64>> =
+        row::Entity::find().select_only().column_as(row::Column::Sequence.max(), "m").into_tuple().one(conn).await?;
+    Ok(max.flatten().unwrap_or(0))
+}
+
+impl Repo {
+    /// Numbers up to `limit` committed, unnumbered events in id order, continuing from the
+    /// highest sequence. Only the elected sequencer calls it, on its own connection.
+    pub async fn sequence_pending(&self, conn: &DatabaseConnection, limit: u64) -> AppResult<u64> {
+        let txn = conn.begin().await?;
+        let start = max_sequence(&txn).await?;
+        let ids: Vec<i64> = row::Entity::find()
+            .select_only()
+            .column(row::Column::Id)
+            .filter(row::Column::Sequence.is_null())
+            .order_by_asc(row::Column::Id)
+            .limit(limit)
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        if ids.is_empty() {
+            txn.commit().await?;
+            return Ok(0);
+        }
+        // One statement: CASE id WHEN 17 THEN 101 WHEN 19 THEN 102 ... END.
+        let mut case = String::from("CASE id");
+        for (i, id) in ids.iter().enumerate() {
+            case.push_str(&format!(" WHEN {id} THEN {}", start + 1 + i as i64));
+        }
+        case.push_str(" END");
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let sql = format!("UPDATE queue_events SET sequence = {case} WHERE id IN ({list}) AND sequence IS NULL");
+        let done = txn.execute_raw(Statement::from_string(txn.get_database_backend(), sql)).await?;
+        if done.rows_affected() != ids.len() as u64 {
+            // Another sequencer got there first; numbering again is its job.
+            txn.rollback().await?;
+            return Err(AppError::Aborted("another sequencer numbered these events".into()));
+        }
+        txn.commit().await?;
+        Ok(ids.len() as u64)
+    }
+
+    /// The highest numbered sequence.
+    pub async fn latest_sequence(&self) -> AppResult<i64> {
+        max_sequence(&self.db).await
+    }
+
+    /// The highest sequence pruned from the log; resuming from below it is impossible.
+    pub async fn pruned_through(&self) -> AppResult<i64> {
+        Ok(queue_state::Entity::find_by_id(1).one(&self.db).await?.map_or(0, |s| s.pruned_through))
+    }
+
+    /// Up to `limit` numbered events after `after`, in sequence order, with their messages.
+    pub async fn events_after(&self, after: i64, limit: u64) -> AppResult<Vec<QueueEvent>> {
+        let rows = row::Entity::find()
+            .filter(row::Column::Sequence.gt(after))
+            .order_by_asc(row::Column::Sequence)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        let log_ids: Vec<i64> = rows.iter().filter_map(|r| r.log_id).collect();
+        let mut logs: HashMap<i64, crate::domain::Log> =
+            self.logs_by_ids(&log_ids).await?.into_iter().map(|l| (l.id, l)).collect();
+        rows.into_iter()
+            .map(|r| {
+                let before = placement(&r)?;
+                let t: ticket::Model = serde_json::from_str(&r.ticket)
+                    .map_err(|e| AppError::Internal(format!("queue_events.ticket of event {}: {e}", r.id)))?;
+                Ok(QueueEvent {
+                    id: r.id,
+                    sequence: r.sequence.unwrap_or_default(),
+                    kind: stored(EventKind::parse, "queue_events.kind", &r.kind)?,
+                    time: r.created_at,
+                    ticket: tickets::to_domain(t)?,
+                    log: r.log_id.and_then(|id| logs.remove(&id)),
+                    before,
+                })
+            })
+            .collect()
+    }
+
+    /// The matching open tickets and the sequence they reflect, read in one snapshot.
+    pub async fn queue_snapshot(&self, filter: &QueueFilter) -> AppResult<Snapshot> {
+        let txn = match self.db.get_database_backend() {
+            DatabaseBackend::MySql => {
+                self.db.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?
+            }
+            _ => self.db.begin().await?,
+        };
+        // The first read fixes the snapshot; everything below sees the same moment.
+        let sequence = max_sequence(&txn).await?;
+        let pending: Vec<i64> = row::Entity::find()
+            .select_only()
+            .column(row::Column::Id)
+            .filter(row::Column::Sequence.is_null())
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        use ticket::Column as C;
+        let mut q = ticket::Entity::find().filter(C::Status.ne(Status::Closed.as_str()));
+        if let Some(d) = filter.department_id {
+            q = q.filter(C::DepartmentId.eq(d));
+        }
+        if let Some(a) = filter.agent_id {
+            q = q.filter(C::AssignedAgentId.eq(a));
+        }
+        if let Some(min) = filter.min_level {
+            let levels: Vec<&str> = Level::ALL.iter().filter(|l| **l <= min).map(|l| l.as_str()).collect();
+            q = q.filter(C::PriorityLevel.is_in(levels));
+        }
+        if let Some(t) = filter.ticket_id {
+            q = q.filter(C::Id.eq(t));
+        }
+        let rows = q.order_by_desc(C::PriorityScore).order_by_asc(C::CreatedAt).order_by_asc(C::Id).all(&txn).await?;
+        txn.commit().await?;
+        Ok(Snapshot {
+            tickets: rows.into_iter().map(tickets::to_domain).collect::<AppResult<_>>()?,
+            sequence,
+            pending: pending.into_iter().collect(),
+        })
+    }
+
+    /// Deletes numbered events written before `before`; returns how many.
+    pub async fn prune_events(&self, before: DateTime<Utc>) -> AppResult<u64> {
+        let txn = self.begin().await?;
+        let cut: Option<Option<i64>> = row::Entity::find()
+            .select_only()
+            .column_as(row::Column::Sequence.max(), "m")
+            .filter(row::Column::CreatedAt.lt(before))
+            .filter(row::Column::Sequence.is_not_null())
+            .into_tuple()
+            .one(&txn)
+            .await?;
+        let Some(cut) = cut.flatten() else {
+            txn.commit().await?;
+            return Ok(0);
+        };
+        let gone = row::Entity::delete_many().filter(row::Column::Sequence.lte(cut)).exec(&txn).await?.rows_affected;
+        queue_state::Entity::update_many()
+            .col_expr(queue_state::Column::PrunedThrough, Expr::value(cut))
+            .filter(queue_state::Column::Id.eq(1))
+            .filter(queue_state::Column::PrunedThrough.lt(cut))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(gone)
+    }
+}
