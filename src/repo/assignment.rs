@@ -72,12 +72,22 @@ async fn least_loaded(txn: &DatabaseTransaction, department_id: i64, capacity: u
     Ok(Candidate::find_by_statement(stmt).one(txn).await?.map(|c| c.id))
 }
 
+/// Whether an assignment writes its own ASSIGNED event. A new ticket's assignment does
+/// not: its one TICKET_CREATED event already carries the assigned ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Announce {
+    /// Write an ASSIGNED event.
+    Yes,
+    /// The caller's event covers it.
+    No,
+}
+
 /// Gives a ticket to an agent and records the assignment.
 pub(crate) async fn assign_to(
     txn: &DatabaseTransaction,
     t: ticket::Model,
     agent_id: i64,
-    reason: AssignmentReason,
+    (reason, announce): (AssignmentReason, Announce),
     by: &str,
     now: DateTime<Utc>,
 ) -> AppResult<ticket::Model> {
@@ -104,7 +114,9 @@ pub(crate) async fn assign_to(
         ..Default::default()
     };
     assignment::Entity::insert(record).exec(txn).await?;
-    events::record(txn, EventKind::Assigned, Some(&before), &m, None, now).await?;
+    if announce == Announce::Yes {
+        events::record(txn, EventKind::Assigned, Some(&before), &m, None, now).await?;
+    }
     Ok(m)
 }
 
@@ -113,12 +125,12 @@ pub(crate) async fn auto_assign(
     txn: &DatabaseTransaction,
     t: ticket::Model,
     rules: &Rules,
-    reason: AssignmentReason,
+    announce: Announce,
     now: DateTime<Utc>,
 ) -> AppResult<ticket::Model> {
     lock_department_agents(txn, t.department_id).await?;
     match least_loaded(txn, t.department_id, rules.agent_capacity).await? {
-        Some(agent_id) => assign_to(txn, t, agent_id, reason, SYSTEM, now).await,
+        Some(agent_id) => assign_to(txn, t, agent_id, (AssignmentReason::AutoLeastLoaded, announce), SYSTEM, now).await,
         None => Ok(t),
     }
 }
@@ -150,7 +162,8 @@ pub(crate) async fn drain_backlog(
             let Some(agent_id) = least_loaded(txn, department_id, rules.agent_capacity).await? else {
                 return Ok(assigned);
             };
-            assigned.push(assign_to(txn, t, agent_id, AssignmentReason::BacklogDrain, SYSTEM, now).await?);
+            assigned
+                .push(assign_to(txn, t, agent_id, (AssignmentReason::BacklogDrain, Announce::Yes), SYSTEM, now).await?);
         }
         if batch < 100 {
             return Ok(assigned);
@@ -243,7 +256,7 @@ impl Repo {
                 (id, AssignmentReason::AutoLeastLoaded)
             }
         };
-        let m = assign_to(&txn, t, agent_id, reason, by, now).await?;
+        let m = assign_to(&txn, t, agent_id, (reason, Announce::Yes), by, now).await?;
         self.commit(txn).await?;
         tickets::to_domain(m)
     }

@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::assignment::{auto_assign, drain_backlog, lock_department_agents};
+use super::assignment::{Announce, auto_assign, drain_backlog, lock_department_agents};
 use super::entity::{customer, ticket as row};
 use super::idempotency::IdempotencyKey;
 use super::{Repo, agents::require_department, check_version, events, found, paging, stored};
@@ -197,7 +197,7 @@ impl Repo {
         set_priority(&mut am, &priority, policy, now);
         let mut m = am.insert(&txn).await?;
         if self.rules.auto_assign {
-            m = auto_assign(&txn, m, &self.rules, AssignmentReason::AutoLeastLoaded, now).await?;
+            m = auto_assign(&txn, m, &self.rules, Announce::No, now).await?;
         }
         // One event for the new ticket, with its assignment if it got one.
         events::record(&txn, EventKind::TicketCreated, None, &m, None, now).await?;
@@ -318,7 +318,7 @@ impl Repo {
         };
         events::record(&txn, kind, Some(&before), &m, None, now).await?;
         if moved && self.rules.auto_assign {
-            m = auto_assign(&txn, m, &self.rules, AssignmentReason::AutoLeastLoaded, now).await?;
+            m = auto_assign(&txn, m, &self.rules, Announce::Yes, now).await?;
         }
         self.commit(txn).await?;
         to_domain(m)

@@ -103,6 +103,21 @@ impl Drop for TestDb {
                     tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
                 rt.block_on(async {
                     let admin = Database::connect(base).await.map_err(|e| e.to_string())?;
+                    // The test's server may still hold connections (and open transactions) on
+                    // the database: end them, or DROP DATABASE waits on their metadata locks.
+                    admin.execute_unprepared("SET SESSION lock_wait_timeout = 20").await.map_err(|e| e.to_string())?;
+                    let rows = admin
+                        .query_all_raw(sea_orm::Statement::from_string(
+                            sea_orm::DatabaseBackend::MySql,
+                            format!("SELECT id FROM information_schema.processlist WHERE db = '{name}' AND id <> CONNECTION_ID()"),
+                        ))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    for row in rows {
+                        let id: i64 = row.try_get_by_index(0).map_err(|e| e.to_string())?;
+                        // A connection may end on its own meanwhile: ignore "unknown thread".
+                        let _ = admin.execute_unprepared(&format!("KILL CONNECTION {id}")).await;
+                    }
                     admin.execute_unprepared(&format!("DROP DATABASE `{name}`")).await.map_err(|e| e.to_string())?;
                     admin.close().await.map_err(|e| e.to_string())
                 })

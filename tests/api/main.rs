@@ -14,4 +14,5 @@ mod logs;
 mod platform;
 mod sla_aging;
 mod tickets;
+mod watch;
 mod workflow;
