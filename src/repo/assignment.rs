@@ -33,17 +33,31 @@ struct Candidate {
     id: i64,
 }
 
-/// Locks every agent of a department, in id order.
+/// Locks every agent of a department, in id order. The rows are found with a plain read
+/// and then locked by primary key: a locking scan could lock (briefly) other departments'
+/// agents too when the optimizer prefers a table scan, and deadlock with their writers.
 pub(crate) async fn lock_department_agents(
     txn: &DatabaseTransaction,
     department_id: i64,
 ) -> AppResult<Vec<agent::Model>> {
-    Ok(agent::Entity::find()
+    let ids: Vec<i64> = agent::Entity::find()
+        .select_only()
+        .column(agent::Column::Id)
         .filter(agent::Column::DepartmentId.eq(department_id))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let locked = agent::Entity::find()
+        .filter(agent::Column::Id.is_in(ids))
         .order_by_asc(agent::Column::Id)
         .lock_exclusive()
         .all(txn)
-        .await?)
+        .await?;
+    // An agent that moved meanwhile is not this department's any more.
+    Ok(locked.into_iter().filter(|a| a.department_id == department_id).collect())
 }
 
 /// The least-loaded ACTIVE agent of a department below `capacity` (0: no limit).

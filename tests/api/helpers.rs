@@ -137,11 +137,7 @@ impl Drop for TestDb {
 pub struct TestApp {
     pub addr: std::net::SocketAddr,
     pub channel: Channel,
-    pub departments: DepartmentServiceClient<Channel>,
-    pub customers: CustomerServiceClient<Channel>,
-    pub agents: AgentServiceClient<Channel>,
-    pub tickets: TicketServiceClient<Channel>,
-    pub logs: LogServiceClient<Channel>,
+    pub clients: Clients,
     pub clock: ManualClock,
     pub maintenance: Maintenance,
     shutdown: Option<oneshot::Sender<()>>,
@@ -202,11 +198,7 @@ pub async fn spawn_on(db: TestDb, url: String, tune: impl FnOnce(&mut Settings))
     let channel = Channel::from_shared(format!("http://{addr}")).expect("uri").connect().await.expect("connect");
     TestApp {
         addr,
-        departments: DepartmentServiceClient::new(channel.clone()),
-        customers: CustomerServiceClient::new(channel.clone()),
-        agents: AgentServiceClient::new(channel.clone()),
-        tickets: TicketServiceClient::new(channel.clone()),
-        logs: LogServiceClient::new(channel.clone()),
+        clients: TestApp::clients(channel.clone()),
         channel,
         clock,
         maintenance,
@@ -216,10 +208,55 @@ pub async fn spawn_on(db: TestDb, url: String, tune: impl FnOnce(&mut Settings))
     }
 }
 
+/// Typed clients on a channel to a server started elsewhere (another process).
+pub struct Clients {
+    pub departments: DepartmentServiceClient<Channel>,
+    pub customers: CustomerServiceClient<Channel>,
+    pub agents: AgentServiceClient<Channel>,
+    pub tickets: TicketServiceClient<Channel>,
+    pub logs: LogServiceClient<Channel>,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Clients;
+    fn deref(&self) -> &Clients {
+        &self.clients
+    }
+}
+
+impl std::ops::DerefMut for TestApp {
+    fn deref_mut(&mut self) -> &mut Clients {
+        &mut self.clients
+    }
+}
+
 // ---- fixtures -------------------------------------------------------------------------
 
 #[allow(dead_code)]
 impl TestApp {
+    /// Clients for a server that is not this test's own.
+    pub fn clients(channel: Channel) -> Clients {
+        Clients {
+            departments: DepartmentServiceClient::new(channel.clone()),
+            customers: CustomerServiceClient::new(channel.clone()),
+            agents: AgentServiceClient::new(channel.clone()),
+            tickets: TicketServiceClient::new(channel.clone()),
+            logs: LogServiceClient::new(channel),
+        }
+    }
+
+    pub fn ticket_request(
+        customer_id: i64,
+        department_id: i64,
+        severity: pb::Severity,
+        impact: i32,
+    ) -> pb::CreateTicketRequest {
+        Clients::ticket_request(customer_id, department_id, severity, impact)
+    }
+}
+
+#[allow(dead_code)]
+impl Clients {
     pub async fn department(&mut self, name: &str, mode: pb::ConversationMode) -> pb::Department {
         let d = pb::Department { name: name.into(), conversation_mode: mode.into(), ..Default::default() };
         self.departments

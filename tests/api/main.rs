@@ -12,6 +12,7 @@ mod fuzz;
 mod helpers;
 mod logs;
 mod platform;
+mod replicas;
 mod sla_aging;
 mod tickets;
 mod watch;
