@@ -32,6 +32,8 @@ check "agent's turn"
 check '"status": "TICKET_STATUS_CLOSED"'
 check '"rating": 5'
 check 'ASSIGNMENT_REASON_AUTO_LEAST_LOADED'
+check '"snapshotTicket"'
+check '"snapshotEnd"'
 echo "README examples: $(grep -c '^grpcurl' "$work/examples.sh") commands ran as printed"
 
 kill -TERM "$server"

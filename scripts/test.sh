@@ -2,8 +2,8 @@
 # The whole test suite, from a fresh Debian machine with only a Rust toolchain:
 #   1. makes sure MariaDB is installed and running, with this project's user and database;
 #   2. installs the tools the checks need (buf, grpcurl) into .tools/;
-#   3. runs fmt, clippy, buf lint, the suite against SQLite and MariaDB, and the README's
-#      grpcurl examples against a real server.
+#   3. runs fmt, clippy, buf lint, the suite against SQLite and MariaDB, a Python grpcio
+#      WatchQueue client, and the README's grpcurl examples against a real server.
 # Environment: SUPPORT_TEST_MYSQL_URL (default mysql://support:support@127.0.0.1:3306).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,6 +81,9 @@ step "tests on SQLite"
 SUPPORT_TEST_DB=sqlite cargo test --workspace
 step "tests on MariaDB"
 SUPPORT_TEST_DB=mysql cargo test --test api
+
+step "Python grpcio WatchQueue client on MariaDB"
+bash scripts/python-watch.sh
 
 # ---- the README's examples ----------------------------------------------------------
 step "README examples"

@@ -6,13 +6,18 @@ use crate::domain::Ticket;
 use crate::domain::event::QueueEvent;
 
 /// What a subscriber is allowed to see.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Scope;
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything: the only scope until callers are authenticated.
+    Everything,
+}
 
 impl Scope {
     /// May the subscriber see this ticket?
     pub fn admits_ticket(&self, _ticket: &Ticket) -> bool {
-        true
+        match self {
+            Scope::Everything => true,
+        }
     }
 
     /// May the subscriber see this event?

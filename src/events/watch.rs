@@ -34,7 +34,7 @@ pub struct WatchRequest {
 #[derive(Debug, Clone)]
 pub enum WatchItem {
     /// A ticket of the snapshot.
-    SnapshotTicket(Ticket),
+    SnapshotTicket(Box<Ticket>),
     /// The end of the snapshot, with the sequence it reflects.
     SnapshotEnd(i64),
     /// An event; `removed` when the ticket left the view.
@@ -169,7 +169,7 @@ impl Subscriber {
     async fn snapshot(&mut self) -> Sent {
         let snap = self.repo.queue_snapshot(&self.filter).await?;
         for t in snap.tickets {
-            if self.scope.admits_ticket(&t) && !self.send(WatchItem::SnapshotTicket(t)).await? {
+            if self.scope.admits_ticket(&t) && !self.send(WatchItem::SnapshotTicket(Box::new(t))).await? {
                 return Ok(false);
             }
         }

@@ -120,7 +120,7 @@ impl TicketService for TicketApi {
         let watch = treq::watch_request(request.get_ref())?;
         let s = &self.0;
         let stream =
-            events::watch::start(s.events.clone(), s.repo.clone(), watch, Scope::default(), s.shutdown.clone());
+            events::watch::start(s.events.clone(), s.repo.clone(), watch, Scope::Everything, s.shutdown.clone());
         ok(Box::pin(stream.map(|item| item.map(Into::into).map_err(Status::from))))
     }
 }

@@ -154,7 +154,7 @@ impl From<WatchItem> for pb::WatchQueueResponse {
     fn from(item: WatchItem) -> Self {
         use pb::watch_queue_response::Item;
         let item = match item {
-            WatchItem::SnapshotTicket(t) => Item::SnapshotTicket(t.into()),
+            WatchItem::SnapshotTicket(t) => Item::SnapshotTicket((*t).into()),
             WatchItem::SnapshotEnd(sequence) => Item::SnapshotEnd(pb::SnapshotEnd { sequence }),
             WatchItem::Heartbeat(sequence) => Item::Heartbeat(pb::Heartbeat { sequence }),
             WatchItem::Event(e, removed) => Item::Event(pb::QueueEvent {

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The Python grpcio WatchQueue client (tests/python/watch_client.py) against a real server
+# on a fresh MariaDB database. Needs the .tools/venv that scripts/test.sh sets up.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+base="${SUPPORT_TEST_MYSQL_URL:-mysql://support:support@127.0.0.1:3306}"
+db="support_py_$$"
+port=50061
+work=$(mktemp -d)
+mariadb -usupport -psupport -h127.0.0.1 -e "CREATE DATABASE \`$db\`"
+cleanup() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  mariadb -usupport -psupport -h127.0.0.1 -e "DROP DATABASE \`$db\`"
+  rm -rf "$work"
+}
+cargo build --quiet
+DATABASE_URL="$base/$db" SUPPORT_LISTEN="127.0.0.1:$port" SUPPORT_WATCH_HEARTBEAT_MS=300 \
+  ./target/debug/support-service >"$work/server.log" 2>&1 &
+server=$!
+trap cleanup EXIT
+.tools/venv/bin/python tests/python/watch_client.py "127.0.0.1:$port" || { cat "$work/server.log"; exit 1; }

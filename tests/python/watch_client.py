@@ -1,0 +1,161 @@
+"""A WatchQueue subscriber in Python (grpcio), as other teams write them.
+
+Generates stubs from proto/ with grpcio-tools, then against a running server:
+takes a snapshot, receives live events, disconnects, resumes after the last
+sequence it saw and receives exactly the missed events, then live ones again.
+
+Usage: python3 tests/python/watch_client.py HOST:PORT
+"""
+
+import os
+import queue
+import sys
+import tempfile
+import threading
+
+from grpc_tools import protoc
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUT = tempfile.mkdtemp(prefix="support-py-")
+PROTOS = [
+    "support/v1/common.proto",
+    "support/v1/department_service.proto",
+    "support/v1/customer_service.proto",
+    "support/v1/ticket_service.proto",
+]
+well_known = os.path.join(os.path.dirname(protoc.__file__), "_proto")
+code = protoc.main(
+    ["protoc", f"-I{os.path.join(ROOT, 'proto')}", f"-I{well_known}", f"--python_out={OUT}", f"--grpc_python_out={OUT}"]
+    + PROTOS
+)
+assert code == 0, f"protoc failed with {code}"
+sys.path.insert(0, OUT)
+
+import grpc  # noqa: E402
+from support.v1 import common_pb2  # noqa: E402
+from support.v1 import customer_service_pb2 as cs  # noqa: E402
+from support.v1 import customer_service_pb2_grpc as cs_grpc  # noqa: E402
+from support.v1 import department_service_pb2 as ds  # noqa: E402
+from support.v1 import department_service_pb2_grpc as ds_grpc  # noqa: E402
+from support.v1 import ticket_service_pb2 as ts  # noqa: E402
+from support.v1 import ticket_service_pb2_grpc as ts_grpc  # noqa: E402
+
+passed = 0
+
+
+def check(condition, what):
+    global passed
+    if not condition:
+        print(f"FAILED: {what}")
+        print(f"{passed} passed, 1 failed")
+        sys.exit(1)
+    passed += 1
+
+
+class Subscriber:
+    """Reads a WatchQueue stream on a thread, so the test can wait with a timeout."""
+
+    def __init__(self, stub, request):
+        self.items = queue.Queue()
+        self.call = stub.WatchQueue(request)
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        try:
+            for item in self.call:
+                self.items.put(item)
+        except grpc.RpcError as e:
+            self.items.put(e)
+
+    def next(self, kind=None):
+        while True:
+            item = self.items.get(timeout=15)
+            if isinstance(item, grpc.RpcError):
+                raise item
+            which = item.WhichOneof("item")
+            if which == "heartbeat" and kind != "heartbeat":
+                continue
+            return which, getattr(item, which)
+
+    def close(self):
+        self.call.cancel()
+
+
+def main(target):
+    channel = grpc.insecure_channel(target)
+    grpc.channel_ready_future(channel).result(timeout=30)
+    departments = ds_grpc.DepartmentServiceStub(channel)
+    customers = cs_grpc.CustomerServiceStub(channel)
+    tickets = ts_grpc.TicketServiceStub(channel)
+
+    dept = departments.CreateDepartment(
+        ds.CreateDepartmentRequest(
+            department=common_pb2.Department(name="Python", conversation_mode=common_pb2.CONVERSATION_MODE_CHAT)
+        )
+    ).department
+    customer = customers.CreateCustomer(
+        cs.CreateCustomerRequest(
+            customer=common_pb2.Customer(
+                first_name="Guido", last_name="Py", email="guido@example.com", tier=common_pb2.CUSTOMER_TIER_PAID
+            )
+        )
+    ).customer
+
+    def open_ticket(subject, severity=common_pb2.SEVERITY_MAJOR):
+        return tickets.CreateTicket(
+            ts.CreateTicketRequest(
+                customer_id=customer.id,
+                department_id=dept.id,
+                category=common_pb2.TICKET_CATEGORY_OTHER,
+                subject=subject,
+                description="from the Python client",
+                severity=severity,
+                impact=3,
+            )
+        ).ticket
+
+    first = open_ticket("before the snapshot")
+
+    # 1. Fresh start: the snapshot, its end marker, then live events.
+    sub = Subscriber(tickets, ts.WatchQueueRequest(department_id=dept.id))
+    kind, item = sub.next()
+    check(kind == "snapshot_ticket" and item.id == first.id, "the snapshot holds the existing ticket")
+    kind, end = sub.next()
+    check(kind == "snapshot_end", "the snapshot ends with a marker")
+    live = open_ticket("live")
+    kind, event = sub.next()
+    check(kind == "event" and event.ticket.id == live.id, "a live event arrives")
+    check(event.kind == ts.QUEUE_EVENT_KIND_TICKET_CREATED, "it is TICKET_CREATED")
+    check(event.sequence > end.sequence, "its sequence follows the snapshot's")
+    check(event.ticket.priority.score == 3 + 3 + 3, "it carries the full ticket with its priority")
+    last = event.sequence
+
+    # 2. Disconnect, miss two changes, resume: exactly those, then live again.
+    sub.close()
+    missed_a = open_ticket("missed a", common_pb2.SEVERITY_CRITICAL)
+    missed_b = open_ticket("missed b", common_pb2.SEVERITY_MINOR)
+    sub = Subscriber(tickets, ts.WatchQueueRequest(department_id=dept.id, resume_after=last))
+    _, e1 = sub.next()
+    _, e2 = sub.next()
+    check([e1.ticket.id, e2.ticket.id] == [missed_a.id, missed_b.id], "the resumed stream replays the missed events")
+    check([e1.sequence, e2.sequence] == [last + 1, last + 2], "with consecutive sequences")
+    after = open_ticket("after the resume")
+    _, e3 = sub.next()
+    check(e3.ticket.id == after.id and e3.sequence == last + 3, "then live events again")
+    kind, beat = sub.next("heartbeat")
+    check(kind == "heartbeat" and beat.sequence == e3.sequence, "heartbeats carry the latest sequence")
+    sub.close()
+
+    # 3. A resume point older than the history is OUT_OF_RANGE; ahead of it too.
+    sub = Subscriber(tickets, ts.WatchQueueRequest(resume_after=10_000_000))
+    try:
+        sub.next()
+        check(False, "resuming ahead of the log fails")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.OUT_OF_RANGE, f"OUT_OF_RANGE, got {e.code()}")
+
+    print(f"{passed} passed, 0 failed")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "localhost:50051")
