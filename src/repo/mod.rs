@@ -81,16 +81,7 @@ impl Repo {
             });
         }
         if !sqlite {
-            // READ COMMITTED: a transaction that waited for a lock reads what the lock holder
-            // committed (the least-loaded agent pick depends on it), and no gap locks.
-            opts.map_sqlx_mysql_pool_opts(|pool| {
-                pool.after_connect(|conn, _meta| {
-                    Box::pin(async move {
-                        use sea_orm::sqlx::Executor;
-                        conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await.map(drop)
-                    })
-                })
-            });
+            read_committed(&mut opts);
         }
         let db = Database::connect(opts).await?;
         Ok(Self {
@@ -112,6 +103,9 @@ impl Repo {
             .idle_timeout(Duration::from_secs(365 * 24 * 3600))
             .max_lifetime(Duration::from_secs(365 * 24 * 3600))
             .sqlx_logging(false);
+        if self.db.get_database_backend() == DatabaseBackend::MySql {
+            read_committed(&mut opts);
+        }
         Database::connect(opts).await
     }
 
@@ -161,6 +155,20 @@ impl Repo {
     pub async fn close(self) -> Result<(), DbErr> {
         self.db.close().await
     }
+}
+
+/// Makes every MySQL connection of a pool READ COMMITTED: a transaction that waited for a
+/// lock reads what the lock holder committed (the least-loaded agent pick depends on it),
+/// and no gap locks, so the event sequencer never blocks writers' inserts.
+fn read_committed(opts: &mut ConnectOptions) {
+    opts.map_sqlx_mysql_pool_opts(|pool| {
+        pool.after_connect(|conn, _meta| {
+            Box::pin(async move {
+                use sea_orm::sqlx::Executor;
+                conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await.map(drop)
+            })
+        })
+    });
 }
 
 /// Reads a stored enum name; a name the code does not know is a broken invariant.

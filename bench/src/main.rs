@@ -1,0 +1,263 @@
+//! The load generator. Today it has the `watch` scenario: N WatchQueue subscribers while
+//! tickets are created at a steady rate, measuring commit-to-receive latency (the event's
+//! commit-time stamp to its arrival at each subscriber) with an HDR histogram.
+//!
+//! `cargo run --release -p bench -- watch --subscribers 10,100,1000 --rate 200 --seconds 10`
+//! The server runs in-process on its own runtime, against SQLite (default) or the MySQL
+//! server of `--mysql mysql://user:pass@host:port` (a `support_bench` database is made
+//! fresh for each run).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use hdrhistogram::Histogram;
+use sea_orm::{ConnectionTrait, Database};
+use support_service::app::App;
+use support_service::config::Settings;
+use support_service::domain::SystemClock;
+use support_service::pb::{self, watch_queue_response::Item};
+use tokio::net::TcpListener;
+use tonic::transport::Channel;
+
+#[derive(Debug, Parser)]
+#[command(about = "Load generator for Support Service")]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// WatchQueue commit-to-receive latency with N subscribers at a steady write rate.
+    Watch {
+        /// Subscriber counts to run, one run each.
+        #[arg(long, value_delimiter = ',', default_value = "10,100,1000")]
+        subscribers: Vec<usize>,
+        /// Ticket creates per second.
+        #[arg(long, default_value_t = 200)]
+        rate: u32,
+        /// Seconds of writing per run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// A MySQL server (no database part); SQLite when absent.
+        #[arg(long)]
+        mysql: Option<String>,
+    },
+}
+
+struct Server {
+    addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn start_server(mysql: Option<&str>) -> Result<Server, Box<dyn std::error::Error>> {
+    let url = match mysql {
+        Some(base) => {
+            let admin = Database::connect(base).await?;
+            admin.execute_unprepared("DROP DATABASE IF EXISTS `support_bench`").await?;
+            admin.execute_unprepared("CREATE DATABASE `support_bench`").await?;
+            admin.close().await?;
+            format!("{base}/support_bench")
+        }
+        None => {
+            let file = std::env::temp_dir().join(format!("support-bench-{}.db", std::process::id()));
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+            }
+            format!("sqlite://{}?mode=rwc", file.display())
+        }
+    };
+    let mut settings = Settings::with_database(url);
+    settings.watch_buffer = 1 << 16;
+    settings.watch_heartbeat_ms = 1_000;
+    settings.auto_assign = false;
+    let app = App::build(settings, Arc::new(SystemClock)).await?;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = app
+            .run(listener, async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(Server { addr, stop: Some(tx), task })
+}
+
+/// One run: returns (histogram of latencies in µs, events expected, events received).
+async fn watch_run(
+    subscribers: usize,
+    rate: u32,
+    seconds: u64,
+    mysql: Option<&str>,
+) -> Result<(Histogram<u64>, u64, u64), Box<dyn std::error::Error>> {
+    let mut server = start_server(mysql).await?;
+    let uri = format!("http://{}", server.addr);
+    let channel = Channel::from_shared(uri.clone())?.connect().await?;
+    let mut departments = pb::department_service_client::DepartmentServiceClient::new(channel.clone());
+    let mut customers = pb::customer_service_client::CustomerServiceClient::new(channel.clone());
+    let d = departments
+        .create_department(pb::CreateDepartmentRequest {
+            department: Some(pb::Department {
+                name: "Bench".into(),
+                conversation_mode: pb::ConversationMode::Chat.into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await?
+        .into_inner()
+        .department
+        .ok_or("no department")?;
+    let c = customers
+        .create_customer(pb::CreateCustomerRequest {
+            customer: Some(pb::Customer {
+                first_name: "Bench".into(),
+                last_name: "Mark".into(),
+                email: "bench@example.com".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await?
+        .into_inner()
+        .customer
+        .ok_or("no customer")?;
+
+    // Subscribers, 100 per connection.
+    let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?));
+    let received = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(subscribers.max(1));
+    let mut channels = Vec::new();
+    for _ in 0..subscribers.div_ceil(100) {
+        channels.push(Channel::from_shared(uri.clone())?.connect().await?);
+    }
+    let mut readers = Vec::new();
+    for i in 0..subscribers {
+        let mut client = pb::ticket_service_client::TicketServiceClient::new(channels[i / 100].clone());
+        let (histogram, received, ready) = (histogram.clone(), received.clone(), ready_tx.clone());
+        readers.push(tokio::spawn(async move {
+            let Ok(stream) = client.watch_queue(pb::WatchQueueRequest::default()).await else { return };
+            let mut stream = stream.into_inner();
+            let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+            while let Ok(Some(msg)) = stream.message().await {
+                match msg.item {
+                    Some(Item::SnapshotEnd(_)) => {
+                        let _ = ready.send(()).await;
+                    }
+                    Some(Item::Event(e)) => {
+                        let now = chrono::Utc::now();
+                        if let Some(t) = e.event_time {
+                            let sent = chrono::DateTime::from_timestamp(t.seconds, t.nanos as u32).unwrap_or(now);
+                            let micros = (now - sent).num_microseconds().unwrap_or(0).max(1) as u64;
+                            let _ = local.record(micros);
+                        }
+                        if received.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == u64::MAX {
+                            break;
+                        }
+                        if local.len() % 64 == 0 {
+                            let _ = histogram.lock().map(|mut h| h.add(&local));
+                            local.reset();
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let _ = histogram.lock().map(|mut h| h.add(&local));
+        }));
+    }
+    for _ in 0..subscribers {
+        ready_rx.recv().await;
+    }
+
+    // Steady writes.
+    let writes = u64::from(rate) * seconds;
+    let every = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+    let mut ticker = tokio::time::interval(every);
+    let permits = Arc::new(tokio::sync::Semaphore::new(64));
+    let started = Instant::now();
+    let mut calls = Vec::new();
+    for _ in 0..writes {
+        ticker.tick().await;
+        let permit = permits.clone().acquire_owned().await?;
+        let mut tickets = pb::ticket_service_client::TicketServiceClient::new(channel.clone());
+        let req = pb::CreateTicketRequest {
+            customer_id: c.id,
+            department_id: d.id,
+            category: pb::TicketCategory::Other.into(),
+            subject: "bench".into(),
+            description: "steady write".into(),
+            severity: pb::Severity::Minor.into(),
+            impact: 1,
+            request_id: String::new(),
+        };
+        calls.push(tokio::spawn(async move {
+            let t0 = Instant::now();
+            let ok = tickets.create_ticket(req).await.is_ok();
+            drop(permit);
+            (ok, t0.elapsed().as_micros() as u64)
+        }));
+    }
+    let mut written = 0u64;
+    let mut write_latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    for call in calls {
+        let (ok, micros) = call.await.unwrap_or((false, 0));
+        written += u64::from(ok);
+        let _ = write_latency.record(micros.max(1));
+    }
+    eprintln!(
+        "  CreateTicket latency: p50 {:.1} ms, p99 {:.1} ms",
+        write_latency.value_at_quantile(0.5) as f64 / 1000.0,
+        write_latency.value_at_quantile(0.99) as f64 / 1000.0
+    );
+    let elapsed = started.elapsed();
+    eprintln!("  wrote {written} tickets in {:.1} s", elapsed.as_secs_f64());
+    let expected = written * subscribers as u64;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while received.load(std::sync::atomic::Ordering::Relaxed) < expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if let Some(stop) = server.stop.take() {
+        let _ = stop.send(());
+    }
+    for r in readers {
+        let _ = tokio::time::timeout(Duration::from_secs(15), r).await;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(15), &mut server.task).await;
+    let h = histogram.lock().map_err(|_| "poisoned")?.clone();
+    Ok((h, expected, received.load(std::sync::atomic::Ordering::Relaxed)))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let cli = Cli::parse();
+    match cli.scenario {
+        Scenario::Watch { subscribers, rate, seconds, mysql } => {
+            println!("| subscribers | writes/s | events delivered | p50 ms | p90 ms | p99 ms | max ms |");
+            println!("|---:|---:|---:|---:|---:|---:|---:|");
+            let mut json = Vec::new();
+            for n in subscribers {
+                eprintln!("watch: {n} subscribers, {rate} writes/s for {seconds} s");
+                let (h, expected, got) = watch_run(n, rate, seconds, mysql.as_deref()).await?;
+                let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+                println!(
+                    "| {n} | {rate} | {got} of {expected} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                    ms(0.5),
+                    ms(0.9),
+                    ms(0.99),
+                    h.max() as f64 / 1000.0
+                );
+                json.push(serde_json::json!({
+                    "scenario": "watch", "subscribers": n, "rate": rate, "seconds": seconds,
+                    "expected": expected, "received": got,
+                    "p50_ms": ms(0.5), "p90_ms": ms(0.9), "p99_ms": ms(0.99), "max_ms": h.max() as f64 / 1000.0,
+                }));
+            }
+            eprintln!("{}", serde_json::to_string_pretty(&json)?);
+        }
+    }
+    Ok(())
+}
