@@ -85,6 +85,10 @@ SUPPORT_TEST_DB=mysql cargo test --test api
 step "Python grpcio WatchQueue client on MariaDB"
 bash scripts/python-watch.sh
 
+step "benchmark smoke (runs and reports; no timing is asserted)"
+cargo run --quiet -p bench -- watch --subscribers 2 --rate 20 --seconds 1 2>/dev/null | tee /tmp/support-bench-smoke.md
+grep -q '| 2 | 20 | 40 of 40 |' /tmp/support-bench-smoke.md
+
 # ---- the README's examples ----------------------------------------------------------
 step "README examples"
 bash scripts/readme-examples.sh

@@ -155,10 +155,8 @@ async fn watch_run(
                             let micros = (now - sent).num_microseconds().unwrap_or(0).max(1) as u64;
                             let _ = local.record(micros);
                         }
-                        if received.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == u64::MAX {
-                            break;
-                        }
-                        if local.len() % 64 == 0 {
+                        received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if local.len().is_multiple_of(64) {
                             let _ = histogram.lock().map(|mut h| h.add(&local));
                             local.reset();
                         }
