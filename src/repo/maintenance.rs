@@ -14,13 +14,24 @@ use sea_orm::{
 };
 
 use super::entity::{customer, ticket as row};
-use super::{Repo, events, found, stored};
+use super::{Repo, events, found, stored, tickets};
 use crate::domain::event::EventKind;
 use crate::domain::priority::PriorityInputs;
+use crate::domain::sla;
 use crate::domain::{Severity, Status, Tier};
 use crate::error::AppResult;
 
 const BATCH: u64 = 500;
+
+/// An update of one ticket that applies only if it is still at the version read, and
+/// moves it to the next version.
+fn versioned_update(t: &row::Model, now: DateTime<Utc>) -> sea_orm::UpdateMany<row::Entity> {
+    row::Entity::update_many()
+        .col_expr(row::Column::Version, Expr::value(t.version + 1))
+        .col_expr(row::Column::UpdatedAt, Expr::value(now))
+        .filter(row::Column::Id.eq(t.id))
+        .filter(row::Column::Version.eq(t.version))
+}
 
 fn open_statuses() -> [&'static str; 2] {
     [Status::Open.as_str(), Status::InProgress.as_str()]
@@ -87,7 +98,7 @@ impl Repo {
                 }
                 let (fr_due, res_due) = policy.sla.due(p.level, t.created_at);
                 let txn = self.begin().await?;
-                let written = row::Entity::update_many()
+                let written = versioned_update(t, now)
                     .col_expr(C::PriorityScore, Expr::value(p.score))
                     .col_expr(C::PriorityLevel, Expr::value(p.level.as_str()))
                     .col_expr(C::SeverityPoints, Expr::value(p.severity_points))
@@ -96,10 +107,6 @@ impl Repo {
                     .col_expr(C::AgingPoints, Expr::value(p.aging_points))
                     .col_expr(C::FirstResponseDueAt, Expr::value(fr_due))
                     .col_expr(C::ResolutionDueAt, Expr::value(res_due))
-                    .col_expr(C::Version, Expr::value(t.version + 1))
-                    .col_expr(C::UpdatedAt, Expr::value(now))
-                    .filter(C::Id.eq(t.id))
-                    .filter(C::Version.eq(t.version))
                     .exec(&txn)
                     .await?;
                 changed +=
@@ -130,16 +137,12 @@ impl Repo {
         let mut flagged = 0;
         for t in due {
             let txn = self.begin().await?;
-            let first = t.first_response_breached
-                || (t.first_response_at.is_none() && t.first_response_due_at.is_some_and(|d| d < now));
-            let resolution = t.resolution_breached || t.resolution_due_at.is_some_and(|d| d < now);
-            let written = row::Entity::update_many()
+            let ticket = tickets::to_domain(t.clone())?;
+            let (first, resolution) =
+                sla::breaches(&ticket.sla, ticket.status, ticket.first_response_at, ticket.resolved_at, now);
+            let written = versioned_update(&t, now)
                 .col_expr(C::FirstResponseBreached, Expr::value(first))
                 .col_expr(C::ResolutionBreached, Expr::value(resolution))
-                .col_expr(C::Version, Expr::value(t.version + 1))
-                .col_expr(C::UpdatedAt, Expr::value(now))
-                .filter(C::Id.eq(t.id))
-                .filter(C::Version.eq(t.version))
                 .exec(&txn)
                 .await?;
             flagged += self.finish_job_write(txn, written.rows_affected, &t, EventKind::SlaBreached, now).await?;

@@ -89,11 +89,6 @@ pub fn optional<T: WireEnum>(c: &mut Checker, field: &str, v: i32) -> Option<T> 
     required(c, field, v)
 }
 
-/// The wire number of a domain enum.
-pub fn wire<T: WireEnum, P: From<T> + Into<i32>>(v: T) -> i32 {
-    P::from(v).into()
-}
-
 /// A domain time on the wire.
 pub fn timestamp(t: DateTime<Utc>) -> Timestamp {
     Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
