@@ -1,9 +1,10 @@
 //! Start-up and shutdown, in a fixed order.
 //!
 //! Start: load the policy, connect the pool (retrying until the start-up timeout),
-//! migrate, then serve: health held NOT_SERVING until the database answers, reflection
-//! v1 and v1alpha over the contract, health and the `google.rpc` error details, and the
-//! services. Shutdown: health NOT_SERVING, stop accepting, give in-flight calls a
+//! migrate, settle the token-signing secret (refusing a missing or weak one in
+//! production), then serve: health held NOT_SERVING until the database answers,
+//! reflection v1 and v1alpha over the contract, health and the `google.rpc` error
+//! details, and the services behind the auth layer (optionally over TLS). Shutdown: health NOT_SERVING, stop accepting, give in-flight calls a
 //! bounded time, close the pool.
 
 use std::future::Future;
@@ -13,10 +14,13 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use crate::auth::accounts::Accounts;
+use crate::auth::layer::{AuthLayer, Gate};
+use crate::auth::{secret, token::Tokens};
 use crate::config::Settings;
 use crate::domain::Clock;
 use crate::events::EventHub;
@@ -63,6 +67,22 @@ pub struct App {
     state: State,
     settings: Settings,
     stop: watch::Sender<bool>,
+    gate: Gate,
+}
+
+/// The token minter for `settings`: the configured secret, or (quick start) the one kept
+/// in the database, which is then connected and migrated.
+pub async fn token_minter(settings: &Settings) -> Result<Tokens, StartError> {
+    let ttl = Duration::from_secs(settings.access_token_ttl_secs.max(1));
+    if let Some(s) = &settings.auth_secret {
+        secret::check(s).map_err(StartError::Config)?;
+        return Ok(Tokens::new(s, ttl));
+    }
+    let repo = Repo::connect(&settings.db(), settings.rules().map_err(StartError::Config)?).await?;
+    repo.migrate().await?;
+    let s = secret::resolve(None, settings.secret_mode(), &repo).await.map_err(StartError::Config)?;
+    repo.close().await?;
+    Ok(Tokens::new(&s, ttl))
 }
 
 impl App {
@@ -83,13 +103,25 @@ impl App {
         if settings.migrate {
             repo.migrate().await?;
         }
+        let signing = secret::resolve(settings.auth_secret.as_ref(), settings.secret_mode(), &repo)
+            .await
+            .map_err(StartError::Config)?;
+        let tokens = Arc::new(Tokens::new(&signing, Duration::from_secs(settings.access_token_ttl_secs.max(1))));
+        let accounts = Accounts::new(repo.clone(), tokens.clone(), settings.accounts());
+        let gate = Gate::new(tokens, settings.rate());
         let (stop, stop_rx) = watch::channel(false);
         let events = EventHub::start(repo.clone(), settings.events(), stop_rx.clone())
             .await
             .map_err(|e| StartError::Config(format!("the event log could not start: {e}")))?;
-        let state =
-            State { repo, clock, max_attachment_bytes: settings.max_attachment_bytes, events, shutdown: stop_rx };
-        Ok(Self { state, settings, stop })
+        let state = State {
+            repo,
+            clock,
+            max_attachment_bytes: settings.max_attachment_bytes,
+            events,
+            shutdown: stop_rx,
+            accounts,
+        };
+        Ok(Self { state, settings, stop, gate })
     }
 
     /// The maintenance job (aging and SLA breaches) over this app's database and clock.
@@ -101,6 +133,11 @@ impl App {
     /// The data layer (for tools and tests).
     pub fn repo(&self) -> &Repo {
         &self.state.repo
+    }
+
+    /// The token minter this app verifies with (for tools and tests).
+    pub fn tokens(&self) -> Arc<Tokens> {
+        self.state.accounts.tokens().clone()
     }
 
     /// Serves on `listener` until `shutdown` completes, then drains for a bounded time.
@@ -131,10 +168,16 @@ impl App {
                 .register_encoded_file_descriptor_set(pb::ERROR_DETAILS_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         };
+        let housekeeping = tokio::spawn(forget_idle_callers(self.gate.clone(), stop_rx.clone()));
         let max = self.settings.max_request_bytes;
         let s = &self.state;
-        let router = Server::builder()
-            .trace_fn(|req| tracing::info_span!("rpc", method = %req.uri().path()))
+        let mut server = Server::builder();
+        if let Some(tls) = self.tls()? {
+            server = server.tls_config(tls)?;
+        }
+        let router = server
+            .trace_fn(|req| tracing::info_span!("rpc", method = %req.uri().path(), subject = tracing::field::Empty))
+            .layer(AuthLayer(self.gate.clone()))
             .add_service(health)
             .add_service(reflection().build_v1()?)
             .add_service(reflection().build_v1alpha()?)
@@ -156,7 +199,9 @@ impl App {
             .add_service(
                 pb::log_service_server::LogServiceServer::new(LogApi(s.clone())).max_decoding_message_size(max),
             )
-            .add_service(pb::auth_service_server::AuthServiceServer::new(AuthApi).max_decoding_message_size(max))
+            .add_service(
+                pb::auth_service_server::AuthServiceServer::new(AuthApi(s.clone())).max_decoding_message_size(max),
+            )
             .add_service(pb::report_service_server::ReportServiceServer::new(ReportApi).max_decoding_message_size(max));
 
         let signal_reporter = reporter.clone();
@@ -182,11 +227,35 @@ impl App {
         };
         monitor.abort();
         jobs.abort();
+        housekeeping.abort();
         if let Err(e) = self.state.repo.close().await {
             tracing::warn!(error = %e, "closing the database pool failed");
         }
         tracing::info!("stopped");
         result
+    }
+}
+
+impl App {
+    /// The TLS settings, when a certificate and key are configured.
+    fn tls(&self) -> Result<Option<ServerTlsConfig>, StartError> {
+        let (Some(cert), Some(key)) = (&self.settings.tls_cert, &self.settings.tls_key) else {
+            return Ok(None);
+        };
+        let read = |p: &std::path::PathBuf| {
+            std::fs::read(p).map_err(|e| StartError::Config(format!("cannot read {}: {e}", p.display())))
+        };
+        Ok(Some(ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?))))
+    }
+}
+
+/// Drops the rate-limit buckets of callers gone quiet, once a minute.
+async fn forget_idle_callers(gate: Gate, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => gate.forget_idle(),
+            _ = stop.changed() => return,
+        }
     }
 }
 

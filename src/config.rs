@@ -2,11 +2,16 @@
 //! `support-service --help` lists every setting with its variable.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
 
+use crate::auth::accounts::AccountSettings;
+use crate::auth::layer::Rate;
+use crate::auth::secret;
 use crate::domain::priority::PriorityPolicy;
 use crate::events::EventSettings;
 use crate::repo::{DbSettings, Rules};
@@ -45,6 +50,28 @@ pub enum Command {
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
+    /// Print an access token for an operator or an internal service, signed with the
+    /// configured secret (or the quick start's generated one).
+    Token {
+        /// The role of the caller.
+        #[arg(long, value_enum)]
+        role: TokenRole,
+        /// A name for the caller, shown in logs and used for its rate limit.
+        #[arg(long)]
+        subject: String,
+        /// Seconds the token lives.
+        #[arg(long, default_value_t = 3_600)]
+        ttl_secs: u64,
+    },
+}
+
+/// The roles the `token` command mints for (customers and agents sign in with Login).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TokenRole {
+    /// An operator: everything, including departments, agents and passwords.
+    Admin,
+    /// An internal service: everything.
+    Service,
 }
 
 /// Everything the server can be told.
@@ -116,6 +143,38 @@ pub struct Settings {
     /// Largest attachment, in bytes.
     #[arg(long, env = "SUPPORT_MAX_ATTACHMENT_BYTES", default_value_t = 5 * 1024 * 1024)]
     pub max_attachment_bytes: usize,
+    /// The token-signing secret (at least 32 random bytes), the same on every replica.
+    /// Required in production; the SQLite quick start generates one and keeps it in the database.
+    #[arg(long, env = "SUPPORT_AUTH_SECRET", hide_env_values = true, value_parser = secret)]
+    pub auth_secret: Option<SecretString>,
+    /// Treat this start as production even on SQLite: the secret must be configured.
+    #[arg(long, env = "SUPPORT_PRODUCTION", default_value_t = false, action = clap::ArgAction::Set)]
+    pub production: bool,
+    /// Seconds an access token lives.
+    #[arg(long, env = "SUPPORT_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    pub access_token_ttl_secs: u64,
+    /// Seconds a refresh token lives.
+    #[arg(long, env = "SUPPORT_REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600)]
+    pub refresh_token_ttl_secs: u64,
+    /// Calls per second each caller may make (0: no limit).
+    #[arg(long, env = "SUPPORT_RATE_LIMIT_PER_SECOND", default_value_t = 100)]
+    pub rate_limit_per_second: u32,
+    /// Calls each caller may make at once before the per-second rate applies.
+    #[arg(long, env = "SUPPORT_RATE_LIMIT_BURST", default_value_t = 200)]
+    pub rate_limit_burst: u32,
+    /// Sign-in attempts per minute per account (ten times that per client address).
+    #[arg(long, env = "SUPPORT_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 10)]
+    pub login_attempts_per_minute: u32,
+    /// A PEM certificate chain: serve TLS (with --tls-key).
+    #[arg(long, env = "SUPPORT_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "SUPPORT_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+fn secret(value: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(value.to_owned()))
 }
 
 impl Settings {
@@ -139,6 +198,29 @@ impl Settings {
     /// The workflow rules of the data layer.
     pub fn rules(&self) -> Result<Rules, String> {
         Ok(Rules { policy: self.policy()?, auto_assign: self.auto_assign, agent_capacity: self.agent_capacity })
+    }
+
+    /// Whether the signing secret must be configured (MySQL, or SUPPORT_PRODUCTION).
+    pub fn secret_mode(&self) -> secret::Mode {
+        if self.production || !self.database_url.starts_with("sqlite:") {
+            secret::Mode::Production
+        } else {
+            secret::Mode::QuickStart
+        }
+    }
+
+    /// The per-caller rate limit, if any.
+    pub fn rate(&self) -> Option<Rate> {
+        let per_second = NonZeroU32::new(self.rate_limit_per_second)?;
+        Some(Rate { per_second, burst: NonZeroU32::new(self.rate_limit_burst).unwrap_or(per_second) })
+    }
+
+    /// How sign-in behaves.
+    pub fn accounts(&self) -> AccountSettings {
+        AccountSettings {
+            refresh_ttl: Duration::from_secs(self.refresh_token_ttl_secs.max(60)),
+            attempts_per_minute: NonZeroU32::new(self.login_attempts_per_minute).unwrap_or(NonZeroU32::MIN),
+        }
     }
 
     /// The event log's tuning.

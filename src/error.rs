@@ -39,6 +39,12 @@ pub enum AppError {
         /// What clashed.
         message: String,
     },
+    /// The call carries no valid credentials.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller is known but its role may not do this.
+    #[error("{0}")]
+    PermissionDenied(String),
     /// A workflow rule forbids the change now.
     #[error("{0}")]
     FailedPrecondition(String),
@@ -155,6 +161,8 @@ impl From<AppError> for Status {
                 let details = ErrorDetails::with_resource_info(field, String::new(), String::new(), message.clone());
                 Status::with_error_details(Code::AlreadyExists, message, details)
             }
+            AppError::Unauthenticated(m) => Status::unauthenticated(m),
+            AppError::PermissionDenied(m) => Status::permission_denied(m),
             AppError::FailedPrecondition(m) => Status::failed_precondition(m),
             AppError::Aborted(m) => Status::aborted(m),
             AppError::Unimplemented(m) => Status::unimplemented(m),

@@ -1,8 +1,11 @@
 //! Support Service: customer support as a gRPC service.
 //!
 //! The layers, from the wire inwards:
-//! - [`grpc`]: one tonic service per proto service; thin handlers that convert and
-//!   validate ([`grpc::convert`]), call the repository, and map errors.
+//! - [`auth`]: the layer that authenticates every call and rate-limits each caller,
+//!   tokens, passwords, and the policy of what each role may do.
+//! - [`grpc`]: one tonic service per proto service; thin handlers that check the
+//!   caller's role, convert and validate ([`grpc::convert`]), call the repository with
+//!   the caller's ticket scope, and map errors.
 //! - [`domain`]: the rules — priority engine, ticket workflow, validation — with no
 //!   gRPC or SQL in them.
 //! - [`repo`]: SeaORM entities, queries and transactions; the only code that touches
@@ -11,6 +14,7 @@
 //! - [`config`], [`telemetry`], [`error`]: settings, tracing, and the one error type.
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod error;

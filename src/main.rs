@@ -4,8 +4,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use support_service::app::App;
-use support_service::config::{Cli, Command, Settings};
+use support_service::app::{self, App};
+use support_service::config::{Cli, Command, Settings, TokenRole};
+use support_service::domain::access::{Principal, Role};
 use support_service::domain::SystemClock;
 use support_service::telemetry;
 use tokio::net::TcpListener;
@@ -17,6 +18,7 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.settings).await,
         Command::Migrate => migrate(cli.settings).await,
+        Command::Token { role, subject, ttl_secs } => token(cli.settings, role, &subject, ttl_secs).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -41,6 +43,23 @@ async fn migrate(mut settings: Settings) -> Result<(), Box<dyn std::error::Error
     settings.migrate = true;
     App::build(settings, Arc::new(SystemClock)).await?;
     tracing::info!("migrations applied");
+    Ok(())
+}
+
+/// Prints an access token for an operator or an internal service.
+async fn token(settings: Settings, role: TokenRole, subject: &str, ttl_secs: u64) -> Result<(), Box<dyn std::error::Error>> {
+    let valid = !subject.is_empty()
+        && subject.len() <= 64
+        && subject.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !valid {
+        return Err("--subject must be 1 to 64 letters, digits, '-', '_' or '.'".into());
+    }
+    let role = match role {
+        TokenRole::Admin => Role::Admin,
+        TokenRole::Service => Role::Service,
+    };
+    let tokens = app::token_minter(&settings).await?;
+    println!("{}", tokens.mint_for(&Principal::named(role, subject), std::time::Duration::from_secs(ttl_secs))?);
     Ok(())
 }
 

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_create_core_tables;
 mod m20261122_000002_create_ticket_assignments;
 mod m20261122_000003_create_queue_events;
+mod m20261122_000004_create_credentials;
 
 /// Every migration, in the order they apply.
 #[derive(Debug)]
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_core_tables::Migration),
             Box::new(m20261122_000002_create_ticket_assignments::Migration),
             Box::new(m20261122_000003_create_queue_events::Migration),
+            Box::new(m20261122_000004_create_credentials::Migration),
         ]
     }
 }

@@ -2,8 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
+use super::access::TicketScope;
 use super::model::{Log, Ticket};
-use super::types::{Level, Status};
+use super::types::{Level, Status, Visibility};
 
 crate::domain::types::stored_enum!(
     /// What happened to a ticket.
@@ -108,16 +109,22 @@ impl QueueFilter {
             && self.ticket_id.is_none_or(|t| t == p.ticket_id)
     }
 
-    /// Whether and how to deliver an event. Stateless: whether the ticket was in the view
-    /// is read off the placement before the change, so it works the same after a resume.
-    pub fn delivery(&self, e: &QueueEvent) -> Delivery {
-        let after = self.matches(&Placement::of(&e.ticket));
+    /// Whether and how to deliver an event to a subscriber who sees `scope`. Stateless:
+    /// whether the ticket was in the view is read off the placement before the change, so
+    /// it works the same after a resume. A ticket that leaves the caller's scope (moved to
+    /// another department) is sent once more marked removed; internal notes never reach
+    /// customers.
+    pub fn delivery(&self, e: &QueueEvent, scope: &TicketScope) -> Delivery {
+        let customer = e.ticket.customer_id;
+        let sees = |p: &Placement| self.matches(p) && scope.admits(customer, p.department_id, p.agent_id);
+        let after = sees(&Placement::of(&e.ticket));
         if e.kind == EventKind::MessageAdded {
-            return if self.include_messages && after { Delivery::Send } else { Delivery::Skip };
+            let visible = e.log.as_ref().is_some_and(|l| l.visibility == Visibility::Public || scope.sees_internal());
+            return if self.include_messages && after && visible { Delivery::Send } else { Delivery::Skip };
         }
         if after {
             Delivery::Send
-        } else if e.before.is_some_and(|b| self.matches(&b)) {
+        } else if e.before.is_some_and(|b| sees(&b)) {
             Delivery::Remove
         } else {
             Delivery::Skip

@@ -6,7 +6,9 @@
 //! - [`priority`]: the configurable priority engine.
 //! - [`workflow`]: the ticket status machine.
 //! - [`clock`]: an injectable source of time.
+//! - [`access`]: roles, the calling principal and the ticket scope it sees.
 
+pub mod access;
 pub mod clock;
 pub mod event;
 pub mod model;

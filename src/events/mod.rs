@@ -2,10 +2,9 @@
 //! (`crate::repo::events::record`); the [`sequencer`] numbers committed events, gap-free,
 //! one replica at a time; the [`tailer`] of each process reads numbered events once and
 //! fans them out to that process's subscribers; [`watch`] serves one subscriber (snapshot
-//! or resume, catch-up from the database, then live events), asking [`scope`] whether
-//! each event may be shown.
+//! or resume, catch-up from the database, then live events), narrowed by the caller's
+//! [`crate::domain::access::TicketScope`] in the snapshot query and on every event.
 
-pub mod scope;
 pub mod sequencer;
 pub mod tailer;
 pub mod watch;

@@ -11,8 +11,8 @@ use futures::Stream;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use super::EventHub;
-use super::scope::Scope;
 use crate::domain::Ticket;
+use crate::domain::access::TicketScope;
 use crate::domain::event::{Delivery, QueueEvent, QueueFilter};
 use crate::error::{AppError, AppResult};
 use crate::repo::Repo;
@@ -51,7 +51,7 @@ pub fn start(
     hub: EventHub,
     repo: Repo,
     request: WatchRequest,
-    scope: Scope,
+    scope: TicketScope,
     shutdown: watch::Receiver<bool>,
 ) -> impl Stream<Item = AppResult<WatchItem>> + Send + 'static {
     let (tx, rx) = mpsc::channel(OUTLET);
@@ -80,7 +80,8 @@ pub fn start(
 struct Subscriber {
     hub: EventHub,
     repo: Repo,
-    scope: Scope,
+    /// What the subscriber may see: applied to the snapshot query and to every event.
+    scope: TicketScope,
     filter: QueueFilter,
     tx: mpsc::Sender<WatchItem>,
     /// The last sequence processed (delivered or skipped).
@@ -167,9 +168,9 @@ impl Subscriber {
     }
 
     async fn snapshot(&mut self) -> Sent {
-        let snap = self.repo.queue_snapshot(&self.filter).await?;
+        let snap = self.repo.queue_snapshot(&self.filter, &self.scope).await?;
         for t in snap.tickets {
-            if self.scope.admits_ticket(&t) && !self.send(WatchItem::SnapshotTicket(Box::new(t))).await? {
+            if !self.send(WatchItem::SnapshotTicket(Box::new(t))).await? {
                 return Ok(false);
             }
         }
@@ -199,10 +200,10 @@ impl Subscriber {
 
     async fn deliver(&mut self, e: Arc<QueueEvent>) -> Sent {
         self.last = e.sequence;
-        if self.skip.remove(&e.id) || !self.scope.admits(&e) {
+        if self.skip.remove(&e.id) {
             return Ok(true);
         }
-        match self.filter.delivery(&e) {
+        match self.filter.delivery(&e, &self.scope) {
             Delivery::Skip => Ok(true),
             Delivery::Send => self.send(WatchItem::Event(e, false)).await,
             Delivery::Remove => self.send(WatchItem::Event(e, true)).await,

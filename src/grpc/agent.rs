@@ -3,7 +3,8 @@
 use tonic::Request;
 
 use super::convert::{optional, requests as req, required};
-use super::{RpcResult, State, ok};
+use super::{RpcResult, State, caller, ok};
+use crate::auth::policy::{self, Call};
 use crate::domain::Availability;
 use crate::domain::validate::{self, Checker};
 use crate::error::AppError;
@@ -18,6 +19,7 @@ pub struct AgentApi(pub State);
 #[tonic::async_trait]
 impl AgentService for AgentApi {
     async fn create_agent(&self, request: Request<pb::CreateAgentRequest>) -> RpcResult<pb::CreateAgentResponse> {
+        caller(&request, Call::CreateAgent)?;
         let r = request.into_inner();
         let new = req::new_agent(r.agent)?;
         let key = IdempotencyKey::new("CreateAgent", req::request_id(&r.request_id)?, &new);
@@ -26,12 +28,14 @@ impl AgentService for AgentApi {
     }
 
     async fn get_agent(&self, request: Request<pb::GetAgentRequest>) -> RpcResult<pb::GetAgentResponse> {
+        caller(&request, Call::GetAgent)?;
         let id = req::resource_id("id", request.into_inner().id)?;
         let (agent, department) = self.0.repo.get_agent_details(id).await?;
         ok(pb::GetAgentResponse { agent: Some(agent.into()), department: Some(department.into()) })
     }
 
     async fn list_agents(&self, request: Request<pb::ListAgentsRequest>) -> RpcResult<pb::ListAgentsResponse> {
+        caller(&request, Call::ListAgents)?;
         let r = request.into_inner();
         let mut c = Checker::new();
         let department_id =
@@ -46,6 +50,7 @@ impl AgentService for AgentApi {
     }
 
     async fn update_agent(&self, request: Request<pb::UpdateAgentRequest>) -> RpcResult<pb::UpdateAgentResponse> {
+        caller(&request, Call::UpdateAgent)?;
         let u = req::agent_update(request.into_inner())?;
         let a = self.0.repo.update_agent(u.id, &u.patch, u.etag, self.0.clock.now()).await?;
         ok(pb::UpdateAgentResponse { agent: Some(a.into()) })
@@ -55,6 +60,7 @@ impl AgentService for AgentApi {
         &self,
         request: Request<pb::SetAgentAvailabilityRequest>,
     ) -> RpcResult<pb::SetAgentAvailabilityResponse> {
+        let who = caller(&request, Call::SetAgentAvailability)?;
         let r = request.into_inner();
         let mut c = Checker::new();
         let id = c.take("id", validate::id(r.id));
@@ -63,6 +69,7 @@ impl AgentService for AgentApi {
         let (Some(id), Some(availability)) = (id, availability) else {
             return Err(AppError::Internal("checked fields missing".into()).into());
         };
+        policy::own_agent(&who, id)?;
         let a = self.0.repo.set_availability(id, availability, self.0.clock.now()).await?;
         ok(pb::SetAgentAvailabilityResponse { agent: Some(a.into()) })
     }
@@ -71,6 +78,7 @@ impl AgentService for AgentApi {
         &self,
         request: Request<pb::GetAgentWorkloadRequest>,
     ) -> RpcResult<pb::GetAgentWorkloadResponse> {
+        caller(&request, Call::GetAgentWorkload)?;
         let id = req::resource_id("id", request.into_inner().id)?;
         ok(self.0.repo.workload(id).await?.into())
     }

@@ -3,7 +3,10 @@
 use tonic::Request;
 
 use super::convert::{optional, requests as req};
-use super::{RpcResult, State, ok};
+use super::{RpcResult, State, caller, ok};
+use crate::auth::policy::{self, Call};
+use crate::domain::access::Role;
+use crate::error::AppError;
 use crate::domain::validate::{self, Checker};
 use crate::pb::{self, customer_service_server::CustomerService};
 use crate::repo::customers::CustomerFilter;
@@ -19,6 +22,7 @@ impl CustomerService for CustomerApi {
         &self,
         request: Request<pb::CreateCustomerRequest>,
     ) -> RpcResult<pb::CreateCustomerResponse> {
+        caller(&request, Call::CreateCustomer)?;
         let r = request.into_inner();
         let new = req::new_customer(r.customer)?;
         let key = IdempotencyKey::new("CreateCustomer", req::request_id(&r.request_id)?, &new);
@@ -27,16 +31,20 @@ impl CustomerService for CustomerApi {
     }
 
     async fn get_customer(&self, request: Request<pb::GetCustomerRequest>) -> RpcResult<pb::GetCustomerResponse> {
+        let who = caller(&request, Call::GetCustomer)?;
         let id = req::resource_id("id", request.into_inner().id)?;
+        policy::own_customer(&who, id)?;
         let c = self.0.repo.get_customer(id).await?;
         ok(pb::GetCustomerResponse { customer: Some(c.into()) })
     }
 
     async fn list_customers(&self, request: Request<pb::ListCustomersRequest>) -> RpcResult<pb::ListCustomersResponse> {
+        let who = caller(&request, Call::ListCustomers)?;
         let r = request.into_inner();
         let mut c = Checker::new();
         let email = (!r.email.is_empty()).then(|| c.take("email", validate::email(&r.email))).flatten();
-        let filter = CustomerFilter { email, tier: optional(&mut c, "tier", r.tier) };
+        let only_id = if who.role == Role::Customer { who.customer_id } else { None };
+        let filter = CustomerFilter { email, tier: optional(&mut c, "tier", r.tier), only_id };
         c.finish()?;
         let page = self.0.repo.list_customers(&filter, &req::page(r.page_size, &r.page_token)?).await?;
         ok(pb::ListCustomersResponse {
@@ -49,7 +57,12 @@ impl CustomerService for CustomerApi {
         &self,
         request: Request<pb::UpdateCustomerRequest>,
     ) -> RpcResult<pb::UpdateCustomerResponse> {
+        let who = caller(&request, Call::UpdateCustomer)?;
         let u = req::customer_update(request.into_inner())?;
+        policy::own_customer(&who, u.id)?;
+        if who.role == Role::Customer && u.patch.tier.is_some() {
+            return Err(AppError::PermissionDenied("a customer's tier is set by staff; leave tier out".into()).into());
+        }
         let c = self.0.repo.update_customer(u.id, &u.patch, u.etag, self.0.clock.now()).await?;
         ok(pb::UpdateCustomerResponse { customer: Some(c.into()) })
     }

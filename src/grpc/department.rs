@@ -3,7 +3,8 @@
 use tonic::Request;
 
 use super::convert::requests as req;
-use super::{RpcResult, State, ok};
+use super::{RpcResult, State, caller, ok};
+use crate::auth::policy::Call;
 use crate::pb::{self, department_service_server::DepartmentService};
 use crate::repo::idempotency::IdempotencyKey;
 
@@ -17,6 +18,7 @@ impl DepartmentService for DepartmentApi {
         &self,
         request: Request<pb::CreateDepartmentRequest>,
     ) -> RpcResult<pb::CreateDepartmentResponse> {
+        caller(&request, Call::CreateDepartment)?;
         let r = request.into_inner();
         let new = req::new_department(r.department)?;
         let key = IdempotencyKey::new("CreateDepartment", req::request_id(&r.request_id)?, &new);
@@ -25,6 +27,7 @@ impl DepartmentService for DepartmentApi {
     }
 
     async fn get_department(&self, request: Request<pb::GetDepartmentRequest>) -> RpcResult<pb::GetDepartmentResponse> {
+        caller(&request, Call::GetDepartment)?;
         let id = req::resource_id("id", request.into_inner().id)?;
         let d = self.0.repo.get_department(id).await?;
         ok(pb::GetDepartmentResponse { department: Some(d.into()) })
@@ -34,6 +37,7 @@ impl DepartmentService for DepartmentApi {
         &self,
         request: Request<pb::ListDepartmentsRequest>,
     ) -> RpcResult<pb::ListDepartmentsResponse> {
+        caller(&request, Call::ListDepartments)?;
         let r = request.into_inner();
         let page = self.0.repo.list_departments(&req::page(r.page_size, &r.page_token)?).await?;
         ok(pb::ListDepartmentsResponse {
@@ -46,6 +50,7 @@ impl DepartmentService for DepartmentApi {
         &self,
         request: Request<pb::UpdateDepartmentRequest>,
     ) -> RpcResult<pb::UpdateDepartmentResponse> {
+        caller(&request, Call::UpdateDepartment)?;
         let u = req::department_update(request.into_inner())?;
         let d = self.0.repo.update_department(u.id, &u.patch, u.etag, self.0.clock.now()).await?;
         ok(pb::UpdateDepartmentResponse { department: Some(d.into()) })

@@ -3,7 +3,8 @@
 use tonic::Request;
 
 use super::convert::{requests as req, required, ticket_requests as treq};
-use super::{RpcResult, State, ok};
+use super::{RpcResult, State, caller, ok};
+use crate::auth::policy::{self, Call};
 use crate::domain::SenderKind;
 use crate::domain::validate::{self, Checker};
 use crate::error::AppError;
@@ -17,19 +18,30 @@ pub struct LogApi(pub State);
 #[tonic::async_trait]
 impl LogService for LogApi {
     async fn add_log(&self, request: Request<pb::AddLogRequest>) -> RpcResult<pb::AddLogResponse> {
-        let r = request.into_inner();
+        let who = caller(&request, Call::AddLog)?;
+        let mut r = request.into_inner();
+        if let Some((kind, id)) = policy::me(&who) {
+            if r.sender_kind == 0 {
+                r.sender_kind = pb::SenderKind::from(kind).into();
+            }
+            if r.sender_id == 0 {
+                r.sender_id = id;
+            }
+        }
         let request_id = req::request_id(&r.request_id)?;
         let new = treq::new_log(r, self.0.max_attachment_bytes)?;
+        policy::check_sender(&who, new.sender_kind, new.sender_id, new.visibility)?;
         let key = IdempotencyKey::new("AddLog", request_id, &new);
-        let log = self.0.repo.add_log(&new, key.as_ref(), self.0.clock.now()).await?;
+        let log = self.0.repo.add_log(&new, key.as_ref(), &who.ticket_scope(), self.0.clock.now()).await?;
         ok(pb::AddLogResponse { log: Some(log.into()) })
     }
 
     async fn list_logs(&self, request: Request<pb::ListLogsRequest>) -> RpcResult<pb::ListLogsResponse> {
+        let who = caller(&request, Call::ListLogs)?;
         let r = request.into_inner();
         let ticket_id = req::resource_id("ticket_id", r.ticket_id)?;
-        let page =
-            self.0.repo.list_logs(ticket_id, r.include_internal, &req::page(r.page_size, &r.page_token)?).await?;
+        let page = req::page(r.page_size, &r.page_token)?;
+        let page = self.0.repo.list_logs(ticket_id, r.include_internal, &page, &who.ticket_scope()).await?;
         ok(pb::ListLogsResponse {
             logs: page.items.into_iter().map(Into::into).collect(),
             next_page_token: page.next_token.unwrap_or_default(),
@@ -37,6 +49,7 @@ impl LogService for LogApi {
     }
 
     async fn mark_read(&self, request: Request<pb::MarkReadRequest>) -> RpcResult<pb::MarkReadResponse> {
+        let who = caller(&request, Call::MarkRead)?;
         let r = request.into_inner();
         let mut c = Checker::new();
         let ticket_id = c.take("ticket_id", validate::id(r.ticket_id));
@@ -49,13 +62,15 @@ impl LogService for LogApi {
         let (Some(ticket_id), Some(reader)) = (ticket_id, reader) else {
             return Err(AppError::Internal("checked fields missing".into()).into());
         };
-        let marked_count = self.0.repo.mark_read(ticket_id, up_to, reader).await? as i64;
+        let reader = policy::reader(&who, reader)?;
+        let marked_count = self.0.repo.mark_read(ticket_id, up_to, reader, &who.ticket_scope()).await? as i64;
         ok(pb::MarkReadResponse { marked_count })
     }
 
     async fn get_attachment(&self, request: Request<pb::GetAttachmentRequest>) -> RpcResult<pb::GetAttachmentResponse> {
+        let who = caller(&request, Call::GetAttachment)?;
         let id = req::resource_id("id", request.into_inner().id)?;
-        let (a, content) = self.0.repo.get_attachment(id).await?;
+        let (a, content) = self.0.repo.get_attachment(id, &who.ticket_scope()).await?;
         ok(pb::GetAttachmentResponse {
             attachment: Some(pb::Attachment {
                 id: a.id,

@@ -1,6 +1,6 @@
-//! The gRPC surface: one file per proto service. Handlers are thin: convert and
-//! validate the request, call the repository, wrap the response; errors map through
-//! [`crate::error::AppError`].
+//! The gRPC surface: one file per proto service. Handlers are thin: check the caller
+//! ([`caller`]), convert and validate the request, call the repository with the caller's
+//! ticket scope, wrap the response; errors map through [`crate::error::AppError`].
 
 pub mod agent;
 pub mod auth;
@@ -14,7 +14,10 @@ pub mod ticket;
 
 use std::sync::Arc;
 
+use crate::auth::accounts::Accounts;
+use crate::auth::policy::{self, Call};
 use crate::domain::Clock;
+use crate::domain::access::Principal;
 use crate::events::EventHub;
 use crate::repo::Repo;
 
@@ -31,6 +34,17 @@ pub struct State {
     pub events: EventHub,
     /// Turns true when the server starts shutting down (ends WatchQueue streams).
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Sign-up, sign-in and refresh.
+    pub accounts: Accounts,
+}
+
+/// The caller the auth layer verified, if its role may make `call`.
+pub(crate) fn caller<T>(request: &tonic::Request<T>, call: Call) -> Result<Principal, tonic::Status> {
+    let who = request.extensions().get::<Principal>().cloned().ok_or_else(|| {
+        tonic::Status::unauthenticated("this call needs an access token: send `authorization: Bearer <token>`")
+    })?;
+    policy::allow(&who, call)?;
+    Ok(who)
 }
 
 /// A handler's result.

@@ -2,11 +2,12 @@
 
 use tonic::Request;
 
-use super::RpcResult;
+use super::{RpcResult, caller};
+use crate::auth::policy::Call;
 use crate::error::AppError;
 use crate::pb::{self, report_service_server::ReportService};
 
-/// The report service (answers UNIMPLEMENTED until the reports land).
+/// The report service (answers UNIMPLEMENTED, to the roles that may see reports, until the reports land).
 #[derive(Debug, Clone, Default)]
 pub struct ReportApi;
 
@@ -18,36 +19,41 @@ fn not_yet<T>(method: &str) -> RpcResult<T> {
 impl ReportService for ReportApi {
     async fn get_resolution_time_report(
         &self,
-        _request: Request<pb::GetResolutionTimeReportRequest>,
+        request: Request<pb::GetResolutionTimeReportRequest>,
     ) -> RpcResult<pb::GetResolutionTimeReportResponse> {
+        caller(&request, Call::Report)?;
         not_yet("GetResolutionTimeReport")
     }
 
     async fn get_agents_per_ticket_report(
         &self,
-        _request: Request<pb::GetAgentsPerTicketReportRequest>,
+        request: Request<pb::GetAgentsPerTicketReportRequest>,
     ) -> RpcResult<pb::GetAgentsPerTicketReportResponse> {
+        caller(&request, Call::Report)?;
         not_yet("GetAgentsPerTicketReport")
     }
 
     async fn get_agent_report(
         &self,
-        _request: Request<pb::GetAgentReportRequest>,
+        request: Request<pb::GetAgentReportRequest>,
     ) -> RpcResult<pb::GetAgentReportResponse> {
+        caller(&request, Call::Report)?;
         not_yet("GetAgentReport")
     }
 
     async fn get_first_response_report(
         &self,
-        _request: Request<pb::GetFirstResponseReportRequest>,
+        request: Request<pb::GetFirstResponseReportRequest>,
     ) -> RpcResult<pb::GetFirstResponseReportResponse> {
+        caller(&request, Call::Report)?;
         not_yet("GetFirstResponseReport")
     }
 
     async fn get_backlog_report(
         &self,
-        _request: Request<pb::GetBacklogReportRequest>,
+        request: Request<pb::GetBacklogReportRequest>,
     ) -> RpcResult<pb::GetBacklogReportResponse> {
+        caller(&request, Call::Report)?;
         not_yet("GetBacklogReport")
     }
 }

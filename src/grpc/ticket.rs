@@ -6,11 +6,13 @@ use futures::{Stream, StreamExt};
 use tonic::{Request, Status};
 
 use super::convert::{requests as req, required, ticket_requests as treq};
-use super::{RpcResult, State, ok};
+use super::{RpcResult, State, caller, ok};
+use crate::auth::policy::{self, Call};
+use crate::domain::access::Role;
 use crate::domain::validate::{self, Checker};
 use crate::domain::{self, workflow};
 use crate::error::AppError;
-use crate::events::{self, scope::Scope};
+use crate::events;
 use crate::pb::{self, ticket_service_server::TicketService};
 use crate::repo::idempotency::IdempotencyKey;
 
@@ -28,7 +30,12 @@ fn ticket(t: domain::Ticket) -> Option<pb::Ticket> {
 #[tonic::async_trait]
 impl TicketService for TicketApi {
     async fn create_ticket(&self, request: Request<pb::CreateTicketRequest>) -> RpcResult<pb::CreateTicketResponse> {
-        let r = request.into_inner();
+        let who = caller(&request, Call::CreateTicket)?;
+        let mut r = request.into_inner();
+        if let (Role::Customer, Some(own), 0) = (who.role, who.customer_id, r.customer_id) {
+            r.customer_id = own;
+        }
+        policy::own_customer(&who, r.customer_id)?;
         let new = treq::new_ticket(&r)?;
         let key = IdempotencyKey::new("CreateTicket", req::request_id(&r.request_id)?, &new);
         let t = self.0.repo.create_ticket(&new, key.as_ref(), self.0.clock.now()).await?;
@@ -36,13 +43,17 @@ impl TicketService for TicketApi {
     }
 
     async fn get_ticket(&self, request: Request<pb::GetTicketRequest>) -> RpcResult<pb::GetTicketResponse> {
+        let who = caller(&request, Call::GetTicket)?;
         let id = req::resource_id("id", request.into_inner().id)?;
-        ok(pb::GetTicketResponse { ticket: ticket(self.0.repo.get_ticket(id).await?) })
+        let t = self.0.repo.get_ticket(id).await?;
+        who.ticket_scope().check(t.id, t.customer_id, t.department_id, t.assigned_agent_id)?;
+        ok(pb::GetTicketResponse { ticket: ticket(t) })
     }
 
     async fn list_tickets(&self, request: Request<pb::ListTicketsRequest>) -> RpcResult<pb::ListTicketsResponse> {
+        let who = caller(&request, Call::ListTickets)?;
         let (filter, order, page) = treq::ticket_query(&request.into_inner())?;
-        let page = self.0.repo.list_tickets(&filter, order, &page).await?;
+        let page = self.0.repo.list_tickets(&filter, order, &page, &who.ticket_scope()).await?;
         ok(pb::ListTicketsResponse {
             tickets: page.items.into_iter().map(Into::into).collect(),
             next_page_token: page.next_token.unwrap_or_default(),
@@ -50,8 +61,9 @@ impl TicketService for TicketApi {
     }
 
     async fn update_ticket(&self, request: Request<pb::UpdateTicketRequest>) -> RpcResult<pb::UpdateTicketResponse> {
+        let who = caller(&request, Call::UpdateTicket)?;
         let u = treq::ticket_update(request.into_inner())?;
-        let t = self.0.repo.update_ticket(u.id, &u.patch, u.etag, self.0.clock.now()).await?;
+        let t = self.0.repo.update_ticket(u.id, &u.patch, u.etag, &who.ticket_scope(), self.0.clock.now()).await?;
         ok(pb::UpdateTicketResponse { ticket: ticket(t) })
     }
 
@@ -59,6 +71,7 @@ impl TicketService for TicketApi {
         &self,
         request: Request<pb::UpdateTicketStatusRequest>,
     ) -> RpcResult<pb::UpdateTicketStatusResponse> {
+        let who = caller(&request, Call::UpdateTicketStatus)?;
         let r = request.into_inner();
         let mut c = Checker::new();
         let id = c.take("id", validate::id(r.id));
@@ -68,21 +81,24 @@ impl TicketService for TicketApi {
         let (Some(id), Some(to)) = (id, to) else {
             return Err(AppError::Internal("checked fields missing".into()).into());
         };
-        let t = self.0.repo.update_status(id, to, etag, self.0.clock.now()).await?;
+        let t = self.0.repo.update_status(id, to, etag, &who.ticket_scope(), self.0.clock.now()).await?;
         ok(pb::UpdateTicketStatusResponse { ticket: ticket(t) })
     }
 
     async fn assign_ticket(&self, request: Request<pb::AssignTicketRequest>) -> RpcResult<pb::AssignTicketResponse> {
+        let who = caller(&request, Call::AssignTicket)?;
         let r = request.into_inner();
         let mut c = Checker::new();
         let id = c.take("id", validate::id(r.id));
         let agent_id = (r.agent_id != 0).then(|| c.take("agent_id", validate::id(r.agent_id))).flatten();
         c.finish()?;
-        let t = self.0.repo.assign_ticket(id.unwrap_or_default(), agent_id, "api", self.0.clock.now()).await?;
+        let (id, scope) = (id.unwrap_or_default(), who.ticket_scope());
+        let t = self.0.repo.assign_ticket(id, agent_id, &who.subject, &scope, self.0.clock.now()).await?;
         ok(pb::AssignTicketResponse { ticket: ticket(t) })
     }
 
     async fn close_ticket(&self, request: Request<pb::CloseTicketRequest>) -> RpcResult<pb::CloseTicketResponse> {
+        let who = caller(&request, Call::CloseTicket)?;
         let r = request.into_inner();
         let mut c = Checker::new();
         let id = c.take("id", validate::id(r.id));
@@ -92,7 +108,7 @@ impl TicketService for TicketApi {
         let (Some(id), Some(feedback), Some(rating)) = (id, feedback, rating) else {
             return Err(AppError::Internal("checked fields missing".into()).into());
         };
-        let t = self.0.repo.close_ticket(id, feedback, rating, self.0.clock.now()).await?;
+        let t = self.0.repo.close_ticket(id, feedback, rating, &who.ticket_scope(), self.0.clock.now()).await?;
         ok(pb::CloseTicketResponse { ticket: ticket(t) })
     }
 
@@ -100,12 +116,15 @@ impl TicketService for TicketApi {
         &self,
         request: Request<pb::GetAllowedTransitionsRequest>,
     ) -> RpcResult<pb::GetAllowedTransitionsResponse> {
+        let who = caller(&request, Call::GetAllowedTransitions)?;
         let id = req::resource_id("id", request.into_inner().id)?;
         let t = self.0.repo.get_ticket(id).await?;
+        who.ticket_scope().check(t.id, t.customer_id, t.department_id, t.assigned_agent_id)?;
         ok(pb::GetAllowedTransitionsResponse {
             current_status: pb::TicketStatus::from(t.status).into(),
             transitions: workflow::allowed_transitions(t.status)
                 .into_iter()
+                .filter(|(_, method)| policy::allow(&who, policy::Call::by_method(method)).is_ok())
                 .map(|(s, method)| pb::AllowedTransition {
                     status: pb::TicketStatus::from(s).into(),
                     method: method.to_owned(),
@@ -117,10 +136,11 @@ impl TicketService for TicketApi {
     type WatchQueueStream = QueueStream;
 
     async fn watch_queue(&self, request: Request<pb::WatchQueueRequest>) -> RpcResult<Self::WatchQueueStream> {
+        let who = caller(&request, Call::WatchQueue)?;
         let watch = treq::watch_request(request.get_ref())?;
         let s = &self.0;
-        let stream =
-            events::watch::start(s.events.clone(), s.repo.clone(), watch, Scope::Everything, s.shutdown.clone());
+        let scope = who.ticket_scope();
+        let stream = events::watch::start(s.events.clone(), s.repo.clone(), watch, scope, s.shutdown.clone());
         ok(Box::pin(stream.map(|item| item.map(Into::into).map_err(Status::from))))
     }
 }

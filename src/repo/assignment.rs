@@ -21,6 +21,7 @@ use sea_orm::{
 
 use super::entity::{agent, assignment, ticket};
 use super::{Repo, Rules, events, found, stored, tickets};
+use crate::domain::access::TicketScope;
 use crate::domain::event::EventKind;
 use crate::domain::{AssignmentReason, Availability, Status, Ticket};
 use crate::error::{AppError, AppResult};
@@ -231,10 +232,13 @@ impl Repo {
         ticket_id: i64,
         agent_id: Option<i64>,
         by: &str,
+        scope: &TicketScope,
         now: DateTime<Utc>,
     ) -> AppResult<Ticket> {
         let txn = self.begin().await?;
-        let dept = found(ticket::Entity::find_by_id(ticket_id).one(&txn).await?, "ticket", ticket_id)?.department_id;
+        let seen = found(ticket::Entity::find_by_id(ticket_id).one(&txn).await?, "ticket", ticket_id)?;
+        tickets::check_scope(scope, &seen)?;
+        let dept = seen.department_id;
         let agents = lock_department_agents(&txn, dept).await?;
         let t = found(ticket::Entity::find_by_id(ticket_id).lock_exclusive().one(&txn).await?, "ticket", ticket_id)?;
         if t.department_id != dept {

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 
@@ -36,6 +37,30 @@ pub struct CustomerFilter {
     pub email: Option<String>,
     /// Only this tier.
     pub tier: Option<Tier>,
+    /// Only this customer (a customer's own scope).
+    pub only_id: Option<i64>,
+}
+
+/// Inserts a customer in `txn`; a duplicate email is ALREADY_EXISTS on `customer.email`.
+pub(crate) async fn insert_customer(txn: &DatabaseTransaction, new: &NewCustomer, now: DateTime<Utc>) -> AppResult<i64> {
+    let am = row::ActiveModel {
+        first_name: Set(new.first_name.clone()),
+        last_name: Set(new.last_name.clone()),
+        email: Set(new.email.clone()),
+        phone: Set(new.phone.clone()),
+        location: Set(new.location.clone()),
+        tier: Set(new.tier.as_str().to_owned()),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    let id = row::Entity::insert(am)
+        .exec(txn)
+        .await
+        .map_err(|e| AppError::unique_violation(e, "customer.email", TAKEN))?
+        .last_insert_id;
+    Ok(id)
 }
 
 impl Repo {
@@ -51,23 +76,7 @@ impl Repo {
             return self.get_customer(id).await;
         }
         let txn = self.begin().await?;
-        let am = row::ActiveModel {
-            first_name: Set(new.first_name.clone()),
-            last_name: Set(new.last_name.clone()),
-            email: Set(new.email.clone()),
-            phone: Set(new.phone.clone()),
-            location: Set(new.location.clone()),
-            tier: Set(new.tier.as_str().to_owned()),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        };
-        let id = row::Entity::insert(am)
-            .exec(&txn)
-            .await
-            .map_err(|e| AppError::unique_violation(e, "customer.email", TAKEN))?
-            .last_insert_id;
+        let id = insert_customer(&txn, new, now).await?;
         let id = self.commit_idempotent(txn, key, id, now).await?;
         self.get_customer(id).await
     }
@@ -87,6 +96,9 @@ impl Repo {
         }
         if let Some(tier) = filter.tier {
             q = q.filter(row::Column::Tier.eq(tier.as_str()));
+        }
+        if let Some(id) = filter.only_id {
+            q = q.filter(row::Column::Id.eq(id));
         }
         if let Some(t) = &page.token {
             q = q.filter(row::Column::Id.gt(paging::int(&paging::decode(t, &fp)?, 0)?));

@@ -22,6 +22,7 @@ use sea_orm::{
 
 use super::entity::{queue_event as row, queue_state, ticket};
 use super::{Repo, stored, tickets};
+use crate::domain::access::TicketScope;
 use crate::domain::event::{EventKind, Placement, QueueEvent, QueueFilter};
 use crate::domain::{Level, Status, Ticket};
 use crate::error::{AppError, AppResult};
@@ -163,7 +164,7 @@ impl Repo {
     }
 
     /// The matching open tickets and the sequence they reflect, read in one snapshot.
-    pub async fn queue_snapshot(&self, filter: &QueueFilter) -> AppResult<Snapshot> {
+    pub async fn queue_snapshot(&self, filter: &QueueFilter, scope: &TicketScope) -> AppResult<Snapshot> {
         let txn = match self.db.get_database_backend() {
             DatabaseBackend::MySql => {
                 self.db.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?
@@ -181,6 +182,9 @@ impl Repo {
             .await?;
         use ticket::Column as C;
         let mut q = ticket::Entity::find().filter(C::Status.ne(Status::Closed.as_str()));
+        if let Some(within) = tickets::within(scope) {
+            q = q.filter(within);
+        }
         if let Some(d) = filter.department_id {
             q = q.filter(C::DepartmentId.eq(d));
         }

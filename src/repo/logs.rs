@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 
 use super::entity::{agent, attachment, department, log as row, ticket};
 use super::idempotency::IdempotencyKey;
-use super::{Repo, events, found, paging, stored};
+use super::{Repo, events, found, paging, stored, tickets};
+use crate::domain::access::TicketScope;
 use crate::domain::event::EventKind;
 use crate::domain::workflow;
 use crate::domain::*;
@@ -42,7 +43,13 @@ impl Repo {
     /// `last_response`; the first public agent reply moves OPEN to IN_PROGRESS and stamps
     /// the first-response time; a customer reply reopens a RESOLVED ticket.
     #[tracing::instrument(skip_all, fields(ticket_id = new.ticket_id))]
-    pub async fn add_log(&self, new: &NewLog, key: Option<&IdempotencyKey>, now: DateTime<Utc>) -> AppResult<Log> {
+    pub async fn add_log(
+        &self,
+        new: &NewLog,
+        key: Option<&IdempotencyKey>,
+        scope: &TicketScope,
+        now: DateTime<Utc>,
+    ) -> AppResult<Log> {
         if let Some(id) = self.replayed(key).await? {
             return self.get_log(id).await;
         }
@@ -52,6 +59,7 @@ impl Repo {
             "ticket",
             new.ticket_id,
         )?;
+        tickets::check_scope(scope, &t)?;
         let status = stored(Status::parse, "tickets.status", &t.status)?;
         if status == Status::Closed {
             return Err(AppError::FailedPrecondition("the ticket is CLOSED, which is final; open a new ticket".into()));
@@ -191,8 +199,16 @@ impl Repo {
     /// A page of a ticket's messages, oldest first: one query for the messages and one for
     /// their attachments' metadata.
     #[tracing::instrument(skip_all, fields(ticket_id))]
-    pub async fn list_logs(&self, ticket_id: i64, include_internal: bool, page: &PageRequest) -> AppResult<Page<Log>> {
-        found(ticket::Entity::find_by_id(ticket_id).one(&self.db).await?, "ticket", ticket_id)?;
+    pub async fn list_logs(
+        &self,
+        ticket_id: i64,
+        include_internal: bool,
+        page: &PageRequest,
+        scope: &TicketScope,
+    ) -> AppResult<Page<Log>> {
+        let t = found(ticket::Entity::find_by_id(ticket_id).one(&self.db).await?, "ticket", ticket_id)?;
+        tickets::check_scope(scope, &t)?;
+        let include_internal = include_internal && scope.sees_internal();
         let fp = paging::fingerprint(&(ticket_id, include_internal));
         let mut q = row::Entity::find()
             .filter(row::Column::TicketId.eq(ticket_id))
@@ -220,8 +236,15 @@ impl Repo {
 
     /// One attachment with its bytes.
     #[tracing::instrument(skip_all, fields(attachment_id = id))]
-    pub async fn get_attachment(&self, id: i64) -> AppResult<(AttachmentMeta, Vec<u8>)> {
+    pub async fn get_attachment(&self, id: i64, scope: &TicketScope) -> AppResult<(AttachmentMeta, Vec<u8>)> {
         let a = found(attachment::Entity::find_by_id(id).one(&self.db).await?, "attachment", id)?;
+        let log = found(row::Entity::find_by_id(a.log_id).one(&self.db).await?, "attachment", id)?;
+        let t = found(ticket::Entity::find_by_id(log.ticket_id).one(&self.db).await?, "attachment", id)?;
+        if !scope.admits(t.customer_id, t.department_id, t.assigned_agent_id)
+            || (log.visibility != Visibility::Public.as_str() && !scope.sees_internal())
+        {
+            return Err(scope.refusal("attachment", id));
+        }
         let meta = AttachmentMeta {
             id: a.id,
             file_name: a.file_name,
@@ -234,9 +257,16 @@ impl Repo {
 
     /// Marks the other side's messages on a ticket as READ, up to `up_to` (all if None).
     #[tracing::instrument(skip_all, fields(ticket_id))]
-    pub async fn mark_read(&self, ticket_id: i64, up_to: Option<i64>, reader: SenderKind) -> AppResult<u64> {
+    pub async fn mark_read(
+        &self,
+        ticket_id: i64,
+        up_to: Option<i64>,
+        reader: SenderKind,
+        scope: &TicketScope,
+    ) -> AppResult<u64> {
         use row::Column as C;
-        found(ticket::Entity::find_by_id(ticket_id).one(&self.db).await?, "ticket", ticket_id)?;
+        let t = found(ticket::Entity::find_by_id(ticket_id).one(&self.db).await?, "ticket", ticket_id)?;
+        tickets::check_scope(scope, &t)?;
         let written_by = match reader {
             SenderKind::Customer => SenderKind::Agent,
             _ => SenderKind::Customer,

@@ -11,6 +11,7 @@ use super::assignment::{Announce, auto_assign, drain_backlog, lock_department_ag
 use super::entity::{customer, ticket as row};
 use super::idempotency::IdempotencyKey;
 use super::{Repo, agents::require_department, check_version, events, found, paging, stored};
+use crate::domain::access::TicketScope;
 use crate::domain::event::EventKind;
 use crate::domain::priority::{Priority, PriorityInputs, PriorityPolicy};
 use crate::domain::workflow;
@@ -86,6 +87,23 @@ fn tier_of(c: &customer::Model) -> AppResult<Tier> {
     stored(Tier::parse, "customers.tier", &c.tier)
 }
 
+/// The condition that narrows a ticket query to what `scope` may see (None: everything).
+pub(crate) fn within(scope: &TicketScope) -> Option<Condition> {
+    use row::Column as C;
+    match *scope {
+        TicketScope::All => None,
+        TicketScope::Customer(c) => Some(Condition::all().add(C::CustomerId.eq(c))),
+        TicketScope::Agent { agent_id, department_id } => {
+            Some(Condition::any().add(C::DepartmentId.eq(department_id)).add(C::AssignedAgentId.eq(agent_id)))
+        }
+    }
+}
+
+/// Refuses a ticket row outside `scope` (NOT_FOUND for customers, PERMISSION_DENIED for staff).
+pub(crate) fn check_scope(scope: &TicketScope, t: &row::Model) -> AppResult<()> {
+    scope.check(t.id, t.customer_id, t.department_id, t.assigned_agent_id)
+}
+
 /// Loads a ticket for change, locked until the transaction ends.
 async fn lock_ticket(txn: &DatabaseTransaction, id: i64) -> AppResult<row::Model> {
     found(row::Entity::find_by_id(id).lock_exclusive().one(txn).await?, "ticket", id)
@@ -93,8 +111,15 @@ async fn lock_ticket(txn: &DatabaseTransaction, id: i64) -> AppResult<row::Model
 
 /// Locks the agents of the ticket's department (and of `also`, in department order), then
 /// the ticket: the lock order of every transaction that may assign.
-async fn lock_with_agents(txn: &DatabaseTransaction, id: i64, also: Option<i64>) -> AppResult<row::Model> {
-    let dept = found(row::Entity::find_by_id(id).one(txn).await?, "ticket", id)?.department_id;
+async fn lock_with_agents(
+    txn: &DatabaseTransaction,
+    id: i64,
+    also: Option<i64>,
+    scope: &TicketScope,
+) -> AppResult<row::Model> {
+    let seen = found(row::Entity::find_by_id(id).one(txn).await?, "ticket", id)?;
+    check_scope(scope, &seen)?;
+    let dept = seen.department_id;
     let mut depts = vec![dept];
     depts.extend(also.filter(|d| *d != dept));
     depts.sort_unstable();
@@ -102,6 +127,7 @@ async fn lock_with_agents(txn: &DatabaseTransaction, id: i64, also: Option<i64>)
         lock_department_agents(txn, d).await?;
     }
     let t = lock_ticket(txn, id).await?;
+    check_scope(scope, &t)?;
     if t.department_id != dept {
         return Err(AppError::Aborted("the ticket moved to another department meanwhile; retry".into()));
     }
@@ -217,10 +243,14 @@ impl Repo {
         filter: &TicketFilter,
         order: TicketOrder,
         page: &PageRequest,
+        scope: &TicketScope,
     ) -> AppResult<Page<Ticket>> {
         use row::Column as C;
         let fp = paging::fingerprint(&(filter, order));
         let mut q = row::Entity::find().limit(page.size + 1);
+        if let Some(within) = within(scope) {
+            q = q.filter(within);
+        }
         if let Some(v) = filter.customer_id {
             q = q.filter(C::CustomerId.eq(v));
         }
@@ -260,6 +290,7 @@ impl Repo {
         id: i64,
         patch: &TicketPatch,
         etag: Option<i64>,
+        scope: &TicketScope,
         now: DateTime<Utc>,
     ) -> AppResult<Ticket> {
         let policy = &self.rules.policy;
@@ -267,7 +298,7 @@ impl Repo {
         if let Some(d) = patch.department_id {
             require_department(&txn, d).await?;
         }
-        let current = lock_with_agents(&txn, id, patch.department_id).await?;
+        let current = lock_with_agents(&txn, id, patch.department_id, scope).await?;
         check_version("ticket", etag, current.version)?;
         if current.status == Status::Closed.as_str() {
             return Err(AppError::FailedPrecondition(
@@ -327,9 +358,16 @@ impl Repo {
     /// Moves a ticket along the staff workflow. Resolving or closing frees its agent's
     /// capacity, so the department's backlog is drained.
     #[tracing::instrument(skip_all, fields(ticket_id = id, to = %to))]
-    pub async fn update_status(&self, id: i64, to: Status, etag: Option<i64>, now: DateTime<Utc>) -> AppResult<Ticket> {
+    pub async fn update_status(
+        &self,
+        id: i64,
+        to: Status,
+        etag: Option<i64>,
+        scope: &TicketScope,
+        now: DateTime<Utc>,
+    ) -> AppResult<Ticket> {
         let txn = self.begin().await?;
-        let current = lock_with_agents(&txn, id, None).await?;
+        let current = lock_with_agents(&txn, id, None, scope).await?;
         check_version("ticket", etag, current.version)?;
         let from = stored(Status::parse, "tickets.status", &current.status)?;
         workflow::check_status_move(from, to)?;
@@ -345,10 +383,11 @@ impl Repo {
         id: i64,
         feedback: Feedback,
         rating: i32,
+        scope: &TicketScope,
         now: DateTime<Utc>,
     ) -> AppResult<Ticket> {
         let txn = self.begin().await?;
-        let current = lock_with_agents(&txn, id, None).await?;
+        let current = lock_with_agents(&txn, id, None, scope).await?;
         workflow::check_close(stored(Status::parse, "tickets.status", &current.status)?)?;
         let m = self.finish_move(&txn, current, Status::Closed, Some((feedback, rating)), now).await?;
         self.commit(txn).await?;

@@ -1,6 +1,7 @@
 //! Conversion between the wire (`pb`) and the domain, in one place: enums and times
 //! here, resources in [`resources`], validated requests in [`requests`].
 
+pub mod auth_requests;
 pub mod requests;
 pub mod resources;
 pub mod ticket_requests;

@@ -3,10 +3,13 @@
 pub mod agent;
 pub mod assignment;
 pub mod attachment;
+pub mod credential;
 pub mod customer;
 pub mod department;
 pub mod idempotency_key;
 pub mod log;
 pub mod queue_event;
 pub mod queue_state;
+pub mod refresh_token;
+pub mod service_secret;
 pub mod ticket;

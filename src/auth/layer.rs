@@ -1,0 +1,205 @@
+//! The one enforcement point: a tower layer in front of every service. It lets health,
+//! reflection, Register, Login and Refresh through; every other call must carry a valid
+//! `authorization: Bearer <token>` (UNAUTHENTICATED otherwise), and each principal gets
+//! a token bucket (RESOURCE_EXHAUSTED when it is empty). The verified [`Principal`] rides
+//! in the request's extensions to the handlers.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::future::BoxFuture;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tonic::Status;
+use tower::{Layer, Service};
+
+use super::token::Tokens;
+use crate::domain::access::Principal;
+
+/// Calls that need no token: health, reflection, and signing in.
+const OPEN: &[&str] = &[
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1.ServerReflection/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/support.v1.AuthService/Register",
+    "/support.v1.AuthService/Login",
+    "/support.v1.AuthService/Refresh",
+];
+
+/// A per-principal rate: `per_second` sustained, `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Calls per second.
+    pub per_second: NonZeroU32,
+    /// Calls allowed at once.
+    pub burst: NonZeroU32,
+}
+
+/// Authenticates calls and applies the per-principal rate.
+#[derive(Clone)]
+pub struct Gate {
+    tokens: Arc<Tokens>,
+    limiter: Option<Arc<DefaultKeyedRateLimiter<String>>>,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate").field("rate_limited", &self.limiter.is_some()).finish_non_exhaustive()
+    }
+}
+
+impl Gate {
+    /// A gate verifying with `tokens`, limiting each principal to `rate` (None: no limit).
+    pub fn new(tokens: Arc<Tokens>, rate: Option<Rate>) -> Self {
+        let limiter =
+            rate.map(|r| Arc::new(RateLimiter::keyed(Quota::per_second(r.per_second).allow_burst(r.burst))));
+        Self { tokens, limiter }
+    }
+
+    /// The principal of a call to `path` with these headers; None for open calls.
+    pub fn admit(&self, path: &str, headers: &http::HeaderMap) -> Result<Option<Principal>, Status> {
+        if OPEN.iter().any(|p| path.starts_with(p)) {
+            return Ok(None);
+        }
+        let token = bearer(headers)?;
+        let who = self.tokens.verify(token).map_err(Status::from)?;
+        if let Some(limiter) = &self.limiter
+            && let Err(not_until) = limiter.check_key(&who.subject)
+        {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            return Err(Status::resource_exhausted(format!(
+                "rate limit exceeded for {}; retry in {} ms",
+                who.subject,
+                wait.as_millis().max(1)
+            )));
+        }
+        Ok(Some(who))
+    }
+
+    /// Forgets idle principals' buckets (call now and then to bound memory).
+    pub fn forget_idle(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+}
+
+/// The token of an `authorization: Bearer <token>` header.
+fn bearer(headers: &http::HeaderMap) -> Result<&str, Status> {
+    let missing = || {
+        Status::unauthenticated(
+            "this call needs an access token: send the header `authorization: Bearer <token>` \
+             (get one from support.v1.AuthService/Login)",
+        )
+    };
+    let value = headers.get(http::header::AUTHORIZATION).ok_or_else(missing)?;
+    let value = value.to_str().map_err(|_| Status::unauthenticated("the authorization header is not text"))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
+        _ => Err(Status::unauthenticated("the authorization header must be `Bearer <token>`")),
+    }
+}
+
+/// The layer to put in front of the services.
+#[derive(Debug, Clone)]
+pub struct AuthLayer(pub Gate);
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = Authenticated<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Authenticated { inner, gate: self.0.clone() }
+    }
+}
+
+/// A service behind the gate.
+#[derive(Debug, Clone)]
+pub struct Authenticated<S> {
+    inner: S,
+    gate: Gate,
+}
+
+impl<S, B, R> Service<http::Request<B>> for Authenticated<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<R>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+    R: Default + Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        match self.gate.admit(request.uri().path(), request.headers()) {
+            Ok(Some(who)) => {
+                tracing::Span::current().record("subject", who.subject.as_str());
+                request.extensions_mut().insert(who);
+            }
+            Ok(None) => {}
+            Err(status) => {
+                tracing::info!(code = ?status.code(), reason = status.message(), "call refused");
+                return Box::pin(async move { Ok(status.into_http()) });
+            }
+        }
+        // The clone is ready only after poll_ready; call the ready one, keep the clone.
+        let clone = self.inner.clone();
+        let mut ready = std::mem::replace(&mut self.inner, clone);
+        Box::pin(ready.call(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::domain::access::Role;
+
+    fn gate(rate: Option<Rate>) -> (Gate, String) {
+        let tokens = Arc::new(Tokens::new(
+            &SecretString::from("0123456789abcdef0123456789abcdef-layer".to_owned()),
+            Duration::from_secs(60),
+        ));
+        let token = tokens.mint(&Principal::named(Role::Service, "t")).unwrap();
+        (Gate::new(tokens, rate), token)
+    }
+
+    fn headers(value: &str) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert(http::header::AUTHORIZATION, value.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn open_calls_pass_and_others_need_a_bearer_token() {
+        let (g, token) = gate(None);
+        let none = http::HeaderMap::new();
+        assert_eq!(g.admit("/grpc.health.v1.Health/Check", &none).unwrap(), None);
+        assert_eq!(g.admit("/support.v1.AuthService/Login", &none).unwrap(), None);
+        let e = g.admit("/support.v1.AuthService/SetAgentPassword", &none).unwrap_err();
+        assert_eq!(e.code(), tonic::Code::Unauthenticated);
+        let e = g.admit("/support.v1.TicketService/GetTicket", &headers(&format!("Basic {token}"))).unwrap_err();
+        assert_eq!(e.code(), tonic::Code::Unauthenticated);
+        let who = g.admit("/support.v1.TicketService/GetTicket", &headers(&format!("bearer {token}"))).unwrap();
+        assert_eq!(who.unwrap().subject, "service:t");
+    }
+
+    #[test]
+    fn a_principal_over_its_rate_is_resource_exhausted() {
+        let one = NonZeroU32::new(1).unwrap();
+        let (g, token) = gate(Some(Rate { per_second: one, burst: NonZeroU32::new(2).unwrap() }));
+        let h = headers(&format!("Bearer {token}"));
+        assert!(g.admit("/x/y", &h).is_ok());
+        assert!(g.admit("/x/y", &h).is_ok());
+        assert_eq!(g.admit("/x/y", &h).unwrap_err().code(), tonic::Code::ResourceExhausted);
+    }
+}

@@ -1,0 +1,17 @@
+//! Access control: who is calling and what they may do.
+//!
+//! - [`token`]: HS256 access tokens carrying the [`crate::domain::access::Principal`].
+//! - [`password`]: Argon2id hashes and password rules.
+//! - [`secret`]: the signing secret (required in production, generated for the quick start).
+//! - [`accounts`]: Register, Login, Refresh and staff passwords.
+//! - [`layer`]: the one enforcement point in front of every service (authentication and
+//!   the per-principal rate limit).
+//! - [`policy`]: which role may make which call; ticket visibility is the principal's
+//!   [`crate::domain::access::TicketScope`], applied by the data layer.
+
+pub mod accounts;
+pub mod layer;
+pub mod password;
+pub mod policy;
+pub mod secret;
+pub mod token;

@@ -1,0 +1,170 @@
+//! What each role may do: one table from call to roles, and the per-resource rules that
+//! go beyond a role (a customer acts as themselves, an agent on their own availability).
+//! Which tickets a caller sees is [`crate::domain::access::TicketScope`], applied by the
+//! data layer in its queries.
+
+use crate::domain::access::{Principal, Role};
+use crate::domain::{SenderKind, Visibility, workflow};
+use crate::error::{AppError, AppResult};
+
+/// Every call that needs more than authentication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Call {
+    CreateDepartment,
+    GetDepartment,
+    ListDepartments,
+    UpdateDepartment,
+    CreateCustomer,
+    GetCustomer,
+    ListCustomers,
+    UpdateCustomer,
+    CreateAgent,
+    GetAgent,
+    ListAgents,
+    UpdateAgent,
+    SetAgentAvailability,
+    GetAgentWorkload,
+    CreateTicket,
+    GetTicket,
+    ListTickets,
+    UpdateTicket,
+    UpdateTicketStatus,
+    AssignTicket,
+    CloseTicket,
+    GetAllowedTransitions,
+    WatchQueue,
+    AddLog,
+    ListLogs,
+    MarkRead,
+    GetAttachment,
+    SetAgentPassword,
+    Report,
+}
+
+const EVERYONE: &[Role] = &[Role::Customer, Role::Agent, Role::Supervisor, Role::Admin, Role::Service];
+const STAFF: &[Role] = Role::STAFF;
+const ADMINS: &[Role] = &[Role::Admin, Role::Service];
+const MANAGERS: &[Role] = &[Role::Supervisor, Role::Admin, Role::Service];
+
+impl Call {
+    /// The call a workflow method name (as GetAllowedTransitions reports it) stands for.
+    pub fn by_method(method: &str) -> Self {
+        if method == workflow::CLOSE_METHOD { Call::CloseTicket } else { Call::UpdateTicketStatus }
+    }
+
+    /// The roles that may make this call (each then sees only its scope).
+    pub fn roles(self) -> &'static [Role] {
+        use Call::*;
+        match self {
+            CreateDepartment | UpdateDepartment | CreateAgent | UpdateAgent | SetAgentPassword => ADMINS,
+            GetDepartment | ListDepartments => EVERYONE,
+            // Customers read and change their own record only (narrowed by the handler).
+            GetCustomer | ListCustomers | UpdateCustomer => EVERYONE,
+            CreateCustomer => STAFF,
+            GetAgent | ListAgents | SetAgentAvailability | GetAgentWorkload => STAFF,
+            CreateTicket | GetTicket | ListTickets | GetAllowedTransitions | WatchQueue => EVERYONE,
+            AddLog | ListLogs | MarkRead | GetAttachment => EVERYONE,
+            UpdateTicket | UpdateTicketStatus | AssignTicket => STAFF,
+            // The customer's close, with their rating; admins and services may relay it.
+            CloseTicket => &[Role::Customer, Role::Admin, Role::Service],
+            Report => MANAGERS,
+        }
+    }
+}
+
+/// Ok when `who`'s role may make `call`; PERMISSION_DENIED naming the roles that may.
+pub fn allow(who: &Principal, call: Call) -> AppResult<()> {
+    let roles = call.roles();
+    if roles.contains(&who.role) {
+        return Ok(());
+    }
+    let names = roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+    Err(AppError::PermissionDenied(format!("{call:?} is not allowed for the {} role; it needs one of: {names}", who.role)))
+}
+
+/// The customer id a customer may act on: their own. Any other id does not exist for them.
+pub fn own_customer(who: &Principal, id: i64) -> AppResult<()> {
+    match who.customer_id {
+        Some(own) if who.role == Role::Customer && own != id => Err(AppError::NotFound { resource: "customer", id }),
+        _ => Ok(()),
+    }
+}
+
+/// Agents change only their own availability; supervisors, admins and services anyone's.
+pub fn own_agent(who: &Principal, id: i64) -> AppResult<()> {
+    if who.role == Role::Agent && who.agent_id != Some(id) {
+        return Err(AppError::PermissionDenied(format!(
+            "agents change only their own availability; agent {id} is not you (ask a supervisor)"
+        )));
+    }
+    Ok(())
+}
+
+/// The sender a customer or agent writes as (None for admins and services, who relay
+/// messages from anyone).
+pub fn me(who: &Principal) -> Option<(SenderKind, i64)> {
+    match (who.role, who.customer_id, who.agent_id) {
+        (Role::Customer, Some(c), _) => Some((SenderKind::Customer, c)),
+        (Role::Agent | Role::Supervisor, _, Some(a)) => Some((SenderKind::Agent, a)),
+        _ => None,
+    }
+}
+
+/// Customers and agents write as themselves only; customers write no internal notes.
+pub fn check_sender(who: &Principal, kind: SenderKind, id: i64, visibility: Visibility) -> AppResult<()> {
+    let Some((my_kind, my_id)) = me(who) else { return Ok(()) };
+    if who.role == Role::Customer && visibility == Visibility::Internal {
+        return Err(AppError::PermissionDenied("customers cannot write internal notes; use PUBLIC".into()));
+    }
+    if (kind, id) != (my_kind, my_id) {
+        return Err(AppError::PermissionDenied(format!(
+            "you write as {my_kind} {my_id}; leave sender_kind and sender_id empty or set them to yourself"
+        )));
+    }
+    Ok(())
+}
+
+/// The side a reader marks messages read for: customers only as the customer.
+pub fn reader(who: &Principal, kind: SenderKind) -> AppResult<SenderKind> {
+    match who.role {
+        Role::Customer if kind != SenderKind::Customer => {
+            Err(AppError::PermissionDenied("customers mark messages read as CUSTOMER".into()))
+        }
+        _ => Ok(kind),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::AgentRole;
+
+    #[test]
+    fn the_table_matches_the_contract() {
+        let customer = Principal::customer(1);
+        let agent = Principal::agent(2, AgentRole::Agent, 1);
+        let admin = Principal::named(Role::Admin, "ops");
+        assert!(allow(&customer, Call::CreateTicket).is_ok());
+        assert!(matches!(allow(&customer, Call::UpdateTicket), Err(AppError::PermissionDenied(_))));
+        assert!(allow(&agent, Call::UpdateTicketStatus).is_ok());
+        assert!(matches!(allow(&agent, Call::CreateDepartment), Err(AppError::PermissionDenied(_))));
+        assert!(matches!(allow(&agent, Call::Report), Err(AppError::PermissionDenied(_))));
+        assert!(allow(&admin, Call::SetAgentPassword).is_ok());
+    }
+
+    #[test]
+    fn people_write_as_themselves() {
+        let customer = Principal::customer(1);
+        assert_eq!(me(&customer), Some((SenderKind::Customer, 1)));
+        assert!(check_sender(&customer, SenderKind::Customer, 1, Visibility::Public).is_ok());
+        assert!(check_sender(&customer, SenderKind::Agent, 3, Visibility::Public).is_err());
+        assert!(check_sender(&customer, SenderKind::Customer, 1, Visibility::Internal).is_err());
+        let agent = Principal::agent(2, AgentRole::Agent, 1);
+        assert!(check_sender(&agent, SenderKind::Agent, 2, Visibility::Internal).is_ok());
+        assert!(check_sender(&agent, SenderKind::Agent, 9, Visibility::Public).is_err());
+        let service = Principal::named(Role::Service, "mail");
+        assert_eq!(me(&service), None);
+        assert!(check_sender(&service, SenderKind::Customer, 7, Visibility::Public).is_ok());
+    }
+}

@@ -1,0 +1,161 @@
+//! Access tokens: HS256 JWTs carrying the principal, signed with the configured secret.
+//! Token times are real (system) time, never the injectable clock of the workflow.
+
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::access::{Principal, Role};
+use crate::error::{AppError, AppResult};
+
+/// The `iss` of every token this service mints.
+const ISSUER: &str = "support-service";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    customer_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    agent_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    department_id: Option<i64>,
+    iss: String,
+    iat: u64,
+    exp: u64,
+}
+
+/// Mints and verifies access tokens.
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    access_ttl: Duration,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens").field("access_ttl", &self.access_ttl).finish_non_exhaustive()
+    }
+}
+
+impl Tokens {
+    /// Tokens signed with `secret`, living `access_ttl` unless minted otherwise.
+    pub fn new(secret: &SecretString, access_ttl: Duration) -> Self {
+        let key = secret.expose_secret().as_bytes();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        validation.leeway = 5;
+        Self {
+            encoding: EncodingKey::from_secret(key),
+            decoding: DecodingKey::from_secret(key),
+            validation,
+            access_ttl,
+        }
+    }
+
+    /// How long an access token lives.
+    pub fn access_ttl(&self) -> Duration {
+        self.access_ttl
+    }
+
+    /// An access token for `who`, living the configured time.
+    pub fn mint(&self, who: &Principal) -> AppResult<String> {
+        self.mint_for(who, self.access_ttl)
+    }
+
+    /// An access token for `who`, living `ttl`.
+    pub fn mint_for(&self, who: &Principal, ttl: Duration) -> AppResult<String> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = Claims {
+            sub: who.subject.clone(),
+            role: who.role.as_str().to_owned(),
+            customer_id: who.customer_id,
+            agent_id: who.agent_id,
+            department_id: who.department_id,
+            iss: ISSUER.to_owned(),
+            iat: now,
+            exp: now.saturating_add(ttl.as_secs()),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| AppError::Internal(format!("signing a token failed: {e}")))
+    }
+
+    /// The principal of a valid token; UNAUTHENTICATED saying why otherwise.
+    pub fn verify(&self, token: &str) -> AppResult<Principal> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
+            AppError::Unauthenticated(match e.kind() {
+                ErrorKind::ExpiredSignature => "the access token has expired; get a new one with Refresh or Login".into(),
+                ErrorKind::InvalidSignature => "the access token's signature is not valid".into(),
+                _ => "the access token is not a valid token of this service".into(),
+            })
+        })?;
+        let c = data.claims;
+        let role = Role::parse(&c.role)
+            .ok_or_else(|| AppError::Unauthenticated(format!("the access token names an unknown role {:?}", c.role)))?;
+        let complete = match role {
+            Role::Customer => c.customer_id.is_some(),
+            Role::Agent | Role::Supervisor => c.agent_id.is_some() && c.department_id.is_some(),
+            Role::Admin | Role::Service => true,
+        };
+        if !complete {
+            return Err(AppError::Unauthenticated(format!("the access token lacks the ids a {role} needs")));
+        }
+        Ok(Principal {
+            role,
+            subject: c.sub,
+            customer_id: c.customer_id,
+            agent_id: c.agent_id,
+            department_id: c.department_id,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::AgentRole;
+
+    fn tokens(secret: &str) -> Tokens {
+        Tokens::new(&SecretString::from(secret.to_owned()), Duration::from_secs(60))
+    }
+
+    #[test]
+    fn a_minted_token_verifies_to_its_principal() {
+        let t = tokens("0123456789abcdef0123456789abcdef-test");
+        for who in [
+            Principal::customer(7),
+            Principal::agent(3, AgentRole::Supervisor, 2),
+            Principal::named(Role::Service, "billing"),
+        ] {
+            assert_eq!(t.verify(&t.mint(&who).unwrap()).unwrap(), who);
+        }
+    }
+
+    #[test]
+    fn foreign_expired_and_garbage_tokens_are_unauthenticated() {
+        let ours = tokens("0123456789abcdef0123456789abcdef-ours");
+        let theirs = tokens("0123456789abcdef0123456789abcdef-theirs");
+        let who = Principal::customer(1);
+        for bad in [theirs.mint(&who).unwrap(), "not.a.jwt".to_owned(), String::new()] {
+            assert!(matches!(ours.verify(&bad), Err(AppError::Unauthenticated(_))), "{bad}");
+        }
+        let claims = Claims {
+            sub: "customer:1".into(),
+            role: "customer".into(),
+            customer_id: Some(1),
+            agent_id: None,
+            department_id: None,
+            iss: ISSUER.into(),
+            iat: 1,
+            exp: 2,
+        };
+        let old = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &ours.encoding).unwrap();
+        let Err(AppError::Unauthenticated(m)) = ours.verify(&old) else { panic!("expired token accepted") };
+        assert!(m.contains("expired"), "{m}");
+    }
+}
