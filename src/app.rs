@@ -89,6 +89,7 @@ impl App {
     /// Connects (retrying until the start-up timeout) and migrates.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
         let rules = settings.rules().map_err(StartError::Config)?;
+        secret::settle(settings.auth_secret.as_ref(), settings.secret_mode()).map_err(StartError::Config)?;
         let deadline = Instant::now() + Duration::from_secs(settings.db_startup_timeout_secs);
         let repo = loop {
             match Repo::connect(&settings.db(), rules.clone()).await {

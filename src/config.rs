@@ -268,4 +268,16 @@ mod tests {
         assert!(s.auto_assign && s.migrate);
         assert_eq!(s.agent_capacity, 20);
     }
+
+    #[test]
+    fn mysql_or_the_production_flag_require_a_configured_secret() {
+        assert_eq!(Settings::with_database(DEFAULT_DATABASE_URL).secret_mode(), secret::Mode::QuickStart);
+        let mysql = Settings::with_database("mysql://u:p@db:3306/support");
+        assert_eq!(mysql.secret_mode(), secret::Mode::Production);
+        let message = secret::settle(None, mysql.secret_mode()).unwrap_err();
+        assert!(message.contains("SUPPORT_AUTH_SECRET is not set"), "{message}");
+        let mut flagged = Settings::with_database(DEFAULT_DATABASE_URL);
+        flagged.production = true;
+        assert_eq!(flagged.secret_mode(), secret::Mode::Production);
+    }
 }

@@ -39,19 +39,28 @@ pub enum Mode {
     QuickStart,
 }
 
-/// The secret to sign with: the configured one (checked), or in quick-start mode one
-/// generated on first use and stored in the database, so that every start and the
-/// `token` command agree.
-pub async fn resolve(configured: Option<&SecretString>, mode: Mode, repo: &Repo) -> Result<SecretString, String> {
+/// The configured secret, checked; None when the quick start may generate one. Needs no
+/// database, so a misconfigured production start fails before connecting.
+pub fn settle(configured: Option<&SecretString>, mode: Mode) -> Result<Option<SecretString>, String> {
     if let Some(s) = configured {
         check(s)?;
-        return Ok(s.clone());
+        return Ok(Some(s.clone()));
     }
     if mode == Mode::Production {
         return Err("SUPPORT_AUTH_SECRET is not set. A production start (a MySQL database, or \
                     SUPPORT_PRODUCTION=true) needs a token-signing secret of at least 32 random bytes, \
                     the same on every replica: for example SUPPORT_AUTH_SECRET=$(openssl rand -base64 48)"
             .into());
+    }
+    Ok(None)
+}
+
+/// The secret to sign with: the configured one (checked), or in quick-start mode one
+/// generated on first use and stored in the database, so that every start and the
+/// `token` command agree.
+pub async fn resolve(configured: Option<&SecretString>, mode: Mode, repo: &Repo) -> Result<SecretString, String> {
+    if let Some(s) = settle(configured, mode)? {
+        return Ok(s);
     }
     let fresh = generate()?;
     let value = repo

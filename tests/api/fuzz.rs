@@ -359,7 +359,7 @@ fn malformed_messages_are_invalid_argument_not_internal() {
     let bytes = (prop::sample::select(METHODS), proptest::collection::vec(any::<u8>(), 0..64));
     let result = runner.run(&bytes, |(method, body)| {
         let status = rt.block_on(async {
-            let mut grpc = tonic::client::Grpc::new(app.channel.clone());
+            let mut grpc = tonic::client::Grpc::new(crate::helpers::authed(app.channel.clone(), Some(&crate::helpers::service_token())));
             grpc.ready().await.unwrap();
             let path = tonic::codegen::http::uri::PathAndQuery::from_static(method);
             grpc.unary(tonic::Request::new(body.clone()), path, RawCodec).await.err()
@@ -374,7 +374,7 @@ fn malformed_messages_are_invalid_argument_not_internal() {
     }
     // Truncated varint: definitely not a message.
     let status = rt.block_on(async {
-        let mut grpc = tonic::client::Grpc::new(app.channel.clone());
+        let mut grpc = tonic::client::Grpc::new(crate::helpers::authed(app.channel.clone(), Some(&crate::helpers::service_token())));
         grpc.ready().await.unwrap();
         let path = tonic::codegen::http::uri::PathAndQuery::from_static("/support.v1.CustomerService/GetCustomer");
         grpc.unary(tonic::Request::new(vec![0x08, 0xff]), path, RawCodec).await.unwrap_err()

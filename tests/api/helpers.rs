@@ -1,22 +1,66 @@
 //! `spawn_app()`: a fresh database per test (SQLite file or MariaDB database, chosen by
-//! `SUPPORT_TEST_DB`), the real server on 127.0.0.1:0, and typed clients.
+//! `SUPPORT_TEST_DB`), the real server on 127.0.0.1:0, and typed clients that carry a
+//! `service` token by default ([`TestApp::as_`] and [`TestApp::anonymous`] for others).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use sea_orm::{ConnectionTrait, Database};
+use secrecy::SecretString;
 use support_service::app::App;
+use support_service::auth::token::Tokens;
 use support_service::config::Settings;
+use support_service::domain::access::{Principal, Role};
 use support_service::domain::ManualClock;
 use support_service::jobs::Maintenance;
 use support_service::pb::{
-    self, agent_service_client::AgentServiceClient, customer_service_client::CustomerServiceClient,
-    department_service_client::DepartmentServiceClient, log_service_client::LogServiceClient,
+    self, agent_service_client::AgentServiceClient, auth_service_client::AuthServiceClient,
+    customer_service_client::CustomerServiceClient, department_service_client::DepartmentServiceClient,
+    log_service_client::LogServiceClient, report_service_client::ReportServiceClient,
     ticket_service_client::TicketServiceClient,
 };
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::{Interceptor, interceptor::InterceptedService};
 use tonic::transport::Channel;
+
+/// The signing secret every test server (and replica process) uses.
+pub const TEST_SECRET: &str = "sUpp0rt-su1te-Zq8rT4vW9xY2kL7mN3pB6cD1fG5hJ0";
+
+/// A token for `who`, signed with [`TEST_SECRET`].
+pub fn token_for(who: &Principal) -> String {
+    let tokens = Tokens::new(&SecretString::from(TEST_SECRET.to_owned()), Duration::from_secs(3600));
+    tokens.mint(who).expect("mint a token")
+}
+
+/// The token the default clients carry: an internal service, which sees everything.
+pub fn service_token() -> String {
+    token_for(&Principal::named(Role::Service, "tests"))
+}
+
+/// Adds `authorization: Bearer <token>` to every call (nothing when anonymous).
+#[derive(Debug, Clone)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(v) = &self.0 {
+            request.metadata_mut().insert("authorization", v.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A channel whose calls carry a token.
+pub type Authed = InterceptedService<Channel, Bearer>;
+
+/// `channel` carrying `token` (None: anonymous).
+pub fn authed(channel: Channel, token: Option<&str>) -> Authed {
+    let value = token.map(|t| format!("Bearer {t}").parse().expect("ascii token"));
+    InterceptedService::new(channel, Bearer(value))
+}
 
 /// Which database the suite runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +95,11 @@ impl TestDb {
             }
             Backend::MySql => Self::create_mysql(&mysql_base()).await,
         }
+    }
+
+    /// An SQLite file made elsewhere, removed with this value.
+    pub fn sqlite_file(file: std::path::PathBuf) -> Self {
+        Self { url: format!("sqlite://{}?mode=rwc", file.display()), drop_with: None, file: Some(file) }
     }
 
     /// A fresh MariaDB database, whatever the suite's backend.
@@ -178,9 +227,42 @@ pub async fn spawn_with(tune: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// Serves `db` through `url` (which may reach it indirectly).
 pub async fn spawn_on(db: TestDb, url: String, tune: impl FnOnce(&mut Settings)) -> TestApp {
+    let (addr, clock, maintenance, tx, server) = start(url, tune).await;
+    let channel = Channel::from_shared(format!("http://{addr}")).expect("uri").connect().await.expect("connect");
+    TestApp {
+        addr,
+        clients: TestApp::clients(channel.clone()),
+        channel,
+        clock,
+        maintenance,
+        shutdown: Some(tx),
+        server: Some(server),
+        _db: db,
+    }
+}
+
+/// A server tuned to serve TLS; the test connects itself.
+pub struct TlsApp {
+    pub port: u16,
+    _shutdown: oneshot::Sender<()>,
+    _db: TestDb,
+}
+
+/// Serves `db` with settings that configure TLS.
+pub async fn spawn_on_tls(db: TestDb, url: String, tune: impl FnOnce(&mut Settings)) -> TlsApp {
+    let (addr, _, _, tx, _) = start(url, tune).await;
+    TlsApp { port: addr.port(), _shutdown: tx, _db: db }
+}
+
+type Started = (std::net::SocketAddr, ManualClock, Maintenance, oneshot::Sender<()>, tokio::task::JoinHandle<()>);
+
+async fn start(url: String, tune: impl FnOnce(&mut Settings)) -> Started {
     let mut settings = Settings::with_database(url);
     settings.health_interval_ms = 100;
     settings.shutdown_grace_ms = 2_000;
+    settings.auth_secret = Some(SecretString::from(TEST_SECRET.to_owned()));
+    // Tests make thousands of calls as one principal; the rate-limit test turns it on.
+    settings.rate_limit_per_second = 0;
     tune(&mut settings);
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
     let app = App::build(settings, Arc::new(clock.clone())).await.expect("build the app");
@@ -195,26 +277,34 @@ pub async fn spawn_on(db: TestDb, url: String, tune: impl FnOnce(&mut Settings))
         .await
         .expect("server run");
     });
-    let channel = Channel::from_shared(format!("http://{addr}")).expect("uri").connect().await.expect("connect");
-    TestApp {
-        addr,
-        clients: TestApp::clients(channel.clone()),
-        channel,
-        clock,
-        maintenance,
-        shutdown: Some(tx),
-        server: Some(server),
-        _db: db,
-    }
+    (addr, clock, maintenance, tx, server)
 }
 
-/// Typed clients on a channel to a server started elsewhere (another process).
+/// Typed clients of every service, all carrying one token.
 pub struct Clients {
-    pub departments: DepartmentServiceClient<Channel>,
-    pub customers: CustomerServiceClient<Channel>,
-    pub agents: AgentServiceClient<Channel>,
-    pub tickets: TicketServiceClient<Channel>,
-    pub logs: LogServiceClient<Channel>,
+    pub departments: DepartmentServiceClient<Authed>,
+    pub customers: CustomerServiceClient<Authed>,
+    pub agents: AgentServiceClient<Authed>,
+    pub tickets: TicketServiceClient<Authed>,
+    pub logs: LogServiceClient<Authed>,
+    pub auth: AuthServiceClient<Authed>,
+    pub reports: ReportServiceClient<Authed>,
+}
+
+impl Clients {
+    /// Clients on `channel` carrying `token` (None: anonymous).
+    pub fn new(channel: Channel, token: Option<&str>) -> Self {
+        let c = authed(channel, token);
+        Clients {
+            departments: DepartmentServiceClient::new(c.clone()),
+            customers: CustomerServiceClient::new(c.clone()),
+            agents: AgentServiceClient::new(c.clone()),
+            tickets: TicketServiceClient::new(c.clone()),
+            logs: LogServiceClient::new(c.clone()),
+            auth: AuthServiceClient::new(c.clone()),
+            reports: ReportServiceClient::new(c),
+        }
+    }
 }
 
 impl std::ops::Deref for TestApp {
@@ -234,15 +324,19 @@ impl std::ops::DerefMut for TestApp {
 
 #[allow(dead_code)]
 impl TestApp {
-    /// Clients for a server that is not this test's own.
+    /// Service-token clients for a server that is not this test's own.
     pub fn clients(channel: Channel) -> Clients {
-        Clients {
-            departments: DepartmentServiceClient::new(channel.clone()),
-            customers: CustomerServiceClient::new(channel.clone()),
-            agents: AgentServiceClient::new(channel.clone()),
-            tickets: TicketServiceClient::new(channel.clone()),
-            logs: LogServiceClient::new(channel),
-        }
+        Clients::new(channel, Some(&service_token()))
+    }
+
+    /// Clients calling as `who`.
+    pub fn as_(&self, who: &Principal) -> Clients {
+        Clients::new(self.channel.clone(), Some(&token_for(who)))
+    }
+
+    /// Clients with no token.
+    pub fn anonymous(&self) -> Clients {
+        Clients::new(self.channel.clone(), None)
     }
 
     pub fn ticket_request(

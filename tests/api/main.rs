@@ -4,8 +4,10 @@
 // Test helpers are shared between modules of this one binary, not exported.
 #![allow(unreachable_pub, missing_debug_implementations)]
 
+mod access;
 mod agents;
 mod assignment;
+mod auth;
 mod customers;
 mod departments;
 mod fuzz;

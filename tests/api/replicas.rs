@@ -15,7 +15,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tonic::transport::Channel;
 
-use crate::helpers::{TestApp, TestDb, mysql_base};
+use crate::helpers::{Authed, TestApp, TestDb, authed, mysql_base, service_token};
 
 /// A `support-service` process.
 struct Replica {
@@ -30,6 +30,8 @@ async fn start_replica(url: &str) -> Replica {
         .env("SUPPORT_LOG_FORMAT", "json")
         .env("SUPPORT_WATCH_HEARTBEAT_MS", "200")
         .env("RUST_LOG", "info")
+        .env("SUPPORT_AUTH_SECRET", crate::helpers::TEST_SECRET)
+        .env("SUPPORT_RATE_LIMIT_PER_SECOND", "0")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .kill_on_drop(true)
@@ -61,7 +63,7 @@ struct Seen {
 }
 
 async fn subscribe(channel: Channel) -> tonic::Streaming<pb::WatchQueueResponse> {
-    let mut client = TicketServiceClient::new(channel);
+    let mut client = TicketServiceClient::new(authed(channel, Some(&service_token())));
     client
         .watch_queue(pb::WatchQueueRequest { include_messages: true, ..Default::default() })
         .await
@@ -101,6 +103,7 @@ async fn read_until(stream: &mut tonic::Streaming<pb::WatchQueueResponse>, seen:
 }
 
 async fn write(channel: Channel, writer: usize, customer_id: i64, departments: [i64; 2], ops: usize) -> usize {
+    let channel: Authed = authed(channel, Some(&service_token()));
     let mut tickets = TicketServiceClient::new(channel.clone());
     let mut logs = pb::log_service_client::LogServiceClient::new(channel);
     let mut mine: Vec<i64> = Vec::new();

@@ -193,6 +193,7 @@ async fn a_stalled_subscriber_is_ended_and_others_keep_receiving() {
     // Separate connections: a stalled stream must not hold back the other's flow control.
     let stalled_channel =
         tonic::transport::Channel::from_shared(format!("http://{}", app.addr)).unwrap().connect().await.unwrap();
+    let stalled_channel = crate::helpers::authed(stalled_channel, Some(&crate::helpers::service_token()));
     let mut stalled_client = pb::ticket_service_client::TicketServiceClient::new(stalled_channel);
     let mut stalled = Watcher(stalled_client.watch_queue(pb::WatchQueueRequest::default()).await.unwrap().into_inner());
     let mut live = Watcher::open(&app, pb::WatchQueueRequest::default()).await;
