@@ -15,6 +15,7 @@ mod helpers;
 mod logs;
 mod platform;
 mod replicas;
+mod scoping;
 mod sla_aging;
 mod tickets;
 mod watch;
