@@ -15,8 +15,13 @@ cleanup() {
   rm -rf "$work"
 }
 cargo build --quiet
+# A production-style start (MySQL): the signing secret must be set.
+export SUPPORT_AUTH_SECRET
+SUPPORT_AUTH_SECRET=$(head -c 48 /dev/urandom | base64 -w0)
 DATABASE_URL="$base/$db" SUPPORT_LISTEN="127.0.0.1:$port" SUPPORT_WATCH_HEARTBEAT_MS=300 \
   ./target/debug/support-service >"$work/server.log" 2>&1 &
 server=$!
 trap cleanup EXIT
+SUPPORT_TOKEN=$(./target/debug/support-service token --role service --subject python-fixtures)
+export SUPPORT_TOKEN
 .tools/venv/bin/python tests/python/watch_client.py "127.0.0.1:$port" || { cat "$work/server.log"; exit 1; }

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs the README's grpcurl examples exactly as printed against a freshly started server
-# (the README's run command, on a fresh SQLite file) and checks what they print.
+# (the README's run command's release binary, on a fresh SQLite file, which the examples'
+# `cargo run --release -- token` reads too) and checks what they print.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-cargo build --quiet
-DATABASE_URL="sqlite://$work/readme.db?mode=rwc" SUPPORT_LOG_FORMAT=json ./target/debug/support-service >"$work/server.log" 2>&1 &
+cargo build --release --quiet --bin support-service
+export DATABASE_URL="sqlite://$work/readme.db?mode=rwc"
+SUPPORT_LOG_FORMAT=json ./target/release/support-service >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do
   grpcurl -plaintext -d '{}' localhost:50051 grpc.health.v1.Health/Check 2>/dev/null | grep -q SERVING && break
@@ -22,6 +24,8 @@ bash -e "$work/examples.sh" >"$work/out.txt" 2>&1 || { cat "$work/out.txt"; echo
 
 check() { grep -q -- "$1" "$work/out.txt" || { cat "$work/out.txt"; echo "README output lacks: $1" >&2; exit 1; }; }
 check 'support.v1.TicketService'
+check 'Code: Unauthenticated'
+check 'authorization: Bearer'
 check '"score": 15'
 check '"level": "PRIORITY_LEVEL_P1"'
 check '"severityPoints": 5'

@@ -16,9 +16,27 @@ use sea_orm::{ConnectionTrait, Database};
 use support_service::app::App;
 use support_service::config::Settings;
 use support_service::domain::SystemClock;
+use support_service::domain::access::{Principal, Role};
 use support_service::pb::{self, watch_queue_response::Item};
 use tokio::net::TcpListener;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+
+/// Adds the bench's service token to every call.
+#[derive(Debug, Clone)]
+struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        request.metadata_mut().insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+/// A channel carrying `token`.
+fn authed(channel: Channel, token: &str) -> Result<InterceptedService<Channel, Bearer>, Box<dyn std::error::Error>> {
+    Ok(InterceptedService::new(channel, Bearer(format!("Bearer {token}").parse()?)))
+}
 
 #[derive(Debug, Parser)]
 #[command(about = "Load generator for Support Service")]
@@ -48,6 +66,8 @@ enum Scenario {
 
 struct Server {
     addr: std::net::SocketAddr,
+    /// A `service` token for the load generator's calls.
+    token: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -73,7 +93,11 @@ async fn start_server(mysql: Option<&str>) -> Result<Server, Box<dyn std::error:
     settings.watch_buffer = 1 << 16;
     settings.watch_heartbeat_ms = 1_000;
     settings.auto_assign = false;
+    // The load generator is one principal making thousands of calls a second.
+    settings.rate_limit_per_second = 0;
+    settings.auth_secret = Some(format!("bench-{}-{}", std::process::id(), "k7Qz9xW2mP4vR8tY1uI6oA3sD5fG0hJ").into());
     let app = App::build(settings, Arc::new(SystemClock)).await?;
+    let token = app.tokens().mint(&Principal::named(Role::Service, "bench"))?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -84,7 +108,7 @@ async fn start_server(mysql: Option<&str>) -> Result<Server, Box<dyn std::error:
             })
             .await;
     });
-    Ok(Server { addr, stop: Some(tx), task })
+    Ok(Server { addr, token, stop: Some(tx), task })
 }
 
 /// One run: returns (histogram of latencies in µs, events expected, events received).
@@ -96,7 +120,7 @@ async fn watch_run(
 ) -> Result<(Histogram<u64>, u64, u64), Box<dyn std::error::Error>> {
     let mut server = start_server(mysql).await?;
     let uri = format!("http://{}", server.addr);
-    let channel = Channel::from_shared(uri.clone())?.connect().await?;
+    let channel = authed(Channel::from_shared(uri.clone())?.connect().await?, &server.token)?;
     let mut departments = pb::department_service_client::DepartmentServiceClient::new(channel.clone());
     let mut customers = pb::customer_service_client::CustomerServiceClient::new(channel.clone());
     let d = departments
@@ -133,7 +157,7 @@ async fn watch_run(
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(subscribers.max(1));
     let mut channels = Vec::new();
     for _ in 0..subscribers.div_ceil(100) {
-        channels.push(Channel::from_shared(uri.clone())?.connect().await?);
+        channels.push(authed(Channel::from_shared(uri.clone())?.connect().await?, &server.token)?);
     }
     let mut readers = Vec::new();
     for i in 0..subscribers {

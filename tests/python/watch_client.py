@@ -1,10 +1,12 @@
 """A WatchQueue subscriber in Python (grpcio), as other teams write them.
 
 Generates stubs from proto/ with grpcio-tools, then against a running server:
-takes a snapshot, receives live events, disconnects, resumes after the last
-sequence it saw and receives exactly the missed events, then live ones again.
+a customer signs up (AuthService.Register) and watches with their access token;
+takes a snapshot, receives live events (and never another customer's), disconnects,
+resumes after the last sequence it saw and receives exactly the missed events, then
+live ones again. Fixtures are written with an internal service's token.
 
-Usage: python3 tests/python/watch_client.py HOST:PORT
+Usage: SUPPORT_TOKEN=<service token> python3 tests/python/watch_client.py HOST:PORT
 """
 
 import os
@@ -22,6 +24,7 @@ PROTOS = [
     "support/v1/department_service.proto",
     "support/v1/customer_service.proto",
     "support/v1/ticket_service.proto",
+    "support/v1/auth_service.proto",
 ]
 well_known = os.path.join(os.path.dirname(protoc.__file__), "_proto")
 code = protoc.main(
@@ -32,6 +35,8 @@ assert code == 0, f"protoc failed with {code}"
 sys.path.insert(0, OUT)
 
 import grpc  # noqa: E402
+from support.v1 import auth_service_pb2 as auth  # noqa: E402
+from support.v1 import auth_service_pb2_grpc as auth_grpc  # noqa: E402
 from support.v1 import common_pb2  # noqa: E402
 from support.v1 import customer_service_pb2 as cs  # noqa: E402
 from support.v1 import customer_service_pb2_grpc as cs_grpc  # noqa: E402
@@ -55,9 +60,9 @@ def check(condition, what):
 class Subscriber:
     """Reads a WatchQueue stream on a thread, so the test can wait with a timeout."""
 
-    def __init__(self, stub, request):
+    def __init__(self, stub, request, token):
         self.items = queue.Queue()
-        self.call = stub.WatchQueue(request)
+        self.call = stub.WatchQueue(request, metadata=bearer(token))
         threading.Thread(target=self._pump, daemon=True).start()
 
     def _pump(self):
@@ -81,52 +86,75 @@ class Subscriber:
         self.call.cancel()
 
 
+def bearer(token):
+    return (("authorization", f"Bearer {token}"),)
+
+
 def main(target):
+    service = os.environ["SUPPORT_TOKEN"]
     channel = grpc.insecure_channel(target)
     grpc.channel_ready_future(channel).result(timeout=30)
     departments = ds_grpc.DepartmentServiceStub(channel)
     customers = cs_grpc.CustomerServiceStub(channel)
     tickets = ts_grpc.TicketServiceStub(channel)
+    accounts = auth_grpc.AuthServiceStub(channel)
+
+    # 0. Without a token nothing but sign-up and sign-in answers.
+    try:
+        tickets.WatchQueue(ts.WatchQueueRequest()).next()
+        check(False, "an anonymous subscriber is refused")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.UNAUTHENTICATED, f"UNAUTHENTICATED, got {e.code()}")
 
     dept = departments.CreateDepartment(
         ds.CreateDepartmentRequest(
             department=common_pb2.Department(name="Python", conversation_mode=common_pb2.CONVERSATION_MODE_CHAT)
-        )
+        ),
+        metadata=bearer(service),
     ).department
-    customer = customers.CreateCustomer(
+    signed_up = accounts.Register(
+        auth.RegisterRequest(first_name="Guido", last_name="Py", email="guido@example.com", password="a decent passphrase")
+    )
+    customer_token = signed_up.tokens.access_token
+    other = customers.CreateCustomer(
         cs.CreateCustomerRequest(
-            customer=common_pb2.Customer(
-                first_name="Guido", last_name="Py", email="guido@example.com", tier=common_pb2.CUSTOMER_TIER_PAID
-            )
-        )
+            customer=common_pb2.Customer(first_name="Other", last_name="Person", email="other@example.com")
+        ),
+        metadata=bearer(service),
     ).customer
+    tier = cs.UpdateCustomerRequest(customer=common_pb2.Customer(id=signed_up.customer_id, tier=common_pb2.CUSTOMER_TIER_PAID))
+    tier.update_mask.paths.append("tier")
+    customers.UpdateCustomer(tier, metadata=bearer(service))
 
-    def open_ticket(subject, severity=common_pb2.SEVERITY_MAJOR):
+    def open_ticket(subject, severity=common_pb2.SEVERITY_MAJOR, customer_id=signed_up.customer_id):
         return tickets.CreateTicket(
             ts.CreateTicketRequest(
-                customer_id=customer.id,
+                customer_id=customer_id,
                 department_id=dept.id,
                 category=common_pb2.TICKET_CATEGORY_OTHER,
                 subject=subject,
                 description="from the Python client",
                 severity=severity,
                 impact=3,
-            )
+            ),
+            metadata=bearer(service),
         ).ticket
 
+    open_ticket("someone else's, before", customer_id=other.id)
     first = open_ticket("before the snapshot")
 
-    # 1. Fresh start: the snapshot, its end marker, then live events.
-    sub = Subscriber(tickets, ts.WatchQueueRequest(department_id=dept.id))
+    # 1. Fresh start as the customer: their snapshot, its end marker, then live events.
+    sub = Subscriber(tickets, ts.WatchQueueRequest(department_id=dept.id), customer_token)
     kind, item = sub.next()
     check(kind == "snapshot_ticket" and item.id == first.id, "the snapshot holds the existing ticket")
     kind, end = sub.next()
-    check(kind == "snapshot_end", "the snapshot ends with a marker")
+    check(kind == "snapshot_end", "the snapshot ends with a marker (and holds no other customer's ticket)")
+    open_ticket("someone else's, live", customer_id=other.id)
     live = open_ticket("live")
     kind, event = sub.next()
-    check(kind == "event" and event.ticket.id == live.id, "a live event arrives")
+    check(kind == "event" and event.ticket.id == live.id, "a live event arrives, never another customer's")
     check(event.kind == ts.QUEUE_EVENT_KIND_TICKET_CREATED, "it is TICKET_CREATED")
-    check(event.sequence > end.sequence, "its sequence follows the snapshot's")
+    check(event.sequence > end.sequence + 1, "its sequence follows the snapshot's and the skipped event's")
     check(event.ticket.priority.score == 3 + 3 + 3, "it carries the full ticket with its priority")
     last = event.sequence
 
@@ -134,7 +162,7 @@ def main(target):
     sub.close()
     missed_a = open_ticket("missed a", common_pb2.SEVERITY_CRITICAL)
     missed_b = open_ticket("missed b", common_pb2.SEVERITY_MINOR)
-    sub = Subscriber(tickets, ts.WatchQueueRequest(department_id=dept.id, resume_after=last))
+    sub = Subscriber(tickets, ts.WatchQueueRequest(department_id=dept.id, resume_after=last), customer_token)
     _, e1 = sub.next()
     _, e2 = sub.next()
     check([e1.ticket.id, e2.ticket.id] == [missed_a.id, missed_b.id], "the resumed stream replays the missed events")
@@ -147,7 +175,7 @@ def main(target):
     sub.close()
 
     # 3. A resume point older than the history is OUT_OF_RANGE; ahead of it too.
-    sub = Subscriber(tickets, ts.WatchQueueRequest(resume_after=10_000_000))
+    sub = Subscriber(tickets, ts.WatchQueueRequest(resume_after=10_000_000), customer_token)
     try:
         sub.next()
         check(False, "resuming ahead of the log fails")
