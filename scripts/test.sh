@@ -2,8 +2,9 @@
 # The whole test suite, from a fresh Debian machine with only a Rust toolchain:
 #   1. makes sure MariaDB is installed and running, with this project's user and database;
 #   2. installs the tools the checks need (buf, grpcurl) into .tools/;
-#   3. runs fmt, clippy, buf lint, the suite against SQLite and MariaDB, a Python grpcio
-#      WatchQueue client, and the README's grpcurl examples against a real server.
+#   3. runs fmt, clippy, buf lint, the suite against SQLite and MariaDB (with 10,000
+#      fuzzed requests each), a Python grpcio WatchQueue client, and the README's grpcurl
+#      examples against a real (release) server.
 # Environment: SUPPORT_TEST_MYSQL_URL (default mysql://support:support@127.0.0.1:3306).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -77,6 +78,8 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 buf lint
 
 # ---- the suite, twice ---------------------------------------------------------------
+# The fuzz test sends this many random requests (as random callers) to every RPC.
+export SUPPORT_FUZZ_CASES="${SUPPORT_FUZZ_CASES:-10000}"
 step "tests on SQLite"
 SUPPORT_TEST_DB=sqlite cargo test --workspace
 step "tests on MariaDB"

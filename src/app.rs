@@ -203,7 +203,7 @@ impl App {
             .add_service(
                 pb::auth_service_server::AuthServiceServer::new(AuthApi(s.clone())).max_decoding_message_size(max),
             )
-            .add_service(pb::report_service_server::ReportServiceServer::new(ReportApi).max_decoding_message_size(max));
+            .add_service(pb::report_service_server::ReportServiceServer::new(ReportApi(s.clone())).max_decoding_message_size(max));
 
         let signal_reporter = reporter.clone();
         let signal = async move {

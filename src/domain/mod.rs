@@ -6,6 +6,7 @@
 //! - [`priority`]: the configurable priority engine.
 //! - [`workflow`]: the ticket status machine.
 //! - [`clock`]: an injectable source of time.
+//! - [`report`]: the reports' values.
 //! - [`access`]: roles, the calling principal and the ticket scope it sees.
 
 pub mod access;
@@ -13,6 +14,7 @@ pub mod clock;
 pub mod event;
 pub mod model;
 pub mod priority;
+pub mod report;
 pub mod sla;
 pub mod types;
 pub mod validate;

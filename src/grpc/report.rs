@@ -1,19 +1,16 @@
-//! `support.v1.ReportService`: defined by the contract, built with the reports work.
+//! `support.v1.ReportService`: the dashboard, computed in the database, for supervisors,
+//! admins and services.
 
 use tonic::Request;
 
-use super::{RpcResult, caller};
+use super::convert::reports::scope;
+use super::{RpcResult, State, caller, ok};
 use crate::auth::policy::Call;
-use crate::error::AppError;
 use crate::pb::{self, report_service_server::ReportService};
 
-/// The report service (answers UNIMPLEMENTED, to the roles that may see reports, until the reports land).
-#[derive(Debug, Clone, Default)]
-pub struct ReportApi;
-
-fn not_yet<T>(method: &str) -> RpcResult<T> {
-    Err(AppError::Unimplemented(format!("{method} is not built yet; it arrives with the reports work")).into())
-}
+/// The report service.
+#[derive(Debug, Clone)]
+pub struct ReportApi(pub State);
 
 #[tonic::async_trait]
 impl ReportService for ReportApi {
@@ -22,7 +19,8 @@ impl ReportService for ReportApi {
         request: Request<pb::GetResolutionTimeReportRequest>,
     ) -> RpcResult<pb::GetResolutionTimeReportResponse> {
         caller(&request, Call::Report)?;
-        not_yet("GetResolutionTimeReport")
+        let scope = scope(request.into_inner().scope)?;
+        ok(self.0.repo.resolution_report(&scope).await?.into())
     }
 
     async fn get_agents_per_ticket_report(
@@ -30,7 +28,14 @@ impl ReportService for ReportApi {
         request: Request<pb::GetAgentsPerTicketReportRequest>,
     ) -> RpcResult<pb::GetAgentsPerTicketReportResponse> {
         caller(&request, Call::Report)?;
-        not_yet("GetAgentsPerTicketReport")
+        let scope = scope(request.into_inner().scope)?;
+        let buckets = self.0.repo.agents_per_ticket(&scope).await?;
+        ok(pb::GetAgentsPerTicketReportResponse {
+            buckets: buckets
+                .into_iter()
+                .map(|(agent_count, ticket_count)| pb::AgentsPerTicketBucket { agent_count, ticket_count })
+                .collect(),
+        })
     }
 
     async fn get_agent_report(
@@ -38,7 +43,9 @@ impl ReportService for ReportApi {
         request: Request<pb::GetAgentReportRequest>,
     ) -> RpcResult<pb::GetAgentReportResponse> {
         caller(&request, Call::Report)?;
-        not_yet("GetAgentReport")
+        let scope = scope(request.into_inner().scope)?;
+        let rows = self.0.repo.agent_figures(&scope).await?;
+        ok(pb::GetAgentReportResponse { rows: rows.into_iter().map(Into::into).collect() })
     }
 
     async fn get_first_response_report(
@@ -46,7 +53,9 @@ impl ReportService for ReportApi {
         request: Request<pb::GetFirstResponseReportRequest>,
     ) -> RpcResult<pb::GetFirstResponseReportResponse> {
         caller(&request, Call::Report)?;
-        not_yet("GetFirstResponseReport")
+        let scope = scope(request.into_inner().scope)?;
+        let stats = self.0.repo.first_response_report(&scope).await?;
+        ok(pb::GetFirstResponseReportResponse { first_response: Some(stats.into()) })
     }
 
     async fn get_backlog_report(
@@ -54,6 +63,8 @@ impl ReportService for ReportApi {
         request: Request<pb::GetBacklogReportRequest>,
     ) -> RpcResult<pb::GetBacklogReportResponse> {
         caller(&request, Call::Report)?;
-        not_yet("GetBacklogReport")
+        let scope = scope(request.into_inner().scope)?;
+        let rows = self.0.repo.backlog_report(&scope).await?;
+        ok(pb::GetBacklogReportResponse { rows: rows.into_iter().map(Into::into).collect() })
     }
 }

@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod logs;
 pub mod maintenance;
 pub mod paging;
+pub mod reports;
 pub mod tickets;
 
 use std::sync::Arc;

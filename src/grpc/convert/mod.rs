@@ -2,6 +2,7 @@
 //! here, resources in [`resources`], validated requests in [`requests`].
 
 pub mod auth_requests;
+pub mod reports;
 pub mod requests;
 pub mod resources;
 pub mod ticket_requests;
@@ -93,6 +94,14 @@ pub fn optional<T: WireEnum>(c: &mut Checker, field: &str, v: i32) -> Option<T> 
 /// A domain time on the wire.
 pub fn timestamp(t: DateTime<Utc>) -> Timestamp {
     Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
+}
+
+/// A wire time as a domain time; the message says what is wrong.
+pub fn timestamp_to_domain(t: &Timestamp) -> Result<DateTime<Utc>, String> {
+    let nanos = u32::try_from(t.nanos).ok().filter(|n| *n < 1_000_000_000);
+    nanos
+        .and_then(|n| DateTime::from_timestamp(t.seconds, n))
+        .ok_or_else(|| format!("is not a valid time (seconds {}, nanos {})", t.seconds, t.nanos))
 }
 
 /// An optional domain time on the wire.
