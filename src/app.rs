@@ -70,6 +70,13 @@ pub struct App {
     gate: Gate,
 }
 
+/// The data layer for a tool: connected once (no retries) and migrated.
+pub async fn connect_and_migrate(settings: &Settings) -> Result<Repo, StartError> {
+    let repo = Repo::connect(&settings.db(), settings.rules().map_err(StartError::Config)?).await?;
+    repo.migrate().await?;
+    Ok(repo)
+}
+
 /// The token minter for `settings`: the configured secret, or (quick start) the one kept
 /// in the database, which is then connected and migrated.
 pub async fn token_minter(settings: &Settings) -> Result<Tokens, StartError> {
@@ -78,8 +85,7 @@ pub async fn token_minter(settings: &Settings) -> Result<Tokens, StartError> {
         secret::check(s).map_err(StartError::Config)?;
         return Ok(Tokens::new(s, ttl));
     }
-    let repo = Repo::connect(&settings.db(), settings.rules().map_err(StartError::Config)?).await?;
-    repo.migrate().await?;
+    let repo = connect_and_migrate(settings).await?;
     let s = secret::resolve(None, settings.secret_mode(), &repo).await.map_err(StartError::Config)?;
     repo.close().await?;
     Ok(Tokens::new(&s, ttl))
@@ -203,7 +209,10 @@ impl App {
             .add_service(
                 pb::auth_service_server::AuthServiceServer::new(AuthApi(s.clone())).max_decoding_message_size(max),
             )
-            .add_service(pb::report_service_server::ReportServiceServer::new(ReportApi(s.clone())).max_decoding_message_size(max));
+            .add_service(
+                pb::report_service_server::ReportServiceServer::new(ReportApi(s.clone()))
+                    .max_decoding_message_size(max),
+            );
 
         let signal_reporter = reporter.clone();
         let signal = async move {

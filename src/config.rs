@@ -50,6 +50,15 @@ pub enum Command {
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
+    /// Fill an empty database with a realistic, reproducible demo history.
+    SeedDemo {
+        /// Multiple of the seed's scale (34 agents, 123 customers, 377 tickets, 6,341 messages).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        scale: u32,
+        /// The random seed: one seed, one dataset.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
     /// Print an access token for an operator or an internal service, signed with the
     /// configured secret (or the quick start's generated one).
     Token {

@@ -12,10 +12,12 @@
 //!   the database.
 //! - [`app`]: start-up and shutdown: pool, migrations, health, reflection, services.
 //! - [`config`], [`telemetry`], [`error`]: settings, tracing, and the one error type.
+//! - [`demo`]: the reproducible demo dataset, written through [`repo`].
 
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod events;

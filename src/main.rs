@@ -6,8 +6,9 @@ use std::sync::Arc;
 use clap::Parser;
 use support_service::app::{self, App};
 use support_service::config::{Cli, Command, Settings, TokenRole};
-use support_service::domain::access::{Principal, Role};
+use support_service::demo::{self, DemoPlan};
 use support_service::domain::SystemClock;
+use support_service::domain::access::{Principal, Role};
 use support_service::telemetry;
 use tokio::net::TcpListener;
 
@@ -18,6 +19,7 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.settings).await,
         Command::Migrate => migrate(cli.settings).await,
+        Command::SeedDemo { scale, seed } => seed_demo(cli.settings, DemoPlan { scale, seed }).await,
         Command::Token { role, subject, ttl_secs } => token(cli.settings, role, &subject, ttl_secs).await,
     };
     match result {
@@ -46,8 +48,39 @@ async fn migrate(mut settings: Settings) -> Result<(), Box<dyn std::error::Error
     Ok(())
 }
 
+/// Fills an empty database with the demo dataset, with a progress bar.
+async fn seed_demo(settings: Settings, plan: DemoPlan) -> Result<(), Box<dyn std::error::Error>> {
+    let repo = app::connect_and_migrate(&settings).await?;
+    let bar = indicatif::ProgressBar::new(plan.tickets() as u64).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} tickets ({per_sec}, {eta} left)",
+        )?
+        .progress_chars("=> "),
+    );
+    let started = std::time::Instant::now();
+    let summary = demo::seed(&repo, plan, |n| bar.set_position(n as u64)).await?;
+    bar.finish_and_clear();
+    repo.close().await?;
+    println!(
+        "seeded {} departments, {} agents, {} customers, {} tickets ({} closed with a rating), {} messages in {:.1} s",
+        summary.departments,
+        summary.agents,
+        summary.customers,
+        summary.tickets,
+        summary.closed,
+        summary.messages,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// Prints an access token for an operator or an internal service.
-async fn token(settings: Settings, role: TokenRole, subject: &str, ttl_secs: u64) -> Result<(), Box<dyn std::error::Error>> {
+async fn token(
+    settings: Settings,
+    role: TokenRole,
+    subject: &str,
+    ttl_secs: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
     let valid = !subject.is_empty()
         && subject.len() <= 64
         && subject.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));

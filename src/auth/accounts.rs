@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 
 use super::password;
 use super::token::Tokens;
-use crate::domain::access::Principal;
 use crate::domain::NewCustomer;
+use crate::domain::access::Principal;
 use crate::error::{AppError, AppResult};
 use crate::repo::Repo;
 use crate::repo::credentials::{Credential, NewRefresh, Rotation};

@@ -52,8 +52,7 @@ impl std::fmt::Debug for Gate {
 impl Gate {
     /// A gate verifying with `tokens`, limiting each principal to `rate` (None: no limit).
     pub fn new(tokens: Arc<Tokens>, rate: Option<Rate>) -> Self {
-        let limiter =
-            rate.map(|r| Arc::new(RateLimiter::keyed(Quota::per_second(r.per_second).allow_burst(r.burst))));
+        let limiter = rate.map(|r| Arc::new(RateLimiter::keyed(Quota::per_second(r.per_second).allow_burst(r.burst))));
         Self { tokens, limiter }
     }
 

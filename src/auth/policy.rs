@@ -80,7 +80,10 @@ pub fn allow(who: &Principal, call: Call) -> AppResult<()> {
         return Ok(());
     }
     let names = roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
-    Err(AppError::PermissionDenied(format!("{call:?} is not allowed for the {} role; it needs one of: {names}", who.role)))
+    Err(AppError::PermissionDenied(format!(
+        "{call:?} is not allowed for the {} role; it needs one of: {names}",
+        who.role
+    )))
 }
 
 /// The customer id a customer may act on: their own. Any other id does not exist for them.

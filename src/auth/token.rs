@@ -89,7 +89,9 @@ impl Tokens {
     pub fn verify(&self, token: &str) -> AppResult<Principal> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
             AppError::Unauthenticated(match e.kind() {
-                ErrorKind::ExpiredSignature => "the access token has expired; get a new one with Refresh or Login".into(),
+                ErrorKind::ExpiredSignature => {
+                    "the access token has expired; get a new one with Refresh or Login".into()
+                }
                 ErrorKind::InvalidSignature => "the access token's signature is not valid".into(),
                 _ => "the access token is not a valid token of this service".into(),
             })

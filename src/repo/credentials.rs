@@ -58,7 +58,12 @@ pub enum Rotation {
 
 const EMAIL_TAKEN: &str = "an account with this email already exists; sign in instead";
 
-async fn insert_refresh(conn: &impl ConnectionTrait, credential_id: i64, r: &NewRefresh, now: DateTime<Utc>) -> AppResult<()> {
+async fn insert_refresh(
+    conn: &impl ConnectionTrait,
+    credential_id: i64,
+    r: &NewRefresh,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let am = token::ActiveModel {
         credential_id: Set(credential_id),
         family: Set(r.family.clone()),
@@ -108,7 +113,9 @@ impl Repo {
     ) -> AppResult<Customer> {
         let txn = self.begin().await?;
         let id = insert_customer(&txn, new, now).await.map_err(|e| match e {
-            AppError::AlreadyExists { .. } => AppError::AlreadyExists { field: "email".into(), message: EMAIL_TAKEN.into() },
+            AppError::AlreadyExists { .. } => {
+                AppError::AlreadyExists { field: "email".into(), message: EMAIL_TAKEN.into() }
+            }
             other => other,
         })?;
         let credential = insert_credential(&txn, &new.email, password_hash, (Some(id), None), now).await?;
@@ -160,8 +167,10 @@ impl Repo {
             self.revoke_family(&row.family, now).await?;
             return Ok(Rotation::Reused);
         }
-        insert_refresh(&txn, row.credential_id, &NewRefresh { family: row.family.clone(), ..next.clone() }, now).await?;
-        let cred = found(credential::Entity::find_by_id(row.credential_id).one(&txn).await?, "credential", row.credential_id)?;
+        insert_refresh(&txn, row.credential_id, &NewRefresh { family: row.family.clone(), ..next.clone() }, now)
+            .await?;
+        let cred =
+            found(credential::Entity::find_by_id(row.credential_id).one(&txn).await?, "credential", row.credential_id)?;
         txn.commit().await?;
         Ok(Rotation::Rotated(cred.into()))
     }
@@ -184,8 +193,7 @@ impl Repo {
     pub async fn set_agent_password(&self, agent_id: i64, password_hash: &str, now: DateTime<Utc>) -> AppResult<()> {
         let txn = self.begin().await?;
         let a = found(agent::Entity::find_by_id(agent_id).one(&txn).await?, "agent", agent_id)?;
-        let existing =
-            credential::Entity::find().filter(credential::Column::AgentId.eq(agent_id)).one(&txn).await?;
+        let existing = credential::Entity::find().filter(credential::Column::AgentId.eq(agent_id)).one(&txn).await?;
         match existing {
             Some(c) => {
                 credential::Entity::update_many()
@@ -212,7 +220,12 @@ impl Repo {
     }
 
     /// The service-wide secret `name`, created from `make` the first time it is asked for.
-    pub async fn service_secret(&self, name: &str, make: impl FnOnce() -> String, now: DateTime<Utc>) -> AppResult<String> {
+    pub async fn service_secret(
+        &self,
+        name: &str,
+        make: impl FnOnce() -> String,
+        now: DateTime<Utc>,
+    ) -> AppResult<String> {
         let find = || service_secret::Entity::find_by_id(name.to_owned()).one(&self.db);
         if let Some(s) = find().await? {
             return Ok(s.value);

@@ -42,7 +42,11 @@ pub struct CustomerFilter {
 }
 
 /// Inserts a customer in `txn`; a duplicate email is ALREADY_EXISTS on `customer.email`.
-pub(crate) async fn insert_customer(txn: &DatabaseTransaction, new: &NewCustomer, now: DateTime<Utc>) -> AppResult<i64> {
+pub(crate) async fn insert_customer(
+    txn: &DatabaseTransaction,
+    new: &NewCustomer,
+    now: DateTime<Utc>,
+) -> AppResult<i64> {
     let am = row::ActiveModel {
         first_name: Set(new.first_name.clone()),
         last_name: Set(new.last_name.clone()),

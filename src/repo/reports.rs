@@ -138,11 +138,7 @@ impl Repo {
                WHERE 1 = 1{filter} GROUP BY t.id \
              ) per_ticket GROUP BY agents ORDER BY agents"
         );
-        self.rows(sql, values)
-            .await?
-            .iter()
-            .map(|row| Ok((col::<i64>(row, 0)? as i32, col::<i64>(row, 1)?)))
-            .collect()
+        self.rows(sql, values).await?.iter().map(|row| Ok((col::<i64>(row, 0)? as i32, col::<i64>(row, 1)?))).collect()
     }
 
     /// Per agent: distinct tickets written on, and the ratings of closed tickets assigned

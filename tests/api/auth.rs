@@ -17,7 +17,12 @@ use crate::helpers::{Clients, TestApp, TestDb, spawn_app, spawn_with};
 const PASSWORD: &str = "a decent passphrase";
 
 fn register(email: &str) -> pb::RegisterRequest {
-    pb::RegisterRequest { first_name: "Ada".into(), last_name: "Lovelace".into(), email: email.into(), password: PASSWORD.into() }
+    pb::RegisterRequest {
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        email: email.into(),
+        password: PASSWORD.into(),
+    }
 }
 
 fn login(email: &str, password: &str) -> pb::LoginRequest {
@@ -120,7 +125,10 @@ async fn an_admin_sets_an_agents_password_and_the_agent_signs_in_to_their_depart
     let mut newer = set;
     newer.password = "another decent passphrase".into();
     admin.auth.set_agent_password(newer).await.expect("reset password");
-    assert_eq!(anon.auth.login(login("grace@support.example", PASSWORD)).await.unwrap_err().code(), Code::Unauthenticated);
+    assert_eq!(
+        anon.auth.login(login("grace@support.example", PASSWORD)).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
 }
 
 #[tokio::test]

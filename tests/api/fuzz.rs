@@ -136,9 +136,13 @@ fn timestamp() -> impl Strategy<Value = Option<prost_types::Timestamp>> {
 }
 
 fn scope() -> impl Strategy<Value = Option<pb::ReportScope>> {
-    proptest::option::of((timestamp(), timestamp(), id()).prop_map(|(start_time, end_time, department_id)| {
-        pb::ReportScope { start_time, end_time, department_id }
-    }))
+    proptest::option::of(
+        (timestamp(), timestamp(), id()).prop_map(|(start_time, end_time, department_id)| pb::ReportScope {
+            start_time,
+            end_time,
+            department_id,
+        }),
+    )
 }
 
 #[derive(Debug, Clone)]
@@ -477,7 +481,10 @@ fn malformed_messages_are_invalid_argument_not_internal() {
     let bytes = (prop::sample::select(METHODS), proptest::collection::vec(any::<u8>(), 0..64));
     let result = runner.run(&bytes, |(method, body)| {
         let status = rt.block_on(async {
-            let mut grpc = tonic::client::Grpc::new(crate::helpers::authed(app.channel.clone(), Some(&crate::helpers::service_token())));
+            let mut grpc = tonic::client::Grpc::new(crate::helpers::authed(
+                app.channel.clone(),
+                Some(&crate::helpers::service_token()),
+            ));
             grpc.ready().await.unwrap();
             let path = tonic::codegen::http::uri::PathAndQuery::from_static(method);
             grpc.unary(tonic::Request::new(body.clone()), path, RawCodec).await.err()
@@ -492,7 +499,10 @@ fn malformed_messages_are_invalid_argument_not_internal() {
     }
     // Truncated varint: definitely not a message.
     let status = rt.block_on(async {
-        let mut grpc = tonic::client::Grpc::new(crate::helpers::authed(app.channel.clone(), Some(&crate::helpers::service_token())));
+        let mut grpc = tonic::client::Grpc::new(crate::helpers::authed(
+            app.channel.clone(),
+            Some(&crate::helpers::service_token()),
+        ));
         grpc.ready().await.unwrap();
         let path = tonic::codegen::http::uri::PathAndQuery::from_static("/support.v1.CustomerService/GetCustomer");
         grpc.unary(tonic::Request::new(vec![0x08, 0xff]), path, RawCodec).await.unwrap_err()

@@ -11,8 +11,8 @@ use secrecy::SecretString;
 use support_service::app::App;
 use support_service::auth::token::Tokens;
 use support_service::config::Settings;
-use support_service::domain::access::{Principal, Role};
 use support_service::domain::ManualClock;
+use support_service::domain::access::{Principal, Role};
 use support_service::jobs::Maintenance;
 use support_service::pb::{
     self, agent_service_client::AgentServiceClient, auth_service_client::AuthServiceClient,

@@ -15,6 +15,7 @@ mod helpers;
 mod logs;
 mod platform;
 mod replicas;
+mod reports;
 mod scoping;
 mod sla_aging;
 mod tickets;

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 
 use super::timestamp_to_domain;
-use crate::domain::report::{AgentFigures, BacklogRow, DurationStats, MonthlyResolution, ReportScope, ResolutionReport};
+use crate::domain::report::{
+    AgentFigures, BacklogRow, DurationStats, MonthlyResolution, ReportScope, ResolutionReport,
+};
 use crate::domain::validate::{self as v, Checker};
 use crate::error::AppResult;
 use crate::pb;
@@ -22,8 +24,7 @@ pub fn scope(s: Option<pb::ReportScope>) -> AppResult<ReportScope> {
     {
         c.fail("scope.end_time", "must be after scope.start_time");
     }
-    let department_id =
-        (s.department_id != 0).then(|| c.take("scope.department_id", v::id(s.department_id))).flatten();
+    let department_id = (s.department_id != 0).then(|| c.take("scope.department_id", v::id(s.department_id))).flatten();
     c.finish()?;
     Ok(ReportScope { start, end, department_id })
 }
@@ -35,10 +36,9 @@ impl From<DurationStats> for pb::DurationStats {
         pb::DurationStats {
             count: s.count,
             min: if empty { None } else { secs(s.min_secs) },
-            average: s.average().map(|d| prost_types::Duration {
-                seconds: d.as_secs() as i64,
-                nanos: d.subsec_nanos() as i32,
-            }),
+            average: s
+                .average()
+                .map(|d| prost_types::Duration { seconds: d.as_secs() as i64, nanos: d.subsec_nanos() as i32 }),
             max: if empty { None } else { secs(s.max_secs) },
         }
     }
