@@ -78,6 +78,10 @@ impl Repo {
             opts.map_sqlx_sqlite_opts(|o| {
                 o.create_if_missing(true)
                     .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    // WAL with NORMAL sync (SQLite's advice for WAL): commits never corrupt
+                    // the file; a power cut may lose the last commits, not a crash of the
+                    // process. MySQL is the durable production store.
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(5))
                     .foreign_keys(true)
             });

@@ -183,3 +183,51 @@ async fn reports_honour_department_and_time_scopes_and_empty_ranges() {
     assert_eq!(e.code(), Code::InvalidArgument);
     assert_eq!(crate::helpers::bad_fields(&e), vec!["scope.end_time", "scope.department_id"]);
 }
+
+/// The demo dataset at the seed's scale, written into SQLite and into MariaDB from one
+/// seed: the plan's figures, and every report identical on both backends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_dataset_has_the_seed_scale_and_identical_reports_on_both_backends() {
+    use support_service::config::Settings;
+    use support_service::demo::{self, DemoPlan};
+
+    let plan = DemoPlan { scale: 1, seed: 7 };
+    let sqlite = crate::helpers::TestDb::sqlite_file(
+        std::env::temp_dir().join(format!("support_demo_{}.db", uuid::Uuid::new_v4().simple())),
+    );
+    let mariadb = crate::helpers::TestDb::create_mysql(&crate::helpers::mysql_base()).await;
+    let mut reports = Vec::new();
+    for db in [sqlite, mariadb] {
+        let url = db.url.clone();
+        let repo = support_service::app::connect_and_migrate(&Settings::with_database(url.clone())).await.unwrap();
+        let summary = demo::seed(&repo, plan, |_| {}).await.expect("seed the demo");
+        assert_eq!((summary.agents, summary.customers, summary.tickets, summary.messages), (34, 123, 377, 6_341));
+        let again = demo::seed(&repo, plan, |_| {}).await.unwrap_err();
+        assert!(matches!(again, support_service::error::AppError::FailedPrecondition(_)), "{again:?}");
+        repo.close().await.unwrap();
+
+        let mut app = crate::helpers::spawn_on(db, url, |s| s.maintenance_interval_ms = 3_600_000).await;
+        let departments = app.departments.list_departments(pb::ListDepartmentsRequest::default()).await.unwrap();
+        let modes: std::collections::BTreeSet<i32> =
+            departments.into_inner().departments.iter().map(|d| d.conversation_mode).collect();
+        assert_eq!(modes.len(), 2, "both conversation modes");
+        let r = &mut app.clients.reports;
+        let resolution = r.get_resolution_time_report(pb::GetResolutionTimeReportRequest::default()).await.unwrap();
+        let resolution = resolution.into_inner();
+        assert!(resolution.months.len() >= 6, "six months of history: {:?}", resolution.months.len());
+        let buckets =
+            r.get_agents_per_ticket_report(pb::GetAgentsPerTicketReportRequest::default()).await.unwrap().into_inner();
+        assert_eq!(buckets.buckets.iter().map(|b| b.ticket_count).sum::<i64>(), 377);
+        assert!(buckets.buckets.iter().any(|b| b.agent_count >= 2), "some tickets had several agents");
+        let agents = r.get_agent_report(pb::GetAgentReportRequest::default()).await.unwrap().into_inner();
+        assert_eq!(agents.rows.iter().map(|a| a.rating_count).sum::<i64>(), summary.closed as i64);
+        let first = r.get_first_response_report(pb::GetFirstResponseReportRequest::default()).await.unwrap();
+        let backlog = r.get_backlog_report(pb::GetBacklogReportRequest::default()).await.unwrap();
+        reports.push(format!(
+            "{resolution:?}\n{buckets:?}\n{agents:?}\n{:?}\n{:?}",
+            first.into_inner(),
+            backlog.into_inner()
+        ));
+    }
+    assert_eq!(reports[0], reports[1], "SQLite and MariaDB agree on every report");
+}
