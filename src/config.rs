@@ -58,6 +58,9 @@ pub enum Command {
         /// The random seed: one seed, one dataset.
         #[arg(long, default_value_t = 2026)]
         seed: u64,
+        /// Tickets written at once (several help on MySQL; the dataset is the same).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+        jobs: u16,
     },
     /// Print an access token for an operator or an internal service, signed with the
     /// configured secret (or the quick start's generated one).

@@ -9,6 +9,7 @@
 //! more often still open. One seed gives one dataset, on SQLite and MySQL alike.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use futures::StreamExt;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -25,6 +26,8 @@ pub struct DemoPlan {
     pub scale: u32,
     /// The random seed.
     pub seed: u64,
+    /// Tickets written at once (MySQL gains from several; SQLite has one writer).
+    pub jobs: usize,
 }
 
 impl DemoPlan {
@@ -206,6 +209,10 @@ pub async fn seed(repo: &Repo, plan: DemoPlan, mut progress: impl FnMut(usize)) 
     arrivals.sort_unstable();
     let counts = message_counts(&mut rng, plan.tickets(), plan.messages());
 
+    // Every ticket's spec is drawn here, in order; each is then written with its own
+    // random stream, `plan.jobs` at a time, so the dataset is the same however many run.
+    let mut turns = vec![0usize; departments.len()];
+    let mut specs = Vec::with_capacity(plan.tickets());
     for (i, (created, messages)) in arrivals.into_iter().zip(counts).enumerate() {
         let d = rng.random_range(0..departments.len());
         let (category, subject) = *SUBJECTS.choose(&mut rng).unwrap_or(&SUBJECTS[0]);
@@ -220,15 +227,61 @@ pub async fn seed(repo: &Repo, plan: DemoPlan, mut progress: impl FnMut(usize)) 
                 .unwrap_or(&Severity::Minor),
             impact: rng.random_range(1..=5),
         };
-        let t = repo.create_ticket(&new, None, created).await?;
+        // Work goes round each department's team in order of arrival.
+        let lead = staff[d][turns[d] % staff[d].len().max(1)];
+        turns[d] += 1;
         let recent = end - created < Duration::days(14);
-        let closed = converse(repo, &mut rng, &t, &staff[d], messages, created, recent).await?;
+        specs.push(Spec { new, created, messages, lead, team: staff[d].clone(), recent, seed: rng.random() });
+    }
+    let mut done = 0;
+    let mut written = futures::stream::iter(specs.into_iter().map(|spec| write_ticket(repo, spec)))
+        .buffer_unordered(plan.jobs.max(1));
+    while let Some(result) = written.next().await {
+        let (messages, closed) = result?;
         summary.tickets += 1;
         summary.messages += messages;
         summary.closed += usize::from(closed);
-        progress(i + 1);
+        done += 1;
+        progress(done);
     }
     Ok(summary)
+}
+
+/// Runs a data-layer call again when it lost a lock conflict (ABORTED: nothing was
+/// written), as a client of the API would.
+async fn retry<T>(mut call: impl AsyncFnMut() -> AppResult<T>) -> AppResult<T> {
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Err(AppError::Aborted(_)) if attempt < 10 => attempt += 1,
+            other => return other,
+        }
+    }
+}
+
+/// One ticket to write.
+#[derive(Debug, Clone)]
+struct Spec {
+    new: NewTicket,
+    created: DateTime<Utc>,
+    messages: usize,
+    lead: i64,
+    team: Vec<i64>,
+    recent: bool,
+    seed: u64,
+}
+
+/// Opens, assigns and converses one ticket; returns its messages and whether it closed.
+async fn write_ticket(repo: &Repo, spec: Spec) -> AppResult<(usize, bool)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+    let t = retry(async || repo.create_ticket(&spec.new, None, spec.created).await).await?;
+    let t = if t.assigned_agent_id == Some(spec.lead) {
+        t
+    } else {
+        retry(async || repo.assign_ticket(t.id, Some(spec.lead), "demo", &TicketScope::All, spec.created).await).await?
+    };
+    let closed = converse(repo, &mut rng, &t, &spec.team, spec.messages, spec.created, spec.recent).await?;
+    Ok((spec.messages, closed))
 }
 
 /// `tickets` counts adding up to `total`: about 5% zero (never answered), the rest 4 to 29.
@@ -267,7 +320,7 @@ async fn converse(
     if messages == 0 {
         return Ok(false);
     }
-    let lead = t.assigned_agent_id.or_else(|| team.first().copied()).unwrap_or_default();
+    let lead = t.assigned_agent_id.unwrap_or_default();
     // A second (and rarely a third) agent joins some conversations.
     let mut agents = vec![lead];
     for _ in 0..2 {
@@ -302,7 +355,7 @@ async fn converse(
             visibility,
             attachments: Vec::new(),
         };
-        repo.add_log(&new, None, &TicketScope::All, now).await?;
+        retry(async || repo.add_log(&new, None, &TicketScope::All, now).await).await?;
         if !note {
             agent_turn = !agent_turn;
         }
@@ -317,14 +370,14 @@ async fn converse(
     if (recent && fate < 60) || fate < 8 {
         return Ok(false); // still being worked on
     }
-    repo.update_status(t.id, Status::Resolved, None, &TicketScope::All, now).await?;
+    retry(async || repo.update_status(t.id, Status::Resolved, None, &TicketScope::All, now).await).await?;
     if fate < 18 {
         return Ok(false); // resolved, not yet closed by the customer
     }
     let rating = *[5, 5, 5, 4, 4, 4, 3, 2, 1].choose(rng).unwrap_or(&4);
     let feedback = if rating >= 3 { Feedback::Satisfied } else { Feedback::NotSatisfied };
     let at = now + Duration::minutes(rng.random_range(10..2_880));
-    repo.close_ticket(t.id, feedback, rating, &TicketScope::All, at).await?;
+    retry(async || repo.close_ticket(t.id, feedback, rating, &TicketScope::All, at).await).await?;
     Ok(true)
 }
 

@@ -19,7 +19,9 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.settings).await,
         Command::Migrate => migrate(cli.settings).await,
-        Command::SeedDemo { scale, seed } => seed_demo(cli.settings, DemoPlan { scale, seed }).await,
+        Command::SeedDemo { scale, seed, jobs } => {
+            seed_demo(cli.settings, DemoPlan { scale, seed, jobs: usize::from(jobs) }).await
+        }
         Command::Token { role, subject, ttl_secs } => token(cli.settings, role, &subject, ttl_secs).await,
     };
     match result {
@@ -49,7 +51,9 @@ async fn migrate(mut settings: Settings) -> Result<(), Box<dyn std::error::Error
 }
 
 /// Fills an empty database with the demo dataset, with a progress bar.
-async fn seed_demo(settings: Settings, plan: DemoPlan) -> Result<(), Box<dyn std::error::Error>> {
+async fn seed_demo(mut settings: Settings, plan: DemoPlan) -> Result<(), Box<dyn std::error::Error>> {
+    // The generator assigns each ticket itself (round the department's team).
+    settings.auto_assign = false;
     let repo = app::connect_and_migrate(&settings).await?;
     let bar = indicatif::ProgressBar::new(plan.tickets() as u64).with_style(
         indicatif::ProgressStyle::with_template(

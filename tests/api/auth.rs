@@ -319,3 +319,27 @@ async fn tls_serves_when_a_certificate_is_configured() {
     clients.departments.list_departments(pb::ListDepartmentsRequest::default()).await.expect("a call over TLS");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn requests_over_the_size_limit_are_refused_and_the_server_goes_on() {
+    let mut app = spawn_with(|s| s.max_request_bytes = 64 * 1024).await;
+    let d = app.department("One", ConversationMode::Chat).await;
+    let c = app.customer("ada@example.com", CustomerTier::Paid).await;
+    let t = app.ticket(c.id, d.id, Severity::Minor, 1).await;
+    let big = pb::AddLogRequest {
+        ticket_id: t.id,
+        sender_kind: pb::SenderKind::Customer.into(),
+        sender_id: c.id,
+        body: "see attached".into(),
+        attachments: vec![pb::AttachmentUpload {
+            file_name: "dump.bin".into(),
+            content_type: String::new(),
+            content: vec![7; 100 * 1024],
+        }],
+        ..Default::default()
+    };
+    let e = app.logs.add_log(big).await.unwrap_err();
+    assert_eq!(e.code(), Code::OutOfRange, "{e:?}");
+    assert!(e.message().contains("too large"), "{}", e.message());
+    app.say(t.id, pb::SenderKind::Customer, c.id, "a small one").await.expect("still answering");
+}

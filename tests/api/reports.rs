@@ -191,7 +191,7 @@ async fn the_demo_dataset_has_the_seed_scale_and_identical_reports_on_both_backe
     use support_service::config::Settings;
     use support_service::demo::{self, DemoPlan};
 
-    let plan = DemoPlan { scale: 1, seed: 7 };
+    let plan = DemoPlan { scale: 1, seed: 7, jobs: 4 };
     let sqlite = crate::helpers::TestDb::sqlite_file(
         std::env::temp_dir().join(format!("support_demo_{}.db", uuid::Uuid::new_v4().simple())),
     );
@@ -199,7 +199,9 @@ async fn the_demo_dataset_has_the_seed_scale_and_identical_reports_on_both_backe
     let mut reports = Vec::new();
     for db in [sqlite, mariadb] {
         let url = db.url.clone();
-        let repo = support_service::app::connect_and_migrate(&Settings::with_database(url.clone())).await.unwrap();
+        let mut settings = Settings::with_database(url.clone());
+        settings.auto_assign = false;
+        let repo = support_service::app::connect_and_migrate(&settings).await.unwrap();
         let summary = demo::seed(&repo, plan, |_| {}).await.expect("seed the demo");
         assert_eq!((summary.agents, summary.customers, summary.tickets, summary.messages), (34, 123, 377, 6_341));
         let again = demo::seed(&repo, plan, |_| {}).await.unwrap_err();
