@@ -62,6 +62,15 @@ enum Scenario {
         #[arg(long)]
         mysql: Option<String>,
     },
+    /// Every ReportService call against an existing (seeded) database: p50 and max.
+    Reports {
+        /// The database, e.g. filled by `support-service seed-demo --scale 100`.
+        #[arg(long)]
+        database_url: String,
+        /// Calls per report.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
 }
 
 struct Server {
@@ -89,6 +98,11 @@ async fn start_server(mysql: Option<&str>) -> Result<Server, Box<dyn std::error:
             format!("sqlite://{}?mode=rwc", file.display())
         }
     };
+    serve(url).await
+}
+
+/// The service in-process on `url`, with a service token for the load generator.
+async fn serve(url: String) -> Result<Server, Box<dyn std::error::Error>> {
     let mut settings = Settings::with_database(url);
     settings.watch_buffer = 1 << 16;
     settings.watch_heartbeat_ms = 1_000;
@@ -257,6 +271,7 @@ async fn watch_run(
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
     match cli.scenario {
+        Scenario::Reports { database_url, runs } => reports(database_url, runs.max(1)).await?,
         Scenario::Watch { subscribers, rate, seconds, mysql } => {
             println!("| subscribers | writes/s | events delivered | p50 ms | p90 ms | p99 ms | max ms |");
             println!("|---:|---:|---:|---:|---:|---:|---:|");
@@ -280,6 +295,57 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             eprintln!("{}", serde_json::to_string_pretty(&json)?);
         }
+    }
+    Ok(())
+}
+
+/// Times each report `runs` times (after one warm-up call) through the generated client.
+async fn reports(url: String, runs: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let mut server = serve(url).await?;
+    let channel = authed(Channel::from_shared(format!("http://{}", server.addr))?.connect().await?, &server.token)?;
+    let mut client = pb::report_service_client::ReportServiceClient::new(channel);
+    let month = Some(pb::ReportScope {
+        start_time: Some(prost_types::Timestamp { seconds: 1_788_220_800, nanos: 0 }), // 2026-09-01
+        end_time: Some(prost_types::Timestamp { seconds: 1_790_812_800, nanos: 0 }),   // 2026-10-01
+        department_id: 0,
+    });
+    let department = Some(pb::ReportScope { department_id: 1, ..Default::default() });
+    println!("| report | scope | p50 ms | max ms |");
+    println!("|---|---|---:|---:|");
+    for (name, scope_name, scope) in [
+        ("GetResolutionTimeReport", "all", None),
+        ("GetResolutionTimeReport", "department 1", department),
+        ("GetAgentsPerTicketReport", "all", None),
+        ("GetAgentReport", "all", None),
+        ("GetAgentReport", "September", month),
+        ("GetFirstResponseReport", "all", None),
+        ("GetBacklogReport", "all", None),
+    ] {
+        let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+        for i in 0..=runs {
+            let t0 = Instant::now();
+            match name {
+                "GetResolutionTimeReport" => {
+                    client.get_resolution_time_report(pb::GetResolutionTimeReportRequest { scope }).await.map(drop)
+                }
+                "GetAgentsPerTicketReport" => {
+                    client.get_agents_per_ticket_report(pb::GetAgentsPerTicketReportRequest { scope }).await.map(drop)
+                }
+                "GetAgentReport" => client.get_agent_report(pb::GetAgentReportRequest { scope }).await.map(drop),
+                "GetFirstResponseReport" => {
+                    client.get_first_response_report(pb::GetFirstResponseReportRequest { scope }).await.map(drop)
+                }
+                _ => client.get_backlog_report(pb::GetBacklogReportRequest { scope }).await.map(drop),
+            }?;
+            if i > 0 {
+                h.record(t0.elapsed().as_micros().max(1) as u64)?;
+            }
+        }
+        let ms = |v: u64| v as f64 / 1000.0;
+        println!("| {name} | {scope_name} | {:.1} | {:.1} |", ms(h.value_at_quantile(0.5)), ms(h.max()));
+    }
+    if let Some(stop) = server.stop.take() {
+        let _ = stop.send(());
     }
     Ok(())
 }
