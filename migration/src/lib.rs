@@ -8,6 +8,16 @@ mod m20261122_000002_create_ticket_assignments;
 mod m20261122_000003_create_queue_events;
 mod m20261122_000004_create_credentials;
 
+/// A timestamp column with microsecond precision on every backend (DATETIME(6) on MySQL).
+pub(crate) fn ts<T: IntoIden>(backend: sea_orm_migration::sea_orm::DatabaseBackend, col: T) -> ColumnDef {
+    let mut def = ColumnDef::new(col);
+    match backend {
+        sea_orm_migration::sea_orm::DatabaseBackend::MySql => def.custom(Alias::new("DATETIME(6)")),
+        _ => def.date_time(),
+    };
+    def
+}
+
 /// Every migration, in the order they apply.
 #[derive(Debug)]
 pub struct Migrator;

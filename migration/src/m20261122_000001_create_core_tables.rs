@@ -2,6 +2,8 @@
 //! idempotency records, with their keys and the indexes the queries use.
 
 use sea_orm_migration::prelude::*;
+
+use crate::ts;
 use sea_orm_migration::sea_orm::DatabaseBackend;
 
 #[derive(DeriveMigrationName)]
@@ -120,16 +122,6 @@ enum IdempotencyKeys {
     Fingerprint,
     ResourceId,
     CreatedAt,
-}
-
-/// A timestamp column with microsecond precision on every backend.
-fn ts<T: IntoIden>(backend: DatabaseBackend, col: T) -> ColumnDef {
-    let mut def = ColumnDef::new(col);
-    match backend {
-        DatabaseBackend::MySql => def.custom(Alias::new("DATETIME(6)")),
-        _ => def.date_time(),
-    };
-    def
 }
 
 /// A column for file contents: LONGBLOB on MySQL (BLOB stops at 64 KiB).

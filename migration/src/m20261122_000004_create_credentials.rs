@@ -4,7 +4,8 @@
 //! quick start's generated signing key).
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DatabaseBackend;
+
+use crate::ts;
 
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
@@ -52,16 +53,6 @@ enum Customers {
 enum Agents {
     Table,
     Id,
-}
-
-/// A timestamp column: DATETIME(6) on MySQL (microseconds), the default elsewhere.
-fn ts<T: IntoIden>(backend: DatabaseBackend, col: T) -> ColumnDef {
-    let mut c = ColumnDef::new(col);
-    match backend {
-        DatabaseBackend::MySql => c.custom(Alias::new("DATETIME(6)")),
-        _ => c.date_time(),
-    };
-    c
 }
 
 // async_trait's signature elides SchemaManager's lifetime.

@@ -169,22 +169,10 @@ async fn lists_are_narrowed_to_the_callers_scope_and_internal_notes_stay_interna
         .into_inner()
         .logs;
     assert_eq!(logs.len(), 1, "the internal note is not listed to the customer");
-    let transitions = cust1
-        .tickets
-        .get_allowed_transitions(pb::GetAllowedTransitionsRequest { id: t1.id })
-        .await
-        .expect("transitions")
-        .into_inner()
-        .transitions;
-    assert!(transitions.iter().all(|t| t.method.ends_with("CloseTicket")), "{transitions:?}");
-    let staff = agent1
-        .tickets
-        .get_allowed_transitions(pb::GetAllowedTransitionsRequest { id: t1.id })
-        .await
-        .expect("transitions")
-        .into_inner()
-        .transitions;
-    assert!(!staff.is_empty() && staff.iter().all(|t| t.method.ends_with("UpdateTicketStatus")), "{staff:?}");
+    let transitions = allowed_methods(&mut cust1, t1.id).await;
+    assert!(transitions.iter().all(|m| m.ends_with("CloseTicket")), "{transitions:?}");
+    let staff = allowed_methods(&mut agent1, t1.id).await;
+    assert!(!staff.is_empty() && staff.iter().all(|m| m.ends_with("UpdateTicketStatus")), "{staff:?}");
     let tier = pb::UpdateCustomerRequest {
         customer: Some(pb::Customer { id: c1.id, tier: CustomerTier::Enterprise.into(), ..Default::default() }),
         update_mask: Some(prost_types::FieldMask { paths: vec!["tier".into()] }),
@@ -202,6 +190,12 @@ async fn lists_are_narrowed_to_the_callers_scope_and_internal_notes_stay_interna
     let mut seen2 = ids(agent2.list_tickets(pb::ListTicketsRequest::default()).await);
     seen2.sort_unstable();
     assert_eq!(seen2, vec![t2.id, t3.id]);
+}
+
+/// The methods GetAllowedTransitions offers the caller for a ticket.
+async fn allowed_methods(c: &mut Clients, id: i64) -> Vec<String> {
+    let r = c.tickets.get_allowed_transitions(pb::GetAllowedTransitionsRequest { id }).await.expect("transitions");
+    r.into_inner().transitions.into_iter().map(|t| t.method).collect()
 }
 
 fn move_to(ticket: i64, department: i64) -> pb::UpdateTicketRequest {
