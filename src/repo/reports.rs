@@ -43,6 +43,15 @@ impl Dialect {
         }
     }
 
+    /// Keeps a CTE from being inlined (SQLite would otherwise evaluate its correlated
+    /// subqueries once per use); MySQL materialises CTEs referenced in aggregates anyway.
+    fn materialized(self) -> &'static str {
+        match self.0 {
+            DatabaseBackend::MySql => "",
+            _ => "MATERIALIZED",
+        }
+    }
+
     /// `COUNT, MIN, MAX, SUM` of a seconds column, as the four columns of [`DurationStats`].
     fn stats(self, col: &str) -> String {
         format!("COUNT({col}), MIN({col}), MAX({col}), {}", self.int(&format!("SUM({col})")))
@@ -98,20 +107,27 @@ impl Repo {
     pub async fn resolution_report(&self, scope: &ReportScope) -> AppResult<ResolutionReport> {
         let d = self.dialect();
         let (filter, values) = scope_sql(scope);
+        // Per ticket: two index seeks for its first and last message (a correlated MIN and
+        // MAX on logs(ticket_id, created_at)), materialised once, then aggregated by month.
         let sql = format!(
-            "SELECT month, {}, {} FROM ( \
-               SELECT {} AS month, {} - {} AS messages, {} - {} AS resolve \
-               FROM tickets t LEFT JOIN logs l ON l.ticket_id = t.id \
-               WHERE t.status IN ('RESOLVED', 'CLOSED'){filter} \
-               GROUP BY t.id, t.created_at, t.resolved_at, t.closed_at \
-             ) per_ticket GROUP BY month ORDER BY month",
+            "WITH per_ticket AS {} ( \
+               SELECT {} AS month, t.created_at AS created_at, \
+                      COALESCE(t.resolved_at, t.closed_at) AS done_at, \
+                      (SELECT MIN(l.created_at) FROM logs l WHERE l.ticket_id = t.id) AS first_at, \
+                      (SELECT MAX(l.created_at) FROM logs l WHERE l.ticket_id = t.id) AS last_at \
+               FROM tickets t WHERE t.status IN ('RESOLVED', 'CLOSED'){filter} \
+             ), spans AS {} ( \
+               SELECT month, {} - {} AS messages, {} - {} AS resolve FROM per_ticket \
+             ) SELECT month, {}, {} FROM spans GROUP BY month ORDER BY month",
+            d.materialized(),
+            d.month("t.created_at"),
+            d.materialized(),
+            d.secs("last_at"),
+            d.secs("first_at"),
+            d.secs("done_at"),
+            d.secs("created_at"),
             d.stats("messages"),
             d.stats("resolve"),
-            d.month("t.created_at"),
-            d.secs("MAX(l.created_at)"),
-            d.secs("MIN(l.created_at)"),
-            d.secs("COALESCE(t.resolved_at, t.closed_at)"),
-            d.secs("t.created_at"),
         );
         let mut report = ResolutionReport::default();
         for row in self.rows(sql, values).await? {
@@ -133,9 +149,9 @@ impl Repo {
         let (filter, values) = scope_sql(scope);
         let sql = format!(
             "SELECT agents, COUNT(*) FROM ( \
-               SELECT t.id, COUNT(DISTINCT l.sender_id) AS agents \
-               FROM tickets t LEFT JOIN logs l ON l.ticket_id = t.id AND l.sender_kind = 'AGENT' \
-               WHERE 1 = 1{filter} GROUP BY t.id \
+               SELECT (SELECT COUNT(DISTINCT l.sender_id) FROM logs l \
+                       WHERE l.ticket_id = t.id AND l.sender_kind = 'AGENT') AS agents \
+               FROM tickets t WHERE 1 = 1{filter} \
              ) per_ticket GROUP BY agents ORDER BY agents"
         );
         self.rows(sql, values).await?.iter().map(|row| Ok((col::<i64>(row, 0)? as i32, col::<i64>(row, 1)?))).collect()
