@@ -21,7 +21,7 @@ enum Logs {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // Resolution times: each ticket's first and last message, one index seek each.
+        // Resolution times: each ticket's first and last message, from the index alone.
         manager
             .create_index(
                 Index::create()

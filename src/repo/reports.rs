@@ -43,15 +43,6 @@ impl Dialect {
         }
     }
 
-    /// Keeps a CTE from being inlined (SQLite would otherwise evaluate its correlated
-    /// subqueries once per use); MySQL materialises CTEs referenced in aggregates anyway.
-    fn materialized(self) -> &'static str {
-        match self.0 {
-            DatabaseBackend::MySql => "",
-            _ => "MATERIALIZED",
-        }
-    }
-
     /// `COUNT, MIN, MAX, SUM` of a seconds column, as the four columns of [`DurationStats`].
     fn stats(self, col: &str) -> String {
         format!("COUNT({col}), MIN({col}), MAX({col}), {}", self.int(&format!("SUM({col})")))
@@ -107,25 +98,22 @@ impl Repo {
     pub async fn resolution_report(&self, scope: &ReportScope) -> AppResult<ResolutionReport> {
         let d = self.dialect();
         let (filter, values) = scope_sql(scope);
-        // Per ticket: two index seeks for its first and last message (a correlated MIN and
-        // MAX on logs(ticket_id, created_at)), materialised once, then aggregated by month.
+        // Each ticket's first and last message from logs(ticket_id, created_at) alone (a
+        // loose index scan on MySQL), joined to the tickets in scope, then by month.
         let sql = format!(
-            "WITH per_ticket AS {} ( \
-               SELECT {} AS month, t.created_at AS created_at, \
-                      COALESCE(t.resolved_at, t.closed_at) AS done_at, \
-                      (SELECT MIN(l.created_at) FROM logs l WHERE l.ticket_id = t.id) AS first_at, \
-                      (SELECT MAX(l.created_at) FROM logs l WHERE l.ticket_id = t.id) AS last_at \
-               FROM tickets t WHERE t.status IN ('RESOLVED', 'CLOSED'){filter} \
-             ), spans AS {} ( \
-               SELECT month, {} - {} AS messages, {} - {} AS resolve FROM per_ticket \
+            "WITH first_last AS ( \
+               SELECT ticket_id, MIN(created_at) AS first_at, MAX(created_at) AS last_at \
+               FROM logs GROUP BY ticket_id \
+             ), spans AS ( \
+               SELECT {} AS month, {} - {} AS messages, {} - {} AS resolve \
+               FROM tickets t LEFT JOIN first_last fl ON fl.ticket_id = t.id \
+               WHERE t.status IN ('RESOLVED', 'CLOSED'){filter} \
              ) SELECT month, {}, {} FROM spans GROUP BY month ORDER BY month",
-            d.materialized(),
             d.month("t.created_at"),
-            d.materialized(),
-            d.secs("last_at"),
-            d.secs("first_at"),
-            d.secs("done_at"),
-            d.secs("created_at"),
+            d.secs("fl.last_at"),
+            d.secs("fl.first_at"),
+            d.secs("COALESCE(t.resolved_at, t.closed_at)"),
+            d.secs("t.created_at"),
             d.stats("messages"),
             d.stats("resolve"),
         );
@@ -163,10 +151,19 @@ impl Repo {
     pub async fn agent_figures(&self, scope: &ReportScope) -> AppResult<Vec<AgentFigures>> {
         let d = self.dialect();
         let (filter, values) = scope_sql(scope);
-        let handled = format!(
-            "SELECT l.sender_id, COUNT(DISTINCT l.ticket_id) FROM logs l JOIN tickets t ON t.id = l.ticket_id \
-             WHERE l.sender_kind = 'AGENT' AND l.sender_id IS NOT NULL{filter} GROUP BY l.sender_id"
-        );
+        // Unscoped, the index on logs(sender_kind, sender_id, ticket_id) answers alone;
+        // scoped, the tickets in scope drive the join.
+        let handled = if filter.is_empty() {
+            "SELECT sender_id, COUNT(DISTINCT ticket_id) FROM logs \
+             WHERE sender_kind = 'AGENT' AND sender_id IS NOT NULL GROUP BY sender_id"
+                .to_owned()
+        } else {
+            format!(
+                "SELECT l.sender_id, COUNT(DISTINCT l.ticket_id) FROM tickets t \
+                 JOIN logs l ON l.ticket_id = t.id AND l.sender_kind = 'AGENT' \
+                 WHERE l.sender_id IS NOT NULL{filter} GROUP BY l.sender_id"
+            )
+        };
         let rated = format!(
             "SELECT t.assigned_agent_id, COUNT(t.rating), MIN(t.rating), {}, MAX(t.rating) FROM tickets t \
              WHERE t.rating IS NOT NULL AND t.assigned_agent_id IS NOT NULL{filter} GROUP BY t.assigned_agent_id",
