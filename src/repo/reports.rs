@@ -137,9 +137,9 @@ impl Repo {
         let (filter, values) = scope_sql(scope);
         let sql = format!(
             "SELECT agents, COUNT(*) FROM ( \
-               SELECT (SELECT COUNT(DISTINCT l.sender_id) FROM logs l \
-                       WHERE l.ticket_id = t.id AND l.sender_kind = 'AGENT') AS agents \
-               FROM tickets t WHERE 1 = 1{filter} \
+               SELECT t.id, COUNT(DISTINCT l.sender_id) AS agents \
+               FROM tickets t LEFT JOIN logs l ON l.ticket_id = t.id AND l.sender_kind = 'AGENT' \
+               WHERE 1 = 1{filter} GROUP BY t.id \
              ) per_ticket GROUP BY agents ORDER BY agents"
         );
         self.rows(sql, values).await?.iter().map(|row| Ok((col::<i64>(row, 0)? as i32, col::<i64>(row, 1)?))).collect()
