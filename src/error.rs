@@ -60,9 +60,6 @@ pub enum AppError {
     /// The server is shutting down; the caller should reconnect elsewhere.
     #[error("{0}")]
     ShuttingDown(String),
-    /// The operation is defined but not built yet.
-    #[error("{0}")]
-    Unimplemented(String),
     /// The database cannot be reached; the call can be retried.
     #[error("the database is unavailable")]
     Unavailable(#[source] DbErr),
@@ -165,7 +162,6 @@ impl From<AppError> for Status {
             AppError::PermissionDenied(m) => Status::permission_denied(m),
             AppError::FailedPrecondition(m) => Status::failed_precondition(m),
             AppError::Aborted(m) => Status::aborted(m),
-            AppError::Unimplemented(m) => Status::unimplemented(m),
             AppError::OutOfRange(m) => Status::out_of_range(m),
             AppError::ResourceExhausted(m) => Status::resource_exhausted(m),
             AppError::ShuttingDown(m) => Status::unavailable(m),
