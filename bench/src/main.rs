@@ -1,67 +1,95 @@
-//! The load generator. Today it has the `watch` scenario: N WatchQueue subscribers while
-//! tickets are created at a steady rate, measuring commit-to-receive latency (the event's
-//! commit-time stamp to its arrival at each subscriber) with an HDR histogram.
+//! The load generator. Every scenario runs the real service in a child process (this
+//! executable's hidden `serve` subcommand, i.e. the production `App`) against a fresh
+//! MariaDB database, drives it through the generated tonic clients, and, for the
+//! table-driven scenarios, does the same database work directly with sqlx in the same run,
+//! interleaved, so the figure that matters is service ÷ raw on one machine at one moment.
 //!
-//! `cargo run --release -p bench -- watch --subscribers 10,100,1000 --rate 200 --seconds 10`
-//! The server runs in-process on its own runtime, against SQLite (default) or the MySQL
-//! server of `--mysql mysql://user:pass@host:port` (a `support_bench` database is made
-//! fresh for each run).
+//! `cargo run --release -p bench -- all --write` measures everything and rewrites the
+//! generated section of BENCHMARKS.md; `cargo run --release -p bench -- SCENARIO --help`
+//! shows one scenario's options.
 
-use std::sync::{Arc, Mutex};
+mod client;
+mod fixture;
+mod load;
+mod raw;
+mod report;
+mod server;
+mod watch;
+mod workload;
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use hdrhistogram::Histogram;
-use sea_orm::{ConnectionTrait, Database};
-use support_service::app::App;
-use support_service::config::Settings;
-use support_service::domain::SystemClock;
-use support_service::domain::access::{Principal, Role};
-use support_service::pb::{self, watch_queue_response::Item};
-use tokio::net::TcpListener;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
+use indicatif::{ProgressBar, ProgressStyle};
+use sea_orm::sqlx::MySqlPool;
+use support_service::pb;
 
-/// Adds the bench's service token to every call.
-#[derive(Debug, Clone)]
-struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+use client::{Clients, connect};
+use report::{Compared, Idle, Measure, Memory, Report, Watched};
+use server::ServerProcess;
+use workload::Kind;
 
-impl tonic::service::Interceptor for Bearer {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        request.metadata_mut().insert("authorization", self.0.clone());
-        Ok(request)
-    }
-}
-
-/// A channel carrying `token`.
-fn authed(channel: Channel, token: &str) -> Result<InterceptedService<Channel, Bearer>, Box<dyn std::error::Error>> {
-    Ok(InterceptedService::new(channel, Bearer(format!("Bearer {token}").parse()?)))
-}
+pub(crate) type Fallible<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 #[derive(Debug, Parser)]
-#[command(about = "Load generator for Support Service")]
+#[command(about = "Load generator for Support Service: the service beside raw sqlx, on MariaDB")]
 struct Cli {
     #[command(subcommand)]
     scenario: Scenario,
 }
 
+/// Options every scenario shares.
+#[derive(Debug, Clone, Args)]
+struct Common {
+    /// The MariaDB/MySQL server (no database part); each scenario makes a fresh
+    /// `support_bench` database there.
+    #[arg(long, env = "SUPPORT_BENCH_MYSQL", default_value = "mysql://support:support@127.0.0.1:3306")]
+    mysql: String,
+    /// Seed of every random choice (callers draw from seed + their index).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Also write the results as JSON to this file.
+    #[arg(long)]
+    json: Option<String>,
+}
+
+/// Options of the service-versus-raw scenarios.
+#[derive(Debug, Clone, Args)]
+struct Table {
+    /// Concurrent callers, one measurement each.
+    #[arg(long, value_delimiter = ',', default_value = "16,64")]
+    concurrency: Vec<usize>,
+    /// Seconds per run (each round runs the service and raw once each).
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Interleaved rounds (service, raw, raw, service, ...).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Tickets in the database before the run.
+    #[arg(long, default_value_t = 100_000)]
+    tickets: i64,
+}
+
 #[derive(Debug, Subcommand)]
 enum Scenario {
+    /// CreateTicket beside the same transaction in raw sqlx.
+    CreateTicket(TableArgs),
+    /// GetTicket beside the same SELECT in raw sqlx.
+    GetTicket(TableArgs),
+    /// ListTickets (a filtered page of 50) beside the same SELECT in raw sqlx.
+    ListTickets(TableArgs),
+    /// AddLog (an agent's public reply) beside the same transaction in raw sqlx.
+    AddLog(TableArgs),
+    /// An agent's round (queue page, ticket, its messages, a reply) beside raw sqlx.
+    Mixed(TableArgs),
     /// WatchQueue commit-to-receive latency with N subscribers at a steady write rate.
-    Watch {
-        /// Subscriber counts to run, one run each.
-        #[arg(long, value_delimiter = ',', default_value = "10,100,1000")]
-        subscribers: Vec<usize>,
-        /// Ticket creates per second.
-        #[arg(long, default_value_t = 200)]
-        rate: u32,
-        /// Seconds of writing per run.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-        /// A MySQL server (no database part); SQLite when absent.
-        #[arg(long)]
-        mysql: Option<String>,
-    },
+    Watch(WatchArgs),
+    /// CreateTicket throughput without and with N idle subscribers.
+    Idle(IdleArgs),
+    /// Server memory holding N idle subscribers.
+    Memory(MemoryArgs),
     /// Every ReportService call against an existing (seeded) database: p50 and max.
     Reports {
         /// The database, e.g. filled by `support-service seed-demo --scale 100`.
@@ -71,88 +99,300 @@ enum Scenario {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// Every scenario above but `reports`, with their defaults (or `--quick` ones).
+    All {
+        #[command(flatten)]
+        common: Common,
+        /// Seconds-long runs with small counts: checks that everything runs and reports.
+        #[arg(long)]
+        quick: bool,
+        /// Rewrite the generated section of BENCHMARKS.md.
+        #[arg(long)]
+        write: bool,
+    },
+    /// (internal) The service under test; prints `ADDR TOKEN`, stops when stdin closes.
+    #[command(hide = true)]
+    Serve {
+        #[arg(long)]
+        database_url: String,
+    },
 }
 
-struct Server {
-    addr: std::net::SocketAddr,
-    /// A `service` token for the load generator's calls.
-    token: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
+#[derive(Debug, Clone, Args)]
+struct TableArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    table: Table,
 }
 
-async fn start_server(mysql: Option<&str>) -> Result<Server, Box<dyn std::error::Error>> {
-    let url = match mysql {
-        Some(base) => {
-            let admin = Database::connect(base).await?;
-            admin.execute_unprepared("DROP DATABASE IF EXISTS `support_bench`").await?;
-            admin.execute_unprepared("CREATE DATABASE `support_bench`").await?;
-            admin.close().await?;
-            format!("{base}/support_bench")
+#[derive(Debug, Clone, Args)]
+struct WatchArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Subscriber counts, one run each; every subscriber watches the whole queue.
+    #[arg(long, value_delimiter = ',', default_value = "10,100,1000")]
+    subscribers: Vec<usize>,
+    /// Ticket creates per second.
+    #[arg(long, default_value_t = 200)]
+    rate: u32,
+    /// Seconds of writing per run.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+}
+
+#[derive(Debug, Clone, Args)]
+struct IdleArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Idle subscribers (watching a department nobody writes to).
+    #[arg(long, default_value_t = 1000)]
+    subscribers: usize,
+    /// Concurrent CreateTicket callers.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Seconds per run.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Interleaved rounds (without, with, with, without, ...).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+struct MemoryArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Idle subscribers to hold.
+    #[arg(long, default_value_t = 10_000)]
+    subscribers: usize,
+    /// Seconds to hold them (while 20 tickets a second go to another department).
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+}
+
+fn main() -> Fallible<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+        let command = format!("cargo run --release -p bench -- {command}");
+        match cli.scenario {
+            Scenario::Serve { database_url } => server::serve_child(database_url).await,
+            Scenario::Reports { database_url, runs } => reports(database_url, runs.max(1)).await,
+            Scenario::CreateTicket(a) => one(command, &a.common, Job::Compare(&a, Kind::CreateTicket)).await,
+            Scenario::GetTicket(a) => one(command, &a.common, Job::Compare(&a, Kind::GetTicket)).await,
+            Scenario::ListTickets(a) => one(command, &a.common, Job::Compare(&a, Kind::ListTickets)).await,
+            Scenario::AddLog(a) => one(command, &a.common, Job::Compare(&a, Kind::AddLog)).await,
+            Scenario::Mixed(a) => one(command, &a.common, Job::Compare(&a, Kind::Mixed)).await,
+            Scenario::Watch(a) => one(command, &a.common, Job::Watch(&a)).await,
+            Scenario::Idle(a) => one(command, &a.common, Job::Idle(&a)).await,
+            Scenario::Memory(a) => one(command, &a.common, Job::Memory(&a)).await,
+            Scenario::All { common, quick, write } => all(command, common, quick, write).await,
         }
-        None => {
-            let file = std::env::temp_dir().join(format!("support-bench-{}.db", std::process::id()));
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+    })
+}
+
+/// One scenario's measurement.
+#[derive(Debug)]
+enum Job<'a> {
+    Compare(&'a TableArgs, Kind),
+    Watch(&'a WatchArgs),
+    Idle(&'a IdleArgs),
+    Memory(&'a MemoryArgs),
+}
+
+/// Runs one scenario into a fresh report and prints it.
+async fn one(command: String, common: &Common, job: Job<'_>) -> Fallible<()> {
+    let mut report = new_report(command, common).await?;
+    match job {
+        Job::Compare(a, kind) => compare(&mut report, a, kind).await?,
+        Job::Watch(a) => watch_latency(&mut report, a).await?,
+        Job::Idle(a) => idle_cost(&mut report, a).await?,
+        Job::Memory(a) => idle_memory(&mut report, a).await?,
+    }
+    finish(&report, common)
+}
+
+fn finish(report: &Report, common: &Common) -> Fallible<()> {
+    println!("{}", report.markdown());
+    if let Some(path) = &common.json {
+        std::fs::write(path, serde_json::to_string_pretty(report)?)?;
+    }
+    Ok(())
+}
+
+async fn new_report(command: String, common: &Common) -> Fallible<Report> {
+    Ok(Report {
+        date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        command,
+        machine: machine(),
+        database: database(&common.mysql).await?,
+        ..Default::default()
+    })
+}
+
+/// CPU model, cores and memory, from /proc.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpu.lines().find_map(|l| l.strip_prefix("model name")).map(|m| m.trim_start_matches([' ', '\t', ':']));
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let gib = mem
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0 / 1024.0);
+    format!("{} cores ({}), {gib:.0} GiB, {}", cores, model.unwrap_or("unknown CPU"), std::env::consts::ARCH)
+}
+
+/// The server's version and the settings that move write throughput.
+async fn database(base: &str) -> Fallible<String> {
+    let pool = MySqlPool::connect(base).await?;
+    let row: (String, i64, i64, i64, i64, i64) = sea_orm::sqlx::query_as(
+        "SELECT VERSION(), CAST(@@innodb_flush_log_at_trx_commit AS SIGNED), \
+         CAST(@@innodb_buffer_pool_size AS SIGNED), CAST(@@log_bin AS SIGNED), CAST(@@sync_binlog AS SIGNED), \
+         CAST(@@max_connections AS SIGNED)",
+    )
+    .fetch_one(&pool)
+    .await?;
+    pool.close().await;
+    let pool_size = support_service::config::Settings::with_database("sqlite::memory:").db_max_connections;
+    Ok(format!(
+        "MariaDB {} on 127.0.0.1 (innodb_flush_log_at_trx_commit={}, innodb_buffer_pool_size={} MiB, log_bin={}, \
+         sync_binlog={}, max_connections={}); service and raw pools {pool_size} connections each, READ COMMITTED",
+        row.0,
+        row.1,
+        row.2 / (1 << 20),
+        row.3,
+        row.4,
+        row.5
+    ))
+}
+
+fn progress(label: String) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg:40} {pos:>8} ops {per_sec:>12} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(label);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// A fresh database with a server on it.
+async fn fresh_server(common: &Common) -> Fallible<(ServerProcess, String)> {
+    let url = fixture::fresh_database(&common.mysql, "support_bench").await?;
+    let server = ServerProcess::start(&url)?;
+    Ok((server, url))
+}
+
+/// A scenario through the service and raw, interleaved, at each concurrency.
+async fn compare(report: &mut Report, a: &TableArgs, kind: Kind) -> Fallible<()> {
+    let (server, url) = fresh_server(&a.common).await?;
+    let mut api = Clients::new(connect(&server.uri, &server.token).await?);
+    let pool = raw::pool(&url).await?;
+    eprintln!("{}: filling the database ({} tickets)", kind.name(), a.table.tickets);
+    let fixture = Arc::new(fixture::fill(&mut api, &pool, a.table.tickets).await?);
+    let run = Duration::from_secs_f64(a.table.seconds);
+    for &concurrency in &a.table.concurrency {
+        let service_op = workload::Api { kind, clients: api.clone(), fixture: fixture.clone() };
+        let raw_op = raw::Raw { kind, pool: pool.clone(), fixture: fixture.clone() };
+        // Warm both up (connections, statement caches, buffer pool), unmeasured.
+        let warm = run.min(Duration::from_secs(1));
+        let hidden = ProgressBar::hidden();
+        load::run(service_op.clone(), concurrency, warm, a.common.seed, &hidden).await;
+        load::run(raw_op.clone(), concurrency, warm, a.common.seed, &hidden).await;
+        server.reset_peak();
+        let (mut service, mut direct) = (load::Sample::empty(), load::Sample::empty());
+        let (mut cpu, mut round_ratios) = (0.0, Vec::new());
+        for round in 0..a.table.rounds.max(1) {
+            let seed = a.common.seed.wrapping_add(1_000 * (round as u64 + 1));
+            let label = |side: &str| format!("{} ×{concurrency} {side} (round {})", kind.name(), round + 1);
+            let mut sides = [true, false];
+            if round % 2 == 1 {
+                sides.reverse();
             }
-            format!("sqlite://{}?mode=rwc", file.display())
+            let (mut s_round, mut r_round) = (0.0, 0.0);
+            for through_service in sides {
+                if through_service {
+                    let bar = progress(label("service"));
+                    let before = server.usage();
+                    let s = load::run(service_op.clone(), concurrency, run, seed, &bar).await;
+                    cpu += server.usage().cpu_secs - before.cpu_secs;
+                    bar.finish_and_clear();
+                    s_round = s.throughput();
+                    service.merge(&s);
+                } else {
+                    let bar = progress(label("raw"));
+                    let r = load::run(raw_op.clone(), concurrency, run, seed, &bar).await;
+                    bar.finish_and_clear();
+                    r_round = r.throughput();
+                    direct.merge(&r);
+                }
+            }
+            round_ratios.push(((s_round / r_round.max(1e-9)) * 100.0).round() / 100.0);
+        }
+        for (side, s) in [("service", &service), ("raw", &direct)] {
+            if s.errors > 0 {
+                eprintln!("{}: {} {side} calls failed, e.g. {:?}", kind.name(), s.errors, s.first_errors);
+            }
+        }
+        let ratio = service.throughput() / direct.throughput().max(1e-9);
+        report.compared.push(Compared {
+            scenario: kind.name().into(),
+            concurrency,
+            service: Measure::of(&service),
+            raw: Measure::of(&direct),
+            ratio: (ratio * 100.0).round() / 100.0,
+            round_ratios,
+            target: match kind {
+                Kind::CreateTicket => 0.85,
+                Kind::GetTicket => 0.8,
+                Kind::ListTickets => 0.7,
+                Kind::AddLog | Kind::Mixed => 0.8,
+            },
+            server_cpu_us_per_op: (cpu * 1e6 / service.ops.max(1) as f64).round(),
+            server_peak_rss_mib: mib(server.usage().peak_rss),
+        });
+    }
+    pool.close().await;
+    server.stop()
+}
+
+fn mib(bytes: u64) -> f64 {
+    (bytes as f64 / (1 << 20) as f64 * 10.0).round() / 10.0
+}
+
+/// A department and a customer for the watch scenarios, through the API.
+async fn watch_setup(api: &mut Clients) -> Fallible<(i64, i64, i64)> {
+    let department = |name: &str| {
+        let mut departments = api.departments.clone();
+        let name = name.to_owned();
+        async move {
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
+                departments
+                    .create_department(pb::CreateDepartmentRequest {
+                        department: Some(pb::Department {
+                            name,
+                            conversation_mode: pb::ConversationMode::Chat.into(),
+                            ..Default::default()
+                        }),
+                        request_id: String::new(),
+                    })
+                    .await?
+                    .into_inner()
+                    .department
+                    .ok_or("no department")?
+                    .id,
+            )
         }
     };
-    serve(url).await
-}
-
-/// The service in-process on `url`, with a service token for the load generator.
-async fn serve(url: String) -> Result<Server, Box<dyn std::error::Error>> {
-    let mut settings = Settings::with_database(url);
-    // No aging or pruning run in the middle of a measurement.
-    settings.maintenance_interval_ms = 24 * 3_600_000;
-    settings.watch_buffer = 1 << 16;
-    settings.watch_heartbeat_ms = 1_000;
-    settings.auto_assign = false;
-    // The load generator is one principal making thousands of calls a second.
-    settings.rate_limit_per_second = 0;
-    settings.auth_secret = Some(format!("bench-{}-{}", std::process::id(), "k7Qz9xW2mP4vR8tY1uI6oA3sD5fG0hJ").into());
-    let app = App::build(settings, Arc::new(SystemClock)).await?;
-    let token = app.tokens().mint(&Principal::named(Role::Service, "bench"))?;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let _ = app
-            .run(listener, async {
-                let _ = rx.await;
-            })
-            .await;
-    });
-    Ok(Server { addr, token, stop: Some(tx), task })
-}
-
-/// One run: returns (histogram of latencies in µs, events expected, events received).
-async fn watch_run(
-    subscribers: usize,
-    rate: u32,
-    seconds: u64,
-    mysql: Option<&str>,
-) -> Result<(Histogram<u64>, u64, u64), Box<dyn std::error::Error>> {
-    let mut server = start_server(mysql).await?;
-    let uri = format!("http://{}", server.addr);
-    let channel = authed(Channel::from_shared(uri.clone())?.connect().await?, &server.token)?;
-    let mut departments = pb::department_service_client::DepartmentServiceClient::new(channel.clone());
-    let mut customers = pb::customer_service_client::CustomerServiceClient::new(channel.clone());
-    let d = departments
-        .create_department(pb::CreateDepartmentRequest {
-            department: Some(pb::Department {
-                name: "Bench".into(),
-                conversation_mode: pb::ConversationMode::Chat.into(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await?
-        .into_inner()
-        .department
-        .ok_or("no department")?;
-    let c = customers
+    let busy = department("Bench").await?;
+    let quiet = department("Quiet").await?;
+    let customer = api
+        .customers
         .create_customer(pb::CreateCustomerRequest {
             customer: Some(pb::Customer {
                 first_name: "Bench".into(),
@@ -165,149 +405,167 @@ async fn watch_run(
         .await?
         .into_inner()
         .customer
-        .ok_or("no customer")?;
-
-    // Subscribers, 100 per connection.
-    let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?));
-    let received = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(subscribers.max(1));
-    let mut channels = Vec::new();
-    for _ in 0..subscribers.div_ceil(100) {
-        channels.push(authed(Channel::from_shared(uri.clone())?.connect().await?, &server.token)?);
-    }
-    let mut readers = Vec::new();
-    for i in 0..subscribers {
-        let mut client = pb::ticket_service_client::TicketServiceClient::new(channels[i / 100].clone());
-        let (histogram, received, ready) = (histogram.clone(), received.clone(), ready_tx.clone());
-        readers.push(tokio::spawn(async move {
-            let Ok(stream) = client.watch_queue(pb::WatchQueueRequest::default()).await else { return };
-            let mut stream = stream.into_inner();
-            let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
-            while let Ok(Some(msg)) = stream.message().await {
-                match msg.item {
-                    Some(Item::SnapshotEnd(_)) => {
-                        let _ = ready.send(()).await;
-                    }
-                    Some(Item::Event(e)) => {
-                        let now = chrono::Utc::now();
-                        if let Some(t) = e.event_time {
-                            let sent = chrono::DateTime::from_timestamp(t.seconds, t.nanos as u32).unwrap_or(now);
-                            let micros = (now - sent).num_microseconds().unwrap_or(0).max(1) as u64;
-                            let _ = local.record(micros);
-                        }
-                        received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if local.len().is_multiple_of(64) {
-                            let _ = histogram.lock().map(|mut h| h.add(&local));
-                            local.reset();
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            let _ = histogram.lock().map(|mut h| h.add(&local));
-        }));
-    }
-    for _ in 0..subscribers {
-        ready_rx.recv().await;
-    }
-
-    // Steady writes.
-    let writes = u64::from(rate) * seconds;
-    let every = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
-    let mut ticker = tokio::time::interval(every);
-    let permits = Arc::new(tokio::sync::Semaphore::new(64));
-    let started = Instant::now();
-    let mut calls = Vec::new();
-    for _ in 0..writes {
-        ticker.tick().await;
-        let permit = permits.clone().acquire_owned().await?;
-        let mut tickets = pb::ticket_service_client::TicketServiceClient::new(channel.clone());
-        let req = pb::CreateTicketRequest {
-            customer_id: c.id,
-            department_id: d.id,
-            category: pb::TicketCategory::Other.into(),
-            subject: "bench".into(),
-            description: "steady write".into(),
-            severity: pb::Severity::Minor.into(),
-            impact: 1,
-            request_id: String::new(),
-        };
-        calls.push(tokio::spawn(async move {
-            let t0 = Instant::now();
-            let ok = tickets.create_ticket(req).await.is_ok();
-            drop(permit);
-            (ok, t0.elapsed().as_micros() as u64)
-        }));
-    }
-    let mut written = 0u64;
-    let mut write_latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-    for call in calls {
-        let (ok, micros) = call.await.unwrap_or((false, 0));
-        written += u64::from(ok);
-        let _ = write_latency.record(micros.max(1));
-    }
-    eprintln!(
-        "  CreateTicket latency: p50 {:.1} ms, p99 {:.1} ms",
-        write_latency.value_at_quantile(0.5) as f64 / 1000.0,
-        write_latency.value_at_quantile(0.99) as f64 / 1000.0
-    );
-    let elapsed = started.elapsed();
-    eprintln!("  wrote {written} tickets in {:.1} s", elapsed.as_secs_f64());
-    let expected = written * subscribers as u64;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while received.load(std::sync::atomic::Ordering::Relaxed) < expected && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    if let Some(stop) = server.stop.take() {
-        let _ = stop.send(());
-    }
-    for r in readers {
-        let _ = tokio::time::timeout(Duration::from_secs(15), r).await;
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(15), &mut server.task).await;
-    let h = histogram.lock().map_err(|_| "poisoned")?.clone();
-    Ok((h, expected, received.load(std::sync::atomic::Ordering::Relaxed)))
+        .ok_or("no customer")?
+        .id;
+    Ok((busy, quiet, customer))
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let cli = Cli::parse();
-    match cli.scenario {
-        Scenario::Reports { database_url, runs } => reports(database_url, runs.max(1)).await?,
-        Scenario::Watch { subscribers, rate, seconds, mysql } => {
-            println!("| subscribers | writes/s | events delivered | p50 ms | p90 ms | p99 ms | max ms |");
-            println!("|---:|---:|---:|---:|---:|---:|---:|");
-            let mut json = Vec::new();
-            for n in subscribers {
-                eprintln!("watch: {n} subscribers, {rate} writes/s for {seconds} s");
-                let (h, expected, got) = watch_run(n, rate, seconds, mysql.as_deref()).await?;
-                let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
-                println!(
-                    "| {n} | {rate} | {got} of {expected} | {:.1} | {:.1} | {:.1} | {:.1} |",
-                    ms(0.5),
-                    ms(0.9),
-                    ms(0.99),
-                    h.max() as f64 / 1000.0
-                );
-                json.push(serde_json::json!({
-                    "scenario": "watch", "subscribers": n, "rate": rate, "seconds": seconds,
-                    "expected": expected, "received": got,
-                    "p50_ms": ms(0.5), "p90_ms": ms(0.9), "p99_ms": ms(0.99), "max_ms": h.max() as f64 / 1000.0,
-                }));
-            }
-            eprintln!("{}", serde_json::to_string_pretty(&json)?);
+/// Commit-to-receive latency: subscribers to the whole queue while tickets are created.
+async fn watch_latency(report: &mut Report, a: &WatchArgs) -> Fallible<()> {
+    for &n in &a.subscribers {
+        let (server, _) = fresh_server(&a.common).await?;
+        let mut api = Clients::new(connect(&server.uri, &server.token).await?);
+        let (busy, _, customer) = watch_setup(&mut api).await?;
+        eprintln!("watch: {n} subscribers, {} writes/s for {} s", a.rate, a.seconds);
+        let subs = watch::Subscribers::open(&server.uri, &server.token, n, pb::WatchQueueRequest::default()).await?;
+        server.reset_peak();
+        let before = server.usage();
+        let started = Instant::now();
+        let (written, writes) = watch::steady_writes(&api, customer, busy, a.rate, a.seconds).await?;
+        let expected = written * n as u64;
+        let received = subs.wait_for(expected, Duration::from_secs(30)).await;
+        let cpu = server.usage().cpu_secs - before.cpu_secs;
+        let elapsed = started.elapsed().as_secs_f64();
+        let peak = server.usage().peak_rss;
+        let latency = subs.close().await;
+        let [p50_ms, p90_ms, p99_ms, p999_ms, max_ms] = report::quantiles(&latency);
+        let [w50, _, w99, _, _] = report::quantiles(&writes);
+        report.watch.push(Watched {
+            subscribers: n,
+            writes_per_second: a.rate,
+            expected,
+            received,
+            p50_ms,
+            p90_ms,
+            p99_ms,
+            p999_ms,
+            max_ms,
+            write_p50_ms: w50,
+            write_p99_ms: w99,
+            server_cpu_percent: (cpu / elapsed * 100.0).round(),
+            server_peak_rss_mib: mib(peak),
+            target_p99_ms: 50.0,
+        });
+        server.stop()?;
+    }
+    Ok(())
+}
+
+/// CreateTicket throughput without and with idle subscribers, interleaved.
+async fn idle_cost(report: &mut Report, a: &IdleArgs) -> Fallible<()> {
+    let (server, url) = fresh_server(&a.common).await?;
+    let mut api = Clients::new(connect(&server.uri, &server.token).await?);
+    let pool = raw::pool(&url).await?;
+    let fixture = Arc::new(fixture::fill(&mut api, &pool, 1_000).await?);
+    pool.close().await;
+    let (_, quiet, _) = watch_setup(&mut api).await?;
+    let op = workload::Api { kind: Kind::CreateTicket, clients: api.clone(), fixture };
+    let run = Duration::from_secs_f64(a.seconds);
+    load::run(op.clone(), a.concurrency, run.min(Duration::from_secs(1)), a.common.seed, &ProgressBar::hidden()).await;
+    let (mut without, mut with) = (load::Sample::empty(), load::Sample::empty());
+    for round in 0..a.rounds.max(1) {
+        let mut sides = [false, true];
+        if round % 2 == 1 {
+            sides.reverse();
         }
+        for subscribed in sides {
+            let seed = a.common.seed.wrapping_add(1_000 * (round as u64 + 1));
+            let idle = if subscribed {
+                let request = pb::WatchQueueRequest { department_id: quiet, ..Default::default() };
+                Some(watch::Subscribers::open(&server.uri, &server.token, a.subscribers, request).await?)
+            } else {
+                None
+            };
+            let side = if subscribed { "with" } else { "without" };
+            let bar = progress(format!("create-ticket {side} {} idle (round {})", a.subscribers, round + 1));
+            let s = load::run(op.clone(), a.concurrency, run, seed, &bar).await;
+            bar.finish_and_clear();
+            if let Some(idle) = idle {
+                idle.close().await;
+                with.merge(&s);
+            } else {
+                without.merge(&s);
+            }
+        }
+    }
+    let (w0, w1) = (without.throughput(), with.throughput());
+    report.idle.push(Idle {
+        subscribers: a.subscribers,
+        concurrency: a.concurrency,
+        without_per_second: w0.round(),
+        with_per_second: w1.round(),
+        cost_percent: ((1.0 - w1 / w0.max(1e-9)) * 1000.0).round() / 10.0,
+        target_percent: 10.0,
+    });
+    server.stop()
+}
+
+/// The server's peak RSS holding idle subscribers.
+async fn idle_memory(report: &mut Report, a: &MemoryArgs) -> Fallible<()> {
+    let (server, _) = fresh_server(&a.common).await?;
+    let mut api = Clients::new(connect(&server.uri, &server.token).await?);
+    let (busy, quiet, customer) = watch_setup(&mut api).await?;
+    // Warm the server's pools and caches with a few writes before the baseline.
+    watch::steady_writes(&api, customer, busy, 50, 1.0).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = server.usage().rss;
+    server.reset_peak();
+    eprintln!("memory: opening {} idle subscribers", a.subscribers);
+    let request = pb::WatchQueueRequest { department_id: quiet, ..Default::default() };
+    let subs = watch::Subscribers::open(&server.uri, &server.token, a.subscribers, request).await?;
+    watch::steady_writes(&api, customer, busy, 20, a.seconds).await?;
+    let peak = server.usage().peak_rss.max(server.usage().rss);
+    subs.close().await;
+    report.memory.push(Memory {
+        subscribers: a.subscribers,
+        rss_before_mib: mib(before),
+        peak_rss_mib: mib(peak),
+        per_subscriber_kib: ((peak.saturating_sub(before)) as f64 / 1024.0 / a.subscribers.max(1) as f64 * 10.0)
+            .round()
+            / 10.0,
+        target_mib: 256.0,
+    });
+    server.stop()
+}
+
+/// Every scenario, one report.
+async fn all(command: String, common: Common, quick: bool, write: bool) -> Fallible<()> {
+    let mut report = new_report(command, &common).await?;
+    let table = if quick {
+        Table { concurrency: vec![4], seconds: 0.5, rounds: 1, tickets: 2_000 }
+    } else {
+        Table { concurrency: vec![16, 64], seconds: 5.0, rounds: 3, tickets: 100_000 }
+    };
+    for kind in [Kind::CreateTicket, Kind::GetTicket, Kind::ListTickets, Kind::AddLog, Kind::Mixed] {
+        let a = TableArgs { common: common.clone(), table: table.clone() };
+        compare(&mut report, &a, kind).await?;
+    }
+    let (subscribers, rate, seconds) = if quick { (vec![2], 20, 1.0) } else { (vec![10, 100, 1000], 200, 10.0) };
+    watch_latency(&mut report, &WatchArgs { common: common.clone(), subscribers, rate, seconds }).await?;
+    let idle = if quick {
+        IdleArgs { common: common.clone(), subscribers: 10, concurrency: 4, seconds: 0.5, rounds: 1 }
+    } else {
+        IdleArgs { common: common.clone(), subscribers: 1000, concurrency: 16, seconds: 5.0, rounds: 3 }
+    };
+    idle_cost(&mut report, &idle).await?;
+    let memory = MemoryArgs { common: common.clone(), subscribers: if quick { 10 } else { 10_000 }, seconds: 5.0 };
+    idle_memory(&mut report, &memory).await?;
+    finish(&report, &common)?;
+    if write {
+        report.write_into("BENCHMARKS.md")?;
+        eprintln!("wrote BENCHMARKS.md");
     }
     Ok(())
 }
 
 /// Times each report `runs` times (after one warm-up call) through the generated client.
-async fn reports(url: String, runs: usize) -> Result<(), Box<dyn std::error::Error>> {
-    let mut server = serve(url.clone()).await?;
+async fn reports(url: String, runs: usize) -> Fallible<()> {
+    let server = ServerProcess::start(&url)?;
     // A freshly seeded database's events are numbered by the server's sequencer on its
     // first start; time the reports once that work is done, not beside it.
-    let db = Database::connect(url).await?;
+    let db = sea_orm::Database::connect(url).await?;
     loop {
+        use sea_orm::ConnectionTrait;
         let pending = db
             .query_one_raw(sea_orm::Statement::from_string(
                 db.get_database_backend(),
@@ -324,8 +582,7 @@ async fn reports(url: String, runs: usize) -> Result<(), Box<dyn std::error::Err
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     db.close().await?;
-    let channel = authed(Channel::from_shared(format!("http://{}", server.addr))?.connect().await?, &server.token)?;
-    let mut client = pb::report_service_client::ReportServiceClient::new(channel);
+    let mut client = Clients::new(connect(&server.uri, &server.token).await?).reports;
     let month = Some(pb::ReportScope {
         start_time: Some(prost_types::Timestamp { seconds: 1_788_220_800, nanos: 0 }), // 2026-09-01
         end_time: Some(prost_types::Timestamp { seconds: 1_790_812_800, nanos: 0 }),   // 2026-10-01
@@ -366,8 +623,5 @@ async fn reports(url: String, runs: usize) -> Result<(), Box<dyn std::error::Err
         let ms = |v: u64| v as f64 / 1000.0;
         println!("| {name} | {scope_name} | {:.1} | {:.1} |", ms(h.value_at_quantile(0.5)), ms(h.max()));
     }
-    if let Some(stop) = server.stop.take() {
-        let _ = stop.send(());
-    }
-    Ok(())
+    server.stop()
 }

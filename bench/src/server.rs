@@ -1,0 +1,150 @@
+//! The service under test, in its own process: the bench re-runs its own executable with
+//! the hidden `serve` subcommand, which builds the real `App` (the same code as
+//! `support-service serve`), so the server's CPU time and memory are its own and can be
+//! read from `/proc`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use support_service::app::App;
+use support_service::config::Settings;
+use support_service::domain::SystemClock;
+use support_service::domain::access::{Principal, Role};
+use tokio::net::TcpListener;
+
+use crate::Fallible;
+
+/// The settings every bench server runs with.
+pub(crate) fn bench_settings(url: String) -> Settings {
+    let mut settings = Settings::with_database(url);
+    // No aging or pruning in the middle of a measurement.
+    settings.maintenance_interval_ms = 24 * 3_600_000;
+    settings.watch_buffer = 1 << 16;
+    settings.watch_heartbeat_ms = 1_000;
+    settings.auto_assign = false;
+    // The load generator is one principal making thousands of calls a second.
+    settings.rate_limit_per_second = 0;
+    settings.auth_secret = Some(format!("bench-{}-{}", std::process::id(), "k7Qz9xW2mP4vR8tY1uI6oA3sD5fG0hJ").into());
+    settings
+}
+
+/// The child's side: serve `url` on an ephemeral port, print `ADDR TOKEN` on stdout, and
+/// stop when stdin closes (the bench exited or dropped its handle).
+pub(crate) async fn serve_child(url: String) -> Fallible<()> {
+    let app = App::build(bench_settings(url), Arc::new(SystemClock)).await?;
+    let token = app.tokens().mint(&Principal::named(Role::Service, "bench"))?;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    println!("{} {token}", listener.local_addr()?);
+    let stdin_closed = async {
+        let _ = tokio::task::spawn_blocking(|| {
+            let mut sink = String::new();
+            while std::io::stdin().read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {}
+        })
+        .await;
+    };
+    app.run(listener, stdin_closed).await?;
+    Ok(())
+}
+
+/// A running server process.
+#[derive(Debug)]
+pub(crate) struct ServerProcess {
+    child: Child,
+    /// `http://ADDR`.
+    pub(crate) uri: String,
+    /// A `service` token for the load generator's calls.
+    pub(crate) token: String,
+}
+
+/// CPU time and memory of a process, from `/proc`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Usage {
+    /// User plus system CPU time, in seconds.
+    pub(crate) cpu_secs: f64,
+    /// Peak resident set since the last [`ServerProcess::reset_peak`], in bytes.
+    pub(crate) peak_rss: u64,
+    /// Resident set now, in bytes.
+    pub(crate) rss: u64,
+}
+
+/// Reads `/proc/PID/stat` and `/proc/PID/status` (`self` for this process).
+pub(crate) fn usage_of(pid: &str) -> Usage {
+    let ticks = 100.0; // USER_HZ on Linux
+    let cpu_secs = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name (which is in parentheses and may hold spaces).
+            let rest = s.rsplit_once(')')?.1.split_whitespace().collect::<Vec<_>>();
+            let utime: f64 = rest.get(11)?.parse().ok()?;
+            let stime: f64 = rest.get(12)?.parse().ok()?;
+            Some((utime + stime) / ticks)
+        })
+        .unwrap_or(0.0);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
+    };
+    Usage { cpu_secs, peak_rss: kib("VmHWM:"), rss: kib("VmRSS:") }
+}
+
+impl ServerProcess {
+    /// Starts a server on `url` (migrated by the server itself) and waits until it listens.
+    pub(crate) fn start(url: &str) -> Fallible<Self> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .args(["serve", "--database-url", url])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let mut parts = line.split_whitespace();
+        let (Some(addr), Some(token)) = (parts.next(), parts.next()) else {
+            let _ = child.kill();
+            return Err(format!("the server did not start (said {line:?})").into());
+        };
+        Ok(Self { uri: format!("http://{addr}"), token: token.to_owned(), child })
+    }
+
+    /// CPU time and memory so far.
+    pub(crate) fn usage(&self) -> Usage {
+        usage_of(&self.child.id().to_string())
+    }
+
+    /// Resets the peak resident set (VmHWM) to the current one.
+    pub(crate) fn reset_peak(&self) {
+        let _ = std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5");
+    }
+
+    /// Stops the server: closing its stdin starts a graceful shutdown.
+    pub(crate) fn stop(mut self) -> Fallible<()> {
+        drop(self.child.stdin.take());
+        for _ in 0..200 {
+            if self.child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
