@@ -88,9 +88,13 @@ SUPPORT_TEST_DB=mysql cargo test --test api
 step "Python grpcio WatchQueue client on MariaDB"
 bash scripts/python-watch.sh
 
-step "benchmark smoke (runs and reports; no timing is asserted)"
-cargo run --quiet -p bench -- watch --subscribers 2 --rate 20 --seconds 1 2>/dev/null | tee /tmp/support-bench-smoke.md
-grep -q '| 2 | 20 | 40 of 40 |' /tmp/support-bench-smoke.md
+step "benchmark smoke: every scenario, seconds each (runs and reports; no timing is asserted)"
+# `all --quick` fails if a scenario fails, a call errs or an event is lost.
+cargo run --quiet -p bench -- all --quick --json /tmp/support-bench-smoke.json 2>/dev/null | tee /tmp/support-bench-smoke.md
+for row in '| create-ticket | 4 |' '| get-ticket | 4 |' '| list-tickets | 4 |' '| add-log | 4 |' '| mixed | 4 |' \
+  '| 2 | 20 | 40 of 40 |' '| 10 | 4 |' '| 10 | '; do
+  grep -qF -- "$row" /tmp/support-bench-smoke.md || { echo "benchmark smoke: no row $row" >&2; exit 1; }
+done
 
 # ---- the README's examples ----------------------------------------------------------
 step "README examples"

@@ -116,9 +116,8 @@ pub(crate) async fn fill(api: &mut Clients, db: &MySqlPool, tickets: i64) -> Fal
     )))
     .execute(db)
     .await?;
-    let open_tickets: Vec<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE status <> 'CLOSED' ORDER BY id")
-        .fetch_all(db)
-        .await?;
+    let open_tickets: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM tickets WHERE status <> 'CLOSED' ORDER BY id").fetch_all(db).await?;
     sqlx::query("ANALYZE TABLE tickets, customers").execute(db).await?;
     Ok(Fixture { agents, customers: CUSTOMERS, tickets, open_tickets })
 }

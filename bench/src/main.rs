@@ -31,6 +31,11 @@ use report::{Compared, Idle, Measure, Memory, Report, Watched};
 use server::ServerProcess;
 use workload::Kind;
 
+/// The same allocator as the `support-service` binary (the server under test is this
+/// executable).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub(crate) type Fallible<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 #[derive(Debug, Parser)]
@@ -336,7 +341,12 @@ async fn compare(report: &mut Report, a: &TableArgs, kind: Kind) -> Fallible<()>
         }
         for (side, s) in [("service", &service), ("raw", &direct)] {
             if s.errors > 0 {
-                eprintln!("{}: {} {side} calls failed, e.g. {:?}", kind.name(), s.errors, s.first_errors);
+                report.failures.push(format!(
+                    "{} ×{concurrency}: {} {side} calls failed, e.g. {:?}",
+                    kind.name(),
+                    s.errors,
+                    s.first_errors
+                ));
             }
         }
         let ratio = service.throughput() / direct.throughput().max(1e-9);
@@ -428,6 +438,9 @@ async fn watch_latency(report: &mut Report, a: &WatchArgs) -> Fallible<()> {
         let elapsed = started.elapsed().as_secs_f64();
         let peak = server.usage().peak_rss;
         let latency = subs.close().await;
+        if received < expected {
+            report.failures.push(format!("watch {n}: {received} of {expected} events delivered"));
+        }
         let [p50_ms, p90_ms, p99_ms, p999_ms, max_ms] = report::quantiles(&latency);
         let [w50, _, w99, _, _] = report::quantiles(&writes);
         report.watch.push(Watched {
@@ -528,7 +541,8 @@ async fn idle_memory(report: &mut Report, a: &MemoryArgs) -> Fallible<()> {
     server.stop()
 }
 
-/// Every scenario, one report.
+/// Every scenario, one report. A scenario that fails is recorded in the report and the
+/// rest still run; the command fails at the end if any did.
 async fn all(command: String, common: Common, quick: bool, write: bool) -> Fallible<()> {
     let mut report = new_report(command, &common).await?;
     let table = if quick {
@@ -536,26 +550,55 @@ async fn all(command: String, common: Common, quick: bool, write: bool) -> Falli
     } else {
         Table { concurrency: vec![16, 64], seconds: 5.0, rounds: 3, tickets: 100_000 }
     };
+    let mut jobs = Vec::new();
     for kind in [Kind::CreateTicket, Kind::GetTicket, Kind::ListTickets, Kind::AddLog, Kind::Mixed] {
-        let a = TableArgs { common: common.clone(), table: table.clone() };
-        compare(&mut report, &a, kind).await?;
+        jobs.push(Owned::Compare(TableArgs { common: common.clone(), table: table.clone() }, kind));
     }
     let (subscribers, rate, seconds) = if quick { (vec![2], 20, 1.0) } else { (vec![10, 100, 1000], 200, 10.0) };
-    watch_latency(&mut report, &WatchArgs { common: common.clone(), subscribers, rate, seconds }).await?;
-    let idle = if quick {
+    jobs.push(Owned::Watch(WatchArgs { common: common.clone(), subscribers, rate, seconds }));
+    jobs.push(Owned::Idle(if quick {
         IdleArgs { common: common.clone(), subscribers: 10, concurrency: 4, seconds: 0.5, rounds: 1 }
     } else {
         IdleArgs { common: common.clone(), subscribers: 1000, concurrency: 16, seconds: 5.0, rounds: 3 }
-    };
-    idle_cost(&mut report, &idle).await?;
-    let memory = MemoryArgs { common: common.clone(), subscribers: if quick { 10 } else { 10_000 }, seconds: 5.0 };
-    idle_memory(&mut report, &memory).await?;
+    }));
+    jobs.push(Owned::Memory(MemoryArgs {
+        common: common.clone(),
+        subscribers: if quick { 10 } else { 10_000 },
+        seconds: if quick { 1.0 } else { 5.0 },
+    }));
+    for job in &jobs {
+        let (name, outcome) = match job {
+            Owned::Compare(a, kind) => (kind.name(), compare(&mut report, a, *kind).await),
+            Owned::Watch(a) => ("watch", watch_latency(&mut report, a).await),
+            Owned::Idle(a) => ("idle", idle_cost(&mut report, a).await),
+            Owned::Memory(a) => ("memory", idle_memory(&mut report, a).await),
+        };
+        if let Err(e) = outcome {
+            eprintln!("{name} failed: {e}");
+            report.failures.push(format!("{name}: {e}"));
+        }
+        // What is measured so far, in case a later scenario takes the machine down.
+        eprintln!("{}", report.markdown());
+    }
     finish(&report, &common)?;
     if write {
         report.write_into("BENCHMARKS.md")?;
         eprintln!("wrote BENCHMARKS.md");
     }
-    Ok(())
+    if report.failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} scenario(s) failed: {:?}", report.failures.len(), report.failures).into())
+    }
+}
+
+/// A scenario of `all`, with its options.
+#[derive(Debug)]
+enum Owned {
+    Compare(TableArgs, Kind),
+    Watch(WatchArgs),
+    Idle(IdleArgs),
+    Memory(MemoryArgs),
 }
 
 /// Times each report `runs` times (after one warm-up call) through the generated client.

@@ -25,9 +25,9 @@ pub(crate) async fn pool(url: &str) -> Fallible<MySqlPool> {
     Ok(MySqlPoolOptions::new()
         .max_connections(size)
         .after_connect(|conn, _meta| {
-            Box::pin(async move {
-                conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await.map(drop)
-            })
+            Box::pin(
+                async move { conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await.map(drop) },
+            )
         })
         .connect(url)
         .await?)
@@ -267,7 +267,8 @@ impl Raw {
 
     async fn get(&self, id: i64) -> Result<Ticket, String> {
         let sql = format!("SELECT {TICKET_COLUMNS} FROM `tickets` WHERE `tickets`.`id` = ? LIMIT ?");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(1_u64).fetch_one(&self.pool).await.map_err(err)?;
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(1_u64).fetch_one(&self.pool).await.map_err(err)?;
         Ticket::from_row(&row).map_err(err)
     }
 

@@ -119,6 +119,8 @@ pub(crate) struct Report {
     pub(crate) watch: Vec<Watched>,
     pub(crate) idle: Vec<Idle>,
     pub(crate) memory: Vec<Memory>,
+    /// Scenarios that failed, with the error.
+    pub(crate) failures: Vec<String>,
 }
 
 fn met(ok: bool) -> &'static str {
@@ -226,6 +228,14 @@ impl Report {
                     m.target_mib,
                     met(m.peak_rss_mib <= m.target_mib)
                 ));
+            }
+        }
+        if !self.failures.is_empty() {
+            line(String::new());
+            line("#### Failed scenarios".into());
+            line(String::new());
+            for f in &self.failures {
+                line(format!("- {f}"));
             }
         }
         out

@@ -76,10 +76,10 @@ impl Subscribers {
         drop(ready_tx);
         let mut ready = 0;
         while ready < n {
-            match tokio::time::timeout(Duration::from_secs(120), ready_rx.recv()).await {
+            match tokio::time::timeout(Duration::from_secs(60), ready_rx.recv()).await {
                 Ok(Some(true)) => ready += 1,
                 Ok(Some(false)) | Ok(None) => return Err("a subscription failed to open".into()),
-                Err(_) => return Err(format!("only {ready} of {n} subscriptions opened within 120 s").into()),
+                Err(_) => return Err(format!("only {ready} of {n} subscriptions opened (none for 60 s)").into()),
             }
         }
         Ok(Self { tasks, latency, received })

@@ -89,6 +89,7 @@ pub(crate) const PAGE: i32 = 50;
 #[derive(Debug, Clone)]
 pub(crate) struct Api {
     pub(crate) kind: Kind,
+    /// The clients, on one HTTP/2 connection (measured: 4 connections were no faster).
     pub(crate) clients: Clients,
     pub(crate) fixture: std::sync::Arc<Fixture>,
 }

@@ -5,6 +5,7 @@
 //! or resume, catch-up from the database, then live events), narrowed by the caller's
 //! [`crate::domain::access::TicketScope`] in the snapshot query and on every event.
 
+pub mod fanout;
 pub mod sequencer;
 pub mod tailer;
 pub mod watch;
@@ -14,8 +15,8 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, broadcast, watch as w};
 
-use crate::domain::event::QueueEvent;
 use crate::repo::Repo;
+use fanout::{Fanout, Live};
 
 /// Tuning of the event log.
 #[derive(Debug, Clone)]
@@ -36,7 +37,7 @@ pub struct EventSettings {
 /// The process's view of the event log: live events and the latest sequence.
 #[derive(Debug, Clone)]
 pub struct EventHub {
-    live: broadcast::Sender<Arc<QueueEvent>>,
+    live: Arc<Fanout>,
     latest: w::Receiver<i64>,
     settings: Arc<EventSettings>,
 }
@@ -44,18 +45,18 @@ pub struct EventHub {
 impl EventHub {
     /// Starts the sequencer and the tailer; they stop when `stop` turns true.
     pub async fn start(repo: Repo, settings: EventSettings, stop: w::Receiver<bool>) -> crate::error::AppResult<Self> {
-        let (live, _) = broadcast::channel(settings.subscriber_buffer.max(16));
         let numbered = Arc::new(Notify::new());
         let start = repo.latest_sequence().await?;
+        let live = Arc::new(Fanout::new(settings.subscriber_buffer, start));
         let (latest_tx, latest) = w::channel(start);
         tokio::spawn(sequencer::run(repo.clone(), settings.sequencer_interval, numbered.clone(), stop.clone()));
         tokio::spawn(tailer::run(repo, start, live.clone(), latest_tx, numbered, settings.poll_interval, stop));
         Ok(Self { live, latest, settings: Arc::new(settings) })
     }
 
-    /// Live events from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<QueueEvent>> {
-        self.live.subscribe()
+    /// Live events from now on: of one department (see [`Fanout::subscribe`]) or all.
+    pub fn subscribe(&self, department: Option<i64>) -> broadcast::Receiver<Live> {
+        self.live.subscribe(department)
     }
 
     /// The latest sequence this process has read.

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::{Notify, watch};
 
-use crate::domain::event::QueueEvent;
+use super::fanout::Fanout;
 use crate::repo::Repo;
 
 const BATCH: u64 = 500;
@@ -16,7 +16,7 @@ const BATCH: u64 = 500;
 pub async fn run(
     repo: Repo,
     from: i64,
-    live: broadcast::Sender<Arc<QueueEvent>>,
+    live: Arc<Fanout>,
     latest: watch::Sender<i64>,
     numbered: Arc<Notify>,
     poll: Duration,
@@ -28,13 +28,31 @@ pub async fn run(
             return;
         }
         loop {
+            if !live.watched() {
+                // Nobody watches here: move the cursor to the log's end without reading
+                // (and decoding) events nobody gets. The end is read *before* looking again
+                // for subscribers: one that arrives after that look reads everything up to
+                // the end from the database in its own catch-up, so nothing is skipped.
+                match repo.latest_sequence().await {
+                    Ok(top) if !live.watched() => {
+                        last = last.max(top);
+                        live.jump(last);
+                        latest.send_replace(last);
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading the event log failed; retrying");
+                        break;
+                    }
+                }
+            }
             match repo.events_after(last, BATCH).await {
                 Ok(events) => {
                     let n = events.len() as u64;
                     for e in events {
                         last = e.sequence;
-                        // No receiver is fine: nobody is watching right now.
-                        let _ = live.send(Arc::new(e));
+                        live.publish(Arc::new(e));
                     }
                     latest.send_replace(last);
                     if n < BATCH {

@@ -11,6 +11,7 @@ use futures::Stream;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use super::EventHub;
+use super::fanout::Live;
 use crate::domain::Ticket;
 use crate::domain::access::TicketScope;
 use crate::domain::event::{Delivery, QueueEvent, QueueFilter};
@@ -58,7 +59,7 @@ pub fn start(
     let end: EndSlot = Arc::new(Mutex::new(None));
     let slot = end.clone();
     // Subscribe before reading anything, so no event can fall between the two.
-    let live = hub.subscribe();
+    let live = hub.subscribe(request.filter.department_id);
     tokio::spawn(async move {
         let mut sub = Subscriber { hub, repo, scope, filter: request.filter, tx, last: 0, skip: HashSet::new() };
         if let Err(e) = sub.serve(request.resume_after, live, shutdown).await {
@@ -97,7 +98,7 @@ impl Subscriber {
     async fn serve(
         &mut self,
         resume_after: Option<i64>,
-        mut live: broadcast::Receiver<Arc<QueueEvent>>,
+        mut live: broadcast::Receiver<Live>,
         mut shutdown: watch::Receiver<bool>,
     ) -> AppResult<()> {
         match resume_after {
@@ -115,14 +116,16 @@ impl Subscriber {
         loop {
             tokio::select! {
                 received = live.recv() => match received {
-                    Ok(e) => {
+                    Ok(Live { prev, event: e }) => {
                         if e.sequence <= self.last {
                             continue;
                         }
-                        if e.sequence > self.last + 1 && !self.catch_up(Some(e.sequence - 1)).await? {
+                        // Something sent on this channel before `e` never reached us: read
+                        // everything up to `e` from the database.
+                        if prev > self.last && !self.catch_up(Some(e.sequence - 1)).await? {
                             return Ok(());
                         }
-                        if e.sequence == self.last + 1 && !self.deliver(e).await? {
+                        if e.sequence > self.last && !self.deliver(e).await? {
                             return Ok(());
                         }
                     }

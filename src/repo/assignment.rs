@@ -15,8 +15,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    FromQueryResult, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Statement, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, Statement, sea_query::Expr,
 };
 
 use super::entity::{agent, assignment, ticket};
@@ -114,7 +114,7 @@ pub(crate) async fn assign_to(
     am.assignment_reason = Set(Some(reason.as_str().to_owned()));
     am.version = Set(version);
     am.updated_at = Set(now);
-    let m = am.update(txn).await?;
+    let m = super::tickets::update_row(txn, am).await?;
     agent::Entity::update_many()
         .col_expr(agent::Column::LastAssignedAt, Expr::value(now))
         .filter(agent::Column::Id.eq(agent_id))
@@ -212,7 +212,7 @@ pub(crate) async fn release_agent(
         am.assignment_reason = Set(None);
         am.version = Set(version);
         am.updated_at = Set(now);
-        let m = am.update(txn).await?;
+        let m = super::tickets::update_row(txn, am).await?;
         events::record(txn, EventKind::TicketUpdated, Some(&before), &m, None, now).await?;
         released.push(m);
     }

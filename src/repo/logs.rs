@@ -2,8 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -103,17 +102,26 @@ impl Repo {
             ..Default::default()
         };
         let log_id = row::Entity::insert(log).exec(&txn).await?.last_insert_id;
+        let mut attachments = Vec::with_capacity(new.attachments.len());
         for a in &new.attachments {
+            let mut meta = AttachmentMeta {
+                id: 0,
+                file_name: a.file_name.clone(),
+                content_type: a.content_type.clone(),
+                size_bytes: a.content.len() as i64,
+                sha256: hex_sha256(&a.content),
+            };
             let am = attachment::ActiveModel {
                 log_id: Set(log_id),
-                file_name: Set(a.file_name.clone()),
-                content_type: Set(a.content_type.clone()),
-                size_bytes: Set(a.content.len() as i64),
-                sha256: Set(hex_sha256(&a.content)),
+                file_name: Set(meta.file_name.clone()),
+                content_type: Set(meta.content_type.clone()),
+                size_bytes: Set(meta.size_bytes),
+                sha256: Set(meta.sha256.clone()),
                 content: Set(a.content.clone()),
                 ..Default::default()
             };
-            attachment::Entity::insert(am).exec(&txn).await?;
+            meta.id = attachment::Entity::insert(am).exec(&txn).await?.last_insert_id;
+            attachments.push(meta);
         }
         let mut after = t.clone();
         if new.visibility == Visibility::Public {
@@ -136,13 +144,28 @@ impl Repo {
             }
             am.version = Set(version);
             am.updated_at = Set(now);
-            after = am.update(&txn).await?;
+            after = tickets::update_row(&txn, am).await?;
             let kind = if after.status != t.status { EventKind::StatusChanged } else { EventKind::TicketUpdated };
             events::record(&txn, kind, Some(&t), &after, None, now).await?;
         }
         events::record(&txn, EventKind::MessageAdded, Some(&after), &after, Some(log_id), now).await?;
         let id = self.commit_idempotent(txn, key, log_id, now).await?;
-        self.get_log(id).await
+        if id != log_id {
+            // A concurrent call with the same request id won: answer with its message.
+            return self.get_log(id).await;
+        }
+        // The message as stored, from what was written (no read-back round trips).
+        Ok(Log {
+            id: log_id,
+            ticket_id: new.ticket_id,
+            sender_kind: new.sender_kind,
+            sender_id: Some(new.sender_id),
+            body: new.body.clone(),
+            visibility: new.visibility,
+            delivery_status: DeliveryStatus::Sent,
+            attachments,
+            created_at: now,
+        })
     }
 
     /// Messages by id, with their attachments' metadata, in two queries.

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, TryIntoModel,
 };
 use serde_json::Value;
 
@@ -104,6 +104,25 @@ pub(crate) fn check_scope(scope: &TicketScope, t: &row::Model) -> AppResult<()> 
     scope.check(t.id, t.customer_id, t.department_id, t.assigned_agent_id)
 }
 
+/// Writes a new ticket row and returns it as stored, without reading it back: sea-orm's
+/// `ActiveModel::insert` selects the row again on MySQL (which has no RETURNING), a round
+/// trip inside the transaction that tells nothing the model does not already hold.
+pub(crate) async fn insert_row(txn: &DatabaseTransaction, mut am: row::ActiveModel) -> AppResult<row::Model> {
+    let id = row::Entity::insert(am.clone()).exec(txn).await?.last_insert_id;
+    am.id = Set(id);
+    Ok(am.try_into_model()?)
+}
+
+/// Writes the changed columns of a ticket the caller holds locked and returns the row as
+/// stored, without the read-back of `ActiveModel::update` (see [`insert_row`]).
+pub(crate) async fn update_row(txn: &DatabaseTransaction, am: row::ActiveModel) -> AppResult<row::Model> {
+    let Some(id) = am.id.clone().take() else {
+        return Err(AppError::Internal("a ticket update without the ticket's id".into()));
+    };
+    row::Entity::update_many().set(am.clone()).filter(row::Column::Id.eq(id)).exec(txn).await?;
+    Ok(am.try_into_model()?)
+}
+
 /// Loads a ticket for change, locked until the transaction ends.
 async fn lock_ticket(txn: &DatabaseTransaction, id: i64) -> AppResult<row::Model> {
     found(row::Entity::find_by_id(id).lock_exclusive().one(txn).await?, "ticket", id)
@@ -166,7 +185,7 @@ pub(crate) async fn rescore_customer_tickets(
         set_priority(&mut am, &p, policy, created_at);
         am.version = Set(version);
         am.updated_at = Set(now);
-        let after = am.update(txn).await?;
+        let after = update_row(txn, am).await?;
         events::record(txn, EventKind::PriorityChanged, Some(&before), &after, None, now).await?;
     }
     Ok(())
@@ -221,7 +240,7 @@ impl Repo {
             ..Default::default()
         };
         set_priority(&mut am, &priority, policy, now);
-        let mut m = am.insert(&txn).await?;
+        let mut m = insert_row(&txn, am).await?;
         if self.rules.auto_assign {
             m = auto_assign(&txn, m, &self.rules, Announce::No, now).await?;
         }
@@ -341,7 +360,7 @@ impl Repo {
         set_priority(&mut am, &priority, policy, created_at);
         am.version = Set(version);
         am.updated_at = Set(now);
-        let mut m = am.update(&txn).await?;
+        let mut m = update_row(&txn, am).await?;
         let kind = if m.priority_score != before.priority_score {
             EventKind::PriorityChanged
         } else {
@@ -426,7 +445,7 @@ impl Repo {
         }
         am.version = Set(version);
         am.updated_at = Set(now);
-        let m = am.update(txn).await?;
+        let m = update_row(txn, am).await?;
         events::record(txn, EventKind::StatusChanged, Some(&before), &m, None, now).await?;
         if frees_agent {
             drain_backlog(txn, department_id, &self.rules, now).await?;

@@ -129,6 +129,48 @@ async fn filters_and_tickets_leaving_the_view() {
 }
 
 #[tokio::test]
+async fn department_watchers_get_tickets_moving_in_and_out_and_nothing_else() {
+    let mut app = spawn_app().await;
+    let (_, c, _a) = setup(&mut app).await;
+    // Two departments without agents, so that no automatic assignment adds events.
+    let d = app.department("Watched", ConversationMode::Chat).await;
+    let other = app.department("Other", ConversationMode::Chat).await;
+    // Events are routed to a channel per watched department; a watcher of everything
+    // beside it must see the same sequence numbers.
+    let mut mine = Watcher::open(&app, pb::WatchQueueRequest { department_id: d.id, ..Default::default() }).await;
+    let mut all = Watcher::open(&app, pb::WatchQueueRequest::default()).await;
+    mine.snapshot().await;
+    all.snapshot().await;
+    let elsewhere = app.ticket(c.id, other.id, Severity::Minor, 1).await;
+    let move_to = |id, department_id| pb::UpdateTicketRequest {
+        ticket: Some(pb::Ticket { id, department_id, ..Default::default() }),
+        update_mask: None,
+    };
+    app.tickets.update_ticket(move_to(elsewhere.id, d.id)).await.unwrap();
+    let e = mine.event().await;
+    assert_eq!((e.ticket.as_ref().unwrap().id, e.removed), (elsewhere.id, false), "moved in: now in view");
+    let created = all.event().await;
+    let moved = all.event().await;
+    assert_eq!(moved.sequence, e.sequence);
+    assert_eq!(created.sequence + 1, moved.sequence);
+    app.tickets.update_ticket(move_to(elsewhere.id, other.id)).await.unwrap();
+    let e = mine.event().await;
+    assert_eq!((e.ticket.as_ref().unwrap().id, e.removed), (elsewhere.id, true), "moved out: removed once");
+    assert_eq!(all.event().await.sequence, e.sequence);
+    // Traffic of the other department only: nothing for this watcher, whose next event
+    // is the next one of its own department, in order.
+    for _ in 0..3 {
+        app.ticket(c.id, other.id, Severity::Minor, 1).await;
+    }
+    let t = app.ticket(c.id, d.id, Severity::Minor, 1).await;
+    let e = mine.event().await;
+    assert_eq!((e.ticket.as_ref().unwrap().id, e.removed), (t.id, false));
+    for _ in 0..4 {
+        all.event().await;
+    }
+}
+
+#[tokio::test]
 async fn resume_gets_exactly_the_missed_events_then_live() {
     let mut app = spawn_app().await;
     let (d, c, _a) = setup(&mut app).await;
