@@ -15,11 +15,6 @@ use crate::error::AppResult;
 use crate::repo::Repo;
 
 const BATCH: u64 = 1000;
-/// After a round that numbered something, the sequencer waits this long before the next
-/// one, so that under load each round (a write transaction of its own) numbers the
-/// events of many commits instead of one: `bench create-ticket` measured ~1 round per
-/// commit without it. The cost is at most this much added latency to WatchQueue.
-const GATHER: Duration = Duration::from_millis(2);
 const RETRY_LEADERSHIP: Duration = Duration::from_secs(1);
 
 async fn scalar(conn: &DatabaseConnection, sql: &str) -> AppResult<Option<i64>> {
@@ -102,7 +97,6 @@ pub async fn run(repo: Repo, every: Duration, numbered: Arc<Notify>, mut stop: w
                     if n == BATCH {
                         continue;
                     }
-                    tokio::time::sleep(GATHER).await;
                 }
                 Err(e) => tracing::warn!(error = %e, "sequencing failed; retrying"),
             }
