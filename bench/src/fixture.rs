@@ -41,28 +41,34 @@ pub(crate) async fn fresh_database(base: &str, name: &str) -> Fallible<String> {
     Ok(format!("{}/{name}", base.trim_end_matches('/')))
 }
 
+/// Makes a CHAT-mode department through the API; returns its id.
+pub(crate) async fn chat_department(api: &mut Clients, name: String) -> Fallible<i64> {
+    Ok(api
+        .departments
+        .create_department(pb::CreateDepartmentRequest {
+            department: Some(pb::Department {
+                name,
+                description: "Load generator".into(),
+                conversation_mode: pb::ConversationMode::Chat.into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await?
+        .into_inner()
+        .department
+        .ok_or("no department")?
+        .id)
+}
+
 /// Fills a migrated, empty database: departments and agents through `api`, customers and
 /// `tickets` tickets in bulk through `db`.
 pub(crate) async fn fill(api: &mut Clients, db: &MySqlPool, tickets: i64) -> Fallible<Fixture> {
     let mut departments = Vec::new();
     let mut agents = Vec::new();
     for d in 0..DEPARTMENTS {
-        let department = api
-            .departments
-            .create_department(pb::CreateDepartmentRequest {
-                department: Some(pb::Department {
-                    name: format!("Bench {d}"),
-                    description: "Load generator".into(),
-                    conversation_mode: pb::ConversationMode::Chat.into(),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            })
-            .await?
-            .into_inner()
-            .department
-            .ok_or("no department")?;
-        departments.push(department.id);
+        let department = chat_department(api, format!("Bench {d}")).await?;
+        departments.push(department);
         for a in 0..AGENTS_PER_DEPARTMENT {
             let agent = api
                 .agents
@@ -71,7 +77,7 @@ pub(crate) async fn fill(api: &mut Clients, db: &MySqlPool, tickets: i64) -> Fal
                         first_name: "Agent".into(),
                         last_name: format!("{d}-{a}"),
                         email: format!("agent-{d}-{a}@bench.example"),
-                        department_id: department.id,
+                        department_id: department,
                         role: pb::AgentRole::Agent.into(),
                         availability: pb::Availability::Active.into(),
                         ..Default::default()
@@ -82,7 +88,7 @@ pub(crate) async fn fill(api: &mut Clients, db: &MySqlPool, tickets: i64) -> Fal
                 .into_inner()
                 .agent
                 .ok_or("no agent")?;
-            agents.push((agent.id, department.id));
+            agents.push((agent.id, department));
         }
     }
     let first = departments[0];

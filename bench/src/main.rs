@@ -377,30 +377,8 @@ fn mib(bytes: u64) -> f64 {
 
 /// A department and a customer for the watch scenarios, through the API.
 async fn watch_setup(api: &mut Clients) -> Fallible<(i64, i64, i64)> {
-    let department = |name: &str| {
-        let mut departments = api.departments.clone();
-        let name = name.to_owned();
-        async move {
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
-                departments
-                    .create_department(pb::CreateDepartmentRequest {
-                        department: Some(pb::Department {
-                            name,
-                            conversation_mode: pb::ConversationMode::Chat.into(),
-                            ..Default::default()
-                        }),
-                        request_id: String::new(),
-                    })
-                    .await?
-                    .into_inner()
-                    .department
-                    .ok_or("no department")?
-                    .id,
-            )
-        }
-    };
-    let busy = department("Bench").await?;
-    let quiet = department("Quiet").await?;
+    let busy = fixture::chat_department(api, "Bench".into()).await?;
+    let quiet = fixture::chat_department(api, "Quiet".into()).await?;
     let customer = api
         .customers
         .create_customer(pb::CreateCustomerRequest {
