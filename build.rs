@@ -30,8 +30,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     tonic_prost_build::configure()
         .build_client(true)
+        .build_server(false)
+        .codec_path("crate::grpc::codec::StrictProstCodec")
+        .compile_fds(contract.clone())?;
+
+    // The servers, generated apart: their messages are the ones above, except that a
+    // WatchQueue stream yields frames encoded once per event and shared by every
+    // subscriber (`crate::grpc::frame`), not a message encoded once per subscriber.
+    let servers = out.join("servers");
+    fs::create_dir_all(&servers)?;
+    tonic_prost_build::configure()
+        .build_client(false)
         .build_server(true)
         .codec_path("crate::grpc::codec::StrictProstCodec")
+        .extern_path(".support.v1", "crate::pb")
+        .extern_path(".support.v1.WatchQueueResponse", "crate::grpc::frame::WatchFrame")
+        .out_dir(&servers)
         .compile_fds(contract)?;
     Ok(())
 }

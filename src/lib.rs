@@ -30,6 +30,8 @@ pub mod telemetry;
 pub mod pb {
     #![allow(missing_docs, unreachable_pub, clippy::all, missing_debug_implementations)]
     tonic::include_proto!("support.v1");
+    // The servers, generated apart (build.rs): WatchQueue streams `crate::grpc::frame::WatchFrame`.
+    include!(concat!(env!("OUT_DIR"), "/servers/support.v1.rs"));
 
     /// The encoded descriptor set of the contract, for server reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/support_descriptor.bin"));

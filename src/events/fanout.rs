@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
-use crate::domain::event::QueueEvent;
+use super::SharedEvent;
 
 /// A live event, and the sequence of the event sent before it on the same channel.
 #[derive(Debug, Clone)]
@@ -22,7 +22,7 @@ pub struct Live {
     /// The previous sequence on this channel (everything up to it was sent before).
     pub prev: i64,
     /// The event.
-    pub event: Arc<QueueEvent>,
+    pub event: Arc<SharedEvent>,
 }
 
 #[derive(Debug)]
@@ -85,7 +85,7 @@ impl Fanout {
 
     /// Sends `event` to the channel of all departments and to those of the departments the
     /// ticket was in before and is in after the change.
-    pub fn publish(&self, event: Arc<QueueEvent>) {
+    pub fn publish(&self, event: Arc<SharedEvent>) {
         let mut inner = self.lock();
         let sequence = event.sequence;
         let send = |c: &mut Channel| {

@@ -10,13 +10,47 @@ pub mod sequencer;
 pub mod tailer;
 pub mod watch;
 
-use std::sync::Arc;
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use bytes::Bytes;
 
 use tokio::sync::{Notify, broadcast, watch as w};
 
+use crate::domain::event::QueueEvent;
 use crate::repo::Repo;
 use fanout::{Fanout, Live};
+
+/// A numbered event as a process's subscribers share it: the event, and its encodings
+/// for the transport (kept in the view, removed from it), made by the first subscriber
+/// that sends it and reused by every other.
+#[derive(Debug)]
+pub struct SharedEvent {
+    event: QueueEvent,
+    wire: [OnceLock<Bytes>; 2],
+}
+
+impl SharedEvent {
+    /// Shares `event`.
+    pub fn new(event: QueueEvent) -> Arc<Self> {
+        Arc::new(Self { event, wire: Default::default() })
+    }
+
+    /// The encoding for a subscriber that keeps (`removed` false) or drops the ticket;
+    /// `encode` runs once per event and flag.
+    pub fn wire(&self, removed: bool, encode: impl FnOnce(&QueueEvent) -> Bytes) -> Bytes {
+        self.wire[usize::from(removed)].get_or_init(|| encode(&self.event)).clone()
+    }
+}
+
+impl Deref for SharedEvent {
+    type Target = QueueEvent;
+
+    fn deref(&self) -> &QueueEvent {
+        &self.event
+    }
+}
 
 /// Tuning of the event log.
 #[derive(Debug, Clone)]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
+use super::SharedEvent;
 use super::fanout::Fanout;
 use crate::repo::Repo;
 
@@ -52,7 +53,7 @@ pub async fn run(
                     let n = events.len() as u64;
                     for e in events {
                         last = e.sequence;
-                        live.publish(Arc::new(e));
+                        live.publish(SharedEvent::new(e));
                     }
                     latest.send_replace(last);
                     if n < BATCH {

@@ -9,12 +9,13 @@ use std::sync::{Arc, Mutex};
 
 use futures::Stream;
 use tokio::sync::{broadcast, mpsc, watch};
+use tokio::time::Instant;
 
-use super::EventHub;
 use super::fanout::Live;
+use super::{EventHub, SharedEvent};
 use crate::domain::Ticket;
 use crate::domain::access::TicketScope;
-use crate::domain::event::{Delivery, QueueEvent, QueueFilter};
+use crate::domain::event::{Delivery, QueueFilter};
 use crate::error::{AppError, AppResult};
 use crate::repo::Repo;
 
@@ -39,7 +40,7 @@ pub enum WatchItem {
     /// The end of the snapshot, with the sequence it reflects.
     SnapshotEnd(i64),
     /// An event; `removed` when the ticket left the view.
-    Event(Arc<QueueEvent>, bool),
+    Event(Arc<SharedEvent>, bool),
     /// Nothing new up to this sequence.
     Heartbeat(i64),
 }
@@ -61,7 +62,16 @@ pub fn start(
     // Subscribe before reading anything, so no event can fall between the two.
     let live = hub.subscribe(request.filter.department_id);
     tokio::spawn(async move {
-        let mut sub = Subscriber { hub, repo, scope, filter: request.filter, tx, last: 0, skip: HashSet::new() };
+        let mut sub = Subscriber {
+            hub,
+            repo,
+            scope,
+            filter: request.filter,
+            tx,
+            last: 0,
+            skip: HashSet::new(),
+            last_sent: Instant::now(),
+        };
         if let Err(e) = sub.serve(request.resume_after, live, shutdown).await {
             tracing::info!(reason = %e, last = sub.last, "queue subscriber ended");
             *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
@@ -89,6 +99,9 @@ struct Subscriber {
     last: i64,
     /// Events reflected in the snapshot but numbered after it.
     skip: HashSet<i64>,
+    /// When the last item went to the outlet (heartbeats fill silences longer than the
+    /// heartbeat interval).
+    last_sent: Instant,
 }
 
 /// Ok(false) when the subscriber went away.
@@ -112,7 +125,18 @@ impl Subscriber {
         if !self.catch_up(None).await? {
             return Ok(());
         }
+        // The timers and wake-ups below live across iterations: made afresh for each event,
+        // they cost a timer registration and two waiter-list insertions per event per
+        // subscriber, which with 1,000 subscribers was a large share of the server's CPU
+        // (`bench watch`, BENCHMARKS.md). The heartbeat timer is reset only when it fires.
         let heartbeat = self.hub.settings().heartbeat;
+        let quiet = tokio::time::sleep(heartbeat);
+        tokio::pin!(quiet);
+        let stopping = async move { shutdown.wait_for(|s| *s).await.map(drop) };
+        tokio::pin!(stopping);
+        let outlet = self.tx.clone();
+        let gone = outlet.closed();
+        tokio::pin!(gone);
         loop {
             tokio::select! {
                 received = live.recv() => match received {
@@ -137,13 +161,19 @@ impl Subscriber {
                     }
                     Err(broadcast::error::RecvError::Closed) => return Err(self.shutting_down()),
                 },
-                _ = tokio::time::sleep(heartbeat) => {
-                    if !self.send(WatchItem::Heartbeat(self.last)).await? {
-                        return Ok(());
+                () = &mut quiet => {
+                    let due = self.last_sent + heartbeat;
+                    if due <= Instant::now() {
+                        if !self.send(WatchItem::Heartbeat(self.last)).await? {
+                            return Ok(());
+                        }
+                        quiet.as_mut().reset(Instant::now() + heartbeat);
+                    } else {
+                        quiet.as_mut().reset(due);
                     }
                 }
-                _ = async { shutdown.wait_for(|s| *s).await.map(drop) } => return Err(self.shutting_down()),
-                _ = self.tx.closed() => return Ok(()),
+                _ = &mut stopping => return Err(self.shutting_down()),
+                () = &mut gone => return Ok(()),
             }
         }
     }
@@ -191,7 +221,7 @@ impl Subscriber {
                 if until.is_some_and(|u| e.sequence > u) {
                     return Ok(true);
                 }
-                if !self.deliver(Arc::new(e)).await? {
+                if !self.deliver(SharedEvent::new(e)).await? {
                     return Ok(false);
                 }
             }
@@ -201,7 +231,7 @@ impl Subscriber {
         }
     }
 
-    async fn deliver(&mut self, e: Arc<QueueEvent>) -> Sent {
+    async fn deliver(&mut self, e: Arc<SharedEvent>) -> Sent {
         self.last = e.sequence;
         if self.skip.remove(&e.id) {
             return Ok(true);
@@ -214,6 +244,13 @@ impl Subscriber {
     }
 
     async fn send(&mut self, item: WatchItem) -> Sent {
+        self.last_sent = Instant::now();
+        // The common case, room in the outlet, needs no timer.
+        let item = match self.tx.try_send(item) {
+            Ok(()) => return Ok(true),
+            Err(mpsc::error::TrySendError::Closed(_)) => return Ok(false),
+            Err(mpsc::error::TrySendError::Full(item)) => item,
+        };
         let stall = self.hub.settings().stall_timeout;
         match tokio::time::timeout(stall, self.tx.send(item)).await {
             Ok(Ok(())) => Ok(true),

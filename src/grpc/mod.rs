@@ -8,6 +8,7 @@ pub mod codec;
 pub mod convert;
 pub mod customer;
 pub mod department;
+pub mod frame;
 pub mod log;
 pub mod report;
 pub mod ticket;

@@ -6,6 +6,7 @@ use futures::{Stream, StreamExt};
 use tonic::{Request, Status};
 
 use super::convert::{requests as req, required, ticket_requests as treq};
+use super::frame::WatchFrame;
 use super::{RpcResult, State, caller, ok};
 use crate::auth::policy::{self, Call};
 use crate::domain::access::Role;
@@ -21,7 +22,7 @@ use crate::repo::idempotency::IdempotencyKey;
 pub struct TicketApi(pub State);
 
 /// The stream of WatchQueue.
-pub type QueueStream = Pin<Box<dyn Stream<Item = Result<pb::WatchQueueResponse, Status>> + Send>>;
+pub type QueueStream = Pin<Box<dyn Stream<Item = Result<WatchFrame, Status>> + Send>>;
 
 fn ticket(t: domain::Ticket) -> Option<pb::Ticket> {
     Some(t.into())

@@ -2,6 +2,7 @@
 
 use super::{opt_timestamp, timestamp};
 use crate::domain;
+use crate::domain::event::QueueEvent;
 use crate::events::watch::WatchItem;
 use crate::pb;
 
@@ -150,6 +151,22 @@ impl From<domain::Workload> for pb::GetAgentWorkloadResponse {
     }
 }
 
+impl pb::WatchQueueResponse {
+    /// A queue event as one subscriber sees it.
+    pub fn event(e: &QueueEvent, removed: bool) -> Self {
+        Self {
+            item: Some(pb::watch_queue_response::Item::Event(pb::QueueEvent {
+                sequence: e.sequence,
+                kind: pb::QueueEventKind::from(e.kind).into(),
+                event_time: Some(timestamp(e.time)),
+                ticket: Some(e.ticket.clone().into()),
+                log: e.log.clone().map(Into::into),
+                removed,
+            })),
+        }
+    }
+}
+
 impl From<WatchItem> for pb::WatchQueueResponse {
     fn from(item: WatchItem) -> Self {
         use pb::watch_queue_response::Item;
@@ -157,14 +174,7 @@ impl From<WatchItem> for pb::WatchQueueResponse {
             WatchItem::SnapshotTicket(t) => Item::SnapshotTicket((*t).into()),
             WatchItem::SnapshotEnd(sequence) => Item::SnapshotEnd(pb::SnapshotEnd { sequence }),
             WatchItem::Heartbeat(sequence) => Item::Heartbeat(pb::Heartbeat { sequence }),
-            WatchItem::Event(e, removed) => Item::Event(pb::QueueEvent {
-                sequence: e.sequence,
-                kind: pb::QueueEventKind::from(e.kind).into(),
-                event_time: Some(timestamp(e.time)),
-                ticket: Some(e.ticket.clone().into()),
-                log: e.log.clone().map(Into::into),
-                removed,
-            }),
+            WatchItem::Event(e, removed) => return Self::event(&e, removed),
         };
         pb::WatchQueueResponse { item: Some(item) }
     }
