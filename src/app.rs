@@ -11,6 +11,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::transport::server::TcpIncoming;
@@ -24,6 +25,7 @@ use crate::auth::{secret, token::Tokens};
 use crate::config::Settings;
 use crate::domain::Clock;
 use crate::events::EventHub;
+use crate::grpc::coalesce::Coalesce;
 use crate::grpc::{
     State, agent::AgentApi, auth::AuthApi, customer::CustomerApi, department::DepartmentApi, log::LogApi,
     report::ReportApi, ticket::TicketApi,
@@ -224,7 +226,9 @@ impl App {
         // TCP_NODELAY on every accepted connection: without it a response written in two
         // parts (a large body, then the trailers) waits for the client's delayed ACK, a
         // ~40 ms stall per call (Nagle's algorithm), measured by `bench list-tickets`.
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        // Each connection's writes are consolidated into one system call per scheduler
+        // turn (see `crate::grpc::coalesce`).
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true)).map(|c| c.map(Coalesce::new));
         let serve = router.serve_with_incoming_shutdown(incoming, signal);
         let grace = Duration::from_millis(self.settings.shutdown_grace_ms);
         let mut stopped = stop_rx.clone();

@@ -27,7 +27,7 @@ use sea_orm::sqlx::MySqlPool;
 use support_service::pb;
 
 use client::{Clients, connect};
-use report::{Compared, Idle, Measure, Memory, Report, Watched};
+use report::{Compared, CpuPerCall, Idle, Measure, Memory, Report, Watched};
 use server::ServerProcess;
 use workload::Kind;
 
@@ -301,6 +301,7 @@ async fn compare(report: &mut Report, a: &TableArgs, kind: Kind) -> Fallible<()>
     eprintln!("{}: filling the database ({} tickets)", kind.name(), a.table.tickets);
     let fixture = Arc::new(fixture::fill(&mut api, &pool, a.table.tickets).await?);
     let run = Duration::from_secs_f64(a.table.seconds);
+    let db = server::database_pid();
     for &concurrency in &a.table.concurrency {
         let service_op = workload::Api { kind, clients: api.clone(), fixture: fixture.clone() };
         let raw_op = raw::Raw { kind, pool: pool.clone(), fixture: fixture.clone() };
@@ -311,7 +312,9 @@ async fn compare(report: &mut Report, a: &TableArgs, kind: Kind) -> Fallible<()>
         load::run(raw_op.clone(), concurrency, warm, a.common.seed, &hidden).await;
         server.reset_peak();
         let (mut service, mut direct) = (load::Sample::empty(), load::Sample::empty());
-        let (mut cpu, mut round_ratios) = (0.0, Vec::new());
+        let mut round_ratios = Vec::new();
+        // CPU seconds of each process while each side ran.
+        let (mut service_cpu, mut raw_cpu) = (Vec::new(), Vec::new());
         for round in 0..a.table.rounds.max(1) {
             let seed = a.common.seed.wrapping_add(1_000 * (round as u64 + 1));
             let label = |side: &str| format!("{} ×{concurrency} {side} (round {})", kind.name(), round + 1);
@@ -323,15 +326,17 @@ async fn compare(report: &mut Report, a: &TableArgs, kind: Kind) -> Fallible<()>
             for through_service in sides {
                 if through_service {
                     let bar = progress(label("service"));
-                    let before = server.usage();
+                    let before = server.cpu_clock(db.as_deref());
                     let s = load::run(service_op.clone(), concurrency, run, seed, &bar).await;
-                    cpu += server.usage().cpu_secs - before.cpu_secs;
+                    service_cpu.push(before.until(server.cpu_clock(db.as_deref())));
                     bar.finish_and_clear();
                     s_round = s.throughput();
                     service.merge(&s);
                 } else {
                     let bar = progress(label("raw"));
+                    let before = server.cpu_clock(db.as_deref());
                     let r = load::run(raw_op.clone(), concurrency, run, seed, &bar).await;
+                    raw_cpu.push(before.until(server.cpu_clock(db.as_deref())));
                     bar.finish_and_clear();
                     r_round = r.throughput();
                     direct.merge(&r);
@@ -363,12 +368,24 @@ async fn compare(report: &mut Report, a: &TableArgs, kind: Kind) -> Fallible<()>
                 Kind::ListTickets => 0.7,
                 Kind::AddLog | Kind::Mixed => 0.8,
             },
-            server_cpu_us_per_op: (cpu * 1e6 / service.ops.max(1) as f64).round(),
+            server_cpu_us_per_op: per_op(service_cpu.iter().map(|c| c.server).sum(), service.ops),
+            cpu: CpuPerCall {
+                service_generator: per_op(service_cpu.iter().map(|c| c.generator).sum(), service.ops),
+                service_server: per_op(service_cpu.iter().map(|c| c.server).sum(), service.ops),
+                service_database: per_op(service_cpu.iter().map(|c| c.database).sum(), service.ops),
+                raw_generator: per_op(raw_cpu.iter().map(|c| c.generator).sum(), direct.ops),
+                raw_database: per_op(raw_cpu.iter().map(|c| c.database).sum(), direct.ops),
+            },
             server_peak_rss_mib: mib(server.usage().peak_rss),
         });
     }
     pool.close().await;
     server.stop()
+}
+
+/// CPU seconds spread over `ops` calls, in whole microseconds per call.
+fn per_op(cpu_secs: f64, ops: u64) -> f64 {
+    (cpu_secs * 1e6 / ops.max(1) as f64).round()
 }
 
 fn mib(bytes: u64) -> f64 {

@@ -65,6 +65,19 @@ pub(crate) struct Compared {
     pub(crate) target: f64,
     pub(crate) server_cpu_us_per_op: f64,
     pub(crate) server_peak_rss_mib: f64,
+    /// Where each side's CPU went, per call.
+    pub(crate) cpu: CpuPerCall,
+}
+
+/// CPU time per call, in µs, of each process on the machine while a side ran: the load
+/// generator (its gRPC clients or its sqlx pool), the server, the database server.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) struct CpuPerCall {
+    pub(crate) service_generator: f64,
+    pub(crate) service_server: f64,
+    pub(crate) service_database: f64,
+    pub(crate) raw_generator: f64,
+    pub(crate) raw_database: f64,
 }
 
 /// The watch scenario.
@@ -164,6 +177,34 @@ impl Report {
                     lat(&c.service),
                     lat(&c.raw),
                     c.server_cpu_us_per_op
+                ));
+            }
+        }
+        if !self.compared.is_empty() {
+            line(String::new());
+            line("#### Where the CPU goes (µs of CPU per call, by process)".into());
+            line(String::new());
+            line(
+                "| scenario | callers | service: generator | server | database | total | raw: generator | database | total | service − raw |"
+                    .into(),
+            );
+            line("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|".into());
+            for c in &self.compared {
+                let p = &c.cpu;
+                let service = p.service_generator + p.service_server + p.service_database;
+                let raw = p.raw_generator + p.raw_database;
+                line(format!(
+                    "| {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
+                    c.scenario,
+                    c.concurrency,
+                    p.service_generator,
+                    p.service_server,
+                    p.service_database,
+                    service,
+                    p.raw_generator,
+                    p.raw_database,
+                    raw,
+                    service - raw
                 ));
             }
         }

@@ -95,7 +95,45 @@ pub(crate) fn usage_of(pid: &str) -> Usage {
     Usage { cpu_secs, peak_rss: kib("VmHWM:"), rss: kib("VmRSS:") }
 }
 
+/// CPU seconds used so far by this process (the load generator), the server and the
+/// local database server, for the per-call CPU breakdown.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CpuClock {
+    pub(crate) generator: f64,
+    pub(crate) server: f64,
+    pub(crate) database: f64,
+}
+
+impl CpuClock {
+    /// The CPU seconds used between `self` and `later`.
+    pub(crate) fn until(self, later: CpuClock) -> CpuClock {
+        CpuClock {
+            generator: later.generator - self.generator,
+            server: later.server - self.server,
+            database: later.database - self.database,
+        }
+    }
+}
+
+/// The process id of a MariaDB or MySQL server on this machine, if there is one.
+pub(crate) fn database_pid() -> Option<String> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        let comm = std::fs::read_to_string(entry.path().join("comm")).ok()?;
+        matches!(comm.trim(), "mariadbd" | "mysqld").then_some(pid)
+    })
+}
+
 impl ServerProcess {
+    /// CPU seconds so far of the load generator, the server and the database (`db`, a pid).
+    pub(crate) fn cpu_clock(&self, db: Option<&str>) -> CpuClock {
+        CpuClock {
+            generator: usage_of("self").cpu_secs,
+            server: self.usage().cpu_secs,
+            database: db.map(|pid| usage_of(pid).cpu_secs).unwrap_or(0.0),
+        }
+    }
+
     /// Starts a server on `url` (migrated by the server itself) and waits until it listens.
     pub(crate) fn start(url: &str) -> Fallible<Self> {
         let mut command = Command::new(std::env::current_exe()?);
