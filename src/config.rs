@@ -140,9 +140,6 @@ pub struct Settings {
     /// Events a WatchQueue subscriber may fall behind before RESOURCE_EXHAUSTED.
     #[arg(long, env = "SUPPORT_WATCH_BUFFER", default_value_t = 4096)]
     pub watch_buffer: usize,
-    /// Milliseconds a subscriber may stop reading before RESOURCE_EXHAUSTED.
-    #[arg(long, env = "SUPPORT_WATCH_STALL_TIMEOUT_MS", default_value_t = 10_000)]
-    pub watch_stall_timeout_ms: u64,
     /// Milliseconds of quiet before a heartbeat.
     #[arg(long, env = "SUPPORT_WATCH_HEARTBEAT_MS", default_value_t = 5_000)]
     pub watch_heartbeat_ms: u64,
@@ -241,7 +238,7 @@ impl Settings {
             sequencer_interval: Duration::from_millis(self.sequencer_interval_ms.max(1)),
             poll_interval: Duration::from_millis(self.watch_poll_interval_ms.max(1)),
             subscriber_buffer: self.watch_buffer.max(16),
-            stall_timeout: Duration::from_millis(self.watch_stall_timeout_ms.max(10)),
+            subscriber_reads: (self.db_max_connections as usize / 2).max(1),
             heartbeat: Duration::from_millis(self.watch_heartbeat_ms.max(10)),
         }
     }

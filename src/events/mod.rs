@@ -16,9 +16,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use tokio::sync::{Notify, broadcast, watch as w};
+use tokio::sync::{Notify, Semaphore, SemaphorePermit, broadcast, watch as w};
 
 use crate::domain::event::QueueEvent;
+use crate::error::{AppError, AppResult};
 use crate::repo::Repo;
 use fanout::{Fanout, Live};
 
@@ -62,8 +63,9 @@ pub struct EventSettings {
     /// Events a subscriber may fall behind the live stream before it is ended with
     /// RESOURCE_EXHAUSTED.
     pub subscriber_buffer: usize,
-    /// How long a subscriber may stop reading before it is ended with RESOURCE_EXHAUSTED.
-    pub stall_timeout: Duration,
+    /// Subscribers reading the database at once (snapshots, resumes, catch-up); the rest
+    /// wait their turn in order.
+    pub subscriber_reads: usize,
     /// How long a quiet stream waits before sending a heartbeat.
     pub heartbeat: Duration,
 }
@@ -74,18 +76,31 @@ pub struct EventHub {
     live: Arc<Fanout>,
     latest: w::Receiver<i64>,
     settings: Arc<EventSettings>,
+    /// Turns for subscribers' database reads. A reconnect storm of 10,000 subscribers
+    /// otherwise parks 10,000 transactions-to-be on the pool, ~14 KiB each, and crowds
+    /// the writers out of it.
+    reads: Arc<Semaphore>,
 }
 
 impl EventHub {
-    /// Starts the sequencer and the tailer; they stop when `stop` turns true.
-    pub async fn start(repo: Repo, settings: EventSettings, stop: w::Receiver<bool>) -> crate::error::AppResult<Self> {
+    /// Starts the sequencer and the tailer; they stop when `stop` turns true, and
+    /// subscribers waiting for a database read are then turned away.
+    pub async fn start(repo: Repo, settings: EventSettings, stop: w::Receiver<bool>) -> AppResult<Self> {
         let numbered = Arc::new(Notify::new());
         let start = repo.latest_sequence().await?;
         let live = Arc::new(Fanout::new(settings.subscriber_buffer, start));
         let (latest_tx, latest) = w::channel(start);
         tokio::spawn(sequencer::run(repo.clone(), settings.sequencer_interval, numbered.clone(), stop.clone()));
+        let reads = Arc::new(Semaphore::new(settings.subscriber_reads.max(1)));
+        tokio::spawn({
+            let (reads, mut stop) = (reads.clone(), stop.clone());
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+                reads.close();
+            }
+        });
         tokio::spawn(tailer::run(repo, start, live.clone(), latest_tx, numbered, settings.poll_interval, stop));
-        Ok(Self { live, latest, settings: Arc::new(settings) })
+        Ok(Self { live, latest, settings: Arc::new(settings), reads })
     }
 
     /// Live events from now on: of one department (see [`Fanout::subscribe`]) or all.
@@ -101,5 +116,11 @@ impl EventHub {
     /// The settings.
     pub fn settings(&self) -> &EventSettings {
         &self.settings
+    }
+
+    /// Waits for a turn to read the database for a subscriber; the turn ends with the
+    /// permit. Fails once the server is shutting down.
+    pub async fn read_turn(&self) -> AppResult<SemaphorePermit<'_>> {
+        self.reads.acquire().await.map_err(|_| AppError::ShuttingDown("the server is shutting down".into()))
     }
 }

@@ -1,14 +1,22 @@
 //! One WatchQueue subscriber: a snapshot (or a resume point), then every later event in
 //! sequence order, from the database until it catches up and from the live broadcast
 //! after, with heartbeats when quiet. The subscriber is ended with a status it can act
-//! on: RESOURCE_EXHAUSTED when it falls behind or stops reading, UNAVAILABLE on shutdown,
-//! OUT_OF_RANGE for a resume point outside the retained history.
+//! on: RESOURCE_EXHAUSTED when it falls further behind the live stream than the buffer
+//! holds (a slow or stalled reader), UNAVAILABLE on shutdown, OUT_OF_RANGE for a resume
+//! point outside the retained history.
+//!
+//! The subscriber is the response stream itself, run by the transport's task for that
+//! stream: an event wakes one task per subscriber, not a task and then the transport's.
+//! A reader that stops reading stops being polled; the broadcast does not wait for it,
+//! and its next read finds it lagged. Database reads (snapshot, resume check, catch-up)
+//! take turns ([`EventHub::read_turn`]), so a reconnect storm queues cheaply instead of
+//! parking a pending transaction per subscriber on the pool.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures::Stream;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
 use super::fanout::Live;
@@ -20,8 +28,6 @@ use crate::error::{AppError, AppResult};
 use crate::repo::Repo;
 
 const CATCH_UP_BATCH: u64 = 500;
-/// Items between the subscriber's task and the transport.
-const OUTLET: usize = 64;
 
 /// What a subscriber asked for.
 #[derive(Debug, Clone, Default)]
@@ -45,45 +51,105 @@ pub enum WatchItem {
     Heartbeat(i64),
 }
 
-/// Why the stream ended, shared with the transport side.
-type EndSlot = Arc<Mutex<Option<AppError>>>;
+/// What woke the live loop.
+enum Wake {
+    Live(Result<Live, broadcast::error::RecvError>),
+    Quiet,
+    Stop,
+}
 
-/// Starts serving a subscriber; the stream ends with the error that ended it, if any.
+/// Serves a subscriber; the stream ends with the error that ended it, if any.
 pub fn start(
     hub: EventHub,
     repo: Repo,
     request: WatchRequest,
     scope: TicketScope,
-    shutdown: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<bool>,
 ) -> impl Stream<Item = AppResult<WatchItem>> + Send + 'static {
-    let (tx, rx) = mpsc::channel(OUTLET);
-    let end: EndSlot = Arc::new(Mutex::new(None));
-    let slot = end.clone();
     // Subscribe before reading anything, so no event can fall between the two.
-    let live = hub.subscribe(request.filter.department_id);
-    tokio::spawn(async move {
-        let mut sub = Subscriber {
-            hub,
-            repo,
-            scope,
-            filter: request.filter,
-            tx,
-            last: 0,
-            skip: HashSet::new(),
-            last_sent: Instant::now(),
-        };
-        if let Err(e) = sub.serve(request.resume_after, live, shutdown).await {
-            tracing::info!(reason = %e, last = sub.last, "queue subscriber ended");
-            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-        }
-    });
-    futures::stream::unfold((rx, Some(end)), |(mut rx, end)| async move {
-        match rx.recv().await {
-            Some(item) => Some((Ok(item), (rx, end))),
+    let mut live = hub.subscribe(request.filter.department_id);
+    let mut sub = Subscriber { hub, repo, scope, filter: request.filter, last: 0, skip: HashSet::new() };
+    let items = async_stream::try_stream! {
+        match request.resume_after {
+            Some(r) => sub.check_resume(r).await?,
             None => {
-                let error = end.and_then(|slot| slot.lock().unwrap_or_else(|p| p.into_inner()).take());
-                error.map(|e| (Err(e), (rx, None)))
+                let (tickets, end) = sub.snapshot().await?;
+                for t in tickets {
+                    yield WatchItem::SnapshotTicket(Box::new(t));
+                }
+                yield end;
             }
+        }
+        loop {
+            let (items, done) = sub.catch_up(None).await?;
+            for item in items {
+                yield item;
+            }
+            if done {
+                break;
+            }
+        }
+        // The timer and the shutdown wait live across events: made afresh for each, they
+        // cost a timer registration and a waiter-list insertion per event per subscriber.
+        // The heartbeat timer is reset only when it fires.
+        let heartbeat = sub.hub.settings().heartbeat;
+        let mut last_sent = Instant::now();
+        let quiet = tokio::time::sleep(heartbeat);
+        tokio::pin!(quiet);
+        let stopping = async move { shutdown.wait_for(|s| *s).await.map(drop) };
+        tokio::pin!(stopping);
+        loop {
+            let wake = tokio::select! {
+                received = live.recv() => Wake::Live(received),
+                () = &mut quiet => Wake::Quiet,
+                _ = &mut stopping => Wake::Stop,
+            };
+            match wake {
+                Wake::Live(Ok(Live { prev, event: e })) => {
+                    if e.sequence <= sub.last {
+                        continue;
+                    }
+                    // Something sent on this channel before `e` never reached us: read
+                    // everything up to `e` from the database.
+                    if prev > sub.last {
+                        loop {
+                            let (items, done) = sub.catch_up(Some(e.sequence - 1)).await?;
+                            for item in items {
+                                yield item;
+                            }
+                            if done {
+                                break;
+                            }
+                        }
+                    }
+                    if e.sequence > sub.last && let Some(item) = sub.deliver(e) {
+                        last_sent = Instant::now();
+                        yield item;
+                    }
+                }
+                Wake::Live(Err(broadcast::error::RecvError::Lagged(n))) => {
+                    Err(AppError::ResourceExhausted(format!(
+                        "this subscriber fell {n} events behind the live stream; reconnect with resume_after={}",
+                        sub.last
+                    )))?;
+                }
+                Wake::Live(Err(broadcast::error::RecvError::Closed)) | Wake::Stop => Err(sub.shutting_down())?,
+                Wake::Quiet => {
+                    let due = last_sent + heartbeat;
+                    if due <= Instant::now() {
+                        last_sent = Instant::now();
+                        quiet.as_mut().reset(last_sent + heartbeat);
+                        yield WatchItem::Heartbeat(sub.last);
+                    } else {
+                        quiet.as_mut().reset(due);
+                    }
+                }
+            }
+        }
+    };
+    futures::StreamExt::inspect(items, |item| {
+        if let Err(e) = item {
+            tracing::info!(reason = %e, "queue subscriber ended");
         }
     })
 }
@@ -94,95 +160,19 @@ struct Subscriber {
     /// What the subscriber may see: applied to the snapshot query and to every event.
     scope: TicketScope,
     filter: QueueFilter,
-    tx: mpsc::Sender<WatchItem>,
     /// The last sequence processed (delivered or skipped).
     last: i64,
     /// Events reflected in the snapshot but numbered after it.
     skip: HashSet<i64>,
-    /// When the last item went to the outlet (heartbeats fill silences longer than the
-    /// heartbeat interval).
-    last_sent: Instant,
 }
 
-/// Ok(false) when the subscriber went away.
-type Sent = AppResult<bool>;
-
 impl Subscriber {
-    async fn serve(
-        &mut self,
-        resume_after: Option<i64>,
-        mut live: broadcast::Receiver<Live>,
-        mut shutdown: watch::Receiver<bool>,
-    ) -> AppResult<()> {
-        match resume_after {
-            Some(r) => self.check_resume(r).await?,
-            None => {
-                if !self.snapshot().await? {
-                    return Ok(());
-                }
-            }
-        }
-        if !self.catch_up(None).await? {
-            return Ok(());
-        }
-        // The timers and wake-ups below live across iterations: made afresh for each event,
-        // they cost a timer registration and two waiter-list insertions per event per
-        // subscriber, which with 1,000 subscribers was a large share of the server's CPU
-        // (`bench watch`, BENCHMARKS.md). The heartbeat timer is reset only when it fires.
-        let heartbeat = self.hub.settings().heartbeat;
-        let quiet = tokio::time::sleep(heartbeat);
-        tokio::pin!(quiet);
-        let stopping = async move { shutdown.wait_for(|s| *s).await.map(drop) };
-        tokio::pin!(stopping);
-        let outlet = self.tx.clone();
-        let gone = outlet.closed();
-        tokio::pin!(gone);
-        loop {
-            tokio::select! {
-                received = live.recv() => match received {
-                    Ok(Live { prev, event: e }) => {
-                        if e.sequence <= self.last {
-                            continue;
-                        }
-                        // Something sent on this channel before `e` never reached us: read
-                        // everything up to `e` from the database.
-                        if prev > self.last && !self.catch_up(Some(e.sequence - 1)).await? {
-                            return Ok(());
-                        }
-                        if e.sequence > self.last && !self.deliver(e).await? {
-                            return Ok(());
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        return Err(AppError::ResourceExhausted(format!(
-                            "this subscriber fell {n} events behind the live stream; reconnect with resume_after={}",
-                            self.last
-                        )));
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return Err(self.shutting_down()),
-                },
-                () = &mut quiet => {
-                    let due = self.last_sent + heartbeat;
-                    if due <= Instant::now() {
-                        if !self.send(WatchItem::Heartbeat(self.last)).await? {
-                            return Ok(());
-                        }
-                        quiet.as_mut().reset(Instant::now() + heartbeat);
-                    } else {
-                        quiet.as_mut().reset(due);
-                    }
-                }
-                _ = &mut stopping => return Err(self.shutting_down()),
-                () = &mut gone => return Ok(()),
-            }
-        }
-    }
-
     fn shutting_down(&self) -> AppError {
         AppError::ShuttingDown(format!("the server is shutting down; reconnect with resume_after={}", self.last))
     }
 
     async fn check_resume(&mut self, r: i64) -> AppResult<()> {
+        let turn = self.hub.read_turn().await?;
         let pruned = self.repo.pruned_through().await?;
         if r < pruned {
             return Err(AppError::OutOfRange(format!(
@@ -191,6 +181,7 @@ impl Subscriber {
             )));
         }
         let latest = self.repo.latest_sequence().await?;
+        drop(turn);
         if r > latest {
             return Err(AppError::OutOfRange(format!(
                 "resume_after={r} is ahead of the latest sequence {latest}; start fresh without resume_after"
@@ -200,66 +191,45 @@ impl Subscriber {
         Ok(())
     }
 
-    async fn snapshot(&mut self) -> Sent {
-        let snap = self.repo.queue_snapshot(&self.filter, &self.scope).await?;
-        for t in snap.tickets {
-            if !self.send(WatchItem::SnapshotTicket(Box::new(t))).await? {
-                return Ok(false);
-            }
-        }
+    /// The snapshot's tickets and its end marker.
+    async fn snapshot(&mut self) -> AppResult<(Vec<Ticket>, WatchItem)> {
+        let snap = {
+            let _turn = self.hub.read_turn().await?;
+            self.repo.queue_snapshot(&self.filter, &self.scope).await?
+        };
         self.last = snap.sequence;
         self.skip = snap.pending;
-        self.send(WatchItem::SnapshotEnd(snap.sequence)).await
+        Ok((snap.tickets, WatchItem::SnapshotEnd(snap.sequence)))
     }
 
-    /// Reads numbered events from the database, through `until` or to the end.
-    async fn catch_up(&mut self, until: Option<i64>) -> Sent {
-        loop {
-            let events = self.repo.events_after(self.last, CATCH_UP_BATCH).await?;
-            let n = events.len() as u64;
-            for e in events {
-                if until.is_some_and(|u| e.sequence > u) {
-                    return Ok(true);
-                }
-                if !self.deliver(SharedEvent::new(e)).await? {
-                    return Ok(false);
-                }
+    /// Reads the next batch of numbered events from the database, through `until` or to
+    /// the end; true when nothing is left to read.
+    async fn catch_up(&mut self, until: Option<i64>) -> AppResult<(Vec<WatchItem>, bool)> {
+        let events = {
+            let _turn = self.hub.read_turn().await?;
+            self.repo.events_after(self.last, CATCH_UP_BATCH).await?
+        };
+        let full = events.len() as u64 == CATCH_UP_BATCH;
+        let mut items = Vec::new();
+        for e in events {
+            if until.is_some_and(|u| e.sequence > u) {
+                return Ok((items, true));
             }
-            if n < CATCH_UP_BATCH || until.is_some_and(|u| self.last >= u) {
-                return Ok(true);
-            }
+            items.extend(self.deliver(SharedEvent::new(e)));
         }
+        Ok((items, !full || until.is_some_and(|u| self.last >= u)))
     }
 
-    async fn deliver(&mut self, e: Arc<SharedEvent>) -> Sent {
+    /// What the subscriber gets of `e`, if anything; `e` is processed either way.
+    fn deliver(&mut self, e: Arc<SharedEvent>) -> Option<WatchItem> {
         self.last = e.sequence;
         if self.skip.remove(&e.id) {
-            return Ok(true);
+            return None;
         }
         match self.filter.delivery(&e, &self.scope) {
-            Delivery::Skip => Ok(true),
-            Delivery::Send => self.send(WatchItem::Event(e, false)).await,
-            Delivery::Remove => self.send(WatchItem::Event(e, true)).await,
-        }
-    }
-
-    async fn send(&mut self, item: WatchItem) -> Sent {
-        self.last_sent = Instant::now();
-        // The common case, room in the outlet, needs no timer.
-        let item = match self.tx.try_send(item) {
-            Ok(()) => return Ok(true),
-            Err(mpsc::error::TrySendError::Closed(_)) => return Ok(false),
-            Err(mpsc::error::TrySendError::Full(item)) => item,
-        };
-        let stall = self.hub.settings().stall_timeout;
-        match tokio::time::timeout(stall, self.tx.send(item)).await {
-            Ok(Ok(())) => Ok(true),
-            Ok(Err(_)) => Ok(false),
-            Err(_) => Err(AppError::ResourceExhausted(format!(
-                "this subscriber stopped reading for {} ms; reconnect with resume_after={}",
-                stall.as_millis(),
-                self.last
-            ))),
+            Delivery::Skip => None,
+            Delivery::Send => Some(WatchItem::Event(e, false)),
+            Delivery::Remove => Some(WatchItem::Event(e, true)),
         }
     }
 }

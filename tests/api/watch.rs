@@ -228,7 +228,6 @@ async fn resume_outside_the_retained_history_is_out_of_range() {
 async fn a_stalled_subscriber_is_ended_and_others_keep_receiving() {
     let mut app = spawn_with(|s| {
         s.watch_buffer = 16;
-        s.watch_stall_timeout_ms = 300;
     })
     .await;
     let (d, c, _a) = setup(&mut app).await;
@@ -306,4 +305,51 @@ async fn bad_watch_requests_name_their_fields() {
         .await
         .unwrap_err();
     assert_eq!(crate::helpers::bad_fields(&err), ["department_id", "min_priority_level", "resume_after"]);
+}
+
+#[tokio::test]
+async fn a_reconnect_storm_takes_turns_and_everyone_gets_snapshot_and_events() {
+    // A pool of 2 gives subscribers one database read at a time.
+    let mut app = spawn_with(|s| s.db_max_connections = 2).await;
+    let (d, c, _a) = setup(&mut app).await;
+    let mut first = Watcher::open(&app, pb::WatchQueueRequest::default()).await;
+    let (_, start) = first.snapshot().await;
+    let before = app.ticket(c.id, d.id, Severity::Minor, 1).await;
+    let seen = first.event().await.sequence;
+    let mid = app.ticket(c.id, d.id, Severity::Minor, 1).await;
+    // 60 at once: even ones start fresh, odd ones resume after `before` and catch up.
+    let opening: Vec<_> = (0..60)
+        .map(|i| {
+            let mut client = app.tickets.clone();
+            let resume_after = if i % 2 == 1 { seen } else { 0 };
+            let req = pb::WatchQueueRequest { resume_after, ..Default::default() };
+            tokio::spawn(async move { Watcher(client.watch_queue(req).await.expect("watch").into_inner()) })
+        })
+        .collect();
+    let mut watchers = Vec::new();
+    for w in opening {
+        watchers.push(w.await.unwrap());
+    }
+    // Written while many still wait for their turn: in their snapshot or sent live, once.
+    let after = app.ticket(c.id, d.id, Severity::Minor, 1).await;
+    let mut expect_after = Vec::new();
+    for (i, w) in watchers.iter_mut().enumerate() {
+        if i % 2 == 0 {
+            let (tickets, end) = w.snapshot().await;
+            let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
+            assert!(ids.contains(&before.id) && ids.contains(&mid.id), "subscriber {i}'s snapshot: {ids:?}");
+            assert!(end > start, "subscriber {i}");
+            expect_after.push(!ids.contains(&after.id));
+        } else {
+            assert_eq!(w.event().await.ticket.unwrap().id, mid.id, "subscriber {i} catches up from the log");
+            expect_after.push(true);
+        }
+    }
+    let last = app.ticket(c.id, d.id, Severity::Minor, 1).await;
+    for (i, w) in watchers.iter_mut().enumerate() {
+        if expect_after[i] {
+            assert_eq!(w.event().await.ticket.unwrap().id, after.id, "subscriber {i}");
+        }
+        assert_eq!(w.event().await.ticket.unwrap().id, last.id, "subscriber {i} gets the live event next");
+    }
 }
