@@ -32,8 +32,9 @@ pub async fn run(
             if !live.watched() {
                 // Nobody watches here: move the cursor to the log's end without reading
                 // (and decoding) events nobody gets. The end is read *before* looking again
-                // for subscribers: one that arrives after that look reads everything up to
-                // the end from the database in its own catch-up, so nothing is skipped.
+                // for subscribers: one that arrives after that look has everything up to
+                // the end in its snapshot (read after it subscribed) or, resuming, reads it
+                // from the database in its catch-up, so nothing is skipped.
                 match repo.latest_sequence().await {
                     Ok(top) if !live.watched() => {
                         last = last.max(top);

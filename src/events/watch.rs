@@ -71,22 +71,27 @@ pub fn start(
     let mut sub = Subscriber { hub, repo, scope, filter: request.filter, last: 0, skip: HashSet::new() };
     let items = async_stream::try_stream! {
         match request.resume_after {
-            Some(r) => sub.check_resume(r).await?,
+            Some(r) => {
+                sub.check_resume(r).await?;
+                loop {
+                    let (items, done) = sub.catch_up(None).await?;
+                    for item in items {
+                        yield item;
+                    }
+                    if done {
+                        break;
+                    }
+                }
+            }
+            // No catch-up after a snapshot: it ends at the database's latest sequence,
+            // read after subscribing, so every event published before the subscription
+            // is in it, and every later one comes live.
             None => {
                 let (tickets, end) = sub.snapshot().await?;
                 for t in tickets {
                     yield WatchItem::SnapshotTicket(Box::new(t));
                 }
                 yield end;
-            }
-        }
-        loop {
-            let (items, done) = sub.catch_up(None).await?;
-            for item in items {
-                yield item;
-            }
-            if done {
-                break;
             }
         }
         // The timer and the shutdown wait live across events: made afresh for each, they
