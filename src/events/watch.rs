@@ -70,30 +70,25 @@ pub fn start(
     let mut live = hub.subscribe(request.filter.department_id);
     let mut sub = Subscriber { hub, repo, scope, filter: request.filter, last: 0, skip: HashSet::new() };
     let items = async_stream::try_stream! {
-        match request.resume_after {
+        // Behind: events after `sub.last` may be in the database without coming live (after
+        // a resume point, or a gap the channel reported); read them before waiting again.
+        // No catch-up after a snapshot: it ends at the database's latest sequence, read
+        // after subscribing, so every event published before the subscription is in it,
+        // and every later one comes live.
+        let mut behind = match request.resume_after {
             Some(r) => {
                 sub.check_resume(r).await?;
-                loop {
-                    let (items, done) = sub.catch_up(None).await?;
-                    for item in items {
-                        yield item;
-                    }
-                    if done {
-                        break;
-                    }
-                }
+                true
             }
-            // No catch-up after a snapshot: it ends at the database's latest sequence,
-            // read after subscribing, so every event published before the subscription
-            // is in it, and every later one comes live.
             None => {
                 let (tickets, end) = sub.snapshot().await?;
                 for t in tickets {
                     yield WatchItem::SnapshotTicket(Box::new(t));
                 }
                 yield end;
+                false
             }
-        }
+        };
         // The timer and the shutdown wait live across events: made afresh for each, they
         // cost a timer registration and a waiter-list insertion per event per subscriber.
         // The heartbeat timer is reset only when it fires.
@@ -104,30 +99,27 @@ pub fn start(
         let stopping = async move { shutdown.wait_for(|s| *s).await.map(drop) };
         tokio::pin!(stopping);
         loop {
+            while behind {
+                let (items, done) = sub.catch_up().await?;
+                for item in items {
+                    yield item;
+                }
+                last_sent = Instant::now();
+                behind = !done;
+            }
             let wake = tokio::select! {
                 received = live.recv() => Wake::Live(received),
                 () = &mut quiet => Wake::Quiet,
                 _ = &mut stopping => Wake::Stop,
             };
             match wake {
-                Wake::Live(Ok(Live { prev, event: e })) => {
-                    if e.sequence <= sub.last {
-                        continue;
-                    }
-                    // Something sent on this channel before `e` never reached us: read
-                    // everything up to `e` from the database.
-                    if prev > sub.last {
-                        loop {
-                            let (items, done) = sub.catch_up(Some(e.sequence - 1)).await?;
-                            for item in items {
-                                yield item;
-                            }
-                            if done {
-                                break;
-                            }
-                        }
-                    }
-                    if e.sequence > sub.last && let Some(item) = sub.deliver(e) {
+                // Already read from the database (or in the snapshot).
+                Wake::Live(Ok(Live { event: e, .. })) if e.sequence <= sub.last => {}
+                // Something sent on this channel before `e` never reached us: read
+                // everything from the database, `e` included.
+                Wake::Live(Ok(Live { prev, .. })) if prev > sub.last => behind = true,
+                Wake::Live(Ok(Live { event: e, .. })) => {
+                    if let Some(item) = sub.deliver(e) {
                         last_sent = Instant::now();
                         yield item;
                     }
@@ -207,22 +199,16 @@ impl Subscriber {
         Ok((snap.tickets, WatchItem::SnapshotEnd(snap.sequence)))
     }
 
-    /// Reads the next batch of numbered events from the database, through `until` or to
-    /// the end; true when nothing is left to read.
-    async fn catch_up(&mut self, until: Option<i64>) -> AppResult<(Vec<WatchItem>, bool)> {
+    /// Reads the next batch of numbered events from the database; true when it reached
+    /// the end.
+    async fn catch_up(&mut self) -> AppResult<(Vec<WatchItem>, bool)> {
         let events = {
             let _turn = self.hub.read_turn().await?;
             self.repo.events_after(self.last, CATCH_UP_BATCH).await?
         };
-        let full = events.len() as u64 == CATCH_UP_BATCH;
-        let mut items = Vec::new();
-        for e in events {
-            if until.is_some_and(|u| e.sequence > u) {
-                return Ok((items, true));
-            }
-            items.extend(self.deliver(SharedEvent::new(e)));
-        }
-        Ok((items, !full || until.is_some_and(|u| self.last >= u)))
+        let done = (events.len() as u64) < CATCH_UP_BATCH;
+        let items = events.into_iter().filter_map(|e| self.deliver(SharedEvent::new(e))).collect();
+        Ok((items, done))
     }
 
     /// What the subscriber gets of `e`, if anything; `e` is processed either way.
