@@ -97,6 +97,7 @@ impl App {
     /// Connects (retrying until the start-up timeout) and migrates.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
         let rules = settings.rules().map_err(StartError::Config)?;
+        let limits = settings.limits().map_err(StartError::Config)?;
         secret::settle(settings.auth_secret.as_ref(), settings.secret_mode()).map_err(StartError::Config)?;
         let deadline = Instant::now() + Duration::from_secs(settings.db_startup_timeout_secs);
         let repo = loop {
@@ -122,14 +123,7 @@ impl App {
         let events = EventHub::start(repo.clone(), settings.events(), stop_rx.clone())
             .await
             .map_err(|e| StartError::Config(format!("the event log could not start: {e}")))?;
-        let state = State {
-            repo,
-            clock,
-            max_attachment_bytes: settings.max_attachment_bytes,
-            events,
-            shutdown: stop_rx,
-            accounts,
-        };
+        let state = State { repo, clock, limits, events, shutdown: stop_rx, accounts };
         Ok(Self { state, settings, stop, gate })
     }
 

@@ -12,6 +12,7 @@ use secrecy::SecretString;
 use crate::auth::accounts::AccountSettings;
 use crate::auth::layer::Rate;
 use crate::auth::secret;
+use crate::domain::limits::Limits;
 use crate::domain::priority::PriorityPolicy;
 use crate::events::EventSettings;
 use crate::repo::{DbSettings, Rules};
@@ -149,9 +150,18 @@ pub struct Settings {
     /// Largest request message, in bytes.
     #[arg(long, env = "SUPPORT_MAX_REQUEST_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_request_bytes: usize,
-    /// Largest attachment, in bytes.
-    #[arg(long, env = "SUPPORT_MAX_ATTACHMENT_BYTES", default_value_t = 5 * 1024 * 1024)]
+    /// Largest attachment, in bytes (at most 4,000,000: it is read back in one message).
+    #[arg(long, env = "SUPPORT_MAX_ATTACHMENT_BYTES", default_value_t = Limits::default().attachment_bytes)]
     pub max_attachment_bytes: usize,
+    /// Attachments one message may carry.
+    #[arg(long, env = "SUPPORT_MAX_ATTACHMENTS_PER_MESSAGE", default_value_t = Limits::default().attachments_per_message)]
+    pub max_attachments_per_message: usize,
+    /// Bytes of all the attachments of one message together.
+    #[arg(long, env = "SUPPORT_MAX_MESSAGE_ATTACHMENT_BYTES", default_value_t = Limits::default().message_attachment_bytes)]
+    pub max_message_attachment_bytes: usize,
+    /// Values a repeated filter field may list (ListTickets `statuses`).
+    #[arg(long, env = "SUPPORT_MAX_FILTER_VALUES", default_value_t = Limits::default().filter_values)]
+    pub max_filter_values: usize,
     /// The token-signing secret (at least 32 random bytes), the same on every replica.
     /// Required in production; the SQLite quick start generates one and keeps it in the database.
     #[arg(long, env = "SUPPORT_AUTH_SECRET", hide_env_values = true, value_parser = secret)]
@@ -216,6 +226,18 @@ impl Settings {
         } else {
             secret::Mode::QuickStart
         }
+    }
+
+    /// What one request may ask for, checked.
+    pub fn limits(&self) -> Result<Limits, String> {
+        let limits = Limits {
+            attachments_per_message: self.max_attachments_per_message,
+            attachment_bytes: self.max_attachment_bytes,
+            message_attachment_bytes: self.max_message_attachment_bytes,
+            filter_values: self.max_filter_values,
+        };
+        limits.check()?;
+        Ok(limits)
     }
 
     /// The per-caller rate limit, if any.

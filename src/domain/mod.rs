@@ -3,6 +3,7 @@
 //! - [`types`]: the enums (tiers, severities, statuses…) and their stored names.
 //! - [`model`]: the resources as the service knows them, and validated inputs.
 //! - [`validate`]: field checks that collect every violation of a request.
+//! - [`limits`]: the counts and sizes one request may ask for.
 //! - [`priority`]: the configurable priority engine.
 //! - [`workflow`]: the ticket status machine.
 //! - [`clock`]: an injectable source of time.
@@ -12,6 +13,7 @@
 pub mod access;
 pub mod clock;
 pub mod event;
+pub mod limits;
 pub mod model;
 pub mod priority;
 pub mod report;

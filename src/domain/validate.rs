@@ -3,6 +3,9 @@
 
 use crate::error::{AppError, AppResult, FieldViolation};
 
+/// The most violations one error lists.
+pub const MAX_VIOLATIONS: usize = 50;
+
 /// Collects field violations.
 #[derive(Debug, Default)]
 pub struct Checker {
@@ -17,6 +20,11 @@ impl Checker {
 
     /// Records a violation.
     pub fn fail(&mut self, field: &str, description: impl Into<String>) {
+        // A request can name many bad fields (a list of a million bad items): report the
+        // first ones, so the error itself stays small.
+        if self.violations.len() >= MAX_VIOLATIONS {
+            return;
+        }
         self.violations.push(FieldViolation { field: field.to_owned(), description: description.into() });
     }
 
@@ -60,6 +68,45 @@ fn bounded(v: &str, max: usize) -> Result<String, String> {
         return Err("must not contain control characters".into());
     }
     Ok(v.to_owned())
+}
+
+/// An attachment's file name, made safe to offer for download: only its last path
+/// component, with characters that mean something to a file system or a shell header
+/// replaced by `_`, and no leading or trailing dots (`../../etc/passwd` is `passwd`).
+pub fn file_name(value: &str, max: usize) -> Result<String, String> {
+    let v = required_text(value, max)?;
+    let base = v.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .map(|c| if c.is_control() || matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*' | ';') { '_' } else { c })
+        .collect();
+    let cleaned = cleaned.trim_matches(['.', ' ']);
+    Ok(if cleaned.is_empty() { "attachment".to_owned() } else { cleaned.to_owned() })
+}
+
+/// Content types an attachment keeps as given: ones a browser shows without running
+/// anything. Every other type is stored as `application/octet-stream` (a download).
+pub const SAFE_CONTENT_TYPES: &[&str] = &[
+    "application/pdf",
+    "application/zip",
+    "application/json",
+    "audio/mpeg",
+    "audio/ogg",
+    "image/gif",
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "text/csv",
+    "text/plain",
+    "video/mp4",
+];
+
+/// The content type to store for a declared one: the declared type, lower-cased and
+/// without parameters, when it is on [`SAFE_CONTENT_TYPES`]; `application/octet-stream`
+/// otherwise (so `text/html` cannot be served back as a page).
+pub fn safe_content_type(declared: &str) -> String {
+    let essence = declared.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if SAFE_CONTENT_TYPES.contains(&essence.as_str()) { essence } else { "application/octet-stream".to_owned() }
 }
 
 /// An email address, lower-cased: one `@`, a local part of 1-64 characters, a dotted domain.
@@ -146,6 +193,28 @@ pub fn request_id(value: &str) -> Result<Option<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_names_lose_their_paths_and_types_their_danger() {
+        assert_eq!(file_name("../../../etc/passwd", 255).unwrap(), "passwd");
+        assert_eq!(file_name("..\\win\\boot.ini", 255).unwrap(), "boot.ini");
+        assert_eq!(file_name("a<b>:c.txt", 255).unwrap(), "a_b__c.txt");
+        assert_eq!(file_name("..", 255).unwrap(), "attachment");
+        assert!(file_name("", 255).is_err());
+        assert_eq!(safe_content_type("text/html"), "application/octet-stream");
+        assert_eq!(safe_content_type("Image/PNG; x=1"), "image/png");
+        assert_eq!(safe_content_type(""), "application/octet-stream");
+    }
+
+    #[test]
+    fn a_checker_lists_at_most_its_limit_of_violations() {
+        let mut c = Checker::new();
+        for i in 0..10_000 {
+            c.fail(&format!("f{i}"), "bad");
+        }
+        let Err(AppError::InvalidArgument(v)) = c.finish() else { panic!("violations expected") };
+        assert_eq!(v.len(), MAX_VIOLATIONS);
+    }
 
     #[test]
     fn emails() {

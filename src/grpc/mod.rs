@@ -20,6 +20,7 @@ use crate::auth::accounts::Accounts;
 use crate::auth::policy::{self, Call};
 use crate::domain::Clock;
 use crate::domain::access::Principal;
+use crate::domain::limits::Limits;
 use crate::events::EventHub;
 use crate::repo::Repo;
 
@@ -30,8 +31,8 @@ pub struct State {
     pub repo: Repo,
     /// The source of time.
     pub clock: Arc<dyn Clock>,
-    /// The largest attachment accepted, in bytes.
-    pub max_attachment_bytes: usize,
+    /// What one request may ask for.
+    pub limits: Limits,
     /// The process's event log.
     pub events: EventHub,
     /// Turns true when the server starts shutting down (ends WatchQueue streams).

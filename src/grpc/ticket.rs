@@ -53,7 +53,7 @@ impl TicketService for TicketApi {
 
     async fn list_tickets(&self, request: Request<pb::ListTicketsRequest>) -> RpcResult<pb::ListTicketsResponse> {
         let who = caller(&request, Call::ListTickets)?;
-        let (filter, order, page) = treq::ticket_query(&request.into_inner())?;
+        let (filter, order, page) = treq::ticket_query(&request.into_inner(), &self.0.limits)?;
         let page = self.0.repo.list_tickets(&filter, order, &page, &who.ticket_scope()).await?;
         ok(pb::ListTicketsResponse {
             tickets: page.items.into_iter().map(Into::into).collect(),

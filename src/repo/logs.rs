@@ -244,16 +244,21 @@ impl Repo {
             q = q.filter(row::Column::Id.gt(paging::int(&paging::decode(t, &fp)?, 0)?));
         }
         let rows = q.all(&self.db).await?;
-        let (rows, next_token) = paging::page(rows, page.size, |r| vec![Value::from(r.id)], &fp);
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let mut metas = self.attachment_metas(&ids).await?;
-        let items = rows
+        let logs = rows
             .into_iter()
             .map(|r| {
                 let a = metas.remove(&r.id).unwrap_or_default();
                 to_domain(r, a)
             })
-            .collect::<AppResult<_>>()?;
+            .collect::<AppResult<Vec<_>>>()?;
+        let weight = |l: &Log| {
+            l.body.len()
+                + 256
+                + l.attachments.iter().map(|a| a.file_name.len() + a.content_type.len() + 128).sum::<usize>()
+        };
+        let (items, next_token) = paging::page_within(logs, page.size, |l| vec![Value::from(l.id)], &fp, weight);
         Ok(Page { items, next_token })
     }
 

@@ -297,7 +297,8 @@ impl Repo {
             TicketOrder::CreateTime => q.order_by_desc(C::CreatedAt).order_by_desc(C::Id),
         };
         let rows = q.all(&self.db).await?;
-        let (rows, next_token) = paging::page(rows, page.size, key, &fp);
+        let weight = |r: &row::Model| r.subject.len() + r.description.len() + r.last_response.len() + 512;
+        let (rows, next_token) = paging::page_within(rows, page.size, key, &fp, weight);
         Ok(Page { items: rows.into_iter().map(to_domain).collect::<AppResult<_>>()?, next_token })
     }
 

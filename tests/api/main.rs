@@ -11,6 +11,7 @@ mod auth;
 mod customers;
 mod departments;
 mod fuzz;
+mod hardening;
 mod helpers;
 mod logs;
 mod platform;

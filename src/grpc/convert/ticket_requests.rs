@@ -3,9 +3,10 @@
 use super::requests::Update;
 use super::{optional, required};
 use crate::domain::event::QueueFilter;
+use crate::domain::limits::Limits;
 use crate::domain::validate::{self as v, Checker};
 use crate::domain::*;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::events::watch::WatchRequest;
 use crate::pb;
 
@@ -95,8 +96,14 @@ pub fn ticket_update(req: pb::UpdateTicketRequest) -> AppResult<Update<TicketPat
 }
 
 /// A ticket list's filter, order and page.
-pub fn ticket_query(r: &pb::ListTicketsRequest) -> AppResult<(TicketFilter, TicketOrder, PageRequest)> {
+pub fn ticket_query(
+    r: &pb::ListTicketsRequest,
+    limits: &Limits,
+) -> AppResult<(TicketFilter, TicketOrder, PageRequest)> {
     let mut c = Checker::new();
+    if r.statuses.len() > limits.filter_values {
+        return Err(too_many("statuses", r.statuses.len(), limits.filter_values, "SUPPORT_MAX_FILTER_VALUES"));
+    }
     let page = c.take("page_size", PageRequest::parse(r.page_size, &r.page_token));
     let positive = |c: &mut Checker, field: &str, value: i64| match value {
         0 => None,
@@ -131,8 +138,18 @@ pub fn ticket_query(r: &pb::ListTicketsRequest) -> AppResult<(TicketFilter, Tick
     Ok((filter, order, page.unwrap_or(PageRequest { size: DEFAULT_PAGE_SIZE, token: None })))
 }
 
-/// A message to add, with attachments up to `max_attachment` bytes each.
-pub fn new_log(r: pb::AddLogRequest, max_attachment: usize) -> AppResult<NewLog> {
+/// A message to add, with its attachments within `limits`.
+pub fn new_log(r: pb::AddLogRequest, limits: &Limits) -> AppResult<NewLog> {
+    // Counted before anything is looked at, so a request of a million attachments costs
+    // no more than one of eleven.
+    if r.attachments.len() > limits.attachments_per_message {
+        return Err(too_many(
+            "attachments",
+            r.attachments.len(),
+            limits.attachments_per_message,
+            "SUPPORT_MAX_ATTACHMENTS_PER_MESSAGE",
+        ));
+    }
     let mut c = Checker::new();
     let ticket_id = c.take("ticket_id", v::id(r.ticket_id));
     let sender_kind = required::<SenderKind>(&mut c, "sender_kind", r.sender_kind);
@@ -145,20 +162,36 @@ pub fn new_log(r: pb::AddLogRequest, max_attachment: usize) -> AppResult<NewLog>
     if sender_kind == Some(SenderKind::Customer) && visibility == Visibility::Internal {
         c.fail("visibility", "customers cannot write INTERNAL notes; use PUBLIC");
     }
+    let total: usize = r.attachments.iter().map(|a| a.content.len()).sum();
+    if total > limits.message_attachment_bytes {
+        c.fail(
+            "attachments",
+            format!(
+                "hold {total} bytes together; the limit is {} bytes a message (SUPPORT_MAX_MESSAGE_ATTACHMENT_BYTES)",
+                limits.message_attachment_bytes
+            ),
+        );
+    }
     let mut attachments = Vec::new();
     for (i, a) in r.attachments.into_iter().enumerate() {
-        let name = c.take(&format!("attachments[{i}].file_name"), v::required_text(&a.file_name, FILE_NAME_MAX));
+        let name = c.take(&format!("attachments[{i}].file_name"), v::file_name(&a.file_name, FILE_NAME_MAX));
         let content_type = c.take(&format!("attachments[{i}].content_type"), v::optional_text(&a.content_type, 255));
-        if a.content.len() > max_attachment {
+        if a.content.len() > limits.attachment_bytes {
             c.fail(
                 &format!("attachments[{i}].content"),
-                format!("is {} bytes; the limit is {max_attachment} bytes", a.content.len()),
+                format!(
+                    "is {} bytes; the limit is {} bytes (SUPPORT_MAX_ATTACHMENT_BYTES)",
+                    a.content.len(),
+                    limits.attachment_bytes
+                ),
             );
         }
         if let (Some(file_name), Some(content_type)) = (name, content_type) {
-            let content_type =
-                if content_type.is_empty() { "application/octet-stream".to_owned() } else { content_type };
-            attachments.push(NewAttachment { file_name, content_type, content: a.content });
+            attachments.push(NewAttachment {
+                file_name,
+                content_type: v::safe_content_type(&content_type),
+                content: a.content,
+            });
         }
     }
     c.finish()?;
@@ -170,6 +203,11 @@ pub fn new_log(r: pb::AddLogRequest, max_attachment: usize) -> AppResult<NewLog>
         visibility,
         attachments,
     })
+}
+
+/// INVALID_ARGUMENT for a repeated field over its limit, naming the field and the setting.
+fn too_many(field: &str, count: usize, limit: usize, setting: &str) -> AppError {
+    AppError::invalid(field, format!("has {count} items; the limit is {limit} ({setting})"))
 }
 
 /// A WatchQueue subscription.
