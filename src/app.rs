@@ -21,6 +21,7 @@ use tonic_health::server::HealthReporter;
 
 use crate::auth::accounts::Accounts;
 use crate::auth::layer::{AuthLayer, Gate};
+use crate::auth::standing::Standings;
 use crate::auth::{secret, token::Tokens};
 use crate::config::Settings;
 use crate::domain::Clock;
@@ -70,6 +71,7 @@ pub struct App {
     settings: Settings,
     stop: watch::Sender<bool>,
     gate: Gate,
+    standings: Standings,
 }
 
 /// The data layer for a tool: connected once (no retries) and migrated.
@@ -82,15 +84,14 @@ pub async fn connect_and_migrate(settings: &Settings) -> Result<Repo, StartError
 /// The token minter for `settings`: the configured secret, or (quick start) the one kept
 /// in the database, which is then connected and migrated.
 pub async fn token_minter(settings: &Settings) -> Result<Tokens, StartError> {
-    let ttl = Duration::from_secs(settings.access_token_ttl_secs.max(1));
     if let Some(s) = &settings.auth_secret {
         secret::check(s).map_err(StartError::Config)?;
-        return Ok(Tokens::new(s, ttl));
+        return Ok(settings.tokens(s));
     }
     let repo = connect_and_migrate(settings).await?;
     let s = secret::resolve(None, settings.secret_mode(), &repo).await.map_err(StartError::Config)?;
     repo.close().await?;
-    Ok(Tokens::new(&s, ttl))
+    Ok(settings.tokens(&s))
 }
 
 impl App {
@@ -116,15 +117,20 @@ impl App {
         let signing = secret::resolve(settings.auth_secret.as_ref(), settings.secret_mode(), &repo)
             .await
             .map_err(StartError::Config)?;
-        let tokens = Arc::new(Tokens::new(&signing, Duration::from_secs(settings.access_token_ttl_secs.max(1))));
-        let accounts = Accounts::new(repo.clone(), tokens.clone(), settings.accounts());
-        let gate = Gate::new(tokens, settings.rate());
+        let tokens = Arc::new(settings.tokens(&signing));
+        let standings = Standings::default();
+        if let Err(e) = standings.poll(&repo).await {
+            // The poller retries; until then every call needs the database anyway.
+            tracing::warn!(error = %crate::error::chain(&e), "reading account standings failed; retrying");
+        }
+        let accounts = Accounts::new(repo.clone(), tokens.clone(), standings.clone(), settings.accounts());
+        let gate = Gate::new(tokens, standings.clone(), settings.rate());
         let (stop, stop_rx) = watch::channel(false);
         let events = EventHub::start(repo.clone(), settings.events(), stop_rx.clone())
             .await
             .map_err(|e| StartError::Config(format!("the event log could not start: {e}")))?;
         let state = State { repo, clock, limits, events, shutdown: stop_rx, accounts };
-        Ok(Self { state, settings, stop, gate })
+        Ok(Self { state, settings, stop, gate, standings })
     }
 
     /// The maintenance job (aging and SLA breaches) over this app's database and clock.
@@ -172,6 +178,12 @@ impl App {
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         };
         let housekeeping = tokio::spawn(forget_idle_callers(self.gate.clone(), stop_rx.clone()));
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let standings = tokio::spawn(self.standings.clone().run(
+            self.state.repo.clone(),
+            Duration::from_millis(self.settings.standing_poll_ms.max(50)),
+            cancel.clone(),
+        ));
         let max = self.settings.max_request_bytes;
         let s = &self.state;
         let mut server = Server::builder();
@@ -240,6 +252,8 @@ impl App {
         monitor.abort();
         jobs.abort();
         housekeeping.abort();
+        cancel.cancel();
+        standings.abort();
         if let Err(e) = self.state.repo.close().await {
             tracing::warn!(error = %e, "closing the database pool failed");
         }

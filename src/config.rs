@@ -12,6 +12,7 @@ use secrecy::SecretString;
 use crate::auth::accounts::AccountSettings;
 use crate::auth::layer::Rate;
 use crate::auth::secret;
+use crate::auth::token::Tokens;
 use crate::domain::limits::Limits;
 use crate::domain::priority::PriorityPolicy;
 use crate::events::EventSettings;
@@ -175,6 +176,16 @@ pub struct Settings {
     /// Seconds a refresh token lives.
     #[arg(long, env = "SUPPORT_REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600)]
     pub refresh_token_ttl_secs: u64,
+    /// Seconds a set-password token (an invitation or a reset) works.
+    #[arg(long, env = "SUPPORT_SET_PASSWORD_TOKEN_TTL_SECS", default_value_t = 3 * 24 * 3600)]
+    pub set_password_token_ttl_secs: u64,
+    /// The longest lifetime an access token may claim (exp - iat); longer ones are refused.
+    #[arg(long, env = "SUPPORT_MAX_TOKEN_LIFETIME_SECS", default_value_t = 7 * 24 * 3600)]
+    pub max_token_lifetime_secs: u64,
+    /// Milliseconds between a replica's reads of account changes made elsewhere (revoked
+    /// tokens, disabled accounts).
+    #[arg(long, env = "SUPPORT_STANDING_POLL_MS", default_value_t = 1_000)]
+    pub standing_poll_ms: u64,
     /// Calls per second each caller may make (0: no limit).
     #[arg(long, env = "SUPPORT_RATE_LIMIT_PER_SECOND", default_value_t = 100)]
     pub rate_limit_per_second: u32,
@@ -219,6 +230,12 @@ impl Settings {
         Ok(Rules { policy: self.policy()?, auto_assign: self.auto_assign, agent_capacity: self.agent_capacity })
     }
 
+    /// The token minter and verifier for `secret`.
+    pub fn tokens(&self, secret: &SecretString) -> Tokens {
+        Tokens::new(secret, Duration::from_secs(self.access_token_ttl_secs.max(1)))
+            .with_max_lifetime(Duration::from_secs(self.max_token_lifetime_secs.max(60)))
+    }
+
     /// Whether the signing secret must be configured (MySQL, or SUPPORT_PRODUCTION).
     pub fn secret_mode(&self) -> secret::Mode {
         if self.production || !self.database_url.starts_with("sqlite:") {
@@ -251,6 +268,7 @@ impl Settings {
         AccountSettings {
             refresh_ttl: Duration::from_secs(self.refresh_token_ttl_secs.max(60)),
             attempts_per_minute: NonZeroU32::new(self.login_attempts_per_minute).unwrap_or(NonZeroU32::MIN),
+            set_password_ttl: Duration::from_secs(self.set_password_token_ttl_secs.max(60)),
         }
     }
 

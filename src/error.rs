@@ -130,8 +130,8 @@ impl From<DbErr> for AppError {
     }
 }
 
-/// Logs an internal failure with its chain of causes.
-fn log_chain(err: &dyn std::error::Error) {
+/// An error with its chain of causes, `outer: cause: root`, for log lines.
+pub fn chain(err: &dyn std::error::Error) -> String {
     let mut chain = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
@@ -139,7 +139,12 @@ fn log_chain(err: &dyn std::error::Error) {
         chain.push_str(&cause.to_string());
         source = cause.source();
     }
-    tracing::error!(error = %chain, "request failed");
+    chain
+}
+
+/// Logs an internal failure with its chain of causes.
+fn log_chain(err: &dyn std::error::Error) {
+    tracing::error!(error = %chain(err), "request failed");
 }
 
 impl From<AppError> for Status {

@@ -14,6 +14,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tonic::Status;
 use tower::{Layer, Service};
 
+use super::standing::Standings;
 use super::token::Tokens;
 use crate::domain::access::Principal;
 
@@ -25,6 +26,8 @@ const OPEN: &[&str] = &[
     "/support.v1.AuthService/Register",
     "/support.v1.AuthService/Login",
     "/support.v1.AuthService/Refresh",
+    "/support.v1.AuthService/Logout",
+    "/support.v1.AuthService/SetPasswordWithToken",
 ];
 
 /// A per-principal rate: `per_second` sustained, `burst` at once.
@@ -40,6 +43,7 @@ pub struct Rate {
 #[derive(Clone)]
 pub struct Gate {
     tokens: Arc<Tokens>,
+    standings: Standings,
     limiter: Option<Arc<DefaultKeyedRateLimiter<String>>>,
 }
 
@@ -50,10 +54,11 @@ impl std::fmt::Debug for Gate {
 }
 
 impl Gate {
-    /// A gate verifying with `tokens`, limiting each principal to `rate` (None: no limit).
-    pub fn new(tokens: Arc<Tokens>, rate: Option<Rate>) -> Self {
+    /// A gate verifying with `tokens` and the accounts' `standings`, limiting each
+    /// principal to `rate` (None: no limit).
+    pub fn new(tokens: Arc<Tokens>, standings: Standings, rate: Option<Rate>) -> Self {
         let limiter = rate.map(|r| Arc::new(RateLimiter::keyed(Quota::per_second(r.per_second).allow_burst(r.burst))));
-        Self { tokens, limiter }
+        Self { tokens, standings, limiter }
     }
 
     /// The principal of a call to `path` with these headers; None for open calls.
@@ -62,7 +67,8 @@ impl Gate {
             return Ok(None);
         }
         let token = bearer(headers)?;
-        let who = self.tokens.verify(token).map_err(Status::from)?;
+        let (who, generation) = self.tokens.verify_generation(token).map_err(Status::from)?;
+        self.standings.admit(&who, generation).map_err(Status::from)?;
         if let Some(limiter) = &self.limiter
             && let Err(not_until) = limiter.check_key(&who.subject)
         {
@@ -169,7 +175,7 @@ mod tests {
             Duration::from_secs(60),
         ));
         let token = tokens.mint(&Principal::named(Role::Service, "t")).unwrap();
-        (Gate::new(tokens, rate), token)
+        (Gate::new(tokens, Standings::default(), rate), token)
     }
 
     fn headers(value: &str) -> http::HeaderMap {

@@ -6,6 +6,8 @@
 //! - [`accounts`]: Register, Login, Refresh and staff passwords.
 //! - [`layer`]: the one enforcement point in front of every service (authentication and
 //!   the per-principal rate limit).
+//! - [`standing`]: whether an account's tokens still work (generations, disabled
+//!   accounts), kept in memory and polled across replicas.
 //! - [`policy`]: which role may make which call; ticket visibility is the principal's
 //!   [`crate::domain::access::TicketScope`], applied by the data layer.
 
@@ -14,4 +16,5 @@ pub mod layer;
 pub mod password;
 pub mod policy;
 pub mod secret;
+pub mod standing;
 pub mod token;

@@ -4,7 +4,7 @@
 //! data layer in its queries.
 
 use crate::domain::access::{Principal, Role};
-use crate::domain::{SenderKind, Visibility, workflow};
+use crate::domain::{CustomerPatch, SenderKind, Visibility, workflow};
 use crate::error::{AppError, AppResult};
 
 /// Every call that needs more than authentication.
@@ -39,6 +39,9 @@ pub enum Call {
     MarkRead,
     GetAttachment,
     SetAgentPassword,
+    ChangePassword,
+    IssueSetPasswordToken,
+    SetAccountEnabled,
     Report,
 }
 
@@ -58,6 +61,11 @@ impl Call {
         use Call::*;
         match self {
             CreateDepartment | UpdateDepartment | CreateAgent | UpdateAgent | SetAgentPassword => ADMINS,
+            SetAccountEnabled => ADMINS,
+            // People with a password; operators' and services' tokens have none.
+            ChangePassword => &[Role::Customer, Role::Agent, Role::Supervisor],
+            // For customers; agents' accounts are for admins and services (see `set_password_for`).
+            IssueSetPasswordToken => MANAGERS,
             GetDepartment | ListDepartments => EVERYONE,
             // Customers read and change their own record only (narrowed by the handler).
             GetCustomer | ListCustomers | UpdateCustomer => EVERYONE,
@@ -92,6 +100,37 @@ pub fn own_customer(who: &Principal, id: i64) -> AppResult<()> {
         Some(own) if who.role == Role::Customer && own != id => Err(AppError::NotFound { resource: "customer", id }),
         _ => Ok(()),
     }
+}
+
+/// Who may change which of a customer's fields. The tier sets priorities and the email is
+/// the customer's sign-in, so: customers change their own contact details and email;
+/// agents change contact details only (names, phone, location); supervisors also the
+/// tier; admins and services everything. Agents are further held to customers with a
+/// ticket in their scope (checked by the handler against the data).
+pub fn customer_patch(who: &Principal, patch: &CustomerPatch) -> AppResult<()> {
+    let denied = |m: &str| Err(AppError::PermissionDenied(m.to_owned()));
+    match who.role {
+        Role::Customer if patch.tier.is_some() => denied("a customer's tier is set by staff; leave tier out"),
+        Role::Agent if patch.tier.is_some() || patch.email.is_some() => denied(
+            "agents change a customer's names, phone and location; a supervisor changes the tier, \
+             the customer or an admin the email",
+        ),
+        Role::Supervisor if patch.email.is_some() => {
+            denied("a customer's email is their sign-in: the customer or an admin changes it")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Supervisors issue set-password tokens for customers only; an agent's account is for
+/// admins and services (a supervisor could otherwise take over a fellow agent's sign-in).
+pub fn set_password_for(who: &Principal, agent_account: bool) -> AppResult<()> {
+    if agent_account && who.role == Role::Supervisor {
+        return Err(AppError::PermissionDenied(
+            "set-password tokens for agents are issued by an admin; supervisors issue them for customers".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Agents change only their own availability; supervisors, admins and services anyone's.

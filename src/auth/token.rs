@@ -26,7 +26,21 @@ struct Claims {
     iss: String,
     iat: u64,
     exp: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<u64>,
+    /// The account's token generation when minted: a token older than the account's
+    /// current generation (after a password change, a demotion, a move or a disable) is
+    /// refused. Absent (0) for operators' and services' tokens.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    generation: i64,
 }
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
+}
+
+/// The longest lifetime (exp - iat) a token may claim unless configured otherwise.
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Mints and verifies access tokens.
 pub struct Tokens {
@@ -34,6 +48,7 @@ pub struct Tokens {
     decoding: DecodingKey,
     validation: Validation,
     access_ttl: Duration,
+    max_lifetime: Duration,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -49,13 +64,21 @@ impl Tokens {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = 5;
         Self {
             encoding: EncodingKey::from_secret(key),
             decoding: DecodingKey::from_secret(key),
             validation,
             access_ttl,
+            max_lifetime: DEFAULT_MAX_LIFETIME.max(access_ttl),
         }
+    }
+
+    /// Refuses tokens that claim to live longer than `max` (and mints none).
+    pub fn with_max_lifetime(mut self, max: Duration) -> Self {
+        self.max_lifetime = max.max(self.access_ttl);
+        self
     }
 
     /// How long an access token lives.
@@ -65,11 +88,30 @@ impl Tokens {
 
     /// An access token for `who`, living the configured time.
     pub fn mint(&self, who: &Principal) -> AppResult<String> {
-        self.mint_for(who, self.access_ttl)
+        self.mint_at(who, 0, self.access_ttl)
     }
 
-    /// An access token for `who`, living `ttl`.
+    /// An access token for `who` at the account's token `generation`.
+    pub fn mint_generation(&self, who: &Principal, generation: i64) -> AppResult<String> {
+        self.mint_at(who, generation, self.access_ttl)
+    }
+
+    /// An access token for `who`, living `ttl` (at most the maximum lifetime).
     pub fn mint_for(&self, who: &Principal, ttl: Duration) -> AppResult<String> {
+        self.mint_at(who, 0, ttl)
+    }
+
+    fn mint_at(&self, who: &Principal, generation: i64, ttl: Duration) -> AppResult<String> {
+        if ttl > self.max_lifetime {
+            return Err(AppError::invalid(
+                "ttl",
+                format!(
+                    "is {} s; tokens live at most {} s (SUPPORT_MAX_TOKEN_LIFETIME_SECS)",
+                    ttl.as_secs(),
+                    self.max_lifetime.as_secs()
+                ),
+            ));
+        }
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             sub: who.subject.clone(),
@@ -80,6 +122,8 @@ impl Tokens {
             iss: ISSUER.to_owned(),
             iat: now,
             exp: now.saturating_add(ttl.as_secs()),
+            nbf: None,
+            generation,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::Internal(format!("signing a token failed: {e}")))
@@ -87,16 +131,28 @@ impl Tokens {
 
     /// The principal of a valid token; UNAUTHENTICATED saying why otherwise.
     pub fn verify(&self, token: &str) -> AppResult<Principal> {
+        self.verify_generation(token).map(|(who, _)| who)
+    }
+
+    /// The principal of a valid token and the token generation it was minted at.
+    pub fn verify_generation(&self, token: &str) -> AppResult<(Principal, i64)> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
             AppError::Unauthenticated(match e.kind() {
                 ErrorKind::ExpiredSignature => {
                     "the access token has expired; get a new one with Refresh or Login".into()
                 }
                 ErrorKind::InvalidSignature => "the access token's signature is not valid".into(),
+                ErrorKind::ImmatureSignature => "the access token is not valid yet (nbf)".into(),
                 _ => "the access token is not a valid token of this service".into(),
             })
         })?;
         let c = data.claims;
+        if c.exp.saturating_sub(c.iat) > self.max_lifetime.as_secs() + self.validation.leeway {
+            return Err(AppError::Unauthenticated(format!(
+                "the access token claims to live longer than this service allows ({} s); get a new one",
+                self.max_lifetime.as_secs()
+            )));
+        }
         let role = Role::parse(&c.role)
             .ok_or_else(|| AppError::Unauthenticated(format!("the access token names an unknown role {:?}", c.role)))?;
         let complete = match role {
@@ -107,13 +163,14 @@ impl Tokens {
         if !complete {
             return Err(AppError::Unauthenticated(format!("the access token lacks the ids a {role} needs")));
         }
-        Ok(Principal {
+        let who = Principal {
             role,
             subject: c.sub,
             customer_id: c.customer_id,
             agent_id: c.agent_id,
             department_id: c.department_id,
-        })
+        };
+        Ok((who, c.generation))
     }
 }
 
@@ -155,9 +212,38 @@ mod tests {
             iss: ISSUER.into(),
             iat: 1,
             exp: 2,
+            nbf: None,
+            generation: 0,
         };
         let old = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &ours.encoding).unwrap();
         let Err(AppError::Unauthenticated(m)) = ours.verify(&old) else { panic!("expired token accepted") };
         assert!(m.contains("expired"), "{m}");
+    }
+
+    #[test]
+    fn a_token_living_too_long_or_not_yet_valid_is_refused() {
+        let t = tokens("0123456789abcdef0123456789abcdef-life");
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = |iat: u64, exp: u64, nbf: Option<u64>| Claims {
+            sub: "customer:1".into(),
+            role: "customer".into(),
+            customer_id: Some(1),
+            agent_id: None,
+            department_id: None,
+            iss: ISSUER.into(),
+            iat,
+            exp,
+            nbf,
+            generation: 0,
+        };
+        let sign = |c: &Claims| jsonwebtoken::encode(&Header::new(Algorithm::HS256), c, &t.encoding).unwrap();
+        let century = sign(&claims(now, now + 100 * 365 * 24 * 3600, None));
+        let Err(AppError::Unauthenticated(m)) = t.verify(&century) else { panic!("a century-long token accepted") };
+        assert!(m.contains("longer"), "{m}");
+        let later = sign(&claims(now, now + 600, Some(now + 300)));
+        let Err(AppError::Unauthenticated(m)) = t.verify(&later) else { panic!("a token before its nbf accepted") };
+        assert!(m.contains("nbf"), "{m}");
+        assert!(t.verify(&sign(&claims(now, now + 600, None))).is_ok());
+        assert!(t.mint_for(&Principal::customer(1), Duration::from_secs(365 * 24 * 3600)).is_err());
     }
 }

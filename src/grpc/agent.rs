@@ -10,6 +10,7 @@ use crate::domain::validate::{self, Checker};
 use crate::error::AppError;
 use crate::pb::{self, agent_service_server::AgentService};
 use crate::repo::agents::AgentFilter;
+use crate::repo::credentials::Account;
 use crate::repo::idempotency::IdempotencyKey;
 
 /// The agent service.
@@ -19,10 +20,10 @@ pub struct AgentApi(pub State);
 #[tonic::async_trait]
 impl AgentService for AgentApi {
     async fn create_agent(&self, request: Request<pb::CreateAgentRequest>) -> RpcResult<pb::CreateAgentResponse> {
-        caller(&request, Call::CreateAgent)?;
+        let who = caller(&request, Call::CreateAgent)?;
         let r = request.into_inner();
         let new = req::new_agent(r.agent)?;
-        let key = IdempotencyKey::new("CreateAgent", req::request_id(&r.request_id)?, &new);
+        let key = IdempotencyKey::new(&who.subject, "CreateAgent", req::request_id(&r.request_id)?, &new);
         let a = self.0.repo.create_agent(&new, key.as_ref(), self.0.clock.now()).await?;
         ok(pb::CreateAgentResponse { agent: Some(a.into()) })
     }
@@ -53,6 +54,10 @@ impl AgentService for AgentApi {
         caller(&request, Call::UpdateAgent)?;
         let u = req::agent_update(request.into_inner())?;
         let a = self.0.repo.update_agent(u.id, &u.patch, u.etag, self.0.clock.now()).await?;
+        if u.patch.role.is_some() || u.patch.department_id.is_some() {
+            // Their tokens carry the role and department: this replica stops the old ones now.
+            self.0.accounts.reload_standing(Account::Agent(a.id)).await?;
+        }
         ok(pb::UpdateAgentResponse { agent: Some(a.into()) })
     }
 

@@ -2,10 +2,11 @@
 
 use tonic::Request;
 
-use super::convert::auth_requests as areq;
+use super::convert::{auth_requests as areq, timestamp};
 use super::{RpcResult, State, caller, ok};
-use crate::auth::policy::Call;
+use crate::auth::policy::{self, Call};
 use crate::pb::{self, auth_service_server::AuthService};
+use crate::repo::credentials::Account;
 
 /// The auth service.
 #[derive(Debug, Clone)]
@@ -28,7 +29,7 @@ impl AuthService for AuthApi {
     }
 
     async fn refresh(&self, request: Request<pb::RefreshRequest>) -> RpcResult<pb::RefreshResponse> {
-        let tokens = self.0.accounts.refresh(areq::refresh_token(request.get_ref())?).await?;
+        let tokens = self.0.accounts.refresh(areq::refresh_token(&request.get_ref().refresh_token)?).await?;
         ok(pb::RefreshResponse { tokens: Some(tokens.into()) })
     }
 
@@ -40,5 +41,51 @@ impl AuthService for AuthApi {
         let (agent_id, password) = areq::agent_password(request.into_inner())?;
         self.0.accounts.set_agent_password(agent_id, password).await?;
         ok(pb::SetAgentPasswordResponse {})
+    }
+
+    async fn change_password(
+        &self,
+        request: Request<pb::ChangePasswordRequest>,
+    ) -> RpcResult<pb::ChangePasswordResponse> {
+        let who = caller(&request, Call::ChangePassword)?;
+        let (current, new) = areq::change_password(request.into_inner())?;
+        let tokens = self.0.accounts.change_password(&who, current, new).await?;
+        ok(pb::ChangePasswordResponse { tokens: Some(tokens.into()) })
+    }
+
+    async fn logout(&self, request: Request<pb::LogoutRequest>) -> RpcResult<pb::LogoutResponse> {
+        self.0.accounts.logout(areq::refresh_token(&request.get_ref().refresh_token)?).await?;
+        ok(pb::LogoutResponse {})
+    }
+
+    async fn issue_set_password_token(
+        &self,
+        request: Request<pb::IssueSetPasswordTokenRequest>,
+    ) -> RpcResult<pb::IssueSetPasswordTokenResponse> {
+        let who = caller(&request, Call::IssueSetPasswordToken)?;
+        let account = areq::account(request.into_inner().account)?;
+        policy::set_password_for(&who, matches!(account, Account::Agent(_)))?;
+        let t = self.0.accounts.issue_set_password(account).await?;
+        ok(pb::IssueSetPasswordTokenResponse { token: t.token, expire_time: Some(timestamp(t.expires_at)) })
+    }
+
+    async fn set_password_with_token(
+        &self,
+        request: Request<pb::SetPasswordWithTokenRequest>,
+    ) -> RpcResult<pb::SetPasswordWithTokenResponse> {
+        let (token, password) = areq::set_password_with_token(request.into_inner())?;
+        let tokens = self.0.accounts.set_password_with_token(&token, password).await?;
+        ok(pb::SetPasswordWithTokenResponse { tokens: Some(tokens.into()) })
+    }
+
+    async fn set_account_enabled(
+        &self,
+        request: Request<pb::SetAccountEnabledRequest>,
+    ) -> RpcResult<pb::SetAccountEnabledResponse> {
+        caller(&request, Call::SetAccountEnabled)?;
+        let r = request.into_inner();
+        let account = areq::account(r.account)?;
+        self.0.accounts.set_enabled(account, r.enabled).await?;
+        ok(pb::SetAccountEnabledResponse {})
     }
 }

@@ -22,10 +22,10 @@ impl CustomerService for CustomerApi {
         &self,
         request: Request<pb::CreateCustomerRequest>,
     ) -> RpcResult<pb::CreateCustomerResponse> {
-        caller(&request, Call::CreateCustomer)?;
+        let who = caller(&request, Call::CreateCustomer)?;
         let r = request.into_inner();
         let new = req::new_customer(r.customer)?;
-        let key = IdempotencyKey::new("CreateCustomer", req::request_id(&r.request_id)?, &new);
+        let key = IdempotencyKey::new(&who.subject, "CreateCustomer", req::request_id(&r.request_id)?, &new);
         let c = self.0.repo.create_customer(&new, key.as_ref(), self.0.clock.now()).await?;
         ok(pb::CreateCustomerResponse { customer: Some(c.into()) })
     }
@@ -60,8 +60,13 @@ impl CustomerService for CustomerApi {
         let who = caller(&request, Call::UpdateCustomer)?;
         let u = req::customer_update(request.into_inner())?;
         policy::own_customer(&who, u.id)?;
-        if who.role == Role::Customer && u.patch.tier.is_some() {
-            return Err(AppError::PermissionDenied("a customer's tier is set by staff; leave tier out".into()).into());
+        policy::customer_patch(&who, &u.patch)?;
+        if who.role == Role::Agent && !self.0.repo.customer_within(u.id, &who.ticket_scope()).await? {
+            return Err(AppError::PermissionDenied(format!(
+                "customer {} has no ticket in your department; ask a supervisor",
+                u.id
+            ))
+            .into());
         }
         let c = self.0.repo.update_customer(u.id, &u.patch, u.etag, self.0.clock.now()).await?;
         ok(pb::UpdateCustomerResponse { customer: Some(c.into()) })

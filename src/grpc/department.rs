@@ -18,10 +18,10 @@ impl DepartmentService for DepartmentApi {
         &self,
         request: Request<pb::CreateDepartmentRequest>,
     ) -> RpcResult<pb::CreateDepartmentResponse> {
-        caller(&request, Call::CreateDepartment)?;
+        let who = caller(&request, Call::CreateDepartment)?;
         let r = request.into_inner();
         let new = req::new_department(r.department)?;
-        let key = IdempotencyKey::new("CreateDepartment", req::request_id(&r.request_id)?, &new);
+        let key = IdempotencyKey::new(&who.subject, "CreateDepartment", req::request_id(&r.request_id)?, &new);
         let d = self.0.repo.create_department(&new, key.as_ref(), self.0.clock.now()).await?;
         ok(pb::CreateDepartmentResponse { department: Some(d.into()) })
     }

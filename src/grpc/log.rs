@@ -31,7 +31,7 @@ impl LogService for LogApi {
         let request_id = req::request_id(&r.request_id)?;
         let new = treq::new_log(r, &self.0.limits)?;
         policy::check_sender(&who, new.sender_kind, new.sender_id, new.visibility)?;
-        let key = IdempotencyKey::new("AddLog", request_id, &new);
+        let key = IdempotencyKey::new(&who.subject, "AddLog", request_id, &new);
         let log = self.0.repo.add_log(&new, key.as_ref(), &who.ticket_scope(), self.0.clock.now()).await?;
         ok(pb::AddLogResponse { log: Some(log.into()) })
     }

@@ -38,7 +38,7 @@ impl TicketService for TicketApi {
         }
         policy::own_customer(&who, r.customer_id)?;
         let new = treq::new_ticket(&r)?;
-        let key = IdempotencyKey::new("CreateTicket", req::request_id(&r.request_id)?, &new);
+        let key = IdempotencyKey::new(&who.subject, "CreateTicket", req::request_id(&r.request_id)?, &new);
         let t = self.0.repo.create_ticket(&new, key.as_ref(), self.0.clock.now()).await?;
         ok(pb::CreateTicketResponse { ticket: ticket(t) })
     }

@@ -7,6 +7,7 @@ use sea_orm::{
 };
 use serde_json::Value;
 
+use super::credentials::{Account, bump_generation, insert_identity, move_identity};
 use super::entity::{agent as row, department, ticket};
 use super::idempotency::IdempotencyKey;
 use super::{Repo, check_version, found, paging, stored};
@@ -80,6 +81,7 @@ impl Repo {
             .await
             .map_err(|e| AppError::unique_violation(e, "agent.email", TAKEN))?
             .last_insert_id;
+        insert_identity(&txn, &new.email, Account::Agent(id), "agent.email", now).await?;
         let id = self.commit_idempotent(txn, key, id, now).await?;
         self.get_agent(id).await
     }
@@ -132,6 +134,7 @@ impl Repo {
             require_department(&txn, d).await?;
         }
         let version = current.version + 1;
+        let (current_department, current_role) = (current.department_id, current.role.clone());
         let mut am = current.into_active_model();
         if let Some(v) = &patch.first_name {
             am.first_name = Set(v.clone());
@@ -153,7 +156,16 @@ impl Repo {
         }
         am.version = Set(version);
         am.updated_at = Set(now);
+        let moved = patch.department_id.is_some_and(|d| d != current_department);
+        let demoted = patch.role.is_some_and(|r| r.as_str() != current_role);
         let m = am.update(&txn).await.map_err(|e| AppError::unique_violation(e, "agent.email", TAKEN))?;
+        if let Some(email) = &patch.email {
+            move_identity(&txn, Account::Agent(id), email, "agent.email", now).await?;
+        }
+        // The agent's tokens carry the role and department: old ones must stop working.
+        if moved || demoted {
+            bump_generation(&txn, Account::Agent(id)).await?;
+        }
         self.commit(txn).await?;
         to_domain(m)
     }

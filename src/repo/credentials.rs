@@ -3,12 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, SqlErr,
-    sea_query::Expr,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, SqlErr,
+    sea_query::{Expr, ExprTrait},
 };
 
 use super::customers::insert_customer;
-use super::entity::{agent, credential, refresh_token as token, service_secret};
+use super::entity::{agent, credential, refresh_token as token, service_secret, set_password_token};
 use super::{Repo, found};
 use crate::domain::{Customer, NewCustomer};
 use crate::error::{AppError, AppResult};
@@ -24,11 +25,64 @@ pub struct Credential {
     pub customer_id: Option<i64>,
     /// The agent it signs in, if staff.
     pub agent_id: Option<i64>,
+    /// Tokens minted before this generation no longer work.
+    pub generation: i64,
+    /// Whether an admin disabled the account.
+    pub disabled: bool,
+}
+
+impl Credential {
+    /// Whether a password was ever set (people created by staff have none until they use
+    /// a set-password token).
+    pub fn has_password(&self) -> bool {
+        !self.password_hash.is_empty()
+    }
+
+    /// The person it signs in.
+    pub fn account(&self) -> Option<Account> {
+        match (self.customer_id, self.agent_id) {
+            (Some(id), _) => Some(Account::Customer(id)),
+            (None, Some(id)) => Some(Account::Agent(id)),
+            (None, None) => None,
+        }
+    }
 }
 
 impl From<credential::Model> for Credential {
     fn from(m: credential::Model) -> Self {
-        Self { id: m.id, password_hash: m.password_hash, customer_id: m.customer_id, agent_id: m.agent_id }
+        Self {
+            id: m.id,
+            password_hash: m.password_hash,
+            customer_id: m.customer_id,
+            agent_id: m.agent_id,
+            generation: m.generation,
+            disabled: m.disabled_at.is_some(),
+        }
+    }
+}
+
+/// A person who signs in: a customer or an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Account {
+    /// A customer, by id.
+    Customer(i64),
+    /// An agent (of any role), by id.
+    Agent(i64),
+}
+
+impl Account {
+    fn filter(self) -> sea_orm::sea_query::SimpleExpr {
+        match self {
+            Account::Customer(id) => credential::Column::CustomerId.eq(id),
+            Account::Agent(id) => credential::Column::AgentId.eq(id),
+        }
+    }
+
+    fn resource(self) -> (&'static str, i64) {
+        match self {
+            Account::Customer(id) => ("customer", id),
+            Account::Agent(id) => ("agent", id),
+        }
     }
 }
 
@@ -56,7 +110,17 @@ pub enum Rotation {
     Reused,
 }
 
-const EMAIL_TAKEN: &str = "an account with this email already exists; sign in instead";
+const EMAIL_TAKEN: &str = "an account with this email already exists (a customer or an agent); sign in instead";
+
+async fn set_hash(txn: &DatabaseTransaction, credential_id: i64, hash: &str, now: DateTime<Utc>) -> AppResult<()> {
+    credential::Entity::update_many()
+        .col_expr(credential::Column::PasswordHash, Expr::value(hash))
+        .col_expr(credential::Column::UpdatedAt, Expr::value(now))
+        .filter(credential::Column::Id.eq(credential_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
 
 async fn insert_refresh(
     conn: &impl ConnectionTrait,
@@ -78,18 +142,26 @@ async fn insert_refresh(
     Ok(())
 }
 
-async fn insert_credential(
+/// Gives a new person their sign-in identity (no password yet). The credentials' email is
+/// unique across customers and agents: one email, one person.
+pub(crate) async fn insert_identity(
     txn: &DatabaseTransaction,
     email: &str,
-    password_hash: &str,
-    (customer_id, agent_id): (Option<i64>, Option<i64>),
+    account: Account,
+    field: &str,
     now: DateTime<Utc>,
 ) -> AppResult<i64> {
+    let (customer_id, agent_id) = match account {
+        Account::Customer(id) => (Some(id), None),
+        Account::Agent(id) => (None, Some(id)),
+    };
     let am = credential::ActiveModel {
         email: Set(email.to_owned()),
-        password_hash: Set(password_hash.to_owned()),
+        password_hash: Set(String::new()),
         customer_id: Set(customer_id),
         agent_id: Set(agent_id),
+        generation: Set(0),
+        disabled_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -97,8 +169,62 @@ async fn insert_credential(
     Ok(credential::Entity::insert(am)
         .exec(txn)
         .await
-        .map_err(|e| AppError::unique_violation(e, "email", EMAIL_TAKEN))?
+        .map_err(|e| AppError::unique_violation(e, field, EMAIL_TAKEN))?
         .last_insert_id)
+}
+
+/// Moves a person's sign-in to their new email, in the transaction that changes it.
+pub(crate) async fn move_identity(
+    txn: &DatabaseTransaction,
+    account: Account,
+    email: &str,
+    field: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    credential::Entity::update_many()
+        .col_expr(credential::Column::Email, Expr::value(email))
+        .col_expr(credential::Column::UpdatedAt, Expr::value(now))
+        .filter(account.filter())
+        .exec(txn)
+        .await
+        .map_err(|e| AppError::unique_violation(e, field, EMAIL_TAKEN))?;
+    Ok(())
+}
+
+/// Makes every token minted for `account` so far stop working (a demotion, a move, a
+/// disable or a new password), in the caller's transaction.
+/// Stamped with real time whatever the workflow's clock: replicas poll it (token times are
+/// real time, see [`crate::auth::token`]).
+pub(crate) async fn bump_generation(txn: &DatabaseTransaction, account: Account) -> AppResult<()> {
+    use credential::Column as C;
+    credential::Entity::update_many()
+        .col_expr(C::Generation, Expr::col(C::Generation).add(1))
+        .col_expr(C::UpdatedAt, Expr::value(Utc::now()))
+        .filter(account.filter())
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+async fn revoke_refresh_of(txn: &DatabaseTransaction, credential_id: i64, now: DateTime<Utc>) -> AppResult<()> {
+    token::Entity::update_many()
+        .col_expr(token::Column::RevokedAt, Expr::value(now))
+        .filter(token::Column::CredentialId.eq(credential_id))
+        .filter(token::Column::RevokedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// The credential of `account`, locked for the transaction.
+async fn identity(txn: &DatabaseTransaction, account: Account) -> AppResult<credential::Model> {
+    let (resource, id) = account.resource();
+    let row = credential::Entity::find().filter(account.filter()).lock_exclusive().one(txn).await?;
+    row.ok_or_else(|| {
+        AppError::FailedPrecondition(format!(
+            "{resource} {id} has no sign-in identity (their email is another account's); change their email first"
+        ))
+    })
 }
 
 impl Repo {
@@ -118,7 +244,8 @@ impl Repo {
             }
             other => other,
         })?;
-        let credential = insert_credential(&txn, &new.email, password_hash, (Some(id), None), now).await?;
+        let credential = identity(&txn, Account::Customer(id)).await?.id;
+        set_hash(&txn, credential, password_hash, now).await?;
         insert_refresh(&txn, credential, refresh, now).await?;
         txn.commit().await?;
         self.get_customer(id).await
@@ -187,36 +314,152 @@ impl Repo {
         Ok(())
     }
 
-    /// Sets (or replaces) the password an agent signs in with, under the agent's email.
-    /// Replacing it revokes every refresh token the agent holds.
-    #[tracing::instrument(skip_all, fields(agent_id))]
-    pub async fn set_agent_password(&self, agent_id: i64, password_hash: &str, now: DateTime<Utc>) -> AppResult<()> {
+    /// Sets (or replaces) the password `account` signs in with: the account's older tokens
+    /// stop working (a new generation) and its refresh tokens are revoked.
+    #[tracing::instrument(skip_all)]
+    pub async fn set_password(
+        &self,
+        account: Account,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> AppResult<Credential> {
         let txn = self.begin().await?;
-        let a = found(agent::Entity::find_by_id(agent_id).one(&txn).await?, "agent", agent_id)?;
-        let existing = credential::Entity::find().filter(credential::Column::AgentId.eq(agent_id)).one(&txn).await?;
-        match existing {
-            Some(c) => {
-                credential::Entity::update_many()
-                    .col_expr(credential::Column::PasswordHash, Expr::value(password_hash))
-                    .col_expr(credential::Column::Email, Expr::value(a.email.clone()))
-                    .col_expr(credential::Column::UpdatedAt, Expr::value(now))
-                    .filter(credential::Column::Id.eq(c.id))
-                    .exec(&txn)
-                    .await
-                    .map_err(|e| AppError::unique_violation(e, "email", EMAIL_TAKEN))?;
-                token::Entity::update_many()
-                    .col_expr(token::Column::RevokedAt, Expr::value(now))
-                    .filter(token::Column::CredentialId.eq(c.id))
-                    .filter(token::Column::RevokedAt.is_null())
-                    .exec(&txn)
-                    .await?;
-            }
-            None => {
-                insert_credential(&txn, &a.email, password_hash, (None, Some(agent_id)), now).await?;
-            }
+        let (resource, id) = account.resource();
+        let exists = match account {
+            Account::Customer(id) => super::entity::customer::Entity::find_by_id(id).one(&txn).await?.is_some(),
+            Account::Agent(id) => agent::Entity::find_by_id(id).one(&txn).await?.is_some(),
+        };
+        if !exists {
+            return Err(AppError::NotFound { resource, id });
         }
+        let c = identity(&txn, account).await?;
+        set_hash(&txn, c.id, password_hash, now).await?;
+        bump_generation(&txn, account).await?;
+        revoke_refresh_of(&txn, c.id, now).await?;
+        let c = found(credential::Entity::find_by_id(c.id).one(&txn).await?, "credential", c.id)?;
+        txn.commit().await?;
+        Ok(c.into())
+    }
+
+    /// The standing (generation, disabled) of every account whose credential changed at or
+    /// after `since` and whose tokens are restricted (a generation past 0, or disabled),
+    /// with the latest change time seen.
+    pub async fn standings_since(&self, since: DateTime<Utc>) -> AppResult<Vec<(Credential, DateTime<Utc>)>> {
+        use credential::Column as C;
+        let rows = credential::Entity::find()
+            .filter(C::UpdatedAt.gte(since))
+            .filter(sea_orm::Condition::any().add(C::Generation.gt(0)).add(C::DisabledAt.is_not_null()))
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|m| {
+                let at = m.updated_at;
+                (Credential::from(m), at)
+            })
+            .collect())
+    }
+
+    /// Disables or enables `account`'s sign-in. Either way its tokens so far stop working
+    /// and its refresh tokens are revoked.
+    #[tracing::instrument(skip_all)]
+    pub async fn set_enabled(&self, account: Account, enabled: bool) -> AppResult<Credential> {
+        let now = Utc::now();
+        let txn = self.begin().await?;
+        let c = identity(&txn, account).await?;
+        credential::Entity::update_many()
+            .col_expr(credential::Column::DisabledAt, Expr::value(if enabled { None } else { Some(now) }))
+            .filter(credential::Column::Id.eq(c.id))
+            .exec(&txn)
+            .await?;
+        bump_generation(&txn, account).await?;
+        revoke_refresh_of(&txn, c.id, now).await?;
+        let c = found(credential::Entity::find_by_id(c.id).one(&txn).await?, "credential", c.id)?;
+        txn.commit().await?;
+        Ok(c.into())
+    }
+
+    /// The credential of `account`, if it has one.
+    pub async fn credential_of(&self, account: Account) -> AppResult<Option<Credential>> {
+        Ok(credential::Entity::find().filter(account.filter()).one(&self.db).await?.map(Into::into))
+    }
+
+    /// Revokes the refresh-token family of the presented token (sign-out); false when the
+    /// token is unknown.
+    pub async fn revoke_refresh_family(&self, presented: &str, now: DateTime<Utc>) -> AppResult<bool> {
+        let row = token::Entity::find().filter(token::Column::TokenHash.eq(presented)).one(&self.db).await?;
+        let Some(row) = row else { return Ok(false) };
+        token::Entity::update_many()
+            .col_expr(token::Column::RevokedAt, Expr::value(now))
+            .filter(token::Column::Family.eq(row.family.as_str()))
+            .filter(token::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(true)
+    }
+
+    /// Stores a one-time set-password token (hashed) for `account`.
+    pub async fn issue_set_password(
+        &self,
+        account: Account,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        let txn = self.begin().await?;
+        let c = identity(&txn, account).await?;
+        let am = set_password_token::ActiveModel {
+            token_hash: Set(token_hash.to_owned()),
+            credential_id: Set(c.id),
+            expires_at: Set(expires_at),
+            used_at: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        };
+        set_password_token::Entity::insert(am).exec(&txn).await?;
         txn.commit().await?;
         Ok(())
+    }
+
+    /// Spends the set-password token hashed `presented` and sets the password of its
+    /// account, as [`Repo::set_password`] does; None when the token is unknown, spent or
+    /// expired. A disabled account stays disabled.
+    #[tracing::instrument(skip_all)]
+    pub async fn set_password_with_token(
+        &self,
+        presented: &str,
+        password_hash: &str,
+        refresh: &NewRefresh,
+        now: DateTime<Utc>,
+    ) -> AppResult<Option<Credential>> {
+        use set_password_token::Column as C;
+        let txn = self.begin().await?;
+        let Some(t) =
+            set_password_token::Entity::find().filter(C::TokenHash.eq(presented)).lock_exclusive().one(&txn).await?
+        else {
+            return Ok(None);
+        };
+        if t.used_at.is_some() || t.expires_at <= now {
+            return Ok(None);
+        }
+        set_password_token::Entity::update_many()
+            .col_expr(C::UsedAt, Expr::value(now))
+            .filter(C::Id.eq(t.id))
+            .exec(&txn)
+            .await?;
+        let c: Credential =
+            found(credential::Entity::find_by_id(t.credential_id).one(&txn).await?, "credential", t.credential_id)?
+                .into();
+        let Some(account) = c.account() else { return Ok(None) };
+        set_hash(&txn, c.id, password_hash, now).await?;
+        bump_generation(&txn, account).await?;
+        revoke_refresh_of(&txn, c.id, now).await?;
+        if !c.disabled {
+            insert_refresh(&txn, c.id, refresh, now).await?;
+        }
+        let c = found(credential::Entity::find_by_id(c.id).one(&txn).await?, "credential", c.id)?;
+        txn.commit().await?;
+        Ok(Some(c.into()))
     }
 
     /// The service-wide secret `name`, created from `make` the first time it is asked for.

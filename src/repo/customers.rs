@@ -7,9 +7,11 @@ use sea_orm::{
 };
 use serde_json::Value;
 
+use super::credentials::{Account, insert_identity, move_identity};
 use super::entity::customer as row;
 use super::idempotency::IdempotencyKey;
 use super::{Repo, check_version, found, paging, stored};
+use crate::domain::access::TicketScope;
 use crate::domain::{Customer, CustomerPatch, NewCustomer, Page, PageRequest, Tier};
 use crate::error::{AppError, AppResult};
 
@@ -64,6 +66,7 @@ pub(crate) async fn insert_customer(
         .await
         .map_err(|e| AppError::unique_violation(e, "customer.email", TAKEN))?
         .last_insert_id;
+    insert_identity(txn, &new.email, Account::Customer(id), "customer.email", now).await?;
     Ok(id)
 }
 
@@ -112,6 +115,17 @@ impl Repo {
         Ok(Page { items: rows.into_iter().map(to_domain).collect::<AppResult<_>>()?, next_token })
     }
 
+    /// Does the customer have a ticket that `scope` sees?
+    pub async fn customer_within(&self, id: i64, scope: &TicketScope) -> AppResult<bool> {
+        use super::entity::ticket;
+        let mut q =
+            ticket::Entity::find().select_only().column(ticket::Column::Id).filter(ticket::Column::CustomerId.eq(id));
+        if let Some(within) = super::tickets::within(scope) {
+            q = q.filter(within);
+        }
+        Ok(q.into_tuple::<i64>().one(&self.db).await?.is_some())
+    }
+
     /// Applies a patch; a tier change re-scores the customer's open tickets.
     #[tracing::instrument(skip_all, fields(customer_id = id))]
     pub async fn update_customer(
@@ -148,6 +162,9 @@ impl Repo {
         am.version = Set(version);
         am.updated_at = Set(now);
         let m = am.update(&txn).await.map_err(|e| AppError::unique_violation(e, "customer.email", TAKEN))?;
+        if let Some(email) = &patch.email {
+            move_identity(&txn, Account::Customer(id), email, "customer.email", now).await?;
+        }
         if let Some(tier) = patch.tier.filter(|t| t.as_str() != old_tier) {
             super::tickets::rescore_customer_tickets(&txn, id, tier, &self.rules.policy, now).await?;
         }

@@ -11,6 +11,9 @@ use crate::error::{AppError, AppResult};
 /// A caller's idempotency key for one kind of create.
 #[derive(Debug, Clone)]
 pub struct IdempotencyKey {
+    /// Who sent it: request ids are the sender's own (AIP-155), so one caller's id never
+    /// finds, or reveals, another caller's result.
+    pub principal: String,
     /// The kind of create, e.g. `CreateTicket`.
     pub scope: &'static str,
     /// The caller's request id.
@@ -20,14 +23,25 @@ pub struct IdempotencyKey {
 }
 
 impl IdempotencyKey {
-    /// A key for `request`, if the caller sent a request id.
-    pub fn new(scope: &'static str, request_id: Option<String>, request: &impl std::fmt::Debug) -> Option<Self> {
-        request_id.map(|request_id| Self { scope, request_id, fingerprint: paging::fingerprint(request) })
+    /// `principal`'s key for `request`, if the caller sent a request id.
+    pub fn new(
+        principal: &str,
+        scope: &'static str,
+        request_id: Option<String>,
+        request: &impl std::fmt::Debug,
+    ) -> Option<Self> {
+        request_id.map(|request_id| Self {
+            principal: principal.to_owned(),
+            scope,
+            request_id,
+            fingerprint: paging::fingerprint(request),
+        })
     }
 }
 
 async fn lookup(conn: &impl ConnectionTrait, k: &IdempotencyKey) -> AppResult<Option<i64>> {
     let row = key::Entity::find()
+        .filter(key::Column::Principal.eq(k.principal.as_str()))
         .filter(key::Column::Scope.eq(k.scope))
         .filter(key::Column::RequestId.eq(k.request_id.as_str()))
         .one(conn)
@@ -65,6 +79,7 @@ impl Repo {
             return Ok(id);
         };
         let row = key::ActiveModel {
+            principal: Set(k.principal.clone()),
             scope: Set(k.scope.to_owned()),
             request_id: Set(k.request_id.clone()),
             fingerprint: Set(k.fingerprint.clone()),

@@ -111,12 +111,12 @@ mod tests {
     #[test]
     fn a_page_ends_before_its_byte_budget() {
         let rows: Vec<i64> = (1..=11).collect();
-        let (page, next) = page_within(rows.clone(), 10, |r| vec![Value::from(*r)], "f", |_| PAGE_BYTES / 4);
-        assert_eq!(page, [1, 2, 3, 4]);
+        let (first, next) = page_within(rows.clone(), 10, |r| vec![Value::from(*r)], "f", |_| PAGE_BYTES / 4);
+        assert_eq!(first, [1, 2, 3, 4]);
         assert_eq!(int(&decode(&next.unwrap(), "f").unwrap(), 0).unwrap(), 4);
-        let (page, _) = page_within(rows.clone(), 10, |r| vec![Value::from(*r)], "f", |_| PAGE_BYTES * 2);
-        assert_eq!(page, [1], "one row however large");
-        let (page, next) = page(rows, 10, |r| vec![Value::from(*r)], "f");
-        assert_eq!((page.len(), next.is_some()), (10, true));
+        let (huge, _) = page_within(rows.clone(), 10, |r| vec![Value::from(*r)], "f", |_| PAGE_BYTES * 2);
+        assert_eq!(huge, [1], "one row however large");
+        let (plain, next) = page(rows, 10, |r: &i64| vec![Value::from(*r)], "f");
+        assert_eq!((plain.len(), next.is_some()), (10, true));
     }
 }

@@ -49,7 +49,7 @@ const MATRIX: &[(&str, &str)] = &[
     ("CreateCustomer", "UPPOOOOO"),
     ("GetCustomer", "UONOOOOO"),
     ("ListCustomers", "UOOOOOOO"),
-    ("UpdateCustomer", "UONOOOOO"),
+    ("UpdateCustomer", "UONOPOOO"),
     ("CreateAgent", "UPPPPPOO"),
     ("GetAgent", "UPPOOOOO"),
     ("ListAgents", "UPPOOOOO"),
@@ -78,6 +78,12 @@ const MATRIX: &[(&str, &str)] = &[
     ("GetAgentReport", "UPPPPOOO"),
     ("GetFirstResponseReport", "UPPPPOOO"),
     ("GetBacklogReport", "UPPPPOOO"),
+    ("Logout", "OOOOOOOO"),
+    ("SetPasswordWithToken", "UUUUUUUU"),
+    ("IssueSetPasswordToken", "UPPPPOOO"),
+    ("SetAccountEnabled", "UPPPPPOO"),
+    // Last: a new password revokes the account's earlier tokens. Staff here have none.
+    ("ChangePassword", "UOOFFFPP"),
 ];
 
 fn code(letter: char) -> Code {
@@ -86,6 +92,7 @@ fn code(letter: char) -> Code {
         'U' => Code::Unauthenticated,
         'P' => Code::PermissionDenied,
         'N' => Code::NotFound,
+        'F' => Code::FailedPrecondition,
         other => panic!("unknown code letter {other}"),
     }
 }
@@ -100,6 +107,9 @@ struct World {
     t1: i64,
     attachment: i64,
     c1_email: &'static str,
+    /// Accounts the account-changing calls act on, so the others' tokens stay valid.
+    spare_agent: i64,
+    spare_customer: i64,
 }
 
 const PASSWORD: &str = "a decent passphrase";
@@ -161,7 +171,18 @@ async fn world(app: &mut TestApp) -> (World, Vec<Clients>) {
         .into_inner()
         .log
         .expect("log");
-    let world = World { d1, c1, a1, t1: t1.id, attachment: log.attachments[0].id, c1_email: "c1@example.com" };
+    let spare_agent = app.agent("spare@support.example", d2).await.id;
+    let spare_customer = app.customer("spare@example.com", pb::CustomerTier::Free).await.id;
+    let world = World {
+        d1,
+        c1,
+        a1,
+        t1: t1.id,
+        attachment: log.attachments[0].id,
+        c1_email: "c1@example.com",
+        spare_agent,
+        spare_customer,
+    };
     let clients = COLS
         .iter()
         .map(|col| match col {
@@ -328,7 +349,35 @@ async fn call(app: &mut TestApp, w: &World, c: &mut Clients, col: Col, rpc: &str
         "Refresh" => c.auth.refresh(pb::RefreshRequest { refresh_token: "not-a-token".into() }).await.map(drop),
         "SetAgentPassword" => c
             .auth
-            .set_agent_password(pb::SetAgentPasswordRequest { agent_id: w.a1, password: PASSWORD.into() })
+            .set_agent_password(pb::SetAgentPasswordRequest { agent_id: w.spare_agent, password: PASSWORD.into() })
+            .await
+            .map(drop),
+        "Logout" => c.auth.logout(pb::LogoutRequest { refresh_token: "not-a-token".into() }).await.map(drop),
+        "SetPasswordWithToken" => c
+            .auth
+            .set_password_with_token(pb::SetPasswordWithTokenRequest {
+                token: "not-a-token".into(),
+                password: PASSWORD.into(),
+            })
+            .await
+            .map(drop),
+        "IssueSetPasswordToken" => {
+            let account = pb::AccountRef { account: Some(pb::account_ref::Account::CustomerId(w.spare_customer)) };
+            c.auth.issue_set_password_token(pb::IssueSetPasswordTokenRequest { account: Some(account) }).await.map(drop)
+        }
+        "SetAccountEnabled" => {
+            let account = pb::AccountRef { account: Some(pb::account_ref::Account::AgentId(w.spare_agent)) };
+            c.auth
+                .set_account_enabled(pb::SetAccountEnabledRequest { account: Some(account), enabled: true })
+                .await
+                .map(drop)
+        }
+        "ChangePassword" => c
+            .auth
+            .change_password(pb::ChangePasswordRequest {
+                current_password: PASSWORD.into(),
+                new_password: format!("{PASSWORD} again"),
+            })
             .await
             .map(drop),
         "GetResolutionTimeReport" => {

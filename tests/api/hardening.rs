@@ -145,3 +145,261 @@ async fn attachment_names_and_types_are_made_safe() {
 fn code_of<T: std::fmt::Debug>(r: Result<T, tonic::Status>) -> Code {
     r.expect_err("an error").code()
 }
+
+// ---- accounts ---------------------------------------------------------------------------
+
+const PASSWORD: &str = "a decent passphrase";
+
+fn register(email: &str) -> pb::RegisterRequest {
+    pb::RegisterRequest {
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        email: email.into(),
+        password: PASSWORD.into(),
+    }
+}
+
+fn login(email: &str, password: &str) -> pb::LoginRequest {
+    pb::LoginRequest { email: email.into(), password: password.into() }
+}
+
+fn account_agent(id: i64) -> Option<pb::AccountRef> {
+    Some(pb::AccountRef { account: Some(pb::account_ref::Account::AgentId(id)) })
+}
+
+fn account_customer(id: i64) -> Option<pb::AccountRef> {
+    Some(pb::AccountRef { account: Some(pb::account_ref::Account::CustomerId(id)) })
+}
+
+/// Item 3: another spelling of a throttled account's email gets no fresh bucket and no
+/// sign-in (on MariaDB the default collation ignores accents; emails now compare exactly).
+#[tokio::test]
+async fn a_throttled_account_cannot_sign_in_under_another_spelling() {
+    let app = crate::helpers::spawn_with(|s| s.login_attempts_per_minute = 3).await;
+    let mut anon = app.anonymous();
+    anon.auth.register(register("victim@example.com")).await.expect("register");
+    for _ in 0..3 {
+        let err = anon.auth.login(login("victim@example.com", "wrong password!")).await.unwrap_err();
+        assert_eq!(err.code(), Code::Unauthenticated);
+    }
+    let err = anon.auth.login(login("victim@example.com", PASSWORD)).await.unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "throttled");
+    for spelling in ["victïm@example.com", "victím@example.com", "VICTİM@example.com"] {
+        let err = anon.auth.login(login(spelling, PASSWORD)).await.unwrap_err();
+        assert_eq!(bad_fields(&err), ["email"], "{spelling}");
+    }
+    let err = anon.auth.login(login("Victim@Example.com", PASSWORD)).await.unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "the same account, the same bucket");
+}
+
+/// Item 4: agents change contact details only, of customers with a ticket in their
+/// department; the tier is a supervisor's, the email the customer's or an admin's.
+#[tokio::test]
+async fn agents_cannot_change_tier_or_email_or_customers_outside_their_department() {
+    use support_service::domain::AgentRole;
+    use support_service::domain::access::{Principal, Role};
+    let mut app = spawn_app().await;
+    let da = app.department("A", ConversationMode::Chat).await;
+    let db = app.department("B", ConversationMode::Chat).await;
+    let agent_a = app.agent("a@support.example", da.id).await;
+    let agent_b = app.agent("b@support.example", db.id).await;
+    let her = app.customer("her@example.com", CustomerTier::Free).await;
+    let t = app.ticket(her.id, db.id, Severity::Major, 2).await;
+    let update = |cu: pb::Customer, path: &str| pb::UpdateCustomerRequest {
+        customer: Some(cu),
+        update_mask: Some(prost_types::FieldMask { paths: vec![path.into()] }),
+    };
+    let tier = pb::Customer { id: her.id, tier: CustomerTier::Enterprise.into(), ..Default::default() };
+    let email = pb::Customer { id: her.id, email: "attacker@example.com".into(), ..Default::default() };
+    let phone = pb::Customer { id: her.id, phone: "+44 20 7946 0000".into(), ..Default::default() };
+
+    let mut a = app.as_(&Principal::agent(agent_a.id, AgentRole::Agent, da.id));
+    for (cu, path) in [(tier.clone(), "tier"), (email.clone(), "email"), (phone.clone(), "phone")] {
+        let err = a.customers.update_customer(update(cu, path)).await.unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied, "agent of A, {path}");
+    }
+    let mut b = app.as_(&Principal::agent(agent_b.id, AgentRole::Agent, db.id));
+    for (cu, path) in [(tier.clone(), "tier"), (email.clone(), "email")] {
+        let err = b.customers.update_customer(update(cu, path)).await.unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied, "agent of B, {path}");
+    }
+    b.customers.update_customer(update(phone, "phone")).await.expect("her department's agent fixes her phone");
+    assert_eq!(app.get(t.id).await.priority.unwrap().score, 6, "not re-scored");
+
+    let mut sup = app.as_(&Principal::agent(agent_a.id, AgentRole::Supervisor, da.id));
+    let err = sup.customers.update_customer(update(email.clone(), "email")).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "supervisor, email");
+    sup.customers.update_customer(update(tier, "tier")).await.expect("a supervisor sets the tier");
+    let mut admin = app.as_(&Principal::named(Role::Admin, "ops"));
+    admin.customers.update_customer(update(email, "email")).await.expect("an admin changes the email");
+}
+
+/// Item 5: request ids belong to their sender: another caller's id finds nothing of theirs.
+#[tokio::test]
+async fn request_ids_are_scoped_to_the_caller() {
+    use support_service::domain::AgentRole;
+    use support_service::domain::access::Principal;
+    let mut app = spawn_app().await;
+    let da = app.department("A", ConversationMode::Chat).await;
+    let db = app.department("B", ConversationMode::Chat).await;
+    let other_agent = app.agent("b@support.example", db.id).await;
+    let her = app.customer("her@example.com", CustomerTier::Free).await;
+    let him = app.customer("him@example.com", CustomerTier::Free).await;
+    let mut req = TestApp::ticket_request(her.id, da.id, Severity::Major, 2);
+    req.request_id = "7d0b6c1e-shared".into();
+    let mut her_clients = app.as_(&Principal::customer(her.id));
+    let first = her_clients.tickets.create_ticket(req.clone()).await.unwrap().into_inner().ticket.unwrap();
+    let again = her_clients.tickets.create_ticket(req.clone()).await.unwrap().into_inner().ticket.unwrap();
+    assert_eq!(again.id, first.id, "her retry returns her ticket");
+
+    let mut agent = app.as_(&Principal::agent(other_agent.id, AgentRole::Agent, db.id));
+    let replay = agent.tickets.create_ticket(req.clone()).await.unwrap().into_inner().ticket.unwrap();
+    assert_ne!(replay.id, first.id, "another caller's replay does not reach her ticket");
+
+    let mut his = TestApp::ticket_request(him.id, da.id, Severity::Minor, 1);
+    his.request_id = req.request_id.clone();
+    let mut him_clients = app.as_(&Principal::customer(him.id));
+    let own = him_clients.tickets.create_ticket(his).await.expect("the same id is his to use").into_inner();
+    assert_eq!(own.ticket.unwrap().customer_id, him.id);
+}
+
+/// Item 6: one identity per person: an email change moves the sign-in, a customer cannot
+/// take an agent's address, and staff-created customers are invited to set a password.
+#[tokio::test]
+async fn the_sign_in_follows_the_person() {
+    use support_service::domain::AgentRole;
+    use support_service::domain::access::{Principal, Role};
+    let mut app = spawn_app().await;
+    let mut anon = app.anonymous();
+    let ada = anon.auth.register(register("ada@example.com")).await.unwrap().into_inner().customer_id;
+    let mut admin = app.as_(&Principal::named(Role::Admin, "ops"));
+    let moved = pb::Customer { id: ada, email: "ada.l@example.com".into(), ..Default::default() };
+    admin
+        .customers
+        .update_customer(pb::UpdateCustomerRequest {
+            customer: Some(moved),
+            update_mask: Some(prost_types::FieldMask { paths: vec!["email".into()] }),
+        })
+        .await
+        .unwrap();
+    assert_eq!(anon.auth.login(login("ada@example.com", PASSWORD)).await.unwrap_err().code(), Code::Unauthenticated);
+    anon.auth.login(login("ada.l@example.com", PASSWORD)).await.expect("the new email signs in");
+
+    let d = app.department("Support", ConversationMode::Chat).await;
+    let grace = app.agent("grace@support.example", d.id).await;
+    let err = anon.auth.register(register("grace@support.example")).await.unwrap_err();
+    assert_eq!(err.code(), Code::AlreadyExists, "an agent's address is taken");
+    admin
+        .auth
+        .set_agent_password(pb::SetAgentPasswordRequest { agent_id: grace.id, password: PASSWORD.into() })
+        .await
+        .expect("the agent's password can still be set");
+
+    let bob = app.customer("bob@example.com", CustomerTier::Free).await;
+    assert_eq!(anon.auth.register(register("bob@example.com")).await.unwrap_err().code(), Code::AlreadyExists);
+    let sam = app.agent("sam@support.example", d.id).await;
+    let mut sup = app.as_(&Principal::agent(sam.id, AgentRole::Supervisor, d.id));
+    let err = sup
+        .auth
+        .issue_set_password_token(pb::IssueSetPasswordTokenRequest { account: account_agent(grace.id) })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "supervisors do not reset agents");
+    let invite = sup
+        .auth
+        .issue_set_password_token(pb::IssueSetPasswordTokenRequest { account: account_customer(bob.id) })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(invite.expire_time.is_some());
+    let set = pb::SetPasswordWithTokenRequest { token: invite.token.clone(), password: PASSWORD.into() };
+    let tokens = anon.auth.set_password_with_token(set.clone()).await.unwrap().into_inner().tokens.unwrap();
+    let mut bob_clients = crate::helpers::Clients::new(app.channel.clone(), Some(&tokens.access_token));
+    bob_clients.customers.get_customer(pb::GetCustomerRequest { id: bob.id }).await.expect("bob signed in");
+    anon.auth.login(login("bob@example.com", PASSWORD)).await.expect("bob signs in with his password");
+    assert_eq!(anon.auth.set_password_with_token(set).await.unwrap_err().code(), Code::Unauthenticated, "one use");
+}
+
+/// Item 7: a password change, a sign-out, a disable and a demotion each end the tokens
+/// they should, at once; the change is seen by another replica within its poll.
+#[tokio::test]
+async fn password_change_logout_disable_and_demotion_end_old_tokens() {
+    use support_service::domain::access::{Principal, Role};
+    let mut app = spawn_app().await;
+    let mut anon = app.anonymous();
+    let reg = anon.auth.register(register("ada@example.com")).await.unwrap().into_inner();
+    let ada = reg.customer_id;
+    let old = reg.tokens.unwrap();
+    let mut old_clients = crate::helpers::Clients::new(app.channel.clone(), Some(&old.access_token));
+    old_clients.customers.get_customer(pb::GetCustomerRequest { id: ada }).await.expect("works before");
+    let wrong = pb::ChangePasswordRequest {
+        current_password: "not my password".into(),
+        new_password: "a newer passphrase".into(),
+    };
+    assert_eq!(bad_fields(&old_clients.auth.change_password(wrong).await.unwrap_err()), ["current_password"]);
+    let change =
+        pb::ChangePasswordRequest { current_password: PASSWORD.into(), new_password: "a newer passphrase".into() };
+    let new = old_clients.auth.change_password(change).await.unwrap().into_inner().tokens.unwrap();
+    let err = old_clients.customers.get_customer(pb::GetCustomerRequest { id: ada }).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "the old token stops at once");
+    let err = anon.auth.refresh(pb::RefreshRequest { refresh_token: old.refresh_token }).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "the old refresh token too");
+    let mut new_clients = crate::helpers::Clients::new(app.channel.clone(), Some(&new.access_token));
+    new_clients.customers.get_customer(pb::GetCustomerRequest { id: ada }).await.expect("the new token works");
+    assert_eq!(anon.auth.login(login("ada@example.com", PASSWORD)).await.unwrap_err().code(), Code::Unauthenticated);
+
+    // Logout ends that sign-in's refresh chain.
+    let signed = anon.auth.login(login("ada@example.com", "a newer passphrase")).await.unwrap().into_inner();
+    let refresh = signed.tokens.unwrap().refresh_token;
+    anon.auth.logout(pb::LogoutRequest { refresh_token: refresh.clone() }).await.expect("sign out");
+    let err = anon.auth.refresh(pb::RefreshRequest { refresh_token: refresh }).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+
+    // An agent disabled through one replica is refused by the other within its poll.
+    let replica = app.replica(|s| s.standing_poll_ms = 100).await;
+    let d = app.department("Support", ConversationMode::Chat).await;
+    let grace = app.agent("grace@support.example", d.id).await;
+    let mut admin = app.as_(&Principal::named(Role::Admin, "ops"));
+    admin
+        .auth
+        .set_agent_password(pb::SetAgentPasswordRequest { agent_id: grace.id, password: PASSWORD.into() })
+        .await
+        .unwrap();
+    let tokens = anon.auth.login(login("grace@support.example", PASSWORD)).await.unwrap().into_inner().tokens.unwrap();
+    let mut here = crate::helpers::Clients::new(app.channel.clone(), Some(&tokens.access_token));
+    let mut there = replica.with_token(&tokens.access_token);
+    there.tickets.list_tickets(pb::ListTicketsRequest::default()).await.expect("works on the replica");
+    let disable = pb::SetAccountEnabledRequest { account: account_agent(grace.id), enabled: false };
+    admin.auth.set_account_enabled(disable).await.unwrap();
+    let err = here.tickets.list_tickets(pb::ListTicketsRequest::default()).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "at once on the replica that disabled her");
+    let mut refused = false;
+    for _ in 0..50 {
+        if there.tickets.list_tickets(pb::ListTicketsRequest::default()).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(refused, "the other replica refuses her within 2.5 s");
+    let err = anon.auth.login(login("grace@support.example", PASSWORD)).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "a disabled account cannot sign in");
+    let enable = pb::SetAccountEnabledRequest { account: account_agent(grace.id), enabled: true };
+    admin.auth.set_account_enabled(enable).await.unwrap();
+    let tokens = anon.auth.login(login("grace@support.example", PASSWORD)).await.expect("enabled again");
+    let tokens = tokens.into_inner().tokens.unwrap();
+
+    // A demotion ends the supervisor's tokens (they carry the role).
+    let promote = |role: pb::AgentRole| pb::UpdateAgentRequest {
+        agent: Some(pb::Agent { id: grace.id, role: role.into(), ..Default::default() }),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["role".into()] }),
+    };
+    admin.agents.update_agent(promote(pb::AgentRole::Supervisor)).await.unwrap();
+    let sup = anon.auth.login(login("grace@support.example", PASSWORD)).await.unwrap().into_inner().tokens.unwrap();
+    let mut sup_clients = crate::helpers::Clients::new(app.channel.clone(), Some(&sup.access_token));
+    sup_clients.reports.get_backlog_report(pb::GetBacklogReportRequest::default()).await.expect("a supervisor");
+    admin.agents.update_agent(promote(pb::AgentRole::Agent)).await.unwrap();
+    let err = sup_clients.reports.get_backlog_report(pb::GetBacklogReportRequest::default()).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "the supervisor's token ended with the demotion");
+    drop(tokens);
+}

@@ -194,7 +194,40 @@ pub struct TestApp {
     _db: TestDb,
 }
 
+/// Another server on a running app's database (a second replica), stopped when dropped.
+pub struct Replica {
+    pub channel: Channel,
+    _shutdown: oneshot::Sender<()>,
+}
+
+#[allow(dead_code)]
+impl Replica {
+    /// Clients of this replica calling as `who`.
+    pub fn as_(&self, who: &Principal) -> Clients {
+        Clients::new(self.channel.clone(), Some(&token_for(who)))
+    }
+
+    /// Clients of this replica carrying `token`.
+    pub fn with_token(&self, token: &str) -> Clients {
+        Clients::new(self.channel.clone(), Some(token))
+    }
+}
+
 impl TestApp {
+    /// The URL of this app's database.
+    #[allow(dead_code)]
+    pub fn db_url(&self) -> &str {
+        &self._db.url
+    }
+
+    /// A second server on this app's database.
+    #[allow(dead_code)]
+    pub async fn replica(&self, tune: impl FnOnce(&mut Settings)) -> Replica {
+        let (addr, _, _, tx, _) = start(self._db.url.clone(), tune).await;
+        let channel = Channel::from_shared(format!("http://{addr}")).expect("uri").connect().await.expect("connect");
+        Replica { channel, _shutdown: tx }
+    }
+
     /// Stops the server and waits for it to drain.
     #[allow(dead_code)]
     pub async fn stop(mut self) {

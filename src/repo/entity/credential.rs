@@ -1,4 +1,5 @@
-//! The `credentials` table: one sign-in per customer or agent.
+//! The `credentials` table: one sign-in identity per customer or agent (an empty password
+//! hash until a password is set), with its token generation and disabled time.
 use sea_orm::entity::prelude::*;
 
 /// A row of `credentials`.
@@ -13,6 +14,8 @@ pub struct Model {
     pub agent_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub generation: i64,
+    pub disabled_at: Option<DateTimeUtc>,
 }
 
 /// No navigable relations.

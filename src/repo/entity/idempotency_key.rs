@@ -7,6 +7,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
+    pub principal: String,
     pub scope: String,
     pub request_id: String,
     pub fingerprint: String,

@@ -12,4 +12,5 @@ pub mod queue_event;
 pub mod queue_state;
 pub mod refresh_token;
 pub mod service_secret;
+pub mod set_password_token;
 pub mod ticket;
