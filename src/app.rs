@@ -27,6 +27,7 @@ use crate::config::Settings;
 use crate::domain::Clock;
 use crate::events::EventHub;
 use crate::grpc::coalesce::Coalesce;
+use crate::grpc::malformed::MalformedLayer;
 use crate::grpc::{
     State, agent::AgentApi, auth::AuthApi, customer::CustomerApi, department::DepartmentApi, log::LogApi,
     report::ReportApi, ticket::TicketApi,
@@ -192,6 +193,7 @@ impl App {
         }
         let router = server
             .trace_fn(|req| tracing::info_span!("rpc", method = %req.uri().path(), subject = tracing::field::Empty))
+            .layer(MalformedLayer)
             .layer(AuthLayer(self.gate.clone()))
             .add_service(health)
             .add_service(reflection().build_v1()?)

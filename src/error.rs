@@ -176,11 +176,15 @@ impl From<AppError> for Status {
             }
             e @ (AppError::Database(_) | AppError::Internal(_)) => {
                 log_chain(&e);
-                Status::internal("internal error; it has been logged")
+                Status::internal(INTERNAL_MESSAGE)
             }
         }
     }
 }
+
+/// The message of every INTERNAL status this service writes; any other INTERNAL comes from
+/// the transport (see [`crate::grpc::malformed`]).
+pub const INTERNAL_MESSAGE: &str = "internal error; it has been logged";
 
 /// The result of every fallible operation of the service.
 pub type AppResult<T> = Result<T, AppError>;

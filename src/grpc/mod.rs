@@ -11,6 +11,7 @@ pub mod customer;
 pub mod department;
 pub mod frame;
 pub mod log;
+pub mod malformed;
 pub mod report;
 pub mod ticket;
 

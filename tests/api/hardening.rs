@@ -403,3 +403,32 @@ async fn password_change_logout_disable_and_demotion_end_old_tokens() {
     assert_eq!(err.code(), Code::Unauthenticated, "the supervisor's token ended with the demotion");
     drop(tokens);
 }
+
+// ---- the transport ----------------------------------------------------------------------
+
+/// Item 8: malformed framing sent raw over HTTP/2 is INVALID_ARGUMENT, never INTERNAL.
+#[tokio::test]
+async fn malformed_grpc_framing_is_invalid_argument() {
+    use tower::ServiceExt;
+    let app = spawn_app().await;
+    let frames: [(&str, Vec<u8>); 4] = [
+        ("a compressed flag without grpc-encoding", vec![1, 0, 0, 0, 0]),
+        ("a length prefix longer than the data", vec![0, 0, 0, 0, 10, 1, 2]),
+        ("a unary call with no message", vec![]),
+        ("a 3-byte frame", vec![0, 0, 0]),
+    ];
+    for (what, bytes) in frames {
+        let body = String::from_utf8(bytes).expect("ASCII frames");
+        let request = http::Request::builder()
+            .method("POST")
+            .uri(format!("http://{}/support.v1.DepartmentService/ListDepartments", app.addr))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .header("authorization", format!("Bearer {}", crate::helpers::service_token()))
+            .body(tonic::body::Body::new(body))
+            .expect("a request");
+        let response = app.channel.clone().oneshot(request).await.expect("an HTTP answer");
+        let status = tonic::Status::from_header_map(response.headers()).expect("a trailers-only status");
+        assert_eq!(status.code(), Code::InvalidArgument, "{what}: {status:?}");
+    }
+}
