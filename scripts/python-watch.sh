@@ -22,6 +22,11 @@ DATABASE_URL="$base/$db" SUPPORT_LISTEN="127.0.0.1:$port" SUPPORT_WATCH_HEARTBEA
   ./target/debug/support-service >"$work/server.log" 2>&1 &
 server=$!
 trap cleanup EXIT
+# It listens at once and serves once migrated: wait for health SERVING.
+for _ in $(seq 1 150); do
+  .tools/venv/bin/grpcurl -plaintext -d '{}' "127.0.0.1:$port" grpc.health.v1.Health/Check 2>/dev/null | grep -q '"SERVING"' && break
+  sleep 0.2
+done
 SUPPORT_TOKEN=$(./target/debug/support-service token --role service --subject python-fixtures)
 export SUPPORT_TOKEN
 .tools/venv/bin/python tests/python/watch_client.py "127.0.0.1:$port" || { cat "$work/server.log"; exit 1; }

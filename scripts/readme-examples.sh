@@ -12,7 +12,7 @@ export DATABASE_URL="sqlite://$work/readme.db?mode=rwc"
 SUPPORT_LOG_FORMAT=json ./target/release/support-service >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do
-  grpcurl -plaintext -d '{}' localhost:50051 grpc.health.v1.Health/Check 2>/dev/null | grep -q SERVING && break
+  grpcurl -plaintext -d '{}' localhost:50051 grpc.health.v1.Health/Check 2>/dev/null | grep -q '"SERVING"' && break
   sleep 0.2
 done
 
@@ -59,7 +59,7 @@ grep -q 'seeded 5 departments, 34 agents, 123 customers, 377 tickets' "$work/dem
 DATABASE_URL='sqlite://demo.db?mode=rwc' ./target/release/support-service >"$work/demo-server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do
-  grpcurl -plaintext -d '{}' localhost:50051 grpc.health.v1.Health/Check 2>/dev/null | grep -q SERVING && break
+  grpcurl -plaintext -d '{}' localhost:50051 grpc.health.v1.Health/Check 2>/dev/null | grep -q '"SERVING"' && break
   sleep 0.2
 done
 (export DATABASE_URL='sqlite://demo.db?mode=rwc'; bash -e "$work/reports.sh") >"$work/reports.txt" 2>&1 \

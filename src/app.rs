@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tonic_health::ServingStatus;
@@ -26,14 +28,22 @@ use crate::auth::{secret, token::Tokens};
 use crate::config::Settings;
 use crate::domain::Clock;
 use crate::events::EventHub;
+use crate::grpc::call::CallLayer;
 use crate::grpc::coalesce::Coalesce;
 use crate::grpc::malformed::MalformedLayer;
+use crate::grpc::starting::{Slot, Starting};
 use crate::grpc::{
     State, agent::AgentApi, auth::AuthApi, customer::CustomerApi, department::DepartmentApi, log::LogApi,
     report::ReportApi, ticket::TicketApi,
 };
 use crate::jobs::Maintenance;
 use crate::pb;
+use crate::pb::{
+    agent_service_server::AgentServiceServer, auth_service_server::AuthServiceServer,
+    customer_service_server::CustomerServiceServer, department_service_server::DepartmentServiceServer,
+    log_service_server::LogServiceServer, report_service_server::ReportServiceServer,
+    ticket_service_server::TicketServiceServer,
+};
 use crate::repo::Repo;
 
 /// Why the server could not start or stopped abnormally.
@@ -106,7 +116,13 @@ impl App {
             match Repo::connect(&settings.db(), rules.clone()).await {
                 Ok(repo) => break repo,
                 Err(e) if Instant::now() < deadline => {
-                    tracing::warn!(error = %e, "database not reachable yet; retrying");
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    tracing::warn!(
+                        database = %crate::repo::describe_url(&settings.database_url),
+                        cause = %crate::error::chain(&e),
+                        seconds_left = left.as_secs(),
+                        "database not reachable yet; retrying (health NOT_SERVING meanwhile)"
+                    );
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 Err(e) => return Err(e.into()),
@@ -130,7 +146,8 @@ impl App {
         let events = EventHub::start(repo.clone(), settings.events(), stop_rx.clone())
             .await
             .map_err(|e| StartError::Config(format!("the event log could not start: {e}")))?;
-        let state = State { repo, clock, limits, events, shutdown: stop_rx, accounts };
+        let streams = crate::grpc::streams::StreamLimit::new(settings.max_streams_per_principal);
+        let state = State { repo, clock, limits, events, shutdown: stop_rx, accounts, streams };
         Ok(Self { state, settings, stop, gate, standings })
     }
 
@@ -156,133 +173,221 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
-        let (reporter, health) = tonic_health::server::health_reporter();
-        set_health(&reporter, ServingStatus::NotServing).await;
-        let stop_tx = self.stop.clone();
-        let stop_rx = self.stop.subscribe();
-        let monitor = tokio::spawn(monitor_health(
-            self.state.repo.clone(),
-            reporter.clone(),
-            Duration::from_millis(self.settings.health_interval_ms.max(50)),
-            stop_rx.clone(),
-        ));
+        let settings = self.settings.clone();
+        serve(settings, listener, shutdown, async move { Ok(self) }).await
+    }
 
-        let jobs = tokio::spawn(
-            self.maintenance()
-                .run_every(Duration::from_millis(self.settings.maintenance_interval_ms.max(100)), stop_rx.clone()),
-        );
-
-        let reflection = || {
-            tonic_reflection::server::Builder::configure()
-                .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(pb::ERROR_DETAILS_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        };
-        let housekeeping = tokio::spawn(forget_idle_callers(self.gate.clone(), stop_rx.clone()));
-        let cancel = tokio_util::sync::CancellationToken::new();
-        let standings = tokio::spawn(self.standings.clone().run(
-            self.state.repo.clone(),
-            Duration::from_millis(self.settings.standing_poll_ms.max(50)),
-            cancel.clone(),
-        ));
+    /// The generated services over this app's state.
+    fn services(&self) -> Services {
         let max = self.settings.max_request_bytes;
         let s = &self.state;
-        let mut server = Server::builder();
-        if let Some(tls) = self.tls()? {
-            server = server.tls_config(tls)?;
+        Services {
+            departments: DepartmentServiceServer::new(DepartmentApi(s.clone())).max_decoding_message_size(max),
+            customers: CustomerServiceServer::new(CustomerApi(s.clone())).max_decoding_message_size(max),
+            agents: AgentServiceServer::new(AgentApi(s.clone())).max_decoding_message_size(max),
+            tickets: TicketServiceServer::new(TicketApi(s.clone())).max_decoding_message_size(max),
+            logs: LogServiceServer::new(LogApi(s.clone())).max_decoding_message_size(max),
+            auth: AuthServiceServer::new(AuthApi(s.clone())).max_decoding_message_size(max),
+            reports: ReportServiceServer::new(ReportApi(s.clone())).max_decoding_message_size(max),
         }
-        let router = server
-            .trace_fn(|req| tracing::info_span!("rpc", method = %req.uri().path(), subject = tracing::field::Empty))
-            .layer(MalformedLayer)
-            .layer(AuthLayer(self.gate.clone()))
-            .add_service(health)
-            .add_service(reflection().build_v1()?)
-            .add_service(reflection().build_v1alpha()?)
-            .add_service(
-                pb::department_service_server::DepartmentServiceServer::new(DepartmentApi(s.clone()))
-                    .max_decoding_message_size(max),
-            )
-            .add_service(
-                pb::customer_service_server::CustomerServiceServer::new(CustomerApi(s.clone()))
-                    .max_decoding_message_size(max),
-            )
-            .add_service(
-                pb::agent_service_server::AgentServiceServer::new(AgentApi(s.clone())).max_decoding_message_size(max),
-            )
-            .add_service(
-                pb::ticket_service_server::TicketServiceServer::new(TicketApi(s.clone()))
-                    .max_decoding_message_size(max),
-            )
-            .add_service(
-                pb::log_service_server::LogServiceServer::new(LogApi(s.clone())).max_decoding_message_size(max),
-            )
-            .add_service(
-                pb::auth_service_server::AuthServiceServer::new(AuthApi(s.clone())).max_decoding_message_size(max),
-            )
-            .add_service(
-                pb::report_service_server::ReportServiceServer::new(ReportApi(s.clone()))
-                    .max_decoding_message_size(max),
-            );
+    }
 
-        let signal_reporter = reporter.clone();
-        let signal = async move {
-            shutdown.await;
-            tracing::info!("shutting down: health NOT_SERVING, draining");
-            let _ = stop_tx.send(true);
-            set_health(&signal_reporter, ServingStatus::NotServing).await;
+    /// The background work of a ready app: health, maintenance, idle callers, standings.
+    fn start_background(
+        &self,
+        reporter: HealthReporter,
+        unavailable: Arc<Notify>,
+        stop: &CancellationToken,
+    ) -> Vec<JoinHandle<()>> {
+        let s = &self.settings;
+        let stop_rx = self.stop.subscribe();
+        let health = HealthMonitor {
+            repo: self.state.repo.clone(),
+            reporter,
+            every: Duration::from_millis(s.health_interval_ms.max(50)),
+            ping_timeout: Duration::from_millis(s.health_ping_timeout_ms.max(10)),
+            unavailable,
         };
-        // TCP_NODELAY on every accepted connection: without it a response written in two
-        // parts (a large body, then the trailers) waits for the client's delayed ACK, a
-        // ~40 ms stall per call (Nagle's algorithm), measured by `bench list-tickets`.
-        // Each connection's writes are consolidated into one system call per scheduler
-        // turn (see `crate::grpc::coalesce`).
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true)).map(|c| c.map(Coalesce::new));
-        let serve = router.serve_with_incoming_shutdown(incoming, signal);
-        let grace = Duration::from_millis(self.settings.shutdown_grace_ms);
-        let mut stopped = stop_rx.clone();
-        let bound = async move {
-            let _ = stopped.wait_for(|s| *s).await;
-            tokio::time::sleep(grace).await;
-        };
-        let result = tokio::select! {
-            r = serve => r.map_err(StartError::from),
-            _ = bound => {
-                tracing::warn!(grace_ms = grace.as_millis() as u64, "drain timed out; closing remaining connections");
-                Ok(())
-            }
-        };
-        monitor.abort();
-        jobs.abort();
-        housekeeping.abort();
-        cancel.cancel();
-        standings.abort();
-        if let Err(e) = self.state.repo.close().await {
-            tracing::warn!(error = %e, "closing the database pool failed");
-        }
-        tracing::info!("stopped");
-        result
+        vec![
+            tokio::spawn(health.run(stop.clone())),
+            tokio::spawn(
+                self.maintenance().run_every(Duration::from_millis(s.maintenance_interval_ms.max(100)), stop_rx),
+            ),
+            tokio::spawn(forget_idle_callers(self.gate.clone(), stop.clone())),
+            tokio::spawn(self.standings.clone().run(
+                self.state.repo.clone(),
+                Duration::from_millis(s.standing_poll_ms.max(50)),
+                stop.clone(),
+            )),
+        ]
     }
 }
 
-impl App {
-    /// The TLS settings, when a certificate and key are configured.
-    fn tls(&self) -> Result<Option<ServerTlsConfig>, StartError> {
-        let (Some(cert), Some(key)) = (&self.settings.tls_cert, &self.settings.tls_key) else {
-            return Ok(None);
-        };
-        let read = |p: &std::path::PathBuf| {
-            std::fs::read(p).map_err(|e| StartError::Config(format!("cannot read {}: {e}", p.display())))
-        };
-        Ok(Some(ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?))))
+/// The services, built once the database is ready.
+#[derive(Debug)]
+struct Services {
+    departments: DepartmentServiceServer<DepartmentApi>,
+    customers: CustomerServiceServer<CustomerApi>,
+    agents: AgentServiceServer<AgentApi>,
+    tickets: TicketServiceServer<TicketApi>,
+    logs: LogServiceServer<LogApi>,
+    auth: AuthServiceServer<AuthApi>,
+    reports: ReportServiceServer<ReportApi>,
+}
+
+/// The slots the ready app fills: the gate and each service.
+#[derive(Debug, Default, Clone)]
+struct Slots {
+    gate: Slot<Gate>,
+    departments: Slot<DepartmentServiceServer<DepartmentApi>>,
+    customers: Slot<CustomerServiceServer<CustomerApi>>,
+    agents: Slot<AgentServiceServer<AgentApi>>,
+    tickets: Slot<TicketServiceServer<TicketApi>>,
+    logs: Slot<LogServiceServer<LogApi>>,
+    auth: Slot<AuthServiceServer<AuthApi>>,
+    reports: Slot<ReportServiceServer<ReportApi>>,
+}
+
+impl Slots {
+    fn fill(&self, app: &App) {
+        let s = app.services();
+        self.departments.fill(s.departments);
+        self.customers.fill(s.customers);
+        self.agents.fill(s.agents);
+        self.tickets.fill(s.tickets);
+        self.logs.fill(s.logs);
+        self.auth.fill(s.auth);
+        self.reports.fill(s.reports);
+        // Last: with the gate set, calls reach the services.
+        self.gate.fill(app.gate.clone());
     }
+}
+
+/// Serves on `listener` at once: health (NOT_SERVING) and reflection answer while `app`
+/// connects and migrates, and every other call is UNAVAILABLE until it is ready. Runs until
+/// `shutdown` completes, then: health NOT_SERVING, stop accepting, end the streams, give
+/// calls the grace, end what still runs with UNAVAILABLE, close the pool (bounded).
+pub async fn serve(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    app: impl Future<Output = Result<App, StartError>>,
+) -> Result<(), StartError> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    set_health(&reporter, ServingStatus::NotServing).await;
+    let slots = Slots::default();
+    let draining = CancellationToken::new();
+    let hard_stop = CancellationToken::new();
+    let unavailable = Arc::new(Notify::new());
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(pb::ERROR_DETAILS_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let mut server = Server::builder();
+    if let Some(tls) = tls(&settings)? {
+        server = server.tls_config(tls)?;
+    }
+    let calls = CallLayer {
+        deadline: Duration::from_millis(settings.call_deadline_ms.max(1)),
+        hard_stop: hard_stop.clone(),
+        unavailable: unavailable.clone(),
+    };
+    let router = server
+        .trace_fn(|req| tracing::info_span!("rpc", method = %req.uri().path(), subject = tracing::field::Empty))
+        .layer(MalformedLayer)
+        .layer(calls)
+        .layer(AuthLayer(slots.gate.clone()))
+        .add_service(health)
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?)
+        .add_service(Starting(slots.departments.clone()))
+        .add_service(Starting(slots.customers.clone()))
+        .add_service(Starting(slots.agents.clone()))
+        .add_service(Starting(slots.tickets.clone()))
+        .add_service(Starting(slots.logs.clone()))
+        .add_service(Starting(slots.auth.clone()))
+        .add_service(Starting(slots.reports.clone()));
+
+    let signal_reporter = reporter.clone();
+    let signalled = draining.clone();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: health NOT_SERVING, draining");
+        signalled.cancel();
+        set_health(&signal_reporter, ServingStatus::NotServing).await;
+    };
+    // TCP_NODELAY on every accepted connection: without it a response written in two
+    // parts (a large body, then the trailers) waits for the client's delayed ACK, a
+    // ~40 ms stall per call (Nagle's algorithm), measured by `bench list-tickets`.
+    // Each connection's writes are consolidated into one system call per scheduler
+    // turn (see `crate::grpc::coalesce`).
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true)).map(|c| c.map(Coalesce::new));
+    let serve = router.serve_with_incoming_shutdown(incoming, signal);
+    tokio::pin!(serve);
+
+    // Start-up, while health and reflection already answer.
+    let app = tokio::select! {
+        app = app => app?,
+        served = &mut serve => {
+            tracing::info!("stopped before the service was ready");
+            return served.map_err(StartError::from);
+        }
+    };
+    slots.fill(&app);
+    let background = app.start_background(reporter, unavailable, &draining);
+    tracing::info!("ready");
+    let stop_streams = app.stop.clone();
+    let drained = draining.clone();
+    tokio::spawn(async move {
+        drained.cancelled().await;
+        let _ = stop_streams.send(true);
+    });
+
+    let grace = Duration::from_millis(settings.shutdown_grace_ms);
+    let result = tokio::select! {
+        r = &mut serve => r.map_err(StartError::from),
+        _ = async { draining.cancelled().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(grace_ms = grace.as_millis() as u64, "drain timed out; ending the calls still running with UNAVAILABLE");
+            hard_stop.cancel();
+            // A moment for those answers to leave; connections still open then are dropped.
+            let _ = tokio::time::timeout(FLUSH, &mut serve).await;
+            Ok(())
+        }
+    };
+    for task in background {
+        task.abort();
+    }
+    match tokio::time::timeout(FLUSH, app.state.repo.close()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %crate::error::chain(&e), "closing the database pool failed"),
+        Err(_) => tracing::warn!("the database did not answer the pool's close in time; leaving it"),
+    }
+    tracing::info!("stopped");
+    result
+}
+
+/// How long the answers of calls ended at the hard stop, and the pool's close, may take.
+const FLUSH: Duration = Duration::from_millis(500);
+
+/// The TLS settings, when a certificate and key are configured.
+fn tls(settings: &Settings) -> Result<Option<ServerTlsConfig>, StartError> {
+    let (Some(cert), Some(key)) = (&settings.tls_cert, &settings.tls_key) else {
+        return Ok(None);
+    };
+    let read = |p: &std::path::PathBuf| {
+        std::fs::read(p).map_err(|e| StartError::Config(format!("cannot read {}: {e}", p.display())))
+    };
+    Ok(Some(ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?))))
 }
 
 /// Drops the rate-limit buckets of callers gone quiet, once a minute.
-async fn forget_idle_callers(gate: Gate, mut stop: watch::Receiver<bool>) {
+async fn forget_idle_callers(gate: Gate, stop: CancellationToken) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(60)) => gate.forget_idle(),
-            _ = stop.changed() => return,
+            _ = stop.cancelled() => return,
         }
     }
 }
@@ -293,29 +398,50 @@ async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
     }
 }
 
-/// Pings the database every `every`, reporting SERVING while it answers.
-async fn monitor_health(repo: Repo, reporter: HealthReporter, every: Duration, mut stop: watch::Receiver<bool>) {
-    let mut last = None;
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        let status = match repo.ping().await {
-            Ok(()) => ServingStatus::Serving,
-            Err(e) => {
-                if last != Some(ServingStatus::NotServing) {
-                    tracing::error!(error = %e, "database health check failed");
+/// Reports SERVING while the database answers a ping within its timeout; pings every
+/// interval, and at once when a call ended UNAVAILABLE.
+struct HealthMonitor {
+    repo: Repo,
+    reporter: HealthReporter,
+    every: Duration,
+    ping_timeout: Duration,
+    unavailable: Arc<Notify>,
+}
+
+impl HealthMonitor {
+    async fn run(self, stop: CancellationToken) {
+        let mut last = None;
+        loop {
+            let status = match tokio::time::timeout(self.ping_timeout, self.repo.ping()).await {
+                Ok(Ok(())) => ServingStatus::Serving,
+                Ok(Err(e)) => {
+                    if last != Some(ServingStatus::NotServing) {
+                        tracing::error!(error = %crate::error::chain(&e), "database health check failed");
+                    }
+                    ServingStatus::NotServing
                 }
-                ServingStatus::NotServing
+                Err(_) => {
+                    if last != Some(ServingStatus::NotServing) {
+                        tracing::error!(
+                            timeout_ms = self.ping_timeout.as_millis() as u64,
+                            "database health check timed out"
+                        );
+                    }
+                    ServingStatus::NotServing
+                }
+            };
+            if stop.is_cancelled() {
+                return;
             }
-        };
-        if last != Some(status) && !*stop.borrow() {
-            set_health(&reporter, status).await;
-            last = Some(status);
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.changed() => return,
+            if last != Some(status) {
+                set_health(&self.reporter, status).await;
+                last = Some(status);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.every) => {}
+                _ = self.unavailable.notified() => {}
+                _ = stop.cancelled() => return,
+            }
         }
     }
 }

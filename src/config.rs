@@ -95,7 +95,7 @@ pub struct Settings {
     #[arg(long, env = "SUPPORT_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
     /// Database URL: sqlite://FILE?mode=rwc (embedded) or mysql://USER:PASS@HOST:PORT/DB.
-    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
     pub database_url: String,
     /// Maximum pooled connections (MySQL; SQLite uses one).
     #[arg(long, env = "SUPPORT_DB_MAX_CONNECTIONS", default_value_t = 16)]
@@ -119,7 +119,7 @@ pub struct Settings {
     #[arg(long, env = "SUPPORT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Milliseconds between database health checks.
-    #[arg(long, env = "SUPPORT_HEALTH_INTERVAL_MS", default_value_t = 2_000)]
+    #[arg(long, env = "SUPPORT_HEALTH_INTERVAL_MS", default_value_t = 500)]
     pub health_interval_ms: u64,
     /// Milliseconds in-flight calls get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "SUPPORT_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
@@ -139,6 +139,16 @@ pub struct Settings {
     /// Milliseconds between the sequencer's looks for events written through other replicas.
     #[arg(long, env = "SUPPORT_SEQUENCER_INTERVAL_MS", default_value_t = 20)]
     pub sequencer_interval_ms: u64,
+    /// WatchQueue streams one caller (principal) may hold open at once.
+    #[arg(long, env = "SUPPORT_MAX_STREAMS_PER_PRINCIPAL", default_value_t = 16)]
+    pub max_streams_per_principal: usize,
+    /// Milliseconds a call may take before DEADLINE_EXCEEDED (a shorter `grpc-timeout` wins),
+    /// even on a hung database. WatchQueue's limit is on opening the stream.
+    #[arg(long, env = "SUPPORT_CALL_DEADLINE_MS", default_value_t = 10_000)]
+    pub call_deadline_ms: u64,
+    /// Milliseconds a health check's database ping may take before NOT_SERVING.
+    #[arg(long, env = "SUPPORT_HEALTH_PING_TIMEOUT_MS", default_value_t = 500)]
+    pub health_ping_timeout_ms: u64,
     /// Events a WatchQueue subscriber may fall behind before RESOURCE_EXHAUSTED.
     #[arg(long, env = "SUPPORT_WATCH_BUFFER", default_value_t = 4096)]
     pub watch_buffer: usize,

@@ -38,12 +38,13 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Listens first (health and reflection answer at once), then connects and migrates.
 async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let listen = settings.listen;
-    let app = App::build(settings, Arc::new(SystemClock)).await?;
     let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     tracing::info!(address = %listener.local_addr()?, "serving support.v1");
-    app.run(listener, shutdown_signal()).await?;
+    let app = App::build(settings.clone(), Arc::new(SystemClock));
+    app::serve(settings, listener, shutdown_signal(), app).await?;
     Ok(())
 }
 

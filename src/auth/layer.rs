@@ -17,6 +17,7 @@ use tower::{Layer, Service};
 use super::standing::Standings;
 use super::token::Tokens;
 use crate::domain::access::Principal;
+use crate::grpc::starting::{Slot, starting};
 
 /// Calls that need no token: health, reflection, and signing in.
 const OPEN: &[&str] = &[
@@ -107,9 +108,10 @@ fn bearer(headers: &http::HeaderMap) -> Result<&str, Status> {
     }
 }
 
-/// The layer to put in front of the services.
+/// The layer to put in front of the services; its gate is set once the service is ready
+/// (until then, calls that need a token are UNAVAILABLE).
 #[derive(Debug, Clone)]
-pub struct AuthLayer(pub Gate);
+pub struct AuthLayer(pub Slot<Gate>);
 
 impl<S> Layer<S> for AuthLayer {
     type Service = Authenticated<S>;
@@ -123,7 +125,7 @@ impl<S> Layer<S> for AuthLayer {
 #[derive(Debug, Clone)]
 pub struct Authenticated<S> {
     inner: S,
-    gate: Gate,
+    gate: Slot<Gate>,
 }
 
 impl<S, B, R> Service<http::Request<B>> for Authenticated<S>
@@ -142,7 +144,13 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        match self.gate.admit(request.uri().path(), request.headers()) {
+        let path = request.uri().path();
+        let admitted = match self.gate.get() {
+            Some(gate) => gate.admit(path, request.headers()),
+            None if OPEN.iter().any(|p| path.starts_with(p)) => Ok(None),
+            None => Err(starting()),
+        };
+        match admitted {
             Ok(Some(who)) => {
                 tracing::Span::current().record("subject", who.subject.as_str());
                 request.extensions_mut().insert(who);

@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod auth;
+pub mod call;
 pub mod coalesce;
 pub mod codec;
 pub mod convert;
@@ -13,6 +14,8 @@ pub mod frame;
 pub mod log;
 pub mod malformed;
 pub mod report;
+pub mod starting;
+pub mod streams;
 pub mod ticket;
 
 use std::sync::Arc;
@@ -40,6 +43,8 @@ pub struct State {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Sign-up, sign-in and refresh.
     pub accounts: Accounts,
+    /// WatchQueue streams per caller.
+    pub streams: streams::StreamLimit,
 }
 
 /// The caller the auth layer verified, if its role may make `call`.

@@ -140,8 +140,14 @@ impl TicketService for TicketApi {
         let who = caller(&request, Call::WatchQueue)?;
         let watch = treq::watch_request(request.get_ref())?;
         let s = &self.0;
+        // Internal services (a fan-out gateway, the bench) hold many streams by design.
+        let permit = if who.role == Role::Service { None } else { Some(s.streams.acquire(&who.subject)?) };
         let scope = who.ticket_scope();
         let stream = events::watch::start(s.events.clone(), s.repo.clone(), watch, scope, s.shutdown.clone());
-        ok(Box::pin(stream.map(|item| item.map(Into::into).map_err(Status::from))))
+        // The permit lives as long as the stream.
+        ok(Box::pin(stream.map(move |item| {
+            let _held = &permit;
+            item.map(Into::into).map_err(Status::from)
+        })))
     }
 }

@@ -163,6 +163,19 @@ impl Repo {
     }
 }
 
+/// A database URL for logs: the scheme, host and port or file, never the credentials.
+pub fn describe_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let rest = rest.split(['?', '/']).next().unwrap_or_default();
+    let rest = if scheme == "sqlite" {
+        url.trim_start_matches("sqlite://").split('?').next().unwrap_or_default()
+    } else {
+        rest
+    };
+    format!("{scheme}://{rest}")
+}
+
 /// Makes every MySQL connection of a pool READ COMMITTED: a transaction that waited for a
 /// lock reads what the lock holder committed (the least-loaded agent pick depends on it),
 /// and no gap locks, so the event sequencer never blocks writers' inserts.
@@ -194,5 +207,16 @@ pub(crate) fn check_version(resource: &str, expected: Option<i64>, actual: i64) 
             "the {resource} changed since it was read (etag {v}, now {actual}); read it again and retry"
         ))),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_url;
+
+    #[test]
+    fn a_described_url_has_no_credentials() {
+        assert_eq!(describe_url("mysql://support:s3cret@db.internal:3306/support"), "mysql://db.internal:3306");
+        assert_eq!(describe_url("sqlite://support.db?mode=rwc"), "sqlite://support.db");
     }
 }

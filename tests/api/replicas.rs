@@ -38,13 +38,18 @@ async fn start_replica(url: &str) -> Replica {
         .spawn()
         .expect("start support-service");
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    // It listens first, then connects and migrates: wait for both.
     let addr = tokio::time::timeout(Duration::from_secs(60), async {
+        let mut addr = None;
         while let Some(line) = lines.next_line().await.expect("read stderr") {
             if let Some(rest) = line.split("\"address\":\"").nth(1) {
-                return rest.split('"').next().expect("address").to_owned();
+                addr = Some(rest.split('"').next().expect("address").to_owned());
+            }
+            if line.contains("\"message\":\"ready\"") {
+                return addr.expect("the address is logged before ready");
             }
         }
-        panic!("support-service exited before listening");
+        panic!("support-service exited before it was ready");
     })
     .await
     .expect("the replica listens within 60 s");
