@@ -117,9 +117,13 @@ impl App {
                 Ok(repo) => break repo,
                 Err(e) if Instant::now() < deadline => {
                     let left = deadline.saturating_duration_since(Instant::now());
+                    let cause = match crate::repo::unreachable_cause(&settings.database_url).await {
+                        Some(transport) => transport,
+                        None => crate::error::chain(&e),
+                    };
                     tracing::warn!(
                         database = %crate::repo::describe_url(&settings.database_url),
-                        cause = %crate::error::chain(&e),
+                        %cause,
                         seconds_left = left.as_secs(),
                         "database not reachable yet; retrying (health NOT_SERVING meanwhile)"
                     );

@@ -120,6 +120,30 @@ mod tests {
         grpc_timeout(&h)
     }
 
+    #[tokio::test]
+    async fn a_hung_call_ends_at_the_shorter_grpc_timeout_and_at_the_hard_stop() {
+        use tower::ServiceExt;
+        let hung = tower::service_fn(|_: http::Request<()>| async {
+            std::future::pending::<Result<http::Response<()>, std::convert::Infallible>>().await
+        });
+        let layer = CallLayer {
+            deadline: Duration::from_secs(3600),
+            hard_stop: CancellationToken::new(),
+            unavailable: Arc::new(Notify::new()),
+        };
+        let service = layer.layer(hung);
+        let mut request = http::Request::new(());
+        request.headers_mut().insert("grpc-timeout", "50m".parse().unwrap());
+        let response = service.clone().oneshot(request).await.unwrap();
+        assert_eq!(Status::from_header_map(response.headers()).unwrap().code(), Code::DeadlineExceeded);
+
+        let stopping = tokio::spawn(service.oneshot(http::Request::new(())));
+        layer.hard_stop.cancel();
+        let response = stopping.await.unwrap().unwrap();
+        assert_eq!(Status::from_header_map(response.headers()).unwrap().code(), Code::Unavailable);
+        tokio::time::timeout(Duration::from_secs(1), layer.unavailable.notified()).await.expect("health is woken");
+    }
+
     #[test]
     fn grpc_timeouts_parse_by_unit_and_garbage_is_ignored() {
         assert_eq!(timeout("300m"), Some(Duration::from_millis(300)));

@@ -163,6 +163,21 @@ impl Repo {
     }
 }
 
+/// Why a database server cannot be reached, at the transport: the pool reports only that it
+/// timed out, so a server's host and port are tried directly (`connection refused`, `no
+/// route to host`…). None for SQLite, or when the port answers (the cause is then the
+/// pool's own error: credentials, the database name…).
+pub async fn unreachable_cause(url: &str) -> Option<String> {
+    let described = describe_url(url);
+    let host_port = described.strip_prefix("mysql://")?;
+    let host_port = if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:3306") };
+    match tokio::time::timeout(std::time::Duration::from_secs(2), tokio::net::TcpStream::connect(&host_port)).await {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(_) => Some(format!("no answer from {host_port} within 2 s")),
+    }
+}
+
 /// A database URL for logs: the scheme, host and port or file, never the credentials.
 pub fn describe_url(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));

@@ -432,3 +432,260 @@ async fn malformed_grpc_framing_is_invalid_argument() {
         assert_eq!(status.code(), Code::InvalidArgument, "{what}: {status:?}");
     }
 }
+
+// ---- a hung or absent database ------------------------------------------------------------
+
+use std::time::{Duration, Instant};
+
+use crate::helpers::{Proxy, TestDb, mysql_base, spawn_on};
+
+/// MariaDB behind a proxy the test can freeze or cut.
+async fn behind_proxy() -> (TestDb, Proxy, String) {
+    let db = TestDb::create_mysql(&mysql_base()).await;
+    let target = tokio::net::lookup_host(db.mysql_host_port()).await.unwrap().next().unwrap();
+    let proxy = Proxy::start(target).await;
+    let url = db.mysql_url_via(&proxy.addr.to_string());
+    (db, proxy, url)
+}
+
+/// Item 10 (MariaDB): a call whose statement sits on a frozen database ends by its
+/// deadline (the server's, or the caller's shorter `grpc-timeout`); writes that ended so
+/// and are retried with their request id land exactly once.
+#[tokio::test]
+async fn calls_on_a_frozen_database_end_by_their_deadline_and_retried_writes_land_once() {
+    let (db, proxy, url) = behind_proxy().await;
+    let mut app = spawn_on(db, url, |s| {
+        s.call_deadline_ms = 1_000;
+        s.db_acquire_timeout_ms = 500;
+    })
+    .await;
+    let d = app.department("Support", ConversationMode::Chat).await;
+    let c = app.customer("ada@example.com", CustomerTier::Paid).await;
+    let t = app.ticket(c.id, d.id, Severity::Major, 2).await;
+    proxy.freeze(true);
+
+    let started = Instant::now();
+    let err = app.tickets.get_ticket(pb::GetTicketRequest { id: t.id }).await.unwrap_err();
+    assert!(matches!(err.code(), Code::DeadlineExceeded | Code::Unavailable), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "ended by the deadline, not the freeze");
+    // A caller's shorter grpc-timeout is honoured by the server too: see the unit test
+    // `grpc::call::tests::a_hung_call_ends_at_the_shorter_grpc_timeout` (tonic's client
+    // enforces the header itself, so it cannot tell here who ended the call).
+    let request = |i: usize| {
+        let mut r = TestApp::ticket_request(c.id, d.id, Severity::Minor, 1);
+        r.subject = format!("written while frozen {i}");
+        r.request_id = format!("5e1f0c2a-frozen-{i}");
+        r
+    };
+    for i in 0..3 {
+        let err = app.tickets.create_ticket(request(i)).await.unwrap_err();
+        assert!(matches!(err.code(), Code::DeadlineExceeded | Code::Unavailable), "{err:?}");
+    }
+    proxy.freeze(false);
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let mut tries = 0;
+        let ticket = loop {
+            match app.tickets.create_ticket(request(i)).await {
+                Ok(r) => break r.into_inner().ticket.unwrap(),
+                Err(s)
+                    if tries < 60 && matches!(s.code(), Code::DeadlineExceeded | Code::Unavailable | Code::Aborted) =>
+                {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(s) => panic!("retry {i}: {s:?}"),
+            }
+        };
+        ids.push(ticket.id);
+    }
+    let page =
+        app.list_tickets(pb::ListTicketsRequest { customer_id: c.id, page_size: 100, ..Default::default() }).await;
+    for i in 0..3 {
+        let subject = format!("written while frozen {i}");
+        let found: Vec<i64> = page.tickets.iter().filter(|t| t.subject == subject).map(|t| t.id).collect();
+        assert_eq!(found, [ids[i]], "write {i} landed exactly once");
+    }
+}
+
+/// Item 9 (MariaDB): with the database frozen across a shutdown, the process stops within
+/// its grace (plus a moment), and the call still running ends UNAVAILABLE, not OK.
+#[tokio::test]
+async fn shutdown_is_bounded_on_a_frozen_database() {
+    let (db, proxy, url) = behind_proxy().await;
+    let mut app = spawn_on(db, url, |s| {
+        s.shutdown_grace_ms = 1_000;
+        s.call_deadline_ms = 60_000;
+    })
+    .await;
+    let d = app.department("Support", ConversationMode::Chat).await;
+    let c = app.customer("ada@example.com", CustomerTier::Paid).await;
+    proxy.freeze(true);
+    let mut tickets = app.tickets.clone();
+    let in_flight =
+        tokio::spawn(
+            async move { tickets.create_ticket(TestApp::ticket_request(c.id, d.id, Severity::Minor, 1)).await },
+        );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), app.stop()).await.expect("the server stops, frozen database or not");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(4), "stopped {took:?} after the signal; the grace is 1 s");
+    let err = in_flight.await.unwrap().unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    proxy.freeze(false);
+}
+
+/// Item 12 (MariaDB): health turns NOT_SERVING within about a second of the database
+/// hanging (a ping timeout, not the pool's connect timeout), and back when it answers.
+#[tokio::test]
+async fn health_notices_a_hung_database_within_about_a_second() {
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+    let (db, proxy, url) = behind_proxy().await;
+    let app = spawn_on(db, url, |s| {
+        s.health_interval_ms = 500;
+        s.health_ping_timeout_ms = 500;
+    })
+    .await;
+    let mut health = HealthClient::new(app.channel.clone());
+    let status = || {
+        let mut h = health.clone();
+        async move { h.check(HealthCheckRequest { service: String::new() }).await.unwrap().into_inner().status() }
+    };
+    let mut waited = 0;
+    while status().await != ServingStatus::Serving && waited < 100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    proxy.freeze(true);
+    let frozen = Instant::now();
+    while status().await != ServingStatus::NotServing {
+        assert!(frozen.elapsed() < Duration::from_secs(3), "still SERVING 3 s after the database hung");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let took = frozen.elapsed();
+    eprintln!("health NOT_SERVING {} ms after the database hung", took.as_millis());
+    assert!(took < Duration::from_millis(1_500), "{took:?}");
+    proxy.freeze(false);
+    let back = Instant::now();
+    while status().await != ServingStatus::Serving {
+        assert!(back.elapsed() < Duration::from_secs(10), "never SERVING again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    health = HealthClient::new(app.channel.clone());
+    drop(health);
+}
+
+/// Item 11 (MariaDB; the real binary): with no database yet, the port answers health
+/// NOT_SERVING and reflection, other calls are UNAVAILABLE, the log names the host, the
+/// cause and the time left (in plain text: no colour off a terminal); when the database
+/// appears, the service becomes ready. `--help` shows no database password.
+#[tokio::test]
+async fn it_listens_before_the_database_answers_and_serves_once_it_does() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+    let db = TestDb::create_mysql(&mysql_base()).await;
+    let target = tokio::net::lookup_host(db.mysql_host_port()).await.unwrap().next().unwrap();
+    let absent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let url = db.mysql_url_via(&absent.to_string());
+    let help = tokio::process::Command::new(env!("CARGO_BIN_EXE_support-service"))
+        .arg("--help")
+        .env("DATABASE_URL", &url)
+        .output()
+        .await
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("DATABASE_URL") && !help.contains("support:support@"), "{help}");
+
+    let port = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_support-service"))
+        .env("DATABASE_URL", &url)
+        .env("SUPPORT_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SUPPORT_AUTH_SECRET", crate::helpers::TEST_SECRET)
+        .env("SUPPORT_DB_CONNECT_TIMEOUT_MS", "300")
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let waiting = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            assert!(!line.contains('\u{1b}'), "no colour escapes in a log that is not a terminal: {line:?}");
+            if line.contains("database not reachable yet") {
+                return line;
+            }
+        }
+        panic!("the service exited");
+    })
+    .await
+    .expect("a start-up log line");
+    assert!(waiting.contains(&absent.to_string()), "names the host: {waiting}");
+    assert!(waiting.to_lowercase().contains("refused"), "names the cause: {waiting}");
+    assert!(waiting.contains("seconds_left"), "names the time left: {waiting}");
+    assert!(!waiting.contains("support:support"), "no password: {waiting}");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .connect()
+        .await
+        .expect("the port answers before the database does");
+    let mut health = HealthClient::new(channel.clone());
+    let status = health.check(HealthCheckRequest { service: String::new() }).await.unwrap().into_inner().status();
+    assert_eq!(status, ServingStatus::NotServing);
+    let mut clients = crate::helpers::TestApp::clients(channel.clone());
+    let err = clients.departments.list_departments(pb::ListDepartmentsRequest::default()).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    let mut reflection =
+        tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient::new(channel.clone());
+    let list = tonic_reflection::pb::v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(tonic_reflection::pb::v1::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
+    };
+    let mut replies = reflection.server_reflection_info(tokio_stream::iter(vec![list])).await.unwrap().into_inner();
+    assert!(replies.message().await.unwrap().is_some(), "reflection answers while starting");
+
+    // The database appears where it was expected.
+    let _proxy = Proxy::serve(tokio::net::TcpListener::bind(absent).await.unwrap(), target);
+    let started = Instant::now();
+    loop {
+        let status = health.check(HealthCheckRequest { service: String::new() }).await.unwrap().into_inner().status();
+        if status == ServingStatus::Serving {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "never ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    clients.departments.list_departments(pb::ListDepartmentsRequest::default()).await.expect("ready");
+    child.kill().await.unwrap();
+}
+
+/// Also: one caller holds a bounded number of WatchQueue streams; closing one frees a slot.
+#[tokio::test]
+async fn watch_streams_per_principal_are_limited() {
+    use support_service::domain::access::Principal;
+    let mut app = crate::helpers::spawn_with(|s| s.max_streams_per_principal = 3).await;
+    let c = app.customer("ada@example.com", CustomerTier::Paid).await;
+    let mut her = app.as_(&Principal::customer(c.id));
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(her.tickets.watch_queue(pb::WatchQueueRequest::default()).await.expect("within the limit"));
+    }
+    let err = her.tickets.watch_queue(pb::WatchQueueRequest::default()).await.unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted);
+    assert!(err.message().contains("SUPPORT_MAX_STREAMS_PER_PRINCIPAL"), "{}", err.message());
+    drop(open.pop());
+    let mut reopened = None;
+    for _ in 0..50 {
+        if let Ok(s) = her.tickets.watch_queue(pb::WatchQueueRequest::default()).await {
+            reopened = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(reopened.is_some(), "a closed stream frees its slot");
+}

@@ -527,3 +527,80 @@ pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
         .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
         .unwrap_or_default()
 }
+
+/// A TCP proxy in front of MariaDB that a test can cut (the database vanishes: connections
+/// reset, as after `kill -9`) or freeze (the database hangs: connections stay open and
+/// nothing moves, as under SIGSTOP).
+#[allow(dead_code)]
+pub struct Proxy {
+    pub addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+    conns: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    frozen: tokio::sync::watch::Sender<bool>,
+}
+
+#[allow(dead_code)]
+impl Proxy {
+    pub async fn start(target: std::net::SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(listener, target)
+    }
+
+    pub fn serve(listener: TcpListener, target: std::net::SocketAddr) -> Self {
+        let addr = listener.local_addr().unwrap();
+        let conns = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (frozen, _) = tokio::sync::watch::channel(false);
+        let held = conns.clone();
+        let freeze = frozen.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let freeze = freeze.clone();
+                let handle = tokio::spawn(async move {
+                    let Ok(outbound) = tokio::net::TcpStream::connect(target).await else { return };
+                    let (ri, wi) = inbound.into_split();
+                    let (ro, wo) = outbound.into_split();
+                    let up = pump(ri, wo, freeze.subscribe());
+                    let down = pump(ro, wi, freeze.subscribe());
+                    let _ = tokio::join!(up, down);
+                });
+                held.lock().unwrap().push(handle);
+            }
+        });
+        Self { addr, task, conns, frozen }
+    }
+
+    /// The database vanishes: every connection is reset and new ones are refused.
+    pub fn cut(&self) {
+        self.task.abort();
+        for c in self.conns.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+
+    /// The database hangs (true) or resumes (false).
+    pub fn freeze(&self, frozen: bool) {
+        let _ = self.frozen.send(frozen);
+    }
+}
+
+/// Copies bytes one way, holding them while frozen.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut frozen: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let Ok(n) = from.read(&mut buf).await else { return };
+        if n == 0 {
+            return;
+        }
+        if frozen.wait_for(|f| !*f).await.is_err() {
+            return;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}

@@ -3,12 +3,12 @@
 use std::time::Duration;
 
 use support_service::pb;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_stream::StreamExt;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 use tonic_reflection::pb::{v1, v1alpha};
 
-use crate::helpers::{TestDb, spawn_app};
+use crate::helpers::{Proxy, TestDb, spawn_app};
 
 #[tokio::test]
 async fn health_reports_serving_for_the_server_and_each_service() {
@@ -84,44 +84,6 @@ async fn reflection_v1_and_v1alpha_list_every_service_and_the_error_details() {
         Some(v1alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(_))
     ));
     let _ = pb::FILE_DESCRIPTOR_SET;
-}
-
-/// A TCP proxy in front of MariaDB that the test can cut, to make the database vanish.
-struct Proxy {
-    addr: std::net::SocketAddr,
-    task: tokio::task::JoinHandle<()>,
-    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-}
-
-impl Proxy {
-    async fn start(target: std::net::SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        Self::serve(listener, target)
-    }
-
-    fn serve(listener: TcpListener, target: std::net::SocketAddr) -> Self {
-        let addr = listener.local_addr().unwrap();
-        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let held = conns.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let handle = tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                held.lock().unwrap().push(handle);
-            }
-        });
-        Self { addr, task, conns }
-    }
-
-    fn cut(&self) {
-        self.task.abort();
-        for c in self.conns.lock().unwrap().drain(..) {
-            c.abort();
-        }
-    }
 }
 
 /// Needs MariaDB (it cuts a TCP connection), in both suite runs.
