@@ -119,7 +119,7 @@ pub struct Settings {
     #[arg(long, env = "SUPPORT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Milliseconds between database health checks.
-    #[arg(long, env = "SUPPORT_HEALTH_INTERVAL_MS", default_value_t = 500)]
+    #[arg(long, env = "SUPPORT_HEALTH_INTERVAL_MS", default_value_t = 400)]
     pub health_interval_ms: u64,
     /// Milliseconds in-flight calls get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "SUPPORT_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
