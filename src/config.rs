@@ -130,6 +130,10 @@ pub struct Settings {
     /// Open tickets an agent holds before automatic assignment passes them over (0: no limit).
     #[arg(long, env = "SUPPORT_AGENT_CAPACITY", default_value_t = 20)]
     pub agent_capacity: u32,
+    /// Tickets one call re-scores itself (a customer's tier change, each a row and an event
+    /// in its transaction); the maintenance job re-scores the rest on its next run.
+    #[arg(long, env = "SUPPORT_MAX_RESCORED_PER_CALL", default_value_t = 200)]
+    pub max_rescored_per_call: u64,
     /// Milliseconds between runs of the aging and SLA-breach job.
     #[arg(long, env = "SUPPORT_MAINTENANCE_INTERVAL_MS", default_value_t = 60_000)]
     pub maintenance_interval_ms: u64,
@@ -237,7 +241,12 @@ impl Settings {
 
     /// The workflow rules of the data layer.
     pub fn rules(&self) -> Result<Rules, String> {
-        Ok(Rules { policy: self.policy()?, auto_assign: self.auto_assign, agent_capacity: self.agent_capacity })
+        Ok(Rules {
+            policy: self.policy()?,
+            auto_assign: self.auto_assign,
+            agent_capacity: self.agent_capacity,
+            rescore_per_call: self.max_rescored_per_call.max(1),
+        })
     }
 
     /// The token minter and verifier for `secret`.

@@ -166,7 +166,7 @@ impl Repo {
             move_identity(&txn, Account::Customer(id), email, "customer.email", now).await?;
         }
         if let Some(tier) = patch.tier.filter(|t| t.as_str() != old_tier) {
-            super::tickets::rescore_customer_tickets(&txn, id, tier, &self.rules.policy, now).await?;
+            super::tickets::rescore_customer_tickets(&txn, id, tier, &self.rules, now).await?;
         }
         self.commit(txn).await?;
         to_domain(m)

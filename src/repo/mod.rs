@@ -50,6 +50,9 @@ pub struct Rules {
     /// Open tickets (OPEN or IN_PROGRESS) an agent holds before automatic assignment skips
     /// them; 0 means no limit. Manual assignment ignores it.
     pub agent_capacity: u32,
+    /// The most tickets one call re-scores in its own transaction (a customer's tier
+    /// change); the maintenance job re-scores the rest on its next run.
+    pub rescore_per_call: u64,
 }
 
 /// The handle every repository function hangs off.

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::assignment::{Announce, auto_assign, drain_backlog, lock_department_agents};
 use super::entity::{customer, ticket as row};
 use super::idempotency::IdempotencyKey;
-use super::{Repo, agents::require_department, check_version, events, found, paging, stored};
+use super::{Repo, Rules, agents::require_department, check_version, events, found, paging, stored};
 use crate::domain::access::TicketScope;
 use crate::domain::event::EventKind;
 use crate::domain::priority::{Priority, PriorityInputs, PriorityPolicy};
@@ -158,15 +158,29 @@ pub(crate) async fn rescore_customer_tickets(
     txn: &DatabaseTransaction,
     customer_id: i64,
     tier: Tier,
-    policy: &PriorityPolicy,
+    rules: &Rules,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    let policy = &rules.policy;
+    // Bounded: the highest-priority tickets now, the rest by the maintenance job (which
+    // scores every open ticket with its customer's tier), so one call writes a bounded
+    // number of rows however many tickets the customer opened.
     let open = row::Entity::find()
         .filter(row::Column::CustomerId.eq(customer_id))
         .filter(row::Column::Status.ne(Status::Closed.as_str()))
+        .order_by_desc(row::Column::PriorityScore)
+        .order_by_asc(row::Column::Id)
+        .limit(rules.rescore_per_call)
         .lock_exclusive()
         .all(txn)
         .await?;
+    if open.len() as u64 == rules.rescore_per_call {
+        tracing::info!(
+            customer_id,
+            limit = rules.rescore_per_call,
+            "tier change: the remaining open tickets are re-scored by the maintenance job"
+        );
+    }
     for m in open {
         let inputs = PriorityInputs {
             severity: stored(Severity::parse, "tickets.severity", &m.severity)?,

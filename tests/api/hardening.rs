@@ -67,6 +67,36 @@ async fn attachment_bytes_per_message_and_repeated_filters_are_limited() {
     assert_eq!(bad_fields(&err), ["statuses"]);
 }
 
+/// Item 1: a tier change re-scores a bounded number of tickets in its own transaction;
+/// the maintenance job re-scores the rest.
+#[tokio::test]
+async fn a_tier_change_writes_a_bounded_number_of_rows() {
+    let mut app = crate::helpers::spawn_with(|s| s.max_rescored_per_call = 2).await;
+    let d = app.department("Support", ConversationMode::Chat).await;
+    let c = app.customer("ada@example.com", CustomerTier::Free).await;
+    let mut ids = Vec::new();
+    for impact in [5, 4, 3, 2, 1] {
+        ids.push(app.ticket(c.id, d.id, Severity::Minor, impact).await.id);
+    }
+    let tier = pb::Customer { id: c.id, tier: CustomerTier::Enterprise.into(), ..Default::default() };
+    app.customers
+        .update_customer(pb::UpdateCustomerRequest {
+            customer: Some(tier),
+            update_mask: Some(prost_types::FieldMask { paths: vec!["tier".into()] }),
+        })
+        .await
+        .unwrap();
+    let mut tier_points = Vec::new();
+    for id in &ids {
+        tier_points.push(app.get(*id).await.priority.unwrap().breakdown.unwrap().tier_points);
+    }
+    assert_eq!(tier_points, [5, 5, 1, 1, 1], "the two highest re-scored at once");
+    app.maintenance.run_once().await.expect("maintenance");
+    for id in &ids {
+        assert_eq!(app.get(*id).await.priority.unwrap().breakdown.unwrap().tier_points, 5, "ticket {id}");
+    }
+}
+
 /// Item 2: no response message exceeds the 4 MiB a default client reads: a page of long
 /// messages ends early and the next token carries on (the tonic client here keeps its
 /// default 4 MiB decoding limit).
