@@ -122,7 +122,7 @@ impl From<DbErr> for AppError {
         if is_connectivity(&err) {
             AppError::Unavailable(err)
         } else if is_conflict(&err) {
-            tracing::warn!(error = %err, "transaction lost a lock conflict");
+            tracing::warn!(error = %chain(&err), "transaction lost a lock conflict");
             AppError::Aborted("a concurrent change conflicted with this one; retry the call".into())
         } else {
             AppError::Database(err)

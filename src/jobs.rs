@@ -56,7 +56,9 @@ impl Maintenance {
                     tracing::info!(rescored = r.rescored, breached = r.breached, pruned = r.pruned, "maintenance run")
                 }
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "maintenance run failed; retrying next interval"),
+                Err(e) => {
+                    tracing::warn!(error = %crate::error::chain(&e), "maintenance run failed; retrying next interval")
+                }
             }
         }
     }

@@ -31,7 +31,7 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %e, "support-service failed");
+            tracing::error!(error = %support_service::error::chain(&*e), "support-service failed");
             eprintln!("support-service: {e}");
             ExitCode::FAILURE
         }

@@ -15,21 +15,10 @@ use tonic::Status;
 use tower::{Layer, Service};
 
 use super::standing::Standings;
+use super::table::{self, Access};
 use super::token::Tokens;
-use crate::domain::access::Principal;
+use crate::domain::access::{Principal, Role};
 use crate::grpc::starting::{Slot, starting};
-
-/// Calls that need no token: health, reflection, and signing in.
-const OPEN: &[&str] = &[
-    "/grpc.health.v1.Health/",
-    "/grpc.reflection.v1.ServerReflection/",
-    "/grpc.reflection.v1alpha.ServerReflection/",
-    "/support.v1.AuthService/Register",
-    "/support.v1.AuthService/Login",
-    "/support.v1.AuthService/Refresh",
-    "/support.v1.AuthService/Logout",
-    "/support.v1.AuthService/SetPasswordWithToken",
-];
 
 /// A per-principal rate: `per_second` sustained, `burst` at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,11 +51,13 @@ impl Gate {
         Self { tokens, standings, limiter }
     }
 
-    /// The principal of a call to `path` with these headers; None for open calls.
+    /// The principal of a call to `path` with these headers, if its role may make the call
+    /// ([`table`]); None for calls that need no token.
     pub fn admit(&self, path: &str, headers: &http::HeaderMap) -> Result<Option<Principal>, Status> {
-        if OPEN.iter().any(|p| path.starts_with(p)) {
-            return Ok(None);
-        }
+        let roles = match open_or_roles(path)? {
+            None => return Ok(None),
+            Some(roles) => roles,
+        };
         let token = bearer(headers)?;
         let (who, generation) = self.tokens.verify_generation(token).map_err(Status::from)?;
         self.standings.admit(&who, generation).map_err(Status::from)?;
@@ -80,6 +71,14 @@ impl Gate {
                 wait.as_millis().max(1)
             )));
         }
+        if !roles.contains(&who.role) {
+            let method = path.rsplit('/').next().unwrap_or(path);
+            return Err(Status::permission_denied(format!(
+                "{method} is not allowed for the {} role; it needs one of: {}",
+                who.role,
+                table::role_names(Access::Roles(roles))
+            )));
+        }
         Ok(Some(who))
     }
 
@@ -89,6 +88,19 @@ impl Gate {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
+    }
+}
+
+/// None for calls that need no token (health, reflection, signing in), else the roles that
+/// may make the call; UNIMPLEMENTED for a path that is not one of ours.
+fn open_or_roles(path: &str) -> Result<Option<&'static [Role]>, Status> {
+    if table::is_platform(path) {
+        return Ok(None);
+    }
+    match table::lookup(path).map(|r| r.access) {
+        Some(Access::Open) => Ok(None),
+        Some(Access::Roles(roles)) => Ok(Some(roles)),
+        None => Err(Status::unimplemented(format!("{path} is not a method of this service"))),
     }
 }
 
@@ -147,8 +159,10 @@ where
         let path = request.uri().path();
         let admitted = match self.gate.get() {
             Some(gate) => gate.admit(path, request.headers()),
-            None if OPEN.iter().any(|p| path.starts_with(p)) => Ok(None),
-            None => Err(starting()),
+            None => match open_or_roles(path) {
+                Ok(None) => Ok(None),
+                Ok(Some(_)) | Err(_) => Err(starting()),
+            },
         };
         match admitted {
             Ok(Some(who)) => {
@@ -204,6 +218,8 @@ mod tests {
         assert_eq!(e.code(), tonic::Code::Unauthenticated);
         let who = g.admit("/support.v1.TicketService/GetTicket", &headers(&format!("bearer {token}"))).unwrap();
         assert_eq!(who.unwrap().subject, "service:t");
+        let e = g.admit("/support.v1.TicketService/NoSuchCall", &headers(&format!("bearer {token}"))).unwrap_err();
+        assert_eq!(e.code(), tonic::Code::Unimplemented);
     }
 
     #[test]
@@ -211,8 +227,9 @@ mod tests {
         let one = NonZeroU32::new(1).unwrap();
         let (g, token) = gate(Some(Rate { per_second: one, burst: NonZeroU32::new(2).unwrap() }));
         let h = headers(&format!("Bearer {token}"));
-        assert!(g.admit("/x/y", &h).is_ok());
-        assert!(g.admit("/x/y", &h).is_ok());
-        assert_eq!(g.admit("/x/y", &h).unwrap_err().code(), tonic::Code::ResourceExhausted);
+        let path = "/support.v1.TicketService/GetTicket";
+        assert!(g.admit(path, &h).is_ok());
+        assert!(g.admit(path, &h).is_ok());
+        assert_eq!(g.admit(path, &h).unwrap_err().code(), tonic::Code::ResourceExhausted);
     }
 }

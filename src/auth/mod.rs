@@ -8,7 +8,8 @@
 //!   the per-principal rate limit).
 //! - [`standing`]: whether an account's tokens still work (generations, disabled
 //!   accounts), kept in memory and polled across replicas.
-//! - [`policy`]: which role may make which call; ticket visibility is the principal's
+//! - [`table`]: who may call what, declared once per RPC and applied by the layer.
+//! - [`policy`]: the per-resource rules beyond a role; ticket visibility is the principal's
 //!   [`crate::domain::access::TicketScope`], applied by the data layer.
 
 pub mod accounts;
@@ -17,4 +18,5 @@ pub mod password;
 pub mod policy;
 pub mod secret;
 pub mod standing;
+pub mod table;
 pub mod token;

@@ -1,98 +1,12 @@
-//! What each role may do: one table from call to roles, and the per-resource rules that
-//! go beyond a role (a customer acts as themselves, an agent on their own availability).
+//! The per-resource rules that go beyond a role (a customer acts as themselves, an agent
+//! on their own availability and on customers they serve); which role may make which call
+//! is [`super::table`], applied by the auth layer.
 //! Which tickets a caller sees is [`crate::domain::access::TicketScope`], applied by the
 //! data layer in its queries.
 
 use crate::domain::access::{Principal, Role};
-use crate::domain::{CustomerPatch, SenderKind, Visibility, workflow};
+use crate::domain::{CustomerPatch, SenderKind, Visibility};
 use crate::error::{AppError, AppResult};
-
-/// Every call that needs more than authentication.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub enum Call {
-    CreateDepartment,
-    GetDepartment,
-    ListDepartments,
-    UpdateDepartment,
-    CreateCustomer,
-    GetCustomer,
-    ListCustomers,
-    UpdateCustomer,
-    CreateAgent,
-    GetAgent,
-    ListAgents,
-    UpdateAgent,
-    SetAgentAvailability,
-    GetAgentWorkload,
-    CreateTicket,
-    GetTicket,
-    ListTickets,
-    UpdateTicket,
-    UpdateTicketStatus,
-    AssignTicket,
-    CloseTicket,
-    GetAllowedTransitions,
-    WatchQueue,
-    AddLog,
-    ListLogs,
-    MarkRead,
-    GetAttachment,
-    SetAgentPassword,
-    ChangePassword,
-    IssueSetPasswordToken,
-    SetAccountEnabled,
-    Report,
-}
-
-const EVERYONE: &[Role] = &[Role::Customer, Role::Agent, Role::Supervisor, Role::Admin, Role::Service];
-const STAFF: &[Role] = Role::STAFF;
-const ADMINS: &[Role] = &[Role::Admin, Role::Service];
-const MANAGERS: &[Role] = &[Role::Supervisor, Role::Admin, Role::Service];
-
-impl Call {
-    /// The call a workflow method name (as GetAllowedTransitions reports it) stands for.
-    pub fn by_method(method: &str) -> Self {
-        if method == workflow::CLOSE_METHOD { Call::CloseTicket } else { Call::UpdateTicketStatus }
-    }
-
-    /// The roles that may make this call (each then sees only its scope).
-    pub fn roles(self) -> &'static [Role] {
-        use Call::*;
-        match self {
-            CreateDepartment | UpdateDepartment | CreateAgent | UpdateAgent | SetAgentPassword => ADMINS,
-            SetAccountEnabled => ADMINS,
-            // People with a password; operators' and services' tokens have none.
-            ChangePassword => &[Role::Customer, Role::Agent, Role::Supervisor],
-            // For customers; agents' accounts are for admins and services (see `set_password_for`).
-            IssueSetPasswordToken => MANAGERS,
-            GetDepartment | ListDepartments => EVERYONE,
-            // Customers read and change their own record only (narrowed by the handler).
-            GetCustomer | ListCustomers | UpdateCustomer => EVERYONE,
-            CreateCustomer => STAFF,
-            GetAgent | ListAgents | SetAgentAvailability | GetAgentWorkload => STAFF,
-            CreateTicket | GetTicket | ListTickets | GetAllowedTransitions | WatchQueue => EVERYONE,
-            AddLog | ListLogs | MarkRead | GetAttachment => EVERYONE,
-            UpdateTicket | UpdateTicketStatus | AssignTicket => STAFF,
-            // The customer's close, with their rating; admins and services may relay it.
-            CloseTicket => &[Role::Customer, Role::Admin, Role::Service],
-            Report => MANAGERS,
-        }
-    }
-}
-
-/// Ok when `who`'s role may make `call`; PERMISSION_DENIED naming the roles that may.
-pub fn allow(who: &Principal, call: Call) -> AppResult<()> {
-    let roles = call.roles();
-    if roles.contains(&who.role) {
-        return Ok(());
-    }
-    let names = roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
-    Err(AppError::PermissionDenied(format!(
-        "{call:?} is not allowed for the {} role; it needs one of: {names}",
-        who.role
-    )))
-}
 
 /// The customer id a customer may act on: their own. Any other id does not exist for them.
 pub fn own_customer(who: &Principal, id: i64) -> AppResult<()> {
@@ -181,19 +95,6 @@ pub fn reader(who: &Principal, kind: SenderKind) -> AppResult<SenderKind> {
 mod tests {
     use super::*;
     use crate::domain::AgentRole;
-
-    #[test]
-    fn the_table_matches_the_contract() {
-        let customer = Principal::customer(1);
-        let agent = Principal::agent(2, AgentRole::Agent, 1);
-        let admin = Principal::named(Role::Admin, "ops");
-        assert!(allow(&customer, Call::CreateTicket).is_ok());
-        assert!(matches!(allow(&customer, Call::UpdateTicket), Err(AppError::PermissionDenied(_))));
-        assert!(allow(&agent, Call::UpdateTicketStatus).is_ok());
-        assert!(matches!(allow(&agent, Call::CreateDepartment), Err(AppError::PermissionDenied(_))));
-        assert!(matches!(allow(&agent, Call::Report), Err(AppError::PermissionDenied(_))));
-        assert!(allow(&admin, Call::SetAgentPassword).is_ok());
-    }
 
     #[test]
     fn people_write_as_themselves() {

@@ -7,10 +7,14 @@
 use super::{ConversationMode, SenderKind, Status, Visibility};
 use crate::error::{AppError, AppResult};
 
-/// The RPC that makes staff moves.
-pub const UPDATE_STATUS_METHOD: &str = "support.v1.TicketService/UpdateTicketStatus";
-/// The RPC of the customer's close.
-pub const CLOSE_METHOD: &str = "support.v1.TicketService/CloseTicket";
+/// How a move is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A staff move along the chain (UpdateTicketStatus).
+    StatusUpdate,
+    /// The customer's close with feedback and rating (CloseTicket).
+    Close,
+}
 
 /// The statuses UpdateTicketStatus accepts from `from`.
 pub fn status_moves(from: Status) -> &'static [Status] {
@@ -22,12 +26,12 @@ pub fn status_moves(from: Status) -> &'static [Status] {
     }
 }
 
-/// Every move the server accepts from `from`, with the method that makes it.
-pub fn allowed_transitions(from: Status) -> Vec<(Status, &'static str)> {
-    let mut moves: Vec<(Status, &'static str)> =
-        status_moves(from).iter().filter(|s| **s != Status::Closed).map(|s| (*s, UPDATE_STATUS_METHOD)).collect();
+/// Every move the server accepts from `from`, with how it is made.
+pub fn allowed_transitions(from: Status) -> Vec<(Status, Via)> {
+    let mut moves: Vec<(Status, Via)> =
+        status_moves(from).iter().filter(|s| **s != Status::Closed).map(|s| (*s, Via::StatusUpdate)).collect();
     if from.is_open() {
-        moves.push((Status::Closed, CLOSE_METHOD));
+        moves.push((Status::Closed, Via::Close));
     }
     moves
 }
@@ -111,8 +115,8 @@ mod tests {
     #[test]
     fn allowed_transitions_agree_with_the_checks() {
         for from in Status::ALL {
-            for (to, method) in allowed_transitions(*from) {
-                if method == UPDATE_STATUS_METHOD {
+            for (to, via) in allowed_transitions(*from) {
+                if via == Via::StatusUpdate {
                     assert!(check_status_move(*from, to).is_ok());
                 } else {
                     assert!(check_close(*from).is_ok());

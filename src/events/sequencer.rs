@@ -62,7 +62,7 @@ pub async fn run(repo: Repo, every: Duration, numbered: Arc<Notify>, mut stop: w
         match repo.dedicated_connection().await {
             Ok(c) => c,
             Err(e) => {
-                tracing::error!(error = %e, "the sequencer cannot open its connection; this replica will not sequence");
+                tracing::error!(error = %crate::error::chain(&e), "the sequencer cannot open its connection; this replica will not sequence");
                 return;
             }
         }
@@ -83,7 +83,7 @@ pub async fn run(repo: Repo, every: Duration, numbered: Arc<Notify>, mut stop: w
                 Ok(true) => {}
                 Ok(false) => wait = RETRY_LEADERSHIP,
                 Err(e) => {
-                    tracing::warn!(error = %e, "sequencer leadership check failed");
+                    tracing::warn!(error = %crate::error::chain(&e), "sequencer leadership check failed");
                     leadership.held = false;
                     wait = RETRY_LEADERSHIP;
                 }
@@ -98,7 +98,7 @@ pub async fn run(repo: Repo, every: Duration, numbered: Arc<Notify>, mut stop: w
                         continue;
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "sequencing failed; retrying"),
+                Err(e) => tracing::warn!(error = %crate::error::chain(&e), "sequencing failed; retrying"),
             }
         }
         tokio::select! {

@@ -44,7 +44,7 @@ pub async fn run(
                     }
                     Ok(_) => {}
                     Err(e) => {
-                        tracing::warn!(error = %e, "reading the event log failed; retrying");
+                        tracing::warn!(error = %crate::error::chain(&e), "reading the event log failed; retrying");
                         break;
                     }
                 }
@@ -62,7 +62,7 @@ pub async fn run(
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "reading the event log failed; retrying");
+                    tracing::warn!(error = %crate::error::chain(&e), "reading the event log failed; retrying");
                     break;
                 }
             }

@@ -4,7 +4,7 @@ use tonic::Request;
 
 use super::convert::{optional, requests as req, required};
 use super::{RpcResult, State, caller, ok};
-use crate::auth::policy::{self, Call};
+use crate::auth::policy;
 use crate::domain::Availability;
 use crate::domain::validate::{self, Checker};
 use crate::error::AppError;
@@ -20,7 +20,7 @@ pub struct AgentApi(pub State);
 #[tonic::async_trait]
 impl AgentService for AgentApi {
     async fn create_agent(&self, request: Request<pb::CreateAgentRequest>) -> RpcResult<pb::CreateAgentResponse> {
-        let who = caller(&request, Call::CreateAgent)?;
+        let who = caller(&request)?;
         let r = request.into_inner();
         let new = req::new_agent(r.agent)?;
         let key = IdempotencyKey::new(&who.subject, "CreateAgent", req::request_id(&r.request_id)?, &new);
@@ -29,14 +29,14 @@ impl AgentService for AgentApi {
     }
 
     async fn get_agent(&self, request: Request<pb::GetAgentRequest>) -> RpcResult<pb::GetAgentResponse> {
-        caller(&request, Call::GetAgent)?;
+        caller(&request)?;
         let id = req::resource_id("id", request.into_inner().id)?;
         let (agent, department) = self.0.repo.get_agent_details(id).await?;
         ok(pb::GetAgentResponse { agent: Some(agent.into()), department: Some(department.into()) })
     }
 
     async fn list_agents(&self, request: Request<pb::ListAgentsRequest>) -> RpcResult<pb::ListAgentsResponse> {
-        caller(&request, Call::ListAgents)?;
+        caller(&request)?;
         let r = request.into_inner();
         let mut c = Checker::new();
         let department_id =
@@ -51,7 +51,7 @@ impl AgentService for AgentApi {
     }
 
     async fn update_agent(&self, request: Request<pb::UpdateAgentRequest>) -> RpcResult<pb::UpdateAgentResponse> {
-        caller(&request, Call::UpdateAgent)?;
+        caller(&request)?;
         let u = req::agent_update(request.into_inner())?;
         let a = self.0.repo.update_agent(u.id, &u.patch, u.etag, self.0.clock.now()).await?;
         if u.patch.role.is_some() || u.patch.department_id.is_some() {
@@ -65,7 +65,7 @@ impl AgentService for AgentApi {
         &self,
         request: Request<pb::SetAgentAvailabilityRequest>,
     ) -> RpcResult<pb::SetAgentAvailabilityResponse> {
-        let who = caller(&request, Call::SetAgentAvailability)?;
+        let who = caller(&request)?;
         let r = request.into_inner();
         let mut c = Checker::new();
         let id = c.take("id", validate::id(r.id));
@@ -83,7 +83,7 @@ impl AgentService for AgentApi {
         &self,
         request: Request<pb::GetAgentWorkloadRequest>,
     ) -> RpcResult<pb::GetAgentWorkloadResponse> {
-        caller(&request, Call::GetAgentWorkload)?;
+        caller(&request)?;
         let id = req::resource_id("id", request.into_inner().id)?;
         ok(self.0.repo.workload(id).await?.into())
     }

@@ -4,7 +4,7 @@ use tonic::Request;
 
 use super::convert::{auth_requests as areq, timestamp};
 use super::{RpcResult, State, caller, ok};
-use crate::auth::policy::{self, Call};
+use crate::auth::policy;
 use crate::pb::{self, auth_service_server::AuthService};
 use crate::repo::credentials::Account;
 
@@ -37,7 +37,7 @@ impl AuthService for AuthApi {
         &self,
         request: Request<pb::SetAgentPasswordRequest>,
     ) -> RpcResult<pb::SetAgentPasswordResponse> {
-        caller(&request, Call::SetAgentPassword)?;
+        caller(&request)?;
         let (agent_id, password) = areq::agent_password(request.into_inner())?;
         self.0.accounts.set_agent_password(agent_id, password).await?;
         ok(pb::SetAgentPasswordResponse {})
@@ -47,7 +47,7 @@ impl AuthService for AuthApi {
         &self,
         request: Request<pb::ChangePasswordRequest>,
     ) -> RpcResult<pb::ChangePasswordResponse> {
-        let who = caller(&request, Call::ChangePassword)?;
+        let who = caller(&request)?;
         let (current, new) = areq::change_password(request.into_inner())?;
         let tokens = self.0.accounts.change_password(&who, current, new).await?;
         ok(pb::ChangePasswordResponse { tokens: Some(tokens.into()) })
@@ -62,7 +62,7 @@ impl AuthService for AuthApi {
         &self,
         request: Request<pb::IssueSetPasswordTokenRequest>,
     ) -> RpcResult<pb::IssueSetPasswordTokenResponse> {
-        let who = caller(&request, Call::IssueSetPasswordToken)?;
+        let who = caller(&request)?;
         let account = areq::account(request.into_inner().account)?;
         policy::set_password_for(&who, matches!(account, Account::Agent(_)))?;
         let t = self.0.accounts.issue_set_password(account).await?;
@@ -82,7 +82,7 @@ impl AuthService for AuthApi {
         &self,
         request: Request<pb::SetAccountEnabledRequest>,
     ) -> RpcResult<pb::SetAccountEnabledResponse> {
-        caller(&request, Call::SetAccountEnabled)?;
+        caller(&request)?;
         let r = request.into_inner();
         let account = areq::account(r.account)?;
         self.0.accounts.set_enabled(account, r.enabled).await?;

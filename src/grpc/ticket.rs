@@ -8,7 +8,7 @@ use tonic::{Request, Status};
 use super::convert::{requests as req, required, ticket_requests as treq};
 use super::frame::WatchFrame;
 use super::{RpcResult, State, caller, ok};
-use crate::auth::policy::{self, Call};
+use crate::auth::{policy, table};
 use crate::domain::access::Role;
 use crate::domain::validate::{self, Checker};
 use crate::domain::{self, workflow};
@@ -28,10 +28,19 @@ fn ticket(t: domain::Ticket) -> Option<pb::Ticket> {
     Some(t.into())
 }
 
+/// The RPC that makes a move, as GetAllowedTransitions names it (`service/method`).
+fn method_of(via: workflow::Via) -> String {
+    let method = match via {
+        workflow::Via::StatusUpdate => "UpdateTicketStatus",
+        workflow::Via::Close => "CloseTicket",
+    };
+    format!("{}/{method}", pb::ticket_service_server::SERVICE_NAME)
+}
+
 #[tonic::async_trait]
 impl TicketService for TicketApi {
     async fn create_ticket(&self, request: Request<pb::CreateTicketRequest>) -> RpcResult<pb::CreateTicketResponse> {
-        let who = caller(&request, Call::CreateTicket)?;
+        let who = caller(&request)?;
         let mut r = request.into_inner();
         if let (Role::Customer, Some(own), 0) = (who.role, who.customer_id, r.customer_id) {
             r.customer_id = own;
@@ -44,7 +53,7 @@ impl TicketService for TicketApi {
     }
 
     async fn get_ticket(&self, request: Request<pb::GetTicketRequest>) -> RpcResult<pb::GetTicketResponse> {
-        let who = caller(&request, Call::GetTicket)?;
+        let who = caller(&request)?;
         let id = req::resource_id("id", request.into_inner().id)?;
         let t = self.0.repo.get_ticket(id).await?;
         who.ticket_scope().check(t.id, t.customer_id, t.department_id, t.assigned_agent_id)?;
@@ -52,7 +61,7 @@ impl TicketService for TicketApi {
     }
 
     async fn list_tickets(&self, request: Request<pb::ListTicketsRequest>) -> RpcResult<pb::ListTicketsResponse> {
-        let who = caller(&request, Call::ListTickets)?;
+        let who = caller(&request)?;
         let (filter, order, page) = treq::ticket_query(&request.into_inner(), &self.0.limits)?;
         let page = self.0.repo.list_tickets(&filter, order, &page, &who.ticket_scope()).await?;
         ok(pb::ListTicketsResponse {
@@ -62,7 +71,7 @@ impl TicketService for TicketApi {
     }
 
     async fn update_ticket(&self, request: Request<pb::UpdateTicketRequest>) -> RpcResult<pb::UpdateTicketResponse> {
-        let who = caller(&request, Call::UpdateTicket)?;
+        let who = caller(&request)?;
         let u = treq::ticket_update(request.into_inner())?;
         let t = self.0.repo.update_ticket(u.id, &u.patch, u.etag, &who.ticket_scope(), self.0.clock.now()).await?;
         ok(pb::UpdateTicketResponse { ticket: ticket(t) })
@@ -72,7 +81,7 @@ impl TicketService for TicketApi {
         &self,
         request: Request<pb::UpdateTicketStatusRequest>,
     ) -> RpcResult<pb::UpdateTicketStatusResponse> {
-        let who = caller(&request, Call::UpdateTicketStatus)?;
+        let who = caller(&request)?;
         let r = request.into_inner();
         let mut c = Checker::new();
         let id = c.take("id", validate::id(r.id));
@@ -87,7 +96,7 @@ impl TicketService for TicketApi {
     }
 
     async fn assign_ticket(&self, request: Request<pb::AssignTicketRequest>) -> RpcResult<pb::AssignTicketResponse> {
-        let who = caller(&request, Call::AssignTicket)?;
+        let who = caller(&request)?;
         let r = request.into_inner();
         let mut c = Checker::new();
         let id = c.take("id", validate::id(r.id));
@@ -99,7 +108,7 @@ impl TicketService for TicketApi {
     }
 
     async fn close_ticket(&self, request: Request<pb::CloseTicketRequest>) -> RpcResult<pb::CloseTicketResponse> {
-        let who = caller(&request, Call::CloseTicket)?;
+        let who = caller(&request)?;
         let r = request.into_inner();
         let mut c = Checker::new();
         let id = c.take("id", validate::id(r.id));
@@ -117,7 +126,7 @@ impl TicketService for TicketApi {
         &self,
         request: Request<pb::GetAllowedTransitionsRequest>,
     ) -> RpcResult<pb::GetAllowedTransitionsResponse> {
-        let who = caller(&request, Call::GetAllowedTransitions)?;
+        let who = caller(&request)?;
         let id = req::resource_id("id", request.into_inner().id)?;
         let t = self.0.repo.get_ticket(id).await?;
         who.ticket_scope().check(t.id, t.customer_id, t.department_id, t.assigned_agent_id)?;
@@ -125,11 +134,9 @@ impl TicketService for TicketApi {
             current_status: pb::TicketStatus::from(t.status).into(),
             transitions: workflow::allowed_transitions(t.status)
                 .into_iter()
-                .filter(|(_, method)| policy::allow(&who, policy::Call::by_method(method)).is_ok())
-                .map(|(s, method)| pb::AllowedTransition {
-                    status: pb::TicketStatus::from(s).into(),
-                    method: method.to_owned(),
-                })
+                .map(|(s, via)| (s, method_of(via)))
+                .filter(|(_, method)| table::may_call(who.role, &format!("/{method}")))
+                .map(|(s, method)| pb::AllowedTransition { status: pb::TicketStatus::from(s).into(), method })
                 .collect(),
         })
     }
@@ -137,7 +144,7 @@ impl TicketService for TicketApi {
     type WatchQueueStream = QueueStream;
 
     async fn watch_queue(&self, request: Request<pb::WatchQueueRequest>) -> RpcResult<Self::WatchQueueStream> {
-        let who = caller(&request, Call::WatchQueue)?;
+        let who = caller(&request)?;
         let watch = treq::watch_request(request.get_ref())?;
         let s = &self.0;
         // Internal services (a fan-out gateway, the bench) hold many streams by design.
