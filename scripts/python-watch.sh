@@ -19,7 +19,7 @@ cargo build --quiet
 export SUPPORT_AUTH_SECRET
 SUPPORT_AUTH_SECRET=$(head -c 48 /dev/urandom | base64 -w0)
 DATABASE_URL="$base/$db" SUPPORT_LISTEN="127.0.0.1:$port" SUPPORT_WATCH_HEARTBEAT_MS=300 \
-  ./target/debug/support-service >"$work/server.log" 2>&1 &
+  "${CARGO_TARGET_DIR:-target}/debug/support-service" >"$work/server.log" 2>&1 &
 server=$!
 trap cleanup EXIT
 # It listens at once and serves once migrated: wait for health SERVING.
@@ -27,6 +27,6 @@ for _ in $(seq 1 150); do
   .tools/venv/bin/grpcurl -plaintext -d '{}' "127.0.0.1:$port" grpc.health.v1.Health/Check 2>/dev/null | grep -q '"SERVING"' && break
   sleep 0.2
 done
-SUPPORT_TOKEN=$(./target/debug/support-service token --role service --subject python-fixtures)
+SUPPORT_TOKEN=$("${CARGO_TARGET_DIR:-target}/debug/support-service" token --role service --subject python-fixtures)
 export SUPPORT_TOKEN
 .tools/venv/bin/python tests/python/watch_client.py "127.0.0.1:$port" || { cat "$work/server.log"; exit 1; }

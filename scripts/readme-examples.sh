@@ -9,7 +9,7 @@ trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm
 
 cargo build --release --quiet --bin support-service
 export DATABASE_URL="sqlite://$work/readme.db?mode=rwc"
-SUPPORT_LOG_FORMAT=json ./target/release/support-service >"$work/server.log" 2>&1 &
+SUPPORT_LOG_FORMAT=json "${CARGO_TARGET_DIR:-target}/release/support-service" >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do
   grpcurl -plaintext -d '{}' localhost:50051 grpc.health.v1.Health/Check 2>/dev/null | grep -q '"SERVING"' && break
@@ -56,7 +56,7 @@ block reports >"$work/reports.sh"
 [ -s "$work/demo.sh" ] && [ -s "$work/reports.sh" ] || { echo "no demo or report examples in README.md" >&2; exit 1; }
 (unset DATABASE_URL; bash -e "$work/demo.sh") >"$work/demo.txt" 2>&1 || { cat "$work/demo.txt"; echo "seed-demo failed" >&2; exit 1; }
 grep -q 'seeded 5 departments, 34 agents, 123 customers, 377 tickets' "$work/demo.txt" || { cat "$work/demo.txt"; exit 1; }
-DATABASE_URL='sqlite://demo.db?mode=rwc' ./target/release/support-service >"$work/demo-server.log" 2>&1 &
+DATABASE_URL='sqlite://demo.db?mode=rwc' "${CARGO_TARGET_DIR:-target}/release/support-service" >"$work/demo-server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do
   grpcurl -plaintext -d '{}' localhost:50051 grpc.health.v1.Health/Check 2>/dev/null | grep -q '"SERVING"' && break

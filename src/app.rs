@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tonic_health::ServingStatus;
@@ -80,7 +80,8 @@ const SERVICES: &[&str] = &[
 pub struct App {
     state: State,
     settings: Settings,
-    stop: watch::Sender<bool>,
+    stop: CancellationToken,
+    tasks: TaskTracker,
     gate: Gate,
     standings: Standings,
 }
@@ -146,13 +147,14 @@ impl App {
         }
         let accounts = Accounts::new(repo.clone(), tokens.clone(), standings.clone(), settings.accounts());
         let gate = Gate::new(tokens, standings.clone(), settings.rate());
-        let (stop, stop_rx) = watch::channel(false);
-        let events = EventHub::start(repo.clone(), settings.events(), stop_rx.clone())
+        let (stop, tasks) = (CancellationToken::new(), TaskTracker::new());
+        let events = EventHub::start(repo.clone(), settings.events(), stop.clone(), &tasks)
             .await
             .map_err(|e| StartError::Config(format!("the event log could not start: {e}")))?;
         let streams = crate::grpc::streams::StreamLimit::new(settings.max_streams_per_principal);
-        let state = State { repo, clock, limits, events, shutdown: stop_rx, accounts, streams };
-        Ok(Self { state, settings, stop, gate, standings })
+        let state =
+            State { repo, clock, limits, events, shutdown: stop.clone(), tasks: tasks.clone(), accounts, streams };
+        Ok(Self { state, settings, stop, tasks, gate, standings })
     }
 
     /// The maintenance job (aging and SLA breaches) over this app's database and clock.
@@ -196,15 +198,11 @@ impl App {
         }
     }
 
-    /// The background work of a ready app: health, maintenance, idle callers, standings.
-    fn start_background(
-        &self,
-        reporter: HealthReporter,
-        unavailable: Arc<Notify>,
-        stop: &CancellationToken,
-    ) -> Vec<JoinHandle<()>> {
+    /// The background work of a ready app, on its task tracker, until its stop: health,
+    /// maintenance, idle callers, standings.
+    fn start_background(&self, reporter: HealthReporter, unavailable: Arc<Notify>) {
         let s = &self.settings;
-        let stop_rx = self.stop.subscribe();
+        let stop = &self.stop;
         let health = HealthMonitor {
             repo: self.state.repo.clone(),
             reporter,
@@ -212,18 +210,19 @@ impl App {
             ping_timeout: Duration::from_millis(s.health_ping_timeout_ms.max(10)),
             unavailable,
         };
-        vec![
-            tokio::spawn(health.run(stop.clone())),
-            tokio::spawn(
-                self.maintenance().run_every(Duration::from_millis(s.maintenance_interval_ms.max(100)), stop_rx),
-            ),
-            tokio::spawn(forget_idle_callers(self.gate.clone(), stop.clone())),
-            tokio::spawn(self.standings.clone().run(
-                self.state.repo.clone(),
-                Duration::from_millis(s.standing_poll_ms.max(50)),
-                stop.clone(),
-            )),
-        ]
+        self.tasks.spawn(health.run(stop.clone()));
+        let every = Duration::from_millis(s.maintenance_interval_ms.max(100));
+        self.tasks.spawn(self.maintenance().run_every(every, stop.clone()));
+        self.tasks.spawn(forget_idle_callers(self.gate.clone(), stop.clone()));
+        let poll = Duration::from_millis(s.standing_poll_ms.max(50));
+        self.tasks.spawn(self.standings.clone().run(self.state.repo.clone(), poll, stop.clone()));
+    }
+}
+
+impl Drop for App {
+    /// An app dropped unserved (or after serving) stops its background tasks.
+    fn drop(&mut self) {
+        self.stop.cancel();
     }
 }
 
@@ -340,13 +339,15 @@ pub async fn serve(
         }
     };
     slots.fill(&app);
-    let background = app.start_background(reporter, unavailable, &draining);
+    app.start_background(reporter, unavailable);
     tracing::info!("ready");
-    let stop_streams = app.stop.clone();
-    let drained = draining.clone();
-    tokio::spawn(async move {
-        drained.cancelled().await;
-        let _ = stop_streams.send(true);
+    // The drain ends the app's streams and background tasks.
+    let (drained, stop) = (draining.clone(), app.stop.clone());
+    app.tasks.spawn(async move {
+        tokio::select! {
+            _ = drained.cancelled() => stop.cancel(),
+            _ = stop.cancelled() => {}
+        }
     });
 
     let grace = Duration::from_millis(settings.shutdown_grace_ms);
@@ -360,10 +361,13 @@ pub async fn serve(
             Ok(())
         }
     };
-    for task in background {
-        task.abort();
+    // Every task and stream was told to stop when the drain began; wait for what is left.
+    app.stop.cancel();
+    app.tasks.close();
+    if tokio::time::timeout(FLUSH, app.tasks.wait()).await.is_err() {
+        tracing::warn!(left = app.tasks.len(), "background tasks still running at exit (a hung database?)");
     }
-    match tokio::time::timeout(FLUSH, app.state.repo.close()).await {
+    match tokio::time::timeout(FLUSH, app.state.repo.clone().close()).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(error = %crate::error::chain(&e), "closing the database pool failed"),
         Err(_) => tracing::warn!("the database did not answer the pool's close in time; leaving it"),

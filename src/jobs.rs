@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::domain::Clock;
 use crate::error::AppResult;
@@ -44,12 +44,12 @@ impl Maintenance {
         Ok(MaintenanceReport { rescored, breached, pruned })
     }
 
-    /// Runs every `every` until `stop` turns true.
-    pub async fn run_every(self, every: Duration, mut stop: watch::Receiver<bool>) {
+    /// Runs every `every` until `stop` is cancelled.
+    pub async fn run_every(self, every: Duration, stop: CancellationToken) {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
-                _ = stop.wait_for(|s| *s) => return,
+                _ = stop.cancelled() => return,
             }
             match self.run_once().await {
                 Ok(r) if r.rescored + r.breached + r.pruned > 0 => {

@@ -17,6 +17,8 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use tokio::sync::{Notify, Semaphore, SemaphorePermit, broadcast, watch as w};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::domain::event::QueueEvent;
 use crate::error::{AppError, AppResult};
@@ -83,23 +85,28 @@ pub struct EventHub {
 }
 
 impl EventHub {
-    /// Starts the sequencer and the tailer; they stop when `stop` turns true, and
-    /// subscribers waiting for a database read are then turned away.
-    pub async fn start(repo: Repo, settings: EventSettings, stop: w::Receiver<bool>) -> AppResult<Self> {
+    /// Starts the sequencer and the tailer on `tasks`; they stop when `stop` is cancelled,
+    /// and subscribers waiting for a database read are then turned away.
+    pub async fn start(
+        repo: Repo,
+        settings: EventSettings,
+        stop: CancellationToken,
+        tasks: &TaskTracker,
+    ) -> AppResult<Self> {
         let numbered = Arc::new(Notify::new());
         let start = repo.latest_sequence().await?;
         let live = Arc::new(Fanout::new(settings.subscriber_buffer, start));
         let (latest_tx, latest) = w::channel(start);
-        tokio::spawn(sequencer::run(repo.clone(), settings.sequencer_interval, numbered.clone(), stop.clone()));
+        tasks.spawn(sequencer::run(repo.clone(), settings.sequencer_interval, numbered.clone(), stop.clone()));
         let reads = Arc::new(Semaphore::new(settings.subscriber_reads.max(1)));
-        tokio::spawn({
-            let (reads, mut stop) = (reads.clone(), stop.clone());
+        tasks.spawn({
+            let (reads, stop) = (reads.clone(), stop.clone());
             async move {
-                let _ = stop.wait_for(|s| *s).await;
+                stop.cancelled().await;
                 reads.close();
             }
         });
-        tokio::spawn(tailer::run(repo, start, live.clone(), latest_tx, numbered, settings.poll_interval, stop));
+        tasks.spawn(tailer::run(repo, start, live.clone(), latest_tx, numbered, settings.poll_interval, stop));
         Ok(Self { live, latest, settings: Arc::new(settings), reads })
     }
 

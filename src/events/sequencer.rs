@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::error::AppResult;
 use crate::repo::Repo;
@@ -56,7 +57,7 @@ impl Leadership {
 
 /// Numbers events until `stop`; wakes on local commits (`repo.outbox_signal()`) or every
 /// `every`, and tells the local tailer when it numbered something.
-pub async fn run(repo: Repo, every: Duration, numbered: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+pub async fn run(repo: Repo, every: Duration, numbered: Arc<Notify>, stop: CancellationToken) {
     let mysql = repo.backend() == DatabaseBackend::MySql;
     let conn = if mysql {
         match repo.dedicated_connection().await {
@@ -73,7 +74,7 @@ pub async fn run(repo: Repo, every: Duration, numbered: Arc<Notify>, mut stop: w
     let outbox = repo.outbox_signal();
     let mut checked = tokio::time::Instant::now() - RETRY_LEADERSHIP;
     loop {
-        if *stop.borrow() {
+        if stop.is_cancelled() {
             break;
         }
         let mut wait = every;
@@ -104,7 +105,7 @@ pub async fn run(repo: Repo, every: Duration, numbered: Arc<Notify>, mut stop: w
         tokio::select! {
             _ = outbox.notified(), if leadership.held => {}
             _ = tokio::time::sleep(wait) => {}
-            changed = stop.changed() => if changed.is_err() { break; },
+            _ = stop.cancelled() => break,
         }
     }
     if mysql && leadership.held {

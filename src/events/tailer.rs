@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
 
 use super::SharedEvent;
 use super::fanout::Fanout;
@@ -21,11 +22,11 @@ pub async fn run(
     latest: watch::Sender<i64>,
     numbered: Arc<Notify>,
     poll: Duration,
-    mut stop: watch::Receiver<bool>,
+    stop: CancellationToken,
 ) {
     let mut last = from;
     loop {
-        if *stop.borrow() {
+        if stop.is_cancelled() {
             return;
         }
         loop {
@@ -70,7 +71,7 @@ pub async fn run(
         tokio::select! {
             _ = numbered.notified() => {}
             _ = tokio::time::sleep(poll) => {}
-            changed = stop.changed() => if changed.is_err() { return; },
+            _ = stop.cancelled() => return,
         }
     }
 }

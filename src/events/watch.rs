@@ -16,8 +16,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use futures::Stream;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::fanout::Live;
 use super::{EventHub, SharedEvent};
@@ -64,7 +65,7 @@ pub fn start(
     repo: Repo,
     request: WatchRequest,
     scope: TicketScope,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) -> impl Stream<Item = AppResult<WatchItem>> + Send + 'static {
     // Subscribe before reading anything, so no event can fall between the two.
     let mut live = hub.subscribe(request.filter.department_id);
@@ -96,7 +97,7 @@ pub fn start(
         let mut last_sent = Instant::now();
         let quiet = tokio::time::sleep(heartbeat);
         tokio::pin!(quiet);
-        let stopping = async move { shutdown.wait_for(|s| *s).await.map(drop) };
+        let stopping = shutdown.cancelled_owned();
         tokio::pin!(stopping);
         loop {
             while behind {

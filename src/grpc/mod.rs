@@ -38,8 +38,10 @@ pub struct State {
     pub limits: Limits,
     /// The process's event log.
     pub events: EventHub,
-    /// Turns true when the server starts shutting down (ends WatchQueue streams).
-    pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Cancelled when the server starts shutting down (ends WatchQueue streams).
+    pub shutdown: tokio_util::sync::CancellationToken,
+    /// The process's tasks and streams, awaited (within the grace) at shutdown.
+    pub tasks: tokio_util::task::TaskTracker,
     /// Sign-up, sign-in and refresh.
     pub accounts: Accounts,
     /// WatchQueue streams per caller.

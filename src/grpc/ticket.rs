@@ -151,9 +151,11 @@ impl TicketService for TicketApi {
         let permit = if who.role == Role::Service { None } else { Some(s.streams.acquire(&who.subject)?) };
         let scope = who.ticket_scope();
         let stream = events::watch::start(s.events.clone(), s.repo.clone(), watch, scope, s.shutdown.clone());
-        // The permit lives as long as the stream.
+        // The permit and the tracker's token live as long as the stream: shutdown waits
+        // for the stream to end.
+        let tracked = s.tasks.token();
         ok(Box::pin(stream.map(move |item| {
-            let _held = &permit;
+            let _held = (&permit, &tracked);
             item.map(Into::into).map_err(Status::from)
         })))
     }
