@@ -77,6 +77,12 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 buf lint
 
+step "the domain is pure (no tonic, sea_orm or sqlx in src/domain)"
+if grep -rnwE 'tonic|sea_orm|sqlx' src/domain; then
+  echo "src/domain must not name the transport or the database layer" >&2
+  exit 1
+fi
+
 # ---- the suite, twice ---------------------------------------------------------------
 # The fuzz test sends this many random requests (as random callers) to every RPC.
 export SUPPORT_FUZZ_CASES="${SUPPORT_FUZZ_CASES:-10000}"

@@ -8,14 +8,8 @@ use sea_orm::{DbErr, RuntimeErr, SqlErr, sqlx};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-/// A request field that is not valid, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldViolation {
-    /// The path of the field, e.g. `customer.email`.
-    pub field: String,
-    /// What is wrong and how to fix it.
-    pub description: String,
-}
+pub use crate::domain::error::FieldViolation;
+use crate::domain::error::{DomainError, describe};
 
 /// Everything that can go wrong in a call.
 #[derive(Debug, thiserror::Error)]
@@ -71,8 +65,16 @@ pub enum AppError {
     Internal(String),
 }
 
-fn describe(violations: &[FieldViolation]) -> String {
-    violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ")
+impl From<DomainError> for AppError {
+    fn from(err: DomainError) -> Self {
+        match err {
+            DomainError::Invalid(violations) => AppError::InvalidArgument(violations),
+            DomainError::NotFound { resource, id } => AppError::NotFound { resource, id },
+            DomainError::Forbidden(m) => AppError::PermissionDenied(m),
+            DomainError::Precondition(m) => AppError::FailedPrecondition(m),
+            DomainError::Bug(m) => AppError::Internal(m),
+        }
+    }
 }
 
 impl AppError {
@@ -145,6 +147,12 @@ pub fn chain(err: &dyn std::error::Error) -> String {
 /// Logs an internal failure with its chain of causes.
 fn log_chain(err: &dyn std::error::Error) {
     tracing::error!(error = %chain(err), "request failed");
+}
+
+impl From<DomainError> for Status {
+    fn from(err: DomainError) -> Self {
+        Status::from(AppError::from(err))
+    }
 }
 
 impl From<AppError> for Status {

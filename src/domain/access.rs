@@ -2,9 +2,9 @@
 //! and the ticket scope that every ticket query, ticket write and streamed event is
 //! narrowed by. Pure rules; tokens and the enforcement point live in `crate::auth`.
 
+use super::error::{DomainError, DomainResult};
 use super::model::Ticket;
 use super::types::{AgentRole, stored_enum};
-use crate::error::{AppError, AppResult};
 
 stored_enum!(
     /// What a caller is, as named in its token.
@@ -133,7 +133,7 @@ impl TicketScope {
 
     /// Ok when the caller may see ticket `id`; otherwise NOT_FOUND for a customer (the
     /// ticket does not exist for them) and PERMISSION_DENIED for staff.
-    pub fn check(&self, id: i64, customer_id: i64, department_id: i64, agent_id: Option<i64>) -> AppResult<()> {
+    pub fn check(&self, id: i64, customer_id: i64, department_id: i64, agent_id: Option<i64>) -> DomainResult<()> {
         if self.admits(customer_id, department_id, agent_id) {
             return Ok(());
         }
@@ -141,14 +141,14 @@ impl TicketScope {
     }
 
     /// The refusal for a resource outside this scope.
-    pub fn refusal(&self, resource: &'static str, id: i64) -> AppError {
+    pub fn refusal(&self, resource: &'static str, id: i64) -> DomainError {
         match self {
-            TicketScope::Customer(_) => AppError::NotFound { resource, id },
-            TicketScope::Agent { department_id, .. } => AppError::PermissionDenied(format!(
+            TicketScope::Customer(_) => DomainError::NotFound { resource, id },
+            TicketScope::Agent { department_id, .. } => DomainError::Forbidden(format!(
                 "{resource} {id} is outside your scope: agents see the tickets of their department \
                  ({department_id}) and the tickets assigned to them"
             )),
-            TicketScope::All => AppError::Internal(format!("{resource} {id} refused to an unrestricted caller")),
+            TicketScope::All => DomainError::Bug(format!("{resource} {id} refused to an unrestricted caller")),
         }
     }
 }
@@ -173,9 +173,9 @@ mod tests {
     #[test]
     fn refusals_hide_from_customers_and_explain_to_staff() {
         let e = TicketScope::Customer(7).check(5, 8, 1, None).unwrap_err();
-        assert!(matches!(e, AppError::NotFound { resource: "ticket", id: 5 }));
+        assert!(matches!(e, DomainError::NotFound { resource: "ticket", id: 5 }));
         let e = TicketScope::Agent { agent_id: 3, department_id: 1 }.check(5, 8, 2, None).unwrap_err();
-        assert!(matches!(e, AppError::PermissionDenied(_)));
+        assert!(matches!(e, DomainError::Forbidden(_)));
         assert!(!TicketScope::Customer(7).sees_internal());
         assert!(TicketScope::Agent { agent_id: 3, department_id: 1 }.sees_internal());
     }

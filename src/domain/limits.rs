@@ -2,7 +2,7 @@
 //! a setting, so that no single call can hold the database or grow a response past what
 //! a default client reads (4 MiB).
 
-/// The largest response message a default gRPC client accepts (grpcio, grpcurl, tonic).
+/// The largest response message a default gRPC client accepts (grpcio, grpcurl, Rust's).
 pub const CLIENT_MESSAGE_LIMIT: usize = 4 * 1024 * 1024;
 
 /// The largest attachment the service will store: GetAttachment returns it in one

@@ -2,6 +2,7 @@
 //!
 //! - [`types`]: the enums (tiers, severities, statuses…) and their stored names.
 //! - [`model`]: the resources as the service knows them, and validated inputs.
+//! - [`error`]: what the rules refuse, in the domain's words.
 //! - [`validate`]: field checks that collect every violation of a request.
 //! - [`limits`]: the counts and sizes one request may ask for.
 //! - [`priority`]: the configurable priority engine.
@@ -12,6 +13,7 @@
 
 pub mod access;
 pub mod clock;
+pub mod error;
 pub mod event;
 pub mod limits;
 pub mod model;

@@ -1,7 +1,7 @@
 //! Field checks. A [`Checker`] collects every violation of a request so that the caller
 //! learns about all bad fields at once, each by its path.
 
-use crate::error::{AppError, AppResult, FieldViolation};
+use super::error::{DomainError, DomainResult, FieldViolation};
 
 /// The most violations one error lists.
 pub const MAX_VIOLATIONS: usize = 50;
@@ -40,8 +40,8 @@ impl Checker {
     }
 
     /// `Ok` when nothing was recorded, else `INVALID_ARGUMENT` with every violation.
-    pub fn finish(self) -> AppResult<()> {
-        if self.violations.is_empty() { Ok(()) } else { Err(AppError::InvalidArgument(self.violations)) }
+    pub fn finish(self) -> DomainResult<()> {
+        if self.violations.is_empty() { Ok(()) } else { Err(DomainError::Invalid(self.violations)) }
     }
 }
 
@@ -212,7 +212,7 @@ mod tests {
         for i in 0..10_000 {
             c.fail(&format!("f{i}"), "bad");
         }
-        let Err(AppError::InvalidArgument(v)) = c.finish() else { panic!("violations expected") };
+        let Err(DomainError::Invalid(v)) = c.finish() else { panic!("violations expected") };
         assert_eq!(v.len(), MAX_VIOLATIONS);
     }
 

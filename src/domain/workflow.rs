@@ -4,8 +4,8 @@
 //! reopened to IN_PROGRESS or closed. The customer closes from any status before CLOSED
 //! with CloseTicket (feedback and rating). CLOSED is final for everyone.
 
+use super::error::{DomainError, DomainResult};
 use super::{ConversationMode, SenderKind, Status, Visibility};
-use crate::error::{AppError, AppResult};
 
 /// How a move is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub fn allowed_transitions(from: Status) -> Vec<(Status, Via)> {
 }
 
 /// Checks a staff move; the refusal names the allowed moves.
-pub fn check_status_move(from: Status, to: Status) -> AppResult<()> {
+pub fn check_status_move(from: Status, to: Status) -> DomainResult<()> {
     if status_moves(from).contains(&to) {
         return Ok(());
     }
@@ -47,15 +47,15 @@ pub fn check_status_move(from: Status, to: Status) -> AppResult<()> {
     } else {
         format!("allowed from {from}: {}", allowed.join(", "))
     };
-    Err(AppError::FailedPrecondition(format!("cannot move ticket from {from} to {to}; {hint}")))
+    Err(DomainError::Precondition(format!("cannot move ticket from {from} to {to}; {hint}")))
 }
 
 /// Checks the customer's close.
-pub fn check_close(from: Status) -> AppResult<()> {
+pub fn check_close(from: Status) -> DomainResult<()> {
     if from.is_open() {
         Ok(())
     } else {
-        Err(AppError::FailedPrecondition("the ticket is already CLOSED, which is final".into()))
+        Err(DomainError::Precondition("the ticket is already CLOSED, which is final".into()))
     }
 }
 
@@ -68,14 +68,14 @@ pub fn check_turn(
     sender: SenderKind,
     visibility: Visibility,
     last_public: Option<SenderKind>,
-) -> AppResult<()> {
+) -> DomainResult<()> {
     let customer_public = sender == SenderKind::Customer && visibility == Visibility::Public;
     if mode == ConversationMode::Chat || !customer_public {
         return Ok(());
     }
     match last_public {
         Some(SenderKind::Agent) => Ok(()),
-        _ => Err(AppError::FailedPrecondition(
+        _ => Err(DomainError::Precondition(
             "it is the agent's turn: in this TICKET-mode department the customer may post one message after each \
              agent reply; wait for the agent to answer"
                 .into(),

@@ -271,7 +271,7 @@ impl Repo {
         if !scope.admits(t.customer_id, t.department_id, t.assigned_agent_id)
             || (log.visibility != Visibility::Public.as_str() && !scope.sees_internal())
         {
-            return Err(scope.refusal("attachment", id));
+            return Err(scope.refusal("attachment", id).into());
         }
         let meta = AttachmentMeta {
             id: a.id,

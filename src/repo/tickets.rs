@@ -101,7 +101,7 @@ pub(crate) fn within(scope: &TicketScope) -> Option<Condition> {
 
 /// Refuses a ticket row outside `scope` (NOT_FOUND for customers, PERMISSION_DENIED for staff).
 pub(crate) fn check_scope(scope: &TicketScope, t: &row::Model) -> AppResult<()> {
-    scope.check(t.id, t.customer_id, t.department_id, t.assigned_agent_id)
+    Ok(scope.check(t.id, t.customer_id, t.department_id, t.assigned_agent_id)?)
 }
 
 /// Writes a new ticket row and returns it as stored, without reading it back: sea-orm's

@@ -75,7 +75,8 @@ fn id(c: &mut Checker, field: &str, value: i64) -> i64 {
 pub fn resource_id(field: &str, value: i64) -> AppResult<i64> {
     let mut c = Checker::new();
     let id = id(&mut c, field, value);
-    c.finish().map(|_| id)
+    c.finish()?;
+    Ok(id)
 }
 
 /// Validates an optional request id.
