@@ -3,7 +3,7 @@
 use tonic::Request;
 
 use super::convert::{optional, requests as req, required};
-use super::{RpcResult, State, caller, ok};
+use super::{RpcResult, State, caller, convert, ok};
 use crate::auth::policy;
 use crate::domain::Availability;
 use crate::domain::validate::{self, Checker};
@@ -22,8 +22,9 @@ impl AgentService for AgentApi {
     async fn create_agent(&self, request: Request<pb::CreateAgentRequest>) -> RpcResult<pb::CreateAgentResponse> {
         let who = caller(&request)?;
         let r = request.into_inner();
+        let fingerprint = convert::fingerprint(&r);
         let new = req::new_agent(r.agent)?;
-        let key = IdempotencyKey::new(&who.subject, "CreateAgent", req::request_id(&r.request_id)?, &new);
+        let key = IdempotencyKey::new(&who.subject, "CreateAgent", req::request_id(&r.request_id)?, fingerprint, &new);
         let a = self.0.repo.create_agent(&new, key.as_ref(), self.0.clock.now()).await?;
         ok(pb::CreateAgentResponse { agent: Some(a.into()) })
     }

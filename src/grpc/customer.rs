@@ -3,7 +3,7 @@
 use tonic::Request;
 
 use super::convert::{optional, requests as req};
-use super::{RpcResult, State, caller, ok};
+use super::{RpcResult, State, caller, convert, ok};
 use crate::auth::policy;
 use crate::domain::access::Role;
 use crate::domain::validate::{self, Checker};
@@ -24,8 +24,10 @@ impl CustomerService for CustomerApi {
     ) -> RpcResult<pb::CreateCustomerResponse> {
         let who = caller(&request)?;
         let r = request.into_inner();
+        let fingerprint = convert::fingerprint(&r);
         let new = req::new_customer(r.customer)?;
-        let key = IdempotencyKey::new(&who.subject, "CreateCustomer", req::request_id(&r.request_id)?, &new);
+        let key =
+            IdempotencyKey::new(&who.subject, "CreateCustomer", req::request_id(&r.request_id)?, fingerprint, &new);
         let c = self.0.repo.create_customer(&new, key.as_ref(), self.0.clock.now()).await?;
         ok(pb::CreateCustomerResponse { customer: Some(c.into()) })
     }

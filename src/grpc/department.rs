@@ -3,7 +3,7 @@
 use tonic::Request;
 
 use super::convert::requests as req;
-use super::{RpcResult, State, caller, ok};
+use super::{RpcResult, State, caller, convert, ok};
 use crate::pb::{self, department_service_server::DepartmentService};
 use crate::repo::idempotency::IdempotencyKey;
 
@@ -19,8 +19,10 @@ impl DepartmentService for DepartmentApi {
     ) -> RpcResult<pb::CreateDepartmentResponse> {
         let who = caller(&request)?;
         let r = request.into_inner();
+        let fingerprint = convert::fingerprint(&r);
         let new = req::new_department(r.department)?;
-        let key = IdempotencyKey::new(&who.subject, "CreateDepartment", req::request_id(&r.request_id)?, &new);
+        let key =
+            IdempotencyKey::new(&who.subject, "CreateDepartment", req::request_id(&r.request_id)?, fingerprint, &new);
         let d = self.0.repo.create_department(&new, key.as_ref(), self.0.clock.now()).await?;
         ok(pb::CreateDepartmentResponse { department: Some(d.into()) })
     }

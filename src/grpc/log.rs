@@ -3,7 +3,7 @@
 use tonic::Request;
 
 use super::convert::{requests as req, required, ticket_requests as treq};
-use super::{RpcResult, State, caller, ok};
+use super::{RpcResult, State, caller, convert, ok};
 use crate::auth::policy;
 use crate::domain::SenderKind;
 use crate::domain::validate::{self, Checker};
@@ -29,9 +29,10 @@ impl LogService for LogApi {
             }
         }
         let request_id = req::request_id(&r.request_id)?;
+        let fingerprint = convert::fingerprint(&r);
         let new = treq::new_log(r, &self.0.limits)?;
         policy::check_sender(&who, new.sender_kind, new.sender_id, new.visibility)?;
-        let key = IdempotencyKey::new(&who.subject, "AddLog", request_id, &new);
+        let key = IdempotencyKey::new(&who.subject, "AddLog", request_id, fingerprint, &new);
         let log = self.0.repo.add_log(&new, key.as_ref(), &who.ticket_scope(), self.0.clock.now()).await?;
         ok(pb::AddLogResponse { log: Some(log.into()) })
     }

@@ -7,7 +7,7 @@ use tonic::{Request, Status};
 
 use super::convert::{requests as req, required, ticket_requests as treq};
 use super::frame::WatchFrame;
-use super::{RpcResult, State, caller, ok};
+use super::{RpcResult, State, caller, convert, ok};
 use crate::auth::{policy, table};
 use crate::domain::access::Role;
 use crate::domain::validate::{self, Checker};
@@ -46,8 +46,9 @@ impl TicketService for TicketApi {
             r.customer_id = own;
         }
         policy::own_customer(&who, r.customer_id)?;
+        let fingerprint = convert::fingerprint(&r);
         let new = treq::new_ticket(&r)?;
-        let key = IdempotencyKey::new(&who.subject, "CreateTicket", req::request_id(&r.request_id)?, &new);
+        let key = IdempotencyKey::new(&who.subject, "CreateTicket", req::request_id(&r.request_id)?, fingerprint, &new);
         let t = self.0.repo.create_ticket(&new, key.as_ref(), self.0.clock.now()).await?;
         ok(pb::CreateTicketResponse { ticket: ticket(t) })
     }

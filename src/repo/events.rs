@@ -23,9 +23,46 @@ use sea_orm::{
 use super::entity::{queue_event as row, queue_state, ticket};
 use super::{Repo, stored, tickets};
 use crate::domain::access::TicketScope;
+use crate::domain::event::payload::{self, TicketV1};
 use crate::domain::event::{EventKind, Placement, QueueEvent, QueueFilter};
 use crate::domain::{Level, Status, Ticket};
 use crate::error::{AppError, AppResult};
+
+/// A ticket row in the events' stored form (see [`payload`]).
+fn stored_ticket(m: &ticket::Model) -> TicketV1 {
+    TicketV1 {
+        id: m.id,
+        customer_id: m.customer_id,
+        department_id: m.department_id,
+        category: m.category.clone(),
+        subject: m.subject.clone(),
+        description: m.description.clone(),
+        severity: m.severity.clone(),
+        impact: m.impact,
+        status: m.status.clone(),
+        priority_score: m.priority_score,
+        priority_level: m.priority_level.clone(),
+        severity_points: m.severity_points,
+        tier_points: m.tier_points,
+        impact_points: m.impact_points,
+        aging_points: m.aging_points,
+        assigned_agent_id: m.assigned_agent_id,
+        assignment_reason: m.assignment_reason.clone(),
+        first_response_due_at: m.first_response_due_at,
+        resolution_due_at: m.resolution_due_at,
+        first_response_breached: m.first_response_breached,
+        resolution_breached: m.resolution_breached,
+        rating: m.rating,
+        feedback: m.feedback.clone(),
+        last_response: m.last_response.clone(),
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+        first_response_at: m.first_response_at,
+        resolved_at: m.resolved_at,
+        closed_at: m.closed_at,
+    }
+}
 
 /// Writes the event of a change in the change's own transaction; call it last, after the
 /// rows it describes are changed. `before` is the ticket row before the change.
@@ -37,7 +74,7 @@ pub(crate) async fn record(
     log_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let json = serde_json::to_string(after).map_err(|e| AppError::Internal(format!("ticket to JSON: {e}")))?;
+    let json = payload::encode(&stored_ticket(after))?;
     let event = row::ActiveModel {
         sequence: Set(None),
         kind: Set(kind.as_str().to_owned()),
@@ -151,14 +188,13 @@ impl Repo {
         rows.into_iter()
             .map(|r| {
                 let before = placement(&r)?;
-                let t: ticket::Model = serde_json::from_str(&r.ticket)
-                    .map_err(|e| AppError::Internal(format!("queue_events.ticket of event {}: {e}", r.id)))?;
+                let ticket = payload::decode(&r.ticket)?;
                 Ok(QueueEvent {
                     id: r.id,
                     sequence: r.sequence.unwrap_or_default(),
                     kind: stored(EventKind::parse, "queue_events.kind", &r.kind)?,
                     time: r.created_at,
-                    ticket: tickets::to_domain(t)?,
+                    ticket,
                     log: r.log_id.and_then(|id| logs.remove(&id)),
                     before,
                 })
@@ -234,5 +270,53 @@ impl Repo {
             .await?;
         txn.commit().await?;
         Ok(gone)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Until this release an event stored the `tickets` row serialised: such a payload
+    /// decodes, and the stored form written now decodes to the same ticket.
+    #[test]
+    fn the_rows_old_serialisation_and_the_new_stored_form_decode_alike() {
+        let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, 2, 9, 0, 0).unwrap();
+        let row = ticket::Model {
+            id: 3,
+            customer_id: 7,
+            department_id: 2,
+            category: "BUG_REPORT".into(),
+            subject: "Checkout fails".into(),
+            description: "The pay button answers 500.".into(),
+            severity: "MAJOR".into(),
+            impact: 3,
+            status: "IN_PROGRESS".into(),
+            priority_score: 9,
+            priority_level: "P2".into(),
+            severity_points: 3,
+            tier_points: 3,
+            impact_points: 3,
+            aging_points: 0,
+            assigned_agent_id: Some(4),
+            assignment_reason: Some("AUTO_LEAST_LOADED".into()),
+            first_response_due_at: Some(at),
+            resolution_due_at: None,
+            first_response_breached: false,
+            resolution_breached: false,
+            rating: None,
+            feedback: None,
+            last_response: "Looking into it.".into(),
+            version: 3,
+            created_at: at,
+            updated_at: at,
+            first_response_at: Some(at),
+            resolved_at: None,
+            closed_at: None,
+        };
+        let old = serde_json::to_string(&row).unwrap();
+        let new = payload::encode(&stored_ticket(&row)).unwrap();
+        assert_eq!(payload::decode(&old).unwrap(), payload::decode(&new).unwrap());
+        assert_eq!(payload::decode(&new).unwrap(), tickets::to_domain(row).unwrap());
     }
 }

@@ -18,24 +18,36 @@ pub struct IdempotencyKey {
     pub scope: &'static str,
     /// The caller's request id.
     pub request_id: String,
-    /// A fingerprint of the validated request, to refuse reuse with other content.
+    /// A fingerprint of the request as sent (its protobuf encoding), to refuse reuse with
+    /// other content; `v2:` and 16 hex digits.
     pub fingerprint: String,
+    /// The fingerprint the service stored before version 2 (a hash of the validated
+    /// request's debug form), still accepted for keys written by that code.
+    pub legacy: String,
 }
 
 impl IdempotencyKey {
-    /// `principal`'s key for `request`, if the caller sent a request id.
+    /// `principal`'s key for a request with this `fingerprint` (see
+    /// `grpc::convert::fingerprint`), validated as `validated`, if it carries a request id.
     pub fn new(
         principal: &str,
         scope: &'static str,
         request_id: Option<String>,
-        request: &impl std::fmt::Debug,
+        fingerprint: String,
+        validated: &impl std::fmt::Debug,
     ) -> Option<Self> {
         request_id.map(|request_id| Self {
             principal: principal.to_owned(),
             scope,
             request_id,
-            fingerprint: paging::fingerprint(request),
+            fingerprint,
+            legacy: paging::fingerprint(validated),
         })
+    }
+
+    /// Whether a stored fingerprint is this request's, in any version.
+    pub fn matches(&self, stored: &str) -> bool {
+        stored == self.fingerprint || stored == self.legacy
     }
 }
 
@@ -47,7 +59,7 @@ async fn lookup(conn: &impl ConnectionTrait, k: &IdempotencyKey) -> AppResult<Op
         .one(conn)
         .await?;
     match row {
-        Some(r) if r.fingerprint != k.fingerprint => Err(AppError::invalid(
+        Some(r) if !k.matches(&r.fingerprint) => Err(AppError::invalid(
             "request_id",
             "was already used for a different request; use a new request_id for a new request",
         )),
@@ -101,5 +113,41 @@ impl Repo {
             }
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Category, NewTicket, Severity};
+
+    fn new_ticket() -> NewTicket {
+        NewTicket {
+            customer_id: 7,
+            department_id: 2,
+            category: Category::BugReport,
+            subject: "Checkout fails".into(),
+            description: "The pay button answers 500.".into(),
+            severity: Severity::Major,
+            impact: 3,
+        }
+    }
+
+    /// A key stored by the code before fingerprints were versioned still matches its retry.
+    #[test]
+    fn a_fingerprint_stored_by_the_previous_version_still_matches() {
+        // What the service stored for this request before fingerprints were versioned.
+        let stored_before = "3c837f66e9669872";
+        let key = IdempotencyKey::new(
+            "customer:7",
+            "CreateTicket",
+            Some("r1".into()),
+            "v2:0123456789abcdef".into(),
+            &new_ticket(),
+        )
+        .expect("a key");
+        assert!(key.matches(stored_before), "{}", key.legacy);
+        assert!(key.matches("v2:0123456789abcdef"));
+        assert!(!key.matches("v2:fedcba9876543210"));
     }
 }

@@ -1,5 +1,7 @@
 //! Queue events and the filter a WatchQueue subscriber asks for.
 
+pub mod payload;
+
 use chrono::{DateTime, Utc};
 
 use super::access::TicketScope;
