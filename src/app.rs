@@ -331,7 +331,10 @@ pub async fn serve(
     tokio::pin!(serve);
 
     // Start-up, while health and reflection already answer.
+    // Biased: an app that is ready already (tests, the bench) is filled in before the first
+    // connection is accepted.
     let app = tokio::select! {
+        biased;
         app = app => app?,
         served = &mut serve => {
             tracing::info!("stopped before the service was ready");
