@@ -1,16 +1,18 @@
 //! Support Service: customer support as a gRPC service.
 //!
 //! The layers, from the wire inwards:
-//! - [`auth`]: the layer that authenticates every call and rate-limits each caller,
-//!   tokens, passwords, and the policy of what each role may do.
-//! - [`grpc`]: one tonic service per proto service; thin handlers that check the
-//!   caller's role, convert and validate ([`grpc::convert`]), call the repository with
-//!   the caller's ticket scope, and map errors.
+//! - [`auth`]: the layer that authenticates every call, applies the table of who may call
+//!   what, and rate-limits each caller; tokens, passwords, accounts and their standing.
+//! - [`grpc`]: one tonic service per proto service; thin handlers that take the verified
+//!   caller, convert and validate ([`grpc::convert`]), call the repository with the
+//!   caller's ticket scope, and map errors; the layers for deadlines and malformed framing.
 //! - [`domain`]: the rules — priority engine, ticket workflow, validation — with no
 //!   gRPC or SQL in them.
 //! - [`repo`]: SeaORM entities, queries and transactions; the only code that touches
 //!   the database.
-//! - [`app`]: start-up and shutdown: pool, migrations, health, reflection, services.
+//! - [`events`]: the event log: the sequencer, the tailer, the fan-out, WatchQueue.
+//! - [`app`]: start-up and shutdown: listen first, pool, migrations, health, reflection,
+//!   services, the lifecycle of every task; [`ready`]: what is set once ready.
 //! - [`config`], [`telemetry`], [`error`]: settings, tracing, and the one error type.
 //! - [`demo`]: the reproducible demo dataset, written through [`repo`].
 
@@ -23,6 +25,7 @@ pub mod error;
 pub mod events;
 pub mod grpc;
 pub mod jobs;
+pub mod ready;
 pub mod repo;
 pub mod telemetry;
 

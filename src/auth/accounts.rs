@@ -19,7 +19,8 @@ use crate::domain::NewCustomer;
 use crate::domain::access::Principal;
 use crate::error::{AppError, AppResult};
 use crate::repo::Repo;
-use crate::repo::credentials::{Account, Credential, NewRefresh, Rotation};
+use crate::repo::credentials::{Account, Credential};
+use crate::repo::sign_in::{NewRefresh, Rotation};
 
 /// Tokens handed to a signed-in caller.
 #[derive(Debug, Clone, PartialEq, Eq)]

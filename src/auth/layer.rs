@@ -18,7 +18,7 @@ use super::standing::Standings;
 use super::table::{self, Access};
 use super::token::Tokens;
 use crate::domain::access::{Principal, Role};
-use crate::grpc::starting::{Slot, starting};
+use crate::ready::{Slot, starting};
 
 /// A per-principal rate: `per_second` sustained, `burst` at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

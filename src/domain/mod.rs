@@ -2,6 +2,7 @@
 //!
 //! - [`types`]: the enums (tiers, severities, statuses…) and their stored names.
 //! - [`model`]: the resources as the service knows them, and validated inputs.
+//! - [`page`]: page requests and pages.
 //! - [`error`]: what the rules refuse, in the domain's words.
 //! - [`validate`]: field checks that collect every violation of a request.
 //! - [`limits`]: the counts and sizes one request may ask for.
@@ -17,6 +18,7 @@ pub mod error;
 pub mod event;
 pub mod limits;
 pub mod model;
+pub mod page;
 pub mod priority;
 pub mod report;
 pub mod sla;
@@ -26,4 +28,5 @@ pub mod workflow;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use model::*;
+pub use page::*;
 pub use types::*;

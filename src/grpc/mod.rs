@@ -1,4 +1,4 @@
-//! The gRPC surface: one file per proto service. Handlers are thin: check the caller
+//! The gRPC surface: one file per proto service. Handlers are thin: take the caller
 //! ([`caller`]), convert and validate the request, call the repository with the caller's
 //! ticket scope, wrap the response; errors map through [`crate::error::AppError`].
 

@@ -3,47 +3,14 @@
 //! every other call is UNAVAILABLE ("starting") until the service is [`Slot::fill`]ed.
 
 use std::convert::Infallible;
-use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
-use tonic::Status;
 use tonic::body::Body;
 use tonic::server::NamedService;
 use tower::{Service, ServiceExt};
 
-/// The UNAVAILABLE answer of a call that came before the service was ready.
-pub fn starting() -> Status {
-    Status::unavailable("the service is starting (connecting to its database); retry shortly")
-}
-
-/// A value set once, when the service is ready.
-#[derive(Debug)]
-pub struct Slot<T>(Arc<OnceLock<T>>);
-
-impl<T> Clone for Slot<T> {
-    fn clone(&self) -> Self {
-        Self(self.0.clone())
-    }
-}
-
-impl<T> Default for Slot<T> {
-    fn default() -> Self {
-        Self(Arc::new(OnceLock::new()))
-    }
-}
-
-impl<T> Slot<T> {
-    /// The value, once ready.
-    pub fn get(&self) -> Option<&T> {
-        self.0.get()
-    }
-
-    /// Sets the value (a second fill is ignored).
-    pub fn fill(&self, value: T) {
-        let _ = self.0.set(value);
-    }
-}
+pub use crate::ready::{Slot, starting};
 
 /// A generated service that answers UNAVAILABLE until its slot is filled.
 #[derive(Debug)]

@@ -20,7 +20,8 @@ use sea_orm::{
 };
 
 use super::entity::{agent, assignment, ticket};
-use super::{Repo, Rules, events, found, stored, tickets};
+use super::ticket_rows;
+use super::{Repo, Rules, events, found, stored};
 use crate::domain::access::TicketScope;
 use crate::domain::event::EventKind;
 use crate::domain::{AssignmentReason, Availability, Status, Ticket};
@@ -114,7 +115,7 @@ pub(crate) async fn assign_to(
     am.assignment_reason = Set(Some(reason.as_str().to_owned()));
     am.version = Set(version);
     am.updated_at = Set(now);
-    let m = super::tickets::update_row(txn, am).await?;
+    let m = super::ticket_rows::update_row(txn, am).await?;
     agent::Entity::update_many()
         .col_expr(agent::Column::LastAssignedAt, Expr::value(now))
         .filter(agent::Column::Id.eq(agent_id))
@@ -212,7 +213,7 @@ pub(crate) async fn release_agent(
         am.assignment_reason = Set(None);
         am.version = Set(version);
         am.updated_at = Set(now);
-        let m = super::tickets::update_row(txn, am).await?;
+        let m = super::ticket_rows::update_row(txn, am).await?;
         events::record(txn, EventKind::TicketUpdated, Some(&before), &m, None, now).await?;
         released.push(m);
     }
@@ -237,7 +238,7 @@ impl Repo {
     ) -> AppResult<Ticket> {
         let txn = self.begin().await?;
         let seen = found(ticket::Entity::find_by_id(ticket_id).one(&txn).await?, "ticket", ticket_id)?;
-        tickets::check_scope(scope, &seen)?;
+        ticket_rows::check_scope(scope, &seen)?;
         let dept = seen.department_id;
         let agents = lock_department_agents(&txn, dept).await?;
         let t = found(ticket::Entity::find_by_id(ticket_id).lock_exclusive().one(&txn).await?, "ticket", ticket_id)?;
@@ -276,6 +277,6 @@ impl Repo {
         };
         let m = assign_to(&txn, t, agent_id, (reason, Announce::Yes), by, now).await?;
         self.commit(txn).await?;
-        tickets::to_domain(m)
+        ticket_rows::to_domain(m)
     }
 }

@@ -4,14 +4,13 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, SqlErr,
+    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, SqlErr,
     sea_query::{Expr, ExprTrait},
 };
 
-use super::customers::insert_customer;
-use super::entity::{agent, credential, refresh_token as token, service_secret, set_password_token};
+use super::entity::refresh_token as token;
+use super::entity::{agent, credential, service_secret};
 use super::{Repo, found};
-use crate::domain::{Customer, NewCustomer};
 use crate::error::{AppError, AppResult};
 
 /// A stored credential and whom it signs in.
@@ -86,59 +85,21 @@ impl Account {
     }
 }
 
-/// A refresh token to store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewRefresh {
-    /// The chain it belongs to (one per sign-in).
-    pub family: String,
-    /// SHA-256 (hex) of the token.
-    pub token_hash: String,
-    /// When it stops working.
-    pub expires_at: DateTime<Utc>,
-}
+pub(super) const EMAIL_TAKEN: &str =
+    "an account with this email already exists (a customer or an agent); sign in instead";
 
-/// What presenting a refresh token came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rotation {
-    /// Rotated: the presented token is spent and `next` is stored.
-    Rotated(Credential),
-    /// No such token, or its chain was revoked.
-    Unknown,
-    /// Past its expiry.
-    Expired,
-    /// Already rotated once: its whole chain is now revoked.
-    Reused,
-}
-
-const EMAIL_TAKEN: &str = "an account with this email already exists (a customer or an agent); sign in instead";
-
-async fn set_hash(txn: &DatabaseTransaction, credential_id: i64, hash: &str, now: DateTime<Utc>) -> AppResult<()> {
+pub(super) async fn set_hash(
+    txn: &DatabaseTransaction,
+    credential_id: i64,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     credential::Entity::update_many()
         .col_expr(credential::Column::PasswordHash, Expr::value(hash))
         .col_expr(credential::Column::UpdatedAt, Expr::value(now))
         .filter(credential::Column::Id.eq(credential_id))
         .exec(txn)
         .await?;
-    Ok(())
-}
-
-async fn insert_refresh(
-    conn: &impl ConnectionTrait,
-    credential_id: i64,
-    r: &NewRefresh,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    let am = token::ActiveModel {
-        credential_id: Set(credential_id),
-        family: Set(r.family.clone()),
-        token_hash: Set(r.token_hash.clone()),
-        expires_at: Set(r.expires_at),
-        used_at: Set(None),
-        revoked_at: Set(None),
-        created_at: Set(now),
-        ..Default::default()
-    };
-    token::Entity::insert(am).exec(conn).await?;
     Ok(())
 }
 
@@ -206,18 +167,8 @@ pub(crate) async fn bump_generation(txn: &DatabaseTransaction, account: Account)
     Ok(())
 }
 
-async fn revoke_refresh_of(txn: &DatabaseTransaction, credential_id: i64, now: DateTime<Utc>) -> AppResult<()> {
-    token::Entity::update_many()
-        .col_expr(token::Column::RevokedAt, Expr::value(now))
-        .filter(token::Column::CredentialId.eq(credential_id))
-        .filter(token::Column::RevokedAt.is_null())
-        .exec(txn)
-        .await?;
-    Ok(())
-}
-
 /// The credential of `account`, locked for the transaction.
-async fn identity(txn: &DatabaseTransaction, account: Account) -> AppResult<credential::Model> {
+pub(super) async fn identity(txn: &DatabaseTransaction, account: Account) -> AppResult<credential::Model> {
     let (resource, id) = account.resource();
     let row = credential::Entity::find().filter(account.filter()).lock_exclusive().one(txn).await?;
     row.ok_or_else(|| {
@@ -227,91 +178,25 @@ async fn identity(txn: &DatabaseTransaction, account: Account) -> AppResult<cred
     })
 }
 
-impl Repo {
-    /// Creates a customer, their credential and their first refresh token, in one transaction.
-    #[tracing::instrument(skip_all)]
-    pub async fn register_customer(
-        &self,
-        new: &NewCustomer,
-        password_hash: &str,
-        refresh: &NewRefresh,
-        now: DateTime<Utc>,
-    ) -> AppResult<Customer> {
-        let txn = self.begin().await?;
-        let id = insert_customer(&txn, new, now).await.map_err(|e| match e {
-            AppError::AlreadyExists { .. } => {
-                AppError::AlreadyExists { field: "email".into(), message: EMAIL_TAKEN.into() }
-            }
-            other => other,
-        })?;
-        let credential = identity(&txn, Account::Customer(id)).await?.id;
-        set_hash(&txn, credential, password_hash, now).await?;
-        insert_refresh(&txn, credential, refresh, now).await?;
-        txn.commit().await?;
-        self.get_customer(id).await
-    }
+pub(super) async fn revoke_refresh_of(
+    txn: &DatabaseTransaction,
+    credential_id: i64,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    token::Entity::update_many()
+        .col_expr(token::Column::RevokedAt, Expr::value(now))
+        .filter(token::Column::CredentialId.eq(credential_id))
+        .filter(token::Column::RevokedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(())
+}
 
+impl Repo {
     /// The credential that signs in with `email` (lower-cased), if any.
     pub async fn credential_by_email(&self, email: &str) -> AppResult<Option<Credential>> {
         let row = credential::Entity::find().filter(credential::Column::Email.eq(email)).one(&self.db).await?;
         Ok(row.map(Into::into))
-    }
-
-    /// Stores a refresh token starting a new chain (a sign-in).
-    pub async fn issue_refresh(&self, credential_id: i64, refresh: &NewRefresh, now: DateTime<Utc>) -> AppResult<()> {
-        insert_refresh(&self.db, credential_id, refresh, now).await
-    }
-
-    /// Spends the refresh token hashed `presented` and stores `next` in its chain. Only one
-    /// of two concurrent presentations wins; presenting a spent token revokes its chain.
-    #[tracing::instrument(skip_all)]
-    pub async fn rotate_refresh(&self, presented: &str, next: &NewRefresh, now: DateTime<Utc>) -> AppResult<Rotation> {
-        use token::Column as C;
-        let Some(row) = token::Entity::find().filter(C::TokenHash.eq(presented)).one(&self.db).await? else {
-            return Ok(Rotation::Unknown);
-        };
-        if row.revoked_at.is_some() {
-            return Ok(Rotation::Unknown);
-        }
-        if row.used_at.is_some() {
-            self.revoke_family(&row.family, now).await?;
-            return Ok(Rotation::Reused);
-        }
-        if row.expires_at <= now {
-            return Ok(Rotation::Expired);
-        }
-        let txn = self.begin().await?;
-        let spent = token::Entity::update_many()
-            .col_expr(C::UsedAt, Expr::value(now))
-            .filter(C::Id.eq(row.id))
-            .filter(C::UsedAt.is_null())
-            .filter(C::RevokedAt.is_null())
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if spent != 1 {
-            txn.rollback().await?;
-            self.revoke_family(&row.family, now).await?;
-            return Ok(Rotation::Reused);
-        }
-        insert_refresh(&txn, row.credential_id, &NewRefresh { family: row.family.clone(), ..next.clone() }, now)
-            .await?;
-        let cred =
-            found(credential::Entity::find_by_id(row.credential_id).one(&txn).await?, "credential", row.credential_id)?;
-        txn.commit().await?;
-        Ok(Rotation::Rotated(cred.into()))
-    }
-
-    async fn revoke_family(&self, family: &str, now: DateTime<Utc>) -> AppResult<()> {
-        use token::Column as C;
-        tracing::warn!(family, "a spent refresh token was presented again; revoking its chain");
-        token::Entity::update_many()
-            .col_expr(C::RevokedAt, Expr::value(now))
-            .filter(C::Family.eq(family))
-            .filter(C::RevokedAt.is_null())
-            .exec(&self.db)
-            .await?;
-        Ok(())
     }
 
     /// Sets (or replaces) the password `account` signs in with: the account's older tokens
@@ -382,84 +267,6 @@ impl Repo {
     /// The credential of `account`, if it has one.
     pub async fn credential_of(&self, account: Account) -> AppResult<Option<Credential>> {
         Ok(credential::Entity::find().filter(account.filter()).one(&self.db).await?.map(Into::into))
-    }
-
-    /// Revokes the refresh-token family of the presented token (sign-out); false when the
-    /// token is unknown.
-    pub async fn revoke_refresh_family(&self, presented: &str, now: DateTime<Utc>) -> AppResult<bool> {
-        let row = token::Entity::find().filter(token::Column::TokenHash.eq(presented)).one(&self.db).await?;
-        let Some(row) = row else { return Ok(false) };
-        token::Entity::update_many()
-            .col_expr(token::Column::RevokedAt, Expr::value(now))
-            .filter(token::Column::Family.eq(row.family.as_str()))
-            .filter(token::Column::RevokedAt.is_null())
-            .exec(&self.db)
-            .await?;
-        Ok(true)
-    }
-
-    /// Stores a one-time set-password token (hashed) for `account`.
-    pub async fn issue_set_password(
-        &self,
-        account: Account,
-        token_hash: &str,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> AppResult<()> {
-        let txn = self.begin().await?;
-        let c = identity(&txn, account).await?;
-        let am = set_password_token::ActiveModel {
-            token_hash: Set(token_hash.to_owned()),
-            credential_id: Set(c.id),
-            expires_at: Set(expires_at),
-            used_at: Set(None),
-            created_at: Set(now),
-            ..Default::default()
-        };
-        set_password_token::Entity::insert(am).exec(&txn).await?;
-        txn.commit().await?;
-        Ok(())
-    }
-
-    /// Spends the set-password token hashed `presented` and sets the password of its
-    /// account, as [`Repo::set_password`] does; None when the token is unknown, spent or
-    /// expired. A disabled account stays disabled.
-    #[tracing::instrument(skip_all)]
-    pub async fn set_password_with_token(
-        &self,
-        presented: &str,
-        password_hash: &str,
-        refresh: &NewRefresh,
-        now: DateTime<Utc>,
-    ) -> AppResult<Option<Credential>> {
-        use set_password_token::Column as C;
-        let txn = self.begin().await?;
-        let Some(t) =
-            set_password_token::Entity::find().filter(C::TokenHash.eq(presented)).lock_exclusive().one(&txn).await?
-        else {
-            return Ok(None);
-        };
-        if t.used_at.is_some() || t.expires_at <= now {
-            return Ok(None);
-        }
-        set_password_token::Entity::update_many()
-            .col_expr(C::UsedAt, Expr::value(now))
-            .filter(C::Id.eq(t.id))
-            .exec(&txn)
-            .await?;
-        let c: Credential =
-            found(credential::Entity::find_by_id(t.credential_id).one(&txn).await?, "credential", t.credential_id)?
-                .into();
-        let Some(account) = c.account() else { return Ok(None) };
-        set_hash(&txn, c.id, password_hash, now).await?;
-        bump_generation(&txn, account).await?;
-        revoke_refresh_of(&txn, c.id, now).await?;
-        if !c.disabled {
-            insert_refresh(&txn, c.id, refresh, now).await?;
-        }
-        let c = found(credential::Entity::find_by_id(c.id).one(&txn).await?, "credential", c.id)?;
-        txn.commit().await?;
-        Ok(Some(c.into()))
     }
 
     /// The service-wide secret `name`, created from `make` the first time it is asked for.

@@ -7,12 +7,19 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::credentials::{Account, insert_identity, move_identity};
-use super::entity::customer as row;
+use super::Rules;
+use super::credentials::{Account, EMAIL_TAKEN, identity, insert_identity, move_identity, set_hash};
+use super::entity::{customer as row, ticket};
+use super::events;
 use super::idempotency::IdempotencyKey;
+use super::sign_in::{NewRefresh, insert_refresh};
+use super::ticket_rows::{set_priority, update_row};
 use super::{Repo, check_version, found, paging, stored};
 use crate::domain::access::TicketScope;
+use crate::domain::event::EventKind;
+use crate::domain::priority::PriorityInputs;
 use crate::domain::{Customer, CustomerPatch, NewCustomer, Page, PageRequest, Tier};
+use crate::domain::{Severity, Status};
 use crate::error::{AppError, AppResult};
 
 const TAKEN: &str = "a customer with this email already exists";
@@ -71,6 +78,29 @@ pub(crate) async fn insert_customer(
 }
 
 impl Repo {
+    /// Creates a customer, their credential and their first refresh token, in one transaction.
+    #[tracing::instrument(skip_all)]
+    pub async fn register_customer(
+        &self,
+        new: &NewCustomer,
+        password_hash: &str,
+        refresh: &NewRefresh,
+        now: DateTime<Utc>,
+    ) -> AppResult<Customer> {
+        let txn = self.begin().await?;
+        let id = insert_customer(&txn, new, now).await.map_err(|e| match e {
+            AppError::AlreadyExists { .. } => {
+                AppError::AlreadyExists { field: "email".into(), message: EMAIL_TAKEN.into() }
+            }
+            other => other,
+        })?;
+        let credential = identity(&txn, Account::Customer(id)).await?.id;
+        set_hash(&txn, credential, password_hash, now).await?;
+        insert_refresh(&txn, credential, refresh, now).await?;
+        txn.commit().await?;
+        self.get_customer(id).await
+    }
+
     /// Creates a customer; a duplicate email is ALREADY_EXISTS.
     #[tracing::instrument(skip_all)]
     pub async fn create_customer(
@@ -120,7 +150,7 @@ impl Repo {
         use super::entity::ticket;
         let mut q =
             ticket::Entity::find().select_only().column(ticket::Column::Id).filter(ticket::Column::CustomerId.eq(id));
-        if let Some(within) = super::tickets::within(scope) {
+        if let Some(within) = super::ticket_rows::within(scope) {
             q = q.filter(within);
         }
         Ok(q.into_tuple::<i64>().one(&self.db).await?.is_some())
@@ -166,9 +196,61 @@ impl Repo {
             move_identity(&txn, Account::Customer(id), email, "customer.email", now).await?;
         }
         if let Some(tier) = patch.tier.filter(|t| t.as_str() != old_tier) {
-            super::tickets::rescore_customer_tickets(&txn, id, tier, &self.rules, now).await?;
+            rescore_customer_tickets(&txn, id, tier, &self.rules, now).await?;
         }
         self.commit(txn).await?;
         to_domain(m)
     }
+}
+
+/// Re-scores a customer's open tickets after a tier change.
+async fn rescore_customer_tickets(
+    txn: &DatabaseTransaction,
+    customer_id: i64,
+    tier: Tier,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let policy = &rules.policy;
+    // Bounded: the highest-priority tickets now, the rest by the maintenance job (which
+    // scores every open ticket with its customer's tier), so one call writes a bounded
+    // number of rows however many tickets the customer opened.
+    let open = ticket::Entity::find()
+        .filter(ticket::Column::CustomerId.eq(customer_id))
+        .filter(ticket::Column::Status.ne(Status::Closed.as_str()))
+        .order_by_desc(ticket::Column::PriorityScore)
+        .order_by_asc(ticket::Column::Id)
+        .limit(rules.rescore_per_call)
+        .lock_exclusive()
+        .all(txn)
+        .await?;
+    if open.len() as u64 == rules.rescore_per_call {
+        tracing::info!(
+            customer_id,
+            limit = rules.rescore_per_call,
+            "tier change: the remaining open tickets are re-scored by the maintenance job"
+        );
+    }
+    for m in open {
+        let inputs = PriorityInputs {
+            severity: stored(Severity::parse, "tickets.severity", &m.severity)?,
+            tier,
+            impact: m.impact,
+            opened_at: m.created_at,
+        };
+        let p = policy.score(&inputs, now);
+        if p.score == m.priority_score && p.tier_points == m.tier_points {
+            continue;
+        }
+        let version = m.version + 1;
+        let created_at = m.created_at;
+        let before = m.clone();
+        let mut am = m.into_active_model();
+        set_priority(&mut am, &p, policy, created_at);
+        am.version = Set(version);
+        am.updated_at = Set(now);
+        let after = update_row(txn, am).await?;
+        events::record(txn, EventKind::PriorityChanged, Some(&before), &after, None, now).await?;
+    }
+    Ok(())
 }

@@ -15,18 +15,18 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    AccessMode, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, IsolationLevel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-    sea_query::Expr,
+    AccessMode, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait,
+    IsolationLevel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
 };
 
 use super::entity::{queue_event as row, queue_state, ticket};
-use super::{Repo, stored, tickets};
+use super::ticket_rows;
+use super::{Repo, stored};
 use crate::domain::access::TicketScope;
 use crate::domain::event::payload::{self, TicketV1};
 use crate::domain::event::{EventKind, Placement, QueueEvent, QueueFilter};
 use crate::domain::{Level, Status, Ticket};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 /// A ticket row in the events' stored form (see [`payload`]).
 fn stored_ticket(m: &ticket::Model) -> TicketV1 {
@@ -118,52 +118,13 @@ fn placement(m: &row::Model) -> AppResult<Option<Placement>> {
     }))
 }
 
-async fn max_sequence(conn: &impl ConnectionTrait) -> AppResult<i64> {
+pub(super) async fn max_sequence(conn: &impl ConnectionTrait) -> AppResult<i64> {
     let max: Option<Option<i64>> =
         row::Entity::find().select_only().column_as(row::Column::Sequence.max(), "m").into_tuple().one(conn).await?;
     Ok(max.flatten().unwrap_or(0))
 }
 
 impl Repo {
-    /// Numbers up to `limit` committed, unnumbered events in id order, continuing from the
-    /// highest sequence. Only the elected sequencer calls it, on its own connection.
-    pub async fn sequence_pending(&self, conn: &DatabaseConnection, limit: u64) -> AppResult<u64> {
-        let txn = conn.begin().await?;
-        let start = max_sequence(&txn).await?;
-        let ids: Vec<i64> = row::Entity::find()
-            .select_only()
-            .column(row::Column::Id)
-            .filter(row::Column::Sequence.is_null())
-            .order_by_asc(row::Column::Id)
-            .limit(limit)
-            .into_tuple()
-            .all(&txn)
-            .await?;
-        if ids.is_empty() {
-            txn.commit().await?;
-            return Ok(0);
-        }
-        // One statement: CASE id WHEN 17 THEN 101 WHEN 19 THEN 102 ... END.
-        let mut case = String::from("CASE id");
-        for (i, id) in ids.iter().enumerate() {
-            case.push_str(&format!(" WHEN {id} THEN {}", start + 1 + i as i64));
-        }
-        case.push_str(" END");
-        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        let sql = format!("UPDATE queue_events SET sequence = {case} WHERE id IN ({list}) AND sequence IS NULL");
-        // Sent as plain text (no prepared statement): the text is new every round, and
-        // sqlx's statement cache would evict (COM_STMT_CLOSE, no reply) then prepare anew,
-        // a write-write-read that Nagle and delayed ACKs stall ~40 ms per round on MySQL.
-        let done = txn.execute_unprepared(&sql).await?;
-        if done.rows_affected() != ids.len() as u64 {
-            // Another sequencer got there first; numbering again is its job.
-            txn.rollback().await?;
-            return Err(AppError::Aborted("another sequencer numbered these events".into()));
-        }
-        txn.commit().await?;
-        Ok(ids.len() as u64)
-    }
-
     /// The highest numbered sequence.
     pub async fn latest_sequence(&self) -> AppResult<i64> {
         max_sequence(&self.db).await
@@ -221,7 +182,7 @@ impl Repo {
             .await?;
         use ticket::Column as C;
         let mut q = ticket::Entity::find().filter(C::Status.ne(Status::Closed.as_str()));
-        if let Some(within) = tickets::within(scope) {
+        if let Some(within) = ticket_rows::within(scope) {
             q = q.filter(within);
         }
         if let Some(d) = filter.department_id {
@@ -240,7 +201,7 @@ impl Repo {
         let rows = q.order_by_desc(C::PriorityScore).order_by_asc(C::CreatedAt).order_by_asc(C::Id).all(&txn).await?;
         txn.commit().await?;
         Ok(Snapshot {
-            tickets: rows.into_iter().map(tickets::to_domain).collect::<AppResult<_>>()?,
+            tickets: rows.into_iter().map(ticket_rows::to_domain).collect::<AppResult<_>>()?,
             sequence,
             pending: pending.into_iter().collect(),
         })
@@ -317,6 +278,6 @@ mod tests {
         let old = serde_json::to_string(&row).unwrap();
         let new = payload::encode(&stored_ticket(&row)).unwrap();
         assert_eq!(payload::decode(&old).unwrap(), payload::decode(&new).unwrap());
-        assert_eq!(payload::decode(&new).unwrap(), tickets::to_domain(row).unwrap());
+        assert_eq!(payload::decode(&new).unwrap(), ticket_rows::to_domain(row).unwrap());
     }
 }

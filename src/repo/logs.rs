@@ -9,7 +9,8 @@ use sha2::{Digest, Sha256};
 
 use super::entity::{agent, attachment, department, log as row, ticket};
 use super::idempotency::IdempotencyKey;
-use super::{Repo, events, found, paging, stored, tickets};
+use super::ticket_rows;
+use super::{Repo, events, found, paging, stored};
 use crate::domain::access::TicketScope;
 use crate::domain::event::EventKind;
 use crate::domain::workflow;
@@ -58,7 +59,7 @@ impl Repo {
             "ticket",
             new.ticket_id,
         )?;
-        tickets::check_scope(scope, &t)?;
+        ticket_rows::check_scope(scope, &t)?;
         let status = stored(Status::parse, "tickets.status", &t.status)?;
         if status == Status::Closed {
             return Err(AppError::FailedPrecondition("the ticket is CLOSED, which is final; open a new ticket".into()));
@@ -144,7 +145,7 @@ impl Repo {
             }
             am.version = Set(version);
             am.updated_at = Set(now);
-            after = tickets::update_row(&txn, am).await?;
+            after = ticket_rows::update_row(&txn, am).await?;
             let kind = if after.status != t.status { EventKind::StatusChanged } else { EventKind::TicketUpdated };
             events::record(&txn, kind, Some(&t), &after, None, now).await?;
         }
@@ -230,7 +231,7 @@ impl Repo {
         scope: &TicketScope,
     ) -> AppResult<Page<Log>> {
         let t = found(ticket::Entity::find_by_id(ticket_id).one(&self.db).await?, "ticket", ticket_id)?;
-        tickets::check_scope(scope, &t)?;
+        ticket_rows::check_scope(scope, &t)?;
         let include_internal = include_internal && scope.sees_internal();
         let fp = paging::fingerprint(&(ticket_id, include_internal));
         let mut q = row::Entity::find()
@@ -294,7 +295,7 @@ impl Repo {
     ) -> AppResult<u64> {
         use row::Column as C;
         let t = found(ticket::Entity::find_by_id(ticket_id).one(&self.db).await?, "ticket", ticket_id)?;
-        tickets::check_scope(scope, &t)?;
+        ticket_rows::check_scope(scope, &t)?;
         let written_by = match reader {
             SenderKind::Customer => SenderKind::Agent,
             _ => SenderKind::Customer,

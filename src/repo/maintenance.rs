@@ -14,7 +14,8 @@ use sea_orm::{
 };
 
 use super::entity::{customer, ticket as row};
-use super::{Repo, events, found, stored, tickets};
+use super::ticket_rows;
+use super::{Repo, events, found, stored};
 use crate::domain::event::EventKind;
 use crate::domain::priority::PriorityInputs;
 use crate::domain::sla;
@@ -137,7 +138,7 @@ impl Repo {
         let mut flagged = 0;
         for t in due {
             let txn = self.begin().await?;
-            let ticket = tickets::to_domain(t.clone())?;
+            let ticket = ticket_rows::to_domain(t.clone())?;
             let (first, resolution) =
                 sla::breaches(&ticket.sla, ticket.status, ticket.first_response_at, ticket.resolved_at, now);
             let written = versioned_update(&t, now)

@@ -16,6 +16,10 @@ pub mod logs;
 pub mod maintenance;
 pub mod paging;
 pub mod reports;
+pub mod sequencing;
+pub mod sign_in;
+pub mod ticket_list;
+pub mod ticket_rows;
 pub mod tickets;
 
 use std::sync::Arc;
@@ -103,7 +107,7 @@ impl Repo {
 
     /// A pool of exactly one long-lived connection to the same database, for state that
     /// lives on a connection (the sequencer's `GET_LOCK`).
-    pub async fn dedicated_connection(&self) -> Result<DatabaseConnection, DbErr> {
+    pub(crate) async fn dedicated_connection(&self) -> Result<DatabaseConnection, DbErr> {
         let mut opts = ConnectOptions::new(self.settings.url.clone());
         opts.max_connections(1)
             .min_connections(1)

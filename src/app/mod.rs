@@ -1,0 +1,193 @@
+//! Start-up and shutdown, in a fixed order.
+//!
+//! Start ([`serve`]): listen at once, health NOT_SERVING and reflection (v1 and v1alpha,
+//! with health and the `google.rpc` error details) answering; meanwhile connect the pool
+//! (retrying until the start-up timeout, logging why), migrate, settle the token-signing
+//! secret (refusing a missing or weak one in production); then fill in the services behind
+//! the layers (malformed framing, deadlines, auth), optionally over TLS. Shutdown: health
+//! NOT_SERVING, stop accepting, end the streams and background tasks, give in-flight calls
+//! the grace, end what still runs with UNAVAILABLE, close the pool (bounded).
+//!
+//! - [`serve`](serve()): the server and its shutdown.
+//! - `health`: the health reporter and its database monitor.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tonic_health::server::HealthReporter;
+
+use crate::auth::accounts::Accounts;
+use crate::auth::layer::Gate;
+use crate::auth::standing::Standings;
+use crate::auth::{secret, token::Tokens};
+use crate::config::Settings;
+use crate::domain::Clock;
+use crate::events::EventHub;
+use crate::grpc::State;
+use crate::jobs::Maintenance;
+use crate::repo::Repo;
+
+mod health;
+mod serve;
+
+use health::HealthMonitor;
+use serve::forget_idle_callers;
+pub use serve::serve;
+
+/// Why the server could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A setting is wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The database could not be reached or migrated.
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    /// Reflection could not read the descriptor sets.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The transport failed.
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// A connected, migrated service ready to serve.
+#[derive(Debug)]
+pub struct App {
+    state: State,
+    settings: Settings,
+    stop: CancellationToken,
+    tasks: TaskTracker,
+    gate: Gate,
+    standings: Standings,
+}
+
+/// The data layer for a tool: connected once (no retries) and migrated.
+pub async fn connect_and_migrate(settings: &Settings) -> Result<Repo, StartError> {
+    let repo = Repo::connect(&settings.db(), settings.rules().map_err(StartError::Config)?).await?;
+    repo.migrate().await?;
+    Ok(repo)
+}
+
+/// The token minter for `settings`: the configured secret, or (quick start) the one kept
+/// in the database, which is then connected and migrated.
+pub async fn token_minter(settings: &Settings) -> Result<Tokens, StartError> {
+    if let Some(s) = &settings.auth_secret {
+        secret::check(s).map_err(StartError::Config)?;
+        return Ok(settings.tokens(s));
+    }
+    let repo = connect_and_migrate(settings).await?;
+    let s = secret::resolve(None, settings.secret_mode(), &repo).await.map_err(StartError::Config)?;
+    repo.close().await?;
+    Ok(settings.tokens(&s))
+}
+
+impl App {
+    /// Connects (retrying until the start-up timeout) and migrates.
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        let rules = settings.rules().map_err(StartError::Config)?;
+        let limits = settings.limits().map_err(StartError::Config)?;
+        secret::settle(settings.auth_secret.as_ref(), settings.secret_mode()).map_err(StartError::Config)?;
+        let deadline = Instant::now() + Duration::from_secs(settings.db_startup_timeout_secs);
+        let repo = loop {
+            match Repo::connect(&settings.db(), rules.clone()).await {
+                Ok(repo) => break repo,
+                Err(e) if Instant::now() < deadline => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    let cause = match crate::repo::unreachable_cause(&settings.database_url).await {
+                        Some(transport) => transport,
+                        None => crate::error::chain(&e),
+                    };
+                    tracing::warn!(
+                        database = %crate::repo::describe_url(&settings.database_url),
+                        %cause,
+                        seconds_left = left.as_secs(),
+                        "database not reachable yet; retrying (health NOT_SERVING meanwhile)"
+                    );
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        if settings.migrate {
+            repo.migrate().await?;
+        }
+        let signing = secret::resolve(settings.auth_secret.as_ref(), settings.secret_mode(), &repo)
+            .await
+            .map_err(StartError::Config)?;
+        let tokens = Arc::new(settings.tokens(&signing));
+        let standings = Standings::default();
+        if let Err(e) = standings.poll(&repo).await {
+            // The poller retries; until then every call needs the database anyway.
+            tracing::warn!(error = %crate::error::chain(&e), "reading account standings failed; retrying");
+        }
+        let accounts = Accounts::new(repo.clone(), tokens.clone(), standings.clone(), settings.accounts());
+        let gate = Gate::new(tokens, standings.clone(), settings.rate());
+        let (stop, tasks) = (CancellationToken::new(), TaskTracker::new());
+        let events = EventHub::start(repo.clone(), settings.events(), stop.clone(), &tasks)
+            .await
+            .map_err(|e| StartError::Config(format!("the event log could not start: {e}")))?;
+        let streams = crate::grpc::streams::StreamLimit::new(settings.max_streams_per_principal);
+        let state =
+            State { repo, clock, limits, events, shutdown: stop.clone(), tasks: tasks.clone(), accounts, streams };
+        Ok(Self { state, settings, stop, tasks, gate, standings })
+    }
+
+    /// The maintenance job (aging and SLA breaches) over this app's database and clock.
+    pub fn maintenance(&self) -> Maintenance {
+        let retention = chrono::Duration::hours(self.settings.event_retention_hours.min(1_000_000) as i64);
+        Maintenance::new(self.state.repo.clone(), self.state.clock.clone(), retention)
+    }
+
+    /// The data layer (for tools and tests).
+    pub fn repo(&self) -> &Repo {
+        &self.state.repo
+    }
+
+    /// The token minter this app verifies with (for tools and tests).
+    pub fn tokens(&self) -> Arc<Tokens> {
+        self.state.accounts.tokens().clone()
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then drains for a bounded time.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let settings = self.settings.clone();
+        serve(settings, listener, shutdown, async move { Ok(self) }).await
+    }
+
+    /// The background work of a ready app, on its task tracker, until its stop: health,
+    /// maintenance, idle callers, standings.
+    fn start_background(&self, reporter: HealthReporter, unavailable: Arc<Notify>) {
+        let s = &self.settings;
+        let stop = &self.stop;
+        let health = HealthMonitor {
+            repo: self.state.repo.clone(),
+            reporter,
+            every: Duration::from_millis(s.health_interval_ms.max(50)),
+            ping_timeout: Duration::from_millis(s.health_ping_timeout_ms.max(10)),
+            unavailable,
+        };
+        self.tasks.spawn(health.run(stop.clone()));
+        let every = Duration::from_millis(s.maintenance_interval_ms.max(100));
+        self.tasks.spawn(self.maintenance().run_every(every, stop.clone()));
+        self.tasks.spawn(forget_idle_callers(self.gate.clone(), stop.clone()));
+        let poll = Duration::from_millis(s.standing_poll_ms.max(50));
+        self.tasks.spawn(self.standings.clone().run(self.state.repo.clone(), poll, stop.clone()));
+    }
+}
+
+impl Drop for App {
+    /// An app dropped unserved (or after serving) stops its background tasks.
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}

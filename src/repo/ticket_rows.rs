@@ -1,0 +1,109 @@
+//! Ticket rows: to and from the domain, the scope condition, and writes without a
+//! read-back. A leaf: every module that touches tickets uses it, and it uses none of them.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, TryIntoModel};
+
+use super::entity::ticket as row;
+use super::stored;
+use crate::domain::access::TicketScope;
+use crate::domain::priority::{Priority, PriorityPolicy};
+use crate::domain::*;
+use crate::error::{AppError, AppResult};
+
+pub(crate) fn to_domain(m: row::Model) -> AppResult<Ticket> {
+    Ok(Ticket {
+        id: m.id,
+        customer_id: m.customer_id,
+        department_id: m.department_id,
+        category: stored(Category::parse, "tickets.category", &m.category)?,
+        severity: stored(Severity::parse, "tickets.severity", &m.severity)?,
+        status: stored(Status::parse, "tickets.status", &m.status)?,
+        priority: Priority {
+            score: m.priority_score,
+            level: stored(Level::parse, "tickets.priority_level", &m.priority_level)?,
+            severity_points: m.severity_points,
+            tier_points: m.tier_points,
+            impact_points: m.impact_points,
+            aging_points: m.aging_points,
+        },
+        assignment_reason: m
+            .assignment_reason
+            .as_deref()
+            .map(|r| stored(AssignmentReason::parse, "tickets.assignment_reason", r))
+            .transpose()?,
+        feedback: m.feedback.as_deref().map(|f| stored(Feedback::parse, "tickets.feedback", f)).transpose()?,
+        sla: Sla {
+            first_response_due: m.first_response_due_at,
+            resolution_due: m.resolution_due_at,
+            first_response_breached: m.first_response_breached,
+            resolution_breached: m.resolution_breached,
+        },
+        subject: m.subject,
+        description: m.description,
+        impact: m.impact,
+        assigned_agent_id: m.assigned_agent_id,
+        rating: m.rating,
+        last_response: m.last_response,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+        first_response_at: m.first_response_at,
+        resolved_at: m.resolved_at,
+        closed_at: m.closed_at,
+    })
+}
+
+/// Writes a priority, and the SLA due times of its level, into an active model.
+pub(crate) fn set_priority(
+    am: &mut row::ActiveModel,
+    p: &Priority,
+    policy: &PriorityPolicy,
+    created_at: DateTime<Utc>,
+) {
+    let (first_response_due, resolution_due) = policy.sla.due(p.level, created_at);
+    am.first_response_due_at = Set(Some(first_response_due));
+    am.resolution_due_at = Set(Some(resolution_due));
+    am.priority_score = Set(p.score);
+    am.priority_level = Set(p.level.as_str().to_owned());
+    am.severity_points = Set(p.severity_points);
+    am.tier_points = Set(p.tier_points);
+    am.impact_points = Set(p.impact_points);
+    am.aging_points = Set(p.aging_points);
+}
+
+/// The condition that narrows a ticket query to what `scope` may see (None: everything).
+pub(crate) fn within(scope: &TicketScope) -> Option<Condition> {
+    use row::Column as C;
+    match *scope {
+        TicketScope::All => None,
+        TicketScope::Customer(c) => Some(Condition::all().add(C::CustomerId.eq(c))),
+        TicketScope::Agent { agent_id, department_id } => {
+            Some(Condition::any().add(C::DepartmentId.eq(department_id)).add(C::AssignedAgentId.eq(agent_id)))
+        }
+    }
+}
+
+/// Refuses a ticket row outside `scope` (NOT_FOUND for customers, PERMISSION_DENIED for staff).
+pub(crate) fn check_scope(scope: &TicketScope, t: &row::Model) -> AppResult<()> {
+    Ok(scope.check(t.id, t.customer_id, t.department_id, t.assigned_agent_id)?)
+}
+
+/// Writes a new ticket row and returns it as stored, without reading it back: sea-orm's
+/// `ActiveModel::insert` selects the row again on MySQL (which has no RETURNING), a round
+/// trip inside the transaction that tells nothing the model does not already hold.
+pub(crate) async fn insert_row(txn: &DatabaseTransaction, mut am: row::ActiveModel) -> AppResult<row::Model> {
+    let id = row::Entity::insert(am.clone()).exec(txn).await?.last_insert_id;
+    am.id = Set(id);
+    Ok(am.try_into_model()?)
+}
+
+/// Writes the changed columns of a ticket the caller holds locked and returns the row as
+/// stored, without the read-back of `ActiveModel::update` (see [`insert_row`]).
+pub(crate) async fn update_row(txn: &DatabaseTransaction, am: row::ActiveModel) -> AppResult<row::Model> {
+    let Some(id) = am.id.clone().take() else {
+        return Err(AppError::Internal("a ticket update without the ticket's id".into()));
+    };
+    row::Entity::update_many().set(am.clone()).filter(row::Column::Id.eq(id)).exec(txn).await?;
+    Ok(am.try_into_model()?)
+}
