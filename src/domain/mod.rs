@@ -7,7 +7,8 @@
 //! - [`validate`]: field checks that collect every violation of a request.
 //! - [`limits`]: the counts and sizes one request may ask for.
 //! - [`priority`]: the configurable priority engine.
-//! - [`workflow`]: the ticket status machine.
+//! - [`workflow`]: the ticket status moves and the conversation turn rule.
+//! - [`ticket`]: the ticket workflow as a state machine: every change to a ticket decided.
 //! - [`clock`]: an injectable source of time.
 //! - [`report`]: the reports' values.
 //! - [`access`]: roles, the calling principal and the ticket scope it sees.
@@ -22,6 +23,7 @@ pub mod page;
 pub mod priority;
 pub mod report;
 pub mod sla;
+pub mod ticket;
 pub mod types;
 pub mod validate;
 pub mod workflow;

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -13,9 +14,9 @@ use super::ticket_rows;
 use super::{Repo, events, found, paging, stored};
 use crate::domain::access::TicketScope;
 use crate::domain::event::EventKind;
-use crate::domain::workflow;
+use crate::domain::ticket::{Command, Message};
 use crate::domain::*;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 type MetaRow = (i64, i64, String, String, i64, String);
 
@@ -33,11 +34,32 @@ fn to_domain(m: row::Model, attachments: Vec<AttachmentMeta>) -> AppResult<Log> 
     })
 }
 
+/// Who wrote the ticket's latest public message, if anyone.
+async fn last_public_sender(txn: &DatabaseTransaction, ticket_id: i64) -> AppResult<Option<SenderKind>> {
+    let last: Option<String> = row::Entity::find()
+        .select_only()
+        .column(row::Column::SenderKind)
+        .filter(row::Column::TicketId.eq(ticket_id))
+        .filter(row::Column::Visibility.eq(Visibility::Public.as_str()))
+        .order_by_desc(row::Column::Id)
+        .limit(1)
+        .into_tuple()
+        .one(txn)
+        .await?;
+    last.as_deref().map(|k| stored(SenderKind::parse, "logs.sender_kind", k)).transpose()
+}
+
 fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Repo {
+    /// The conversation mode of a department.
+    async fn conversation_mode(&self, txn: &DatabaseTransaction, id: i64) -> AppResult<ConversationMode> {
+        let d = found(department::Entity::find_by_id(id).one(txn).await?, "department", id)?;
+        stored(ConversationMode::parse, "departments.conversation_mode", &d.conversation_mode)
+    }
+
     /// Adds a message. The sender must be the ticket's customer or an existing agent; a
     /// CLOSED ticket takes no messages. A public message becomes the ticket's
     /// `last_response`; the first public agent reply moves OPEN to IN_PROGRESS and stamps
@@ -60,38 +82,18 @@ impl Repo {
             new.ticket_id,
         )?;
         ticket_rows::check_scope(scope, &t)?;
-        let status = stored(Status::parse, "tickets.status", &t.status)?;
-        if status == Status::Closed {
-            return Err(AppError::FailedPrecondition("the ticket is CLOSED, which is final; open a new ticket".into()));
+        if new.sender_kind == SenderKind::Agent {
+            found(agent::Entity::find_by_id(new.sender_id).one(&txn).await?, "agent", new.sender_id)?;
         }
-        let dept =
-            found(department::Entity::find_by_id(t.department_id).one(&txn).await?, "department", t.department_id)?;
-        let mode = stored(ConversationMode::parse, "departments.conversation_mode", &dept.conversation_mode)?;
-        let last_public: Option<String> = row::Entity::find()
-            .select_only()
-            .column(row::Column::SenderKind)
-            .filter(row::Column::TicketId.eq(t.id))
-            .filter(row::Column::Visibility.eq(Visibility::Public.as_str()))
-            .order_by_desc(row::Column::Id)
-            .limit(1)
-            .into_tuple()
-            .one(&txn)
-            .await?;
-        let last_public =
-            last_public.as_deref().map(|k| stored(SenderKind::parse, "logs.sender_kind", k)).transpose()?;
-        match new.sender_kind {
-            SenderKind::Customer if new.sender_id != t.customer_id => {
-                return Err(AppError::FailedPrecondition(format!(
-                    "customer {} did not open ticket {}; only its customer or an agent may write on it",
-                    new.sender_id, t.id
-                )));
-            }
-            SenderKind::Agent => {
-                found(agent::Entity::find_by_id(new.sender_id).one(&txn).await?, "agent", new.sender_id)?;
-            }
-            _ => {}
-        }
-        workflow::check_turn(mode, new.sender_kind, new.visibility, last_public)?;
+        let message = Message {
+            sender: new.sender_kind,
+            sender_id: new.sender_id,
+            visibility: new.visibility,
+            body: new.body.clone(),
+            mode: self.conversation_mode(&txn, t.department_id).await?,
+            last_public: last_public_sender(&txn, t.id).await?,
+        };
+        let (after, _) = self.decide(&txn, t, &Command::Message(message), now).await?;
         let log = row::ActiveModel {
             ticket_id: Set(new.ticket_id),
             sender_kind: Set(new.sender_kind.as_str().to_owned()),
@@ -123,31 +125,6 @@ impl Repo {
             };
             meta.id = attachment::Entity::insert(am).exec(&txn).await?.last_insert_id;
             attachments.push(meta);
-        }
-        let mut after = t.clone();
-        if new.visibility == Visibility::Public {
-            let version = t.version + 1;
-            let mut am = t.clone().into_active_model();
-            am.last_response = Set(new.body.clone());
-            match (new.sender_kind, status) {
-                (SenderKind::Agent, _) if t.first_response_at.is_none() => {
-                    if status == Status::Open {
-                        am.status = Set(Status::InProgress.as_str().to_owned());
-                    }
-                    am.first_response_at = Set(Some(now));
-                    if t.first_response_due_at.is_some_and(|due| now > due) {
-                        am.first_response_breached = Set(true);
-                    }
-                }
-                (SenderKind::Agent, Status::Open) => am.status = Set(Status::InProgress.as_str().to_owned()),
-                (SenderKind::Customer, Status::Resolved) => am.status = Set(Status::InProgress.as_str().to_owned()),
-                _ => {}
-            }
-            am.version = Set(version);
-            am.updated_at = Set(now);
-            after = ticket_rows::update_row(&txn, am).await?;
-            let kind = if after.status != t.status { EventKind::StatusChanged } else { EventKind::TicketUpdated };
-            events::record(&txn, kind, Some(&t), &after, None, now).await?;
         }
         events::record(&txn, EventKind::MessageAdded, Some(&after), &after, Some(log_id), now).await?;
         let id = self.commit_idempotent(txn, key, log_id, now).await?;

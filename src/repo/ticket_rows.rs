@@ -107,3 +107,82 @@ pub(crate) async fn update_row(txn: &DatabaseTransaction, am: row::ActiveModel) 
     row::Entity::update_many().set(am.clone()).filter(row::Column::Id.eq(id)).exec(txn).await?;
     Ok(am.try_into_model()?)
 }
+
+/// A new ticket's row (its id given by the database).
+pub(crate) fn new_row(t: &Ticket) -> row::ActiveModel {
+    let mut am = row::ActiveModel {
+        customer_id: Set(t.customer_id),
+        department_id: Set(t.department_id),
+        category: Set(t.category.as_str().to_owned()),
+        subject: Set(t.subject.clone()),
+        description: Set(t.description.clone()),
+        severity: Set(t.severity.as_str().to_owned()),
+        impact: Set(t.impact),
+        status: Set(t.status.as_str().to_owned()),
+        assigned_agent_id: Set(t.assigned_agent_id),
+        assignment_reason: Set(t.assignment_reason.map(|r| r.as_str().to_owned())),
+        rating: Set(t.rating),
+        feedback: Set(t.feedback.map(|f| f.as_str().to_owned())),
+        last_response: Set(t.last_response.clone()),
+        version: Set(t.version),
+        created_at: Set(t.created_at),
+        updated_at: Set(t.updated_at),
+        first_response_at: Set(t.first_response_at),
+        resolved_at: Set(t.resolved_at),
+        closed_at: Set(t.closed_at),
+        ..Default::default()
+    };
+    set_decided(&mut am, t);
+    am
+}
+
+/// The priority and SLA columns of a decided ticket.
+fn set_decided(am: &mut row::ActiveModel, t: &Ticket) {
+    am.priority_score = Set(t.priority.score);
+    am.priority_level = Set(t.priority.level.as_str().to_owned());
+    am.severity_points = Set(t.priority.severity_points);
+    am.tier_points = Set(t.priority.tier_points);
+    am.impact_points = Set(t.priority.impact_points);
+    am.aging_points = Set(t.priority.aging_points);
+    am.first_response_due_at = Set(t.sla.first_response_due);
+    am.resolution_due_at = Set(t.sla.resolution_due);
+    am.first_response_breached = Set(t.sla.first_response_breached);
+    am.resolution_breached = Set(t.sla.resolution_breached);
+}
+
+/// Sets, on the row of `before`, the columns that `after` changed: the UPDATE writes only
+/// what the decision changed.
+pub(crate) fn set_changes(am: &mut row::ActiveModel, before: &Ticket, after: &Ticket) {
+    macro_rules! changed {
+        ($field:ident, $column:ident) => {
+            if before.$field != after.$field {
+                am.$column = Set(after.$field.clone());
+            }
+        };
+        ($field:ident, $column:ident, $map:expr) => {
+            if before.$field != after.$field {
+                am.$column = Set($map(&after.$field));
+            }
+        };
+    }
+    changed!(subject, subject);
+    changed!(description, description);
+    changed!(category, category, |c: &Category| c.as_str().to_owned());
+    changed!(severity, severity, |s: &Severity| s.as_str().to_owned());
+    changed!(impact, impact);
+    changed!(department_id, department_id);
+    changed!(status, status, |s: &Status| s.as_str().to_owned());
+    changed!(assigned_agent_id, assigned_agent_id);
+    changed!(assignment_reason, assignment_reason, |r: &Option<AssignmentReason>| r.map(|r| r.as_str().to_owned()));
+    changed!(rating, rating);
+    changed!(feedback, feedback, |f: &Option<Feedback>| f.map(|f| f.as_str().to_owned()));
+    changed!(last_response, last_response);
+    changed!(version, version);
+    changed!(updated_at, updated_at);
+    changed!(first_response_at, first_response_at);
+    changed!(resolved_at, resolved_at);
+    changed!(closed_at, closed_at);
+    if before.priority != after.priority || before.sla != after.sla {
+        set_decided(am, after);
+    }
+}
