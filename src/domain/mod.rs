@@ -11,9 +11,11 @@
 //! - [`ticket`]: the ticket workflow as a state machine: every change to a ticket decided.
 //! - [`clock`]: an injectable source of time.
 //! - [`report`]: the reports' values.
+//! - [`assignment`]: who gets a ticket, given the agents' loads.
 //! - [`access`]: roles, the calling principal and the ticket scope it sees.
 
 pub mod access;
+pub mod assignment;
 pub mod clock;
 pub mod error;
 pub mod event;

@@ -22,7 +22,10 @@ use super::error::{DomainError, DomainResult};
 use super::event::EventKind;
 use super::priority::{Priority, PriorityInputs, PriorityPolicy};
 use super::workflow;
-use super::{ConversationMode, Feedback, NewTicket, SenderKind, Sla, Status, Ticket, TicketPatch, Tier, Visibility};
+use super::{
+    AssignmentReason, ConversationMode, Feedback, NewTicket, SenderKind, Sla, Status, Ticket, TicketPatch, Tier,
+    Visibility,
+};
 
 /// A message about to be added, with what the turn rule needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +58,13 @@ pub enum Command {
     },
     /// A staff status move.
     Move(Status),
+    /// Give the ticket to an agent (chosen by [`super::assignment`] or named by staff).
+    Assign {
+        /// The agent.
+        agent_id: i64,
+        /// Why.
+        reason: AssignmentReason,
+    },
     /// The customer's close.
     Close {
         /// Satisfied or not.
@@ -131,6 +141,7 @@ impl Ticket {
                     Command::Message(_) => "open a new ticket",
                     Command::Edit { .. } => "it cannot be edited",
                     Command::Move(_) | Command::Close { .. } => "it cannot move",
+                    Command::Assign { .. } => "it cannot be assigned",
                 }
             )));
         }
@@ -141,6 +152,11 @@ impl Ticket {
             Command::Move(to) => {
                 workflow::check_status_move(self.status, *to)?;
                 (Some(self.move_to(&mut next, *to, now)), false)
+            }
+            Command::Assign { agent_id, reason } => {
+                next.assigned_agent_id = Some(*agent_id);
+                next.assignment_reason = Some(*reason);
+                (Some(EventKind::Assigned), false)
             }
             Command::Close { feedback, rating } => {
                 workflow::check_close(self.status)?;
@@ -338,6 +354,7 @@ mod tests {
             Command::Move(Status::InProgress),
             Command::Close { feedback: Feedback::Satisfied, rating: 5 },
             Command::Edit { patch: TicketPatch::default(), tier: Tier::Free },
+            Command::Assign { agent_id: 4, reason: AssignmentReason::Manual },
         ] {
             let err = apply(&closed.ticket, &c, 12).unwrap_err();
             assert!(matches!(err, DomainError::Precondition(m) if m.contains("CLOSED, which is final")), "{c:?}");

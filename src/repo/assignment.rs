@@ -23,7 +23,10 @@ use super::entity::{agent, assignment, ticket};
 use super::ticket_rows;
 use super::{Repo, Rules, events, found, stored};
 use crate::domain::access::TicketScope;
+use crate::domain::assignment::{Candidate, check_named, choose};
 use crate::domain::event::EventKind;
+use crate::domain::priority::PriorityPolicy;
+use crate::domain::ticket::Command;
 use crate::domain::{AssignmentReason, Availability, Status, Ticket};
 use crate::error::{AppError, AppResult};
 
@@ -31,8 +34,10 @@ use crate::error::{AppError, AppResult};
 pub const SYSTEM: &str = "system";
 
 #[derive(Debug, FromQueryResult)]
-struct Candidate {
+struct CandidateRow {
     id: i64,
+    last_assigned_at: Option<DateTime<Utc>>,
+    open: i64,
 }
 
 /// Locks every agent of a department, in id order. The rows are found with a plain read
@@ -62,22 +67,16 @@ pub(crate) async fn lock_department_agents(
     Ok(locked.into_iter().filter(|a| a.department_id == department_id).collect())
 }
 
-/// The least-loaded ACTIVE agent of a department below `capacity` (0: no limit).
-/// The caller holds the department's agent locks.
+/// The least-loaded ACTIVE agent of a department below `capacity` (0: no limit), as
+/// [`crate::domain::assignment::choose`] decides from each agent's open tickets. The
+/// caller holds the department's agent locks.
 async fn least_loaded(txn: &DatabaseTransaction, department_id: i64, capacity: u32) -> AppResult<Option<i64>> {
-    let having = if capacity > 0 { format!("HAVING COUNT(t.id) < {capacity}") } else { String::new() };
-    let sql = format!(
-        "SELECT a.id AS id FROM agents a \
-         LEFT JOIN tickets t ON t.assigned_agent_id = a.id AND t.status IN (?, ?) \
-         WHERE a.department_id = ? AND a.availability = ? \
-         GROUP BY a.id, a.last_assigned_at {having} \
-         ORDER BY COUNT(t.id) ASC, CASE WHEN a.last_assigned_at IS NULL THEN 0 ELSE 1 END ASC, \
-                  a.last_assigned_at ASC, a.id ASC \
-         LIMIT 1"
-    );
     let stmt = Statement::from_sql_and_values(
         txn.get_database_backend(),
-        sql,
+        "SELECT a.id AS id, a.last_assigned_at AS last_assigned_at, COUNT(t.id) AS open FROM agents a \
+         LEFT JOIN tickets t ON t.assigned_agent_id = a.id AND t.status IN (?, ?) \
+         WHERE a.department_id = ? AND a.availability = ? \
+         GROUP BY a.id, a.last_assigned_at",
         [
             Status::Open.as_str().into(),
             Status::InProgress.as_str().into(),
@@ -85,7 +84,17 @@ async fn least_loaded(txn: &DatabaseTransaction, department_id: i64, capacity: u
             Availability::Active.as_str().into(),
         ],
     );
-    Ok(Candidate::find_by_statement(stmt).one(txn).await?.map(|c| c.id))
+    let candidates: Vec<Candidate> = CandidateRow::find_by_statement(stmt)
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|r| Candidate {
+            agent_id: r.id,
+            open: u32::try_from(r.open).unwrap_or(u32::MAX),
+            last_assigned_at: r.last_assigned_at,
+        })
+        .collect();
+    Ok(choose(&candidates, capacity))
 }
 
 /// Whether an assignment writes its own ASSIGNED event. A new ticket's assignment does
@@ -105,17 +114,16 @@ pub(crate) async fn assign_to(
     agent_id: i64,
     (reason, announce): (AssignmentReason, Announce),
     by: &str,
+    policy: &PriorityPolicy,
     now: DateTime<Utc>,
 ) -> AppResult<ticket::Model> {
-    let version = t.version + 1;
     let ticket_id = t.id;
     let before = t.clone();
+    let current = ticket_rows::to_domain(t.clone())?;
+    let outcome = current.apply(&Command::Assign { agent_id, reason }, policy, now)?;
     let mut am = t.into_active_model();
-    am.assigned_agent_id = Set(Some(agent_id));
-    am.assignment_reason = Set(Some(reason.as_str().to_owned()));
-    am.version = Set(version);
-    am.updated_at = Set(now);
-    let m = super::ticket_rows::update_row(txn, am).await?;
+    ticket_rows::set_changes(&mut am, &current, &outcome.ticket);
+    let m = ticket_rows::update_row(txn, am).await?;
     agent::Entity::update_many()
         .col_expr(agent::Column::LastAssignedAt, Expr::value(now))
         .filter(agent::Column::Id.eq(agent_id))
@@ -146,7 +154,9 @@ pub(crate) async fn auto_assign(
 ) -> AppResult<ticket::Model> {
     lock_department_agents(txn, t.department_id).await?;
     match least_loaded(txn, t.department_id, rules.agent_capacity).await? {
-        Some(agent_id) => assign_to(txn, t, agent_id, (AssignmentReason::AutoLeastLoaded, announce), SYSTEM, now).await,
+        Some(agent_id) => {
+            assign_to(txn, t, agent_id, (AssignmentReason::AutoLeastLoaded, announce), SYSTEM, &rules.policy, now).await
+        }
         None => Ok(t),
     }
 }
@@ -178,8 +188,18 @@ pub(crate) async fn drain_backlog(
             let Some(agent_id) = least_loaded(txn, department_id, rules.agent_capacity).await? else {
                 return Ok(assigned);
             };
-            assigned
-                .push(assign_to(txn, t, agent_id, (AssignmentReason::BacklogDrain, Announce::Yes), SYSTEM, now).await?);
+            assigned.push(
+                assign_to(
+                    txn,
+                    t,
+                    agent_id,
+                    (AssignmentReason::BacklogDrain, Announce::Yes),
+                    SYSTEM,
+                    &rules.policy,
+                    now,
+                )
+                .await?,
+            );
         }
         if batch < 100 {
             return Ok(assigned);
@@ -245,27 +265,21 @@ impl Repo {
         if t.department_id != dept {
             return Err(AppError::Aborted("the ticket moved to another department meanwhile; retry".into()));
         }
-        if stored(Status::parse, "tickets.status", &t.status)? == Status::Closed {
-            return Err(AppError::FailedPrecondition(
-                "the ticket is CLOSED, which is final; it cannot be assigned".into(),
-            ));
-        }
         let (agent_id, reason) = match agent_id {
             Some(id) => {
-                let Some(a) = agents.iter().find(|a| a.id == id) else {
-                    return Err(match agent::Entity::find_by_id(id).one(&txn).await? {
-                        Some(a) => AppError::FailedPrecondition(format!(
-                            "agent {id} works in department {}, not the ticket's department {dept}",
-                            a.department_id
-                        )),
-                        None => AppError::FailedPrecondition(format!(
-                            "agent {id} does not exist; assign to an agent of department {dept}"
-                        )),
-                    });
+                let agent = match agents.iter().find(|a| a.id == id) {
+                    Some(a) => Some(a.clone()),
+                    None => agent::Entity::find_by_id(id).one(&txn).await?,
                 };
-                if a.availability != Availability::Active.as_str() {
-                    return Err(AppError::FailedPrecondition(format!("agent {id} is OFF and takes no new work")));
-                }
+                let agent = agent
+                    .map(|a| {
+                        Ok::<_, AppError>((
+                            a.department_id,
+                            stored(Availability::parse, "agents.availability", &a.availability)?,
+                        ))
+                    })
+                    .transpose()?;
+                check_named(id, agent, dept)?;
                 (id, AssignmentReason::Manual)
             }
             None => {
@@ -275,7 +289,7 @@ impl Repo {
                 (id, AssignmentReason::AutoLeastLoaded)
             }
         };
-        let m = assign_to(&txn, t, agent_id, (reason, Announce::Yes), by, now).await?;
+        let m = assign_to(&txn, t, agent_id, (reason, Announce::Yes), by, &self.rules.policy, now).await?;
         self.commit(txn).await?;
         ticket_rows::to_domain(m)
     }
