@@ -70,6 +70,16 @@ impl SlaPolicy {
     }
 }
 
+/// Whether a target due at `due` and met at `met` (not yet: None, judged at `now`) was
+/// missed: the one rule of a breach.
+pub fn late(due: Option<DateTime<Utc>>, met: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    match (due, met) {
+        (Some(due), Some(met)) => met > due,
+        (Some(due), None) => now > due,
+        (None, _) => false,
+    }
+}
+
 /// What a ticket's SLA flags should be at `now`: a target is breached when its due time
 /// has passed and it was not met in time. Flags already set stay set.
 pub fn breaches(
@@ -79,11 +89,7 @@ pub fn breaches(
     resolved_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> (bool, bool) {
-    let late = |due: Option<DateTime<Utc>>, met: Option<DateTime<Utc>>| match (due, met) {
-        (Some(due), Some(met)) => met > due,
-        (Some(due), None) => now > due,
-        (None, _) => false,
-    };
+    let late = |due, met| late(due, met, now);
     let awaiting_resolution = matches!(status, Status::Open | Status::InProgress);
     let first = sla.first_response_breached || late(sla.first_response_due, first_response_at);
     let resolution = sla.resolution_breached

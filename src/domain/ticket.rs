@@ -21,11 +21,11 @@ use chrono::{DateTime, Utc};
 use super::error::{DomainError, DomainResult};
 use super::event::EventKind;
 use super::priority::{Priority, PriorityInputs, PriorityPolicy};
-use super::workflow;
 use super::{
     AssignmentReason, ConversationMode, Feedback, NewTicket, SenderKind, Sla, Status, Ticket, TicketPatch, Tier,
     Visibility,
 };
+use super::{sla, workflow};
 
 /// A message about to be added, with what the turn rule needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,7 +193,7 @@ impl Ticket {
                     next.status = Status::InProgress;
                 }
                 next.first_response_at = Some(now);
-                if self.sla.first_response_due.is_some_and(|due| now > due) {
+                if sla::late(self.sla.first_response_due, Some(now), now) {
                     next.sla.first_response_breached = true;
                 }
             }
@@ -247,7 +247,7 @@ impl Ticket {
         match to {
             Status::Resolved => {
                 next.resolved_at = Some(now);
-                if self.sla.resolution_due.is_some_and(|due| now > due) {
+                if sla::late(self.sla.resolution_due, Some(now), now) {
                     next.sla.resolution_breached = true;
                 }
             }
