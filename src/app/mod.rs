@@ -164,9 +164,17 @@ impl App {
         serve(settings, listener, shutdown, async move { Ok(self) }).await
     }
 
-    /// The background work of a ready app, on its task tracker, until its stop: health,
-    /// maintenance, idle callers, standings.
-    fn start_background(&self, reporter: HealthReporter, unavailable: Arc<Notify>) {
+    /// The background work of a ready app, on its task tracker, until its stop (which the
+    /// server's drain triggers): health, maintenance, idle callers, standings.
+    fn start_background(&self, reporter: HealthReporter, unavailable: Arc<Notify>, draining: &CancellationToken) {
+        // The drain ends the app's streams and background tasks.
+        let (drained, stop) = (draining.clone(), self.stop.clone());
+        self.tasks.spawn(async move {
+            tokio::select! {
+                _ = drained.cancelled() => stop.cancel(),
+                _ = stop.cancelled() => {}
+            }
+        });
         let s = &self.settings;
         let stop = &self.stop;
         let health = HealthMonitor {

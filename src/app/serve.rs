@@ -9,9 +9,11 @@ use futures::StreamExt;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tonic::transport::server::Router;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tonic_health::ServingStatus;
+use tower::layer::util::Stack;
 
 use super::health::set_health;
 use super::{App, StartError};
@@ -106,36 +108,12 @@ pub async fn serve(
     let draining = CancellationToken::new();
     let hard_stop = CancellationToken::new();
     let unavailable = Arc::new(Notify::new());
-    let reflection = || {
-        tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(pb::ERROR_DETAILS_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-    };
-    let mut server = Server::builder();
-    if let Some(tls) = tls(&settings)? {
-        server = server.tls_config(tls)?;
-    }
     let calls = CallLayer {
         deadline: Duration::from_millis(settings.call_deadline_ms.max(1)),
         hard_stop: hard_stop.clone(),
         unavailable: unavailable.clone(),
     };
-    let router = server
-        .trace_fn(|req| tracing::info_span!("rpc", method = %req.uri().path(), subject = tracing::field::Empty))
-        .layer(MalformedLayer)
-        .layer(calls)
-        .layer(AuthLayer(slots.gate.clone()))
-        .add_service(health)
-        .add_service(reflection().build_v1()?)
-        .add_service(reflection().build_v1alpha()?)
-        .add_service(Starting(slots.departments.clone()))
-        .add_service(Starting(slots.customers.clone()))
-        .add_service(Starting(slots.agents.clone()))
-        .add_service(Starting(slots.tickets.clone()))
-        .add_service(Starting(slots.logs.clone()))
-        .add_service(Starting(slots.auth.clone()))
-        .add_service(Starting(slots.reports.clone()));
+    let router = router(&settings, &slots, calls, health)?;
 
     let signal_reporter = reporter.clone();
     let signalled = draining.clone();
@@ -166,29 +144,76 @@ pub async fn serve(
         }
     };
     slots.fill(&app);
-    app.start_background(reporter, unavailable);
+    app.start_background(reporter, unavailable, &draining);
     tracing::info!("ready");
-    // The drain ends the app's streams and background tasks.
-    let (drained, stop) = (draining.clone(), app.stop.clone());
-    app.tasks.spawn(async move {
-        tokio::select! {
-            _ = drained.cancelled() => stop.cancel(),
-            _ = stop.cancelled() => {}
-        }
-    });
-
     let grace = Duration::from_millis(settings.shutdown_grace_ms);
-    let result = tokio::select! {
+    let result = until_drained(serve, &draining, &hard_stop, grace).await;
+    finish(&app).await;
+    tracing::info!("stopped");
+    result
+}
+
+/// The layers around every call, outermost first: malformed framing, deadlines, auth.
+type Layers = Stack<AuthLayer, Stack<CallLayer, Stack<MalformedLayer, tower::layer::util::Identity>>>;
+
+/// The server: the layers (malformed framing, deadlines, auth) around health, reflection
+/// and the services, which answer once their slots are filled.
+fn router(
+    settings: &Settings,
+    slots: &Slots,
+    calls: CallLayer,
+    health: tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+) -> Result<Router<Layers>, StartError> {
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(pb::ERROR_DETAILS_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let mut server = Server::builder();
+    if let Some(tls) = tls(settings)? {
+        server = server.tls_config(tls)?;
+    }
+    Ok(server
+        .trace_fn(|req| tracing::info_span!("rpc", method = %req.uri().path(), subject = tracing::field::Empty))
+        .layer(MalformedLayer)
+        .layer(calls)
+        .layer(AuthLayer(slots.gate.clone()))
+        .add_service(health)
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?)
+        .add_service(Starting(slots.departments.clone()))
+        .add_service(Starting(slots.customers.clone()))
+        .add_service(Starting(slots.agents.clone()))
+        .add_service(Starting(slots.tickets.clone()))
+        .add_service(Starting(slots.logs.clone()))
+        .add_service(Starting(slots.auth.clone()))
+        .add_service(Starting(slots.reports.clone())))
+}
+
+/// Serves until the drain ends it, or until the grace after the drain began has passed:
+/// then the calls still running end UNAVAILABLE, with a moment for those answers to leave
+/// (connections still open then are dropped).
+async fn until_drained(
+    mut serve: std::pin::Pin<&mut impl Future<Output = Result<(), tonic::transport::Error>>>,
+    draining: &CancellationToken,
+    hard_stop: &CancellationToken,
+    grace: Duration,
+) -> Result<(), StartError> {
+    tokio::select! {
         r = &mut serve => r.map_err(StartError::from),
         _ = async { draining.cancelled().await; tokio::time::sleep(grace).await } => {
             tracing::warn!(grace_ms = grace.as_millis() as u64, "drain timed out; ending the calls still running with UNAVAILABLE");
             hard_stop.cancel();
-            // A moment for those answers to leave; connections still open then are dropped.
             let _ = tokio::time::timeout(FLUSH, &mut serve).await;
             Ok(())
         }
-    };
-    // Every task and stream was told to stop when the drain began; wait for what is left.
+    }
+}
+
+/// After serving: every task and stream was told to stop when the drain began; wait (a
+/// bounded time) for what is left, then close the pool if the database answers.
+async fn finish(app: &App) {
     app.stop.cancel();
     app.tasks.close();
     if tokio::time::timeout(FLUSH, app.tasks.wait()).await.is_err() {
@@ -199,8 +224,6 @@ pub async fn serve(
         Ok(Err(e)) => tracing::warn!(error = %crate::error::chain(&e), "closing the database pool failed"),
         Err(_) => tracing::warn!("the database did not answer the pool's close in time; leaving it"),
     }
-    tracing::info!("stopped");
-    result
 }
 
 /// How long the answers of calls ended at the hard stop, and the pool's close, may take.

@@ -49,6 +49,36 @@ async fn last_public_sender(txn: &DatabaseTransaction, ticket_id: i64) -> AppRes
     last.as_deref().map(|k| stored(SenderKind::parse, "logs.sender_kind", k)).transpose()
 }
 
+/// Stores a message's attachments; returns their metadata.
+async fn insert_attachments(
+    txn: &DatabaseTransaction,
+    log_id: i64,
+    uploads: &[NewAttachment],
+) -> AppResult<Vec<AttachmentMeta>> {
+    let mut attachments = Vec::with_capacity(uploads.len());
+    for a in uploads {
+        let mut meta = AttachmentMeta {
+            id: 0,
+            file_name: a.file_name.clone(),
+            content_type: a.content_type.clone(),
+            size_bytes: a.content.len() as i64,
+            sha256: hex_sha256(&a.content),
+        };
+        let am = attachment::ActiveModel {
+            log_id: Set(log_id),
+            file_name: Set(meta.file_name.clone()),
+            content_type: Set(meta.content_type.clone()),
+            size_bytes: Set(meta.size_bytes),
+            sha256: Set(meta.sha256.clone()),
+            content: Set(a.content.clone()),
+            ..Default::default()
+        };
+        meta.id = attachment::Entity::insert(am).exec(txn).await?.last_insert_id;
+        attachments.push(meta);
+    }
+    Ok(attachments)
+}
+
 fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -105,27 +135,7 @@ impl Repo {
             ..Default::default()
         };
         let log_id = row::Entity::insert(log).exec(&txn).await?.last_insert_id;
-        let mut attachments = Vec::with_capacity(new.attachments.len());
-        for a in &new.attachments {
-            let mut meta = AttachmentMeta {
-                id: 0,
-                file_name: a.file_name.clone(),
-                content_type: a.content_type.clone(),
-                size_bytes: a.content.len() as i64,
-                sha256: hex_sha256(&a.content),
-            };
-            let am = attachment::ActiveModel {
-                log_id: Set(log_id),
-                file_name: Set(meta.file_name.clone()),
-                content_type: Set(meta.content_type.clone()),
-                size_bytes: Set(meta.size_bytes),
-                sha256: Set(meta.sha256.clone()),
-                content: Set(a.content.clone()),
-                ..Default::default()
-            };
-            meta.id = attachment::Entity::insert(am).exec(&txn).await?.last_insert_id;
-            attachments.push(meta);
-        }
+        let attachments = insert_attachments(&txn, log_id, &new.attachments).await?;
         events::record(&txn, EventKind::MessageAdded, Some(&after), &after, Some(log_id), now).await?;
         let id = self.commit_idempotent(txn, key, log_id, now).await?;
         if id != log_id {

@@ -172,8 +172,22 @@ pub fn new_log(r: pb::AddLogRequest, limits: &Limits) -> AppResult<NewLog> {
             ),
         );
     }
+    let attachments = attachments(&mut c, r.attachments, limits);
+    c.finish()?;
+    Ok(NewLog {
+        ticket_id: ticket_id.unwrap_or_default(),
+        sender_kind: sender_kind.unwrap_or(SenderKind::Customer),
+        sender_id: sender_id.unwrap_or_default(),
+        body: body.unwrap_or_default(),
+        visibility,
+        attachments,
+    })
+}
+
+/// A message's attachments, each checked against `limits` (violations into `c`).
+fn attachments(c: &mut Checker, uploads: Vec<pb::AttachmentUpload>, limits: &Limits) -> Vec<NewAttachment> {
     let mut attachments = Vec::new();
-    for (i, a) in r.attachments.into_iter().enumerate() {
+    for (i, a) in uploads.into_iter().enumerate() {
         let name = c.take(&format!("attachments[{i}].file_name"), v::file_name(&a.file_name, FILE_NAME_MAX));
         let content_type = c.take(&format!("attachments[{i}].content_type"), v::optional_text(&a.content_type, 255));
         if a.content.len() > limits.attachment_bytes {
@@ -194,15 +208,7 @@ pub fn new_log(r: pb::AddLogRequest, limits: &Limits) -> AppResult<NewLog> {
             });
         }
     }
-    c.finish()?;
-    Ok(NewLog {
-        ticket_id: ticket_id.unwrap_or_default(),
-        sender_kind: sender_kind.unwrap_or(SenderKind::Customer),
-        sender_id: sender_id.unwrap_or_default(),
-        body: body.unwrap_or_default(),
-        visibility,
-        attachments,
-    })
+    attachments
 }
 
 /// INVALID_ARGUMENT for a repeated field over its limit, naming the field and the setting.
