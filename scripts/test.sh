@@ -70,12 +70,18 @@ if [ ! -x "$tools/venv/bin/grpcurl" ]; then
 fi
 export PATH="$tools/venv/bin:$tools/node_modules/.bin:$PATH"
 echo "buf $(buf --version), $(grpcurl -version 2>&1)"
+if ! command -v cargo-deny >/dev/null 2>&1; then
+  cargo install cargo-deny --locked --quiet
+fi
 
 # ---- static checks ------------------------------------------------------------------
 step "cargo fmt, clippy, buf lint"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 buf lint
+
+step "cargo deny: bans, licenses, sources (advisories need the network: see deny.toml)"
+cargo deny check bans licenses sources
 
 step "the domain is pure (no tonic, sea_orm or sqlx in src/domain)"
 if grep -rnwE 'tonic|sea_orm|sqlx' src/domain; then

@@ -1,4 +1,4 @@
-//! The migration binary: `cargo run -p migration -- up` (reads DATABASE_URL).
+//! The migration binary: `cargo run -p migration --features cli -- up` (reads DATABASE_URL).
 
 use sea_orm_migration::prelude::*;
 
