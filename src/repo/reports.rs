@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use sea_orm::{ConnectionTrait, DatabaseBackend, QueryResult, Statement, Value};
 
 use super::{Repo, stored};
-use crate::domain::Level;
 use crate::domain::report::{
     AgentFigures, BacklogRow, DurationStats, MonthlyResolution, ReportScope, ResolutionReport,
 };
+use crate::domain::{Level, SenderKind, Status};
 use crate::error::{AppError, AppResult};
 
 /// SQL fragments that differ between the backends.
@@ -107,7 +107,7 @@ impl Repo {
              ), spans AS ( \
                SELECT {} AS month, {} - {} AS messages, {} - {} AS resolve \
                FROM tickets t LEFT JOIN first_last fl ON fl.ticket_id = t.id \
-               WHERE t.status IN ('RESOLVED', 'CLOSED'){filter} \
+               WHERE t.status IN ('{resolved}', '{closed}'){filter} \
              ) SELECT month, {}, {} FROM spans GROUP BY month ORDER BY month",
             d.month("t.created_at"),
             d.secs("fl.last_at"),
@@ -116,6 +116,8 @@ impl Repo {
             d.secs("t.created_at"),
             d.stats("messages"),
             d.stats("resolve"),
+            resolved = Status::Resolved,
+            closed = Status::Closed,
         );
         let mut report = ResolutionReport::default();
         for row in self.rows(sql, values).await? {
@@ -138,9 +140,10 @@ impl Repo {
         let sql = format!(
             "SELECT agents, COUNT(*) FROM ( \
                SELECT t.id, COUNT(DISTINCT l.sender_id) AS agents \
-               FROM tickets t LEFT JOIN logs l ON l.ticket_id = t.id AND l.sender_kind = 'AGENT' \
+               FROM tickets t LEFT JOIN logs l ON l.ticket_id = t.id AND l.sender_kind = '{agent}' \
                WHERE 1 = 1{filter} GROUP BY t.id \
-             ) per_ticket GROUP BY agents ORDER BY agents"
+             ) per_ticket GROUP BY agents ORDER BY agents",
+            agent = SenderKind::Agent,
         );
         self.rows(sql, values).await?.iter().map(|row| Ok((col::<i64>(row, 0)? as i32, col::<i64>(row, 1)?))).collect()
     }
@@ -153,14 +156,16 @@ impl Repo {
         let (filter, values) = scope_sql(scope);
         // Unscoped, the index on logs(sender_kind, sender_id, ticket_id) answers alone;
         // scoped, the tickets in scope drive the join.
+        let agent = SenderKind::Agent;
         let handled = if filter.is_empty() {
-            "SELECT sender_id, COUNT(DISTINCT ticket_id) FROM logs \
-             WHERE sender_kind = 'AGENT' AND sender_id IS NOT NULL GROUP BY sender_id"
-                .to_owned()
+            format!(
+                "SELECT sender_id, COUNT(DISTINCT ticket_id) FROM logs \
+                 WHERE sender_kind = '{agent}' AND sender_id IS NOT NULL GROUP BY sender_id"
+            )
         } else {
             format!(
                 "SELECT l.sender_id, COUNT(DISTINCT l.ticket_id) FROM tickets t \
-                 JOIN logs l ON l.ticket_id = t.id AND l.sender_kind = 'AGENT' \
+                 JOIN logs l ON l.ticket_id = t.id AND l.sender_kind = '{agent}' \
                  WHERE l.sender_id IS NOT NULL{filter} GROUP BY l.sender_id"
             )
         };
@@ -211,9 +216,11 @@ impl Repo {
         let (filter, values) = scope_sql(scope);
         let sql = format!(
             "SELECT t.department_id, t.priority_level, COUNT(*), {} FROM tickets t \
-             WHERE t.status IN ('OPEN', 'IN_PROGRESS'){filter} \
+             WHERE t.status IN ('{open}', '{in_progress}'){filter} \
              GROUP BY t.department_id, t.priority_level ORDER BY t.department_id, t.priority_level",
-            d.int("SUM(CASE WHEN t.first_response_breached = 1 OR t.resolution_breached = 1 THEN 1 ELSE 0 END)")
+            d.int("SUM(CASE WHEN t.first_response_breached = 1 OR t.resolution_breached = 1 THEN 1 ELSE 0 END)"),
+            open = Status::Open,
+            in_progress = Status::InProgress,
         );
         self.rows(sql, values)
             .await?
