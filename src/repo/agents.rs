@@ -10,10 +10,8 @@ use serde_json::Value;
 use super::credentials::{Account, bump_generation, insert_identity, move_identity};
 use super::entity::{agent as row, department, ticket};
 use super::idempotency::IdempotencyKey;
-use super::{Repo, check_version, found, paging, stored};
-use crate::domain::{
-    Agent, AgentPatch, AgentRole, Availability, Department, NewAgent, Page, PageRequest, Status, Workload,
-};
+use super::{Repo, check_version, found, paging};
+use crate::domain::{Agent, AgentPatch, Availability, Department, NewAgent, Page, PageRequest, Status, Workload};
 use crate::error::{AppError, AppResult};
 
 const TAKEN: &str = "an agent with this email already exists";
@@ -21,8 +19,8 @@ const TAKEN: &str = "an agent with this email already exists";
 pub(crate) fn to_domain(m: row::Model) -> AppResult<Agent> {
     Ok(Agent {
         id: m.id,
-        role: stored(AgentRole::parse, "agents.role", &m.role)?,
-        availability: stored(Availability::parse, "agents.availability", &m.availability)?,
+        role: m.role,
+        availability: m.availability,
         first_name: m.first_name,
         last_name: m.last_name,
         email: m.email,
@@ -68,8 +66,8 @@ impl Repo {
             email: Set(new.email.clone()),
             phone: Set(new.phone.clone()),
             department_id: Set(new.department_id),
-            role: Set(new.role.as_str().to_owned()),
-            availability: Set(new.availability.as_str().to_owned()),
+            role: Set(new.role),
+            availability: Set(new.availability),
             last_assigned_at: Set(None),
             version: Set(1),
             created_at: Set(now),
@@ -108,7 +106,7 @@ impl Repo {
             q = q.filter(row::Column::DepartmentId.eq(d));
         }
         if let Some(a) = filter.availability {
-            q = q.filter(row::Column::Availability.eq(a.as_str()));
+            q = q.filter(row::Column::Availability.eq(a));
         }
         if let Some(t) = &page.token {
             q = q.filter(row::Column::Id.gt(paging::int(&paging::decode(t, &fp)?, 0)?));
@@ -134,7 +132,7 @@ impl Repo {
             require_department(&txn, d).await?;
         }
         let version = current.version + 1;
-        let (current_department, current_role) = (current.department_id, current.role.clone());
+        let (current_department, current_role) = (current.department_id, current.role);
         let mut am = current.into_active_model();
         if let Some(v) = &patch.first_name {
             am.first_name = Set(v.clone());
@@ -152,12 +150,12 @@ impl Repo {
             am.department_id = Set(v);
         }
         if let Some(v) = patch.role {
-            am.role = Set(v.as_str().to_owned());
+            am.role = Set(v);
         }
         am.version = Set(version);
         am.updated_at = Set(now);
         let moved = patch.department_id.is_some_and(|d| d != current_department);
-        let demoted = patch.role.is_some_and(|r| r.as_str() != current_role);
+        let demoted = patch.role.is_some_and(|r| r != current_role);
         let m = am.update(&txn).await.map_err(|e| AppError::unique_violation(e, "agent.email", TAKEN))?;
         if let Some(email) = &patch.email {
             move_identity(&txn, Account::Agent(id), email, "agent.email", now).await?;
@@ -181,13 +179,13 @@ impl Repo {
         let Some(current) = agents.into_iter().find(|a| a.id == id) else {
             return Err(AppError::Aborted("the agent moved to another department meanwhile; retry".into()));
         };
-        if current.availability == availability.as_str() {
+        if current.availability == availability {
             txn.commit().await?;
             return to_domain(current);
         }
         let version = current.version + 1;
         let mut am = current.into_active_model();
-        am.availability = Set(availability.as_str().to_owned());
+        am.availability = Set(availability);
         am.version = Set(version);
         am.updated_at = Set(now);
         let m = am.update(&txn).await?;
@@ -203,7 +201,7 @@ impl Repo {
     #[tracing::instrument(skip_all, fields(agent_id = id))]
     pub async fn workload(&self, id: i64) -> AppResult<Workload> {
         found(row::Entity::find_by_id(id).one(&self.db).await?, "agent", id)?;
-        let rows: Vec<(String, i64)> = ticket::Entity::find()
+        let rows: Vec<(Status, i64)> = ticket::Entity::find()
             .select_only()
             .column(ticket::Column::Status)
             .column_as(ticket::Column::Id.count(), "n")
@@ -214,7 +212,7 @@ impl Repo {
             .await?;
         let counts = Status::ALL
             .iter()
-            .map(|s| (*s, rows.iter().find(|(name, _)| name == s.as_str()).map_or(0, |(_, n)| *n)))
+            .map(|s| (*s, rows.iter().find(|(status, _)| status == s).map_or(0, |(_, n)| *n)))
             .collect();
         Ok(Workload { agent_id: id, counts })
     }

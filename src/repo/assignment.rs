@@ -21,7 +21,7 @@ use sea_orm::{
 
 use super::entity::{agent, assignment, ticket};
 use super::ticket_rows;
-use super::{Repo, Rules, events, found, stored};
+use super::{Repo, Rules, events, found};
 use crate::domain::access::TicketScope;
 use crate::domain::assignment::{Candidate, check_named, choose};
 use crate::domain::event::EventKind;
@@ -77,12 +77,7 @@ async fn least_loaded(txn: &DatabaseTransaction, department_id: i64, capacity: u
          LEFT JOIN tickets t ON t.assigned_agent_id = a.id AND t.status IN (?, ?) \
          WHERE a.department_id = ? AND a.availability = ? \
          GROUP BY a.id, a.last_assigned_at",
-        [
-            Status::Open.as_str().into(),
-            Status::InProgress.as_str().into(),
-            department_id.into(),
-            Availability::Active.as_str().into(),
-        ],
+        [Status::Open.into(), Status::InProgress.into(), department_id.into(), Availability::Active.into()],
     );
     let candidates: Vec<Candidate> = CandidateRow::find_by_statement(stmt)
         .all(txn)
@@ -132,7 +127,7 @@ pub(crate) async fn assign_to(
     let record = assignment::ActiveModel {
         ticket_id: Set(ticket_id),
         agent_id: Set(agent_id),
-        reason: Set(reason.as_str().to_owned()),
+        reason: Set(reason),
         assigned_by: Set(by.to_owned()),
         created_at: Set(now),
         ..Default::default()
@@ -175,7 +170,7 @@ pub(crate) async fn drain_backlog(
         let backlog = ticket::Entity::find()
             .filter(C::DepartmentId.eq(department_id))
             .filter(C::AssignedAgentId.is_null())
-            .filter(C::Status.is_in([Status::Open.as_str(), Status::InProgress.as_str()]))
+            .filter(C::Status.is_in([Status::Open, Status::InProgress]))
             .order_by_desc(C::PriorityScore)
             .order_by_asc(C::CreatedAt)
             .order_by_asc(C::Id)
@@ -220,7 +215,7 @@ pub(crate) async fn release_agent(
     use ticket::Column as C;
     let open = ticket::Entity::find()
         .filter(C::AssignedAgentId.eq(agent_id))
-        .filter(C::Status.eq(Status::Open.as_str()))
+        .filter(C::Status.eq(Status::Open))
         .lock_exclusive()
         .all(txn)
         .await?;
@@ -271,14 +266,7 @@ impl Repo {
                     Some(a) => Some(a.clone()),
                     None => agent::Entity::find_by_id(id).one(&txn).await?,
                 };
-                let agent = agent
-                    .map(|a| {
-                        Ok::<_, AppError>((
-                            a.department_id,
-                            stored(Availability::parse, "agents.availability", &a.availability)?,
-                        ))
-                    })
-                    .transpose()?;
+                let agent = agent.map(|a| Ok::<_, AppError>((a.department_id, a.availability))).transpose()?;
                 check_named(id, agent, dept)?;
                 (id, AssignmentReason::Manual)
             }

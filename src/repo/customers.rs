@@ -14,12 +14,12 @@ use super::events;
 use super::idempotency::IdempotencyKey;
 use super::sign_in::{NewRefresh, insert_refresh};
 use super::ticket_rows::{set_priority, update_row};
-use super::{Repo, check_version, found, paging, stored};
+use super::{Repo, check_version, found, paging};
+use crate::domain::Status;
 use crate::domain::access::TicketScope;
 use crate::domain::event::EventKind;
 use crate::domain::priority::PriorityInputs;
 use crate::domain::{Customer, CustomerPatch, NewCustomer, Page, PageRequest, Tier};
-use crate::domain::{Severity, Status};
 use crate::error::{AppError, AppResult};
 
 const TAKEN: &str = "a customer with this email already exists";
@@ -27,7 +27,7 @@ const TAKEN: &str = "a customer with this email already exists";
 pub(crate) fn to_domain(m: row::Model) -> AppResult<Customer> {
     Ok(Customer {
         id: m.id,
-        tier: stored(Tier::parse, "customers.tier", &m.tier)?,
+        tier: m.tier,
         first_name: m.first_name,
         last_name: m.last_name,
         email: m.email,
@@ -62,7 +62,7 @@ pub(crate) async fn insert_customer(
         email: Set(new.email.clone()),
         phone: Set(new.phone.clone()),
         location: Set(new.location.clone()),
-        tier: Set(new.tier.as_str().to_owned()),
+        tier: Set(new.tier),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -132,7 +132,7 @@ impl Repo {
             q = q.filter(row::Column::Email.eq(email.as_str()));
         }
         if let Some(tier) = filter.tier {
-            q = q.filter(row::Column::Tier.eq(tier.as_str()));
+            q = q.filter(row::Column::Tier.eq(tier));
         }
         if let Some(id) = filter.only_id {
             q = q.filter(row::Column::Id.eq(id));
@@ -169,7 +169,7 @@ impl Repo {
         let current = found(row::Entity::find_by_id(id).lock_exclusive().one(&txn).await?, "customer", id)?;
         check_version("customer", etag, current.version)?;
         let version = current.version + 1;
-        let old_tier = current.tier.clone();
+        let old_tier = current.tier;
         let mut am = current.into_active_model();
         if let Some(v) = &patch.first_name {
             am.first_name = Set(v.clone());
@@ -187,7 +187,7 @@ impl Repo {
             am.location = Set(v.clone());
         }
         if let Some(v) = patch.tier {
-            am.tier = Set(v.as_str().to_owned());
+            am.tier = Set(v);
         }
         am.version = Set(version);
         am.updated_at = Set(now);
@@ -195,7 +195,7 @@ impl Repo {
         if let Some(email) = &patch.email {
             move_identity(&txn, Account::Customer(id), email, "customer.email", now).await?;
         }
-        if let Some(tier) = patch.tier.filter(|t| t.as_str() != old_tier) {
+        if let Some(tier) = patch.tier.filter(|t| *t != old_tier) {
             rescore_customer_tickets(&txn, id, tier, &self.rules, now).await?;
         }
         self.commit(txn).await?;
@@ -217,7 +217,7 @@ async fn rescore_customer_tickets(
     // number of rows however many tickets the customer opened.
     let open = ticket::Entity::find()
         .filter(ticket::Column::CustomerId.eq(customer_id))
-        .filter(ticket::Column::Status.ne(Status::Closed.as_str()))
+        .filter(ticket::Column::Status.ne(Status::Closed))
         .order_by_desc(ticket::Column::PriorityScore)
         .order_by_asc(ticket::Column::Id)
         .limit(rules.rescore_per_call)
@@ -232,12 +232,7 @@ async fn rescore_customer_tickets(
         );
     }
     for m in open {
-        let inputs = PriorityInputs {
-            severity: stored(Severity::parse, "tickets.severity", &m.severity)?,
-            tier,
-            impact: m.impact,
-            opened_at: m.created_at,
-        };
+        let inputs = PriorityInputs { severity: m.severity, tier, impact: m.impact, opened_at: m.created_at };
         let p = policy.score(&inputs, now);
         if p.score == m.priority_score && p.tier_points == m.tier_points {
             continue;

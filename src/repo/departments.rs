@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::entity::department as row;
 use super::idempotency::IdempotencyKey;
-use super::{Repo, check_version, found, paging, stored};
-use crate::domain::{ConversationMode, Department, DepartmentPatch, NewDepartment, Page, PageRequest};
+use super::{Repo, check_version, found, paging};
+use crate::domain::{Department, DepartmentPatch, NewDepartment, Page, PageRequest};
 use crate::error::{AppError, AppResult};
 
 const TAKEN: &str = "a department with this name already exists; choose another name";
@@ -17,7 +17,7 @@ const TAKEN: &str = "a department with this name already exists; choose another 
 pub(crate) fn to_domain(m: row::Model) -> AppResult<Department> {
     Ok(Department {
         id: m.id,
-        mode: stored(ConversationMode::parse, "departments.conversation_mode", &m.conversation_mode)?,
+        mode: m.conversation_mode,
         name: m.name,
         description: m.description,
         version: m.version,
@@ -42,7 +42,7 @@ impl Repo {
         let am = row::ActiveModel {
             name: Set(new.name.clone()),
             description: Set(new.description.clone()),
-            conversation_mode: Set(new.mode.as_str().to_owned()),
+            conversation_mode: Set(new.mode),
             version: Set(1),
             created_at: Set(now),
             updated_at: Set(now),
@@ -96,7 +96,7 @@ impl Repo {
             am.description = Set(v.clone());
         }
         if let Some(v) = patch.mode {
-            am.conversation_mode = Set(v.as_str().to_owned());
+            am.conversation_mode = Set(v);
         }
         am.version = Set(version);
         am.updated_at = Set(now);

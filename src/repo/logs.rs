@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::entity::{agent, attachment, department, log as row, ticket};
 use super::idempotency::IdempotencyKey;
 use super::ticket_rows;
-use super::{Repo, events, found, paging, stored};
+use super::{Repo, events, found, paging};
 use crate::domain::access::TicketScope;
 use crate::domain::event::EventKind;
 use crate::domain::ticket::{Command, Message};
@@ -24,11 +24,11 @@ fn to_domain(m: row::Model, attachments: Vec<AttachmentMeta>) -> AppResult<Log> 
     Ok(Log {
         id: m.id,
         ticket_id: m.ticket_id,
-        sender_kind: stored(SenderKind::parse, "logs.sender_kind", &m.sender_kind)?,
+        sender_kind: m.sender_kind,
         sender_id: m.sender_id,
         body: m.body,
-        visibility: stored(Visibility::parse, "logs.visibility", &m.visibility)?,
-        delivery_status: stored(DeliveryStatus::parse, "logs.delivery_status", &m.delivery_status)?,
+        visibility: m.visibility,
+        delivery_status: m.delivery_status,
         attachments,
         created_at: m.created_at,
     })
@@ -36,17 +36,16 @@ fn to_domain(m: row::Model, attachments: Vec<AttachmentMeta>) -> AppResult<Log> 
 
 /// Who wrote the ticket's latest public message, if anyone.
 async fn last_public_sender(txn: &DatabaseTransaction, ticket_id: i64) -> AppResult<Option<SenderKind>> {
-    let last: Option<String> = row::Entity::find()
+    Ok(row::Entity::find()
         .select_only()
         .column(row::Column::SenderKind)
         .filter(row::Column::TicketId.eq(ticket_id))
-        .filter(row::Column::Visibility.eq(Visibility::Public.as_str()))
+        .filter(row::Column::Visibility.eq(Visibility::Public))
         .order_by_desc(row::Column::Id)
         .limit(1)
-        .into_tuple()
+        .into_tuple::<SenderKind>()
         .one(txn)
-        .await?;
-    last.as_deref().map(|k| stored(SenderKind::parse, "logs.sender_kind", k)).transpose()
+        .await?)
 }
 
 /// Stores a message's attachments; returns their metadata.
@@ -87,7 +86,7 @@ impl Repo {
     /// The conversation mode of a department.
     async fn conversation_mode(&self, txn: &DatabaseTransaction, id: i64) -> AppResult<ConversationMode> {
         let d = found(department::Entity::find_by_id(id).one(txn).await?, "department", id)?;
-        stored(ConversationMode::parse, "departments.conversation_mode", &d.conversation_mode)
+        Ok(d.conversation_mode)
     }
 
     /// Adds a message. The sender must be the ticket's customer or an existing agent; a
@@ -126,11 +125,11 @@ impl Repo {
         let (after, _) = self.decide(&txn, t, &Command::Message(message), now).await?;
         let log = row::ActiveModel {
             ticket_id: Set(new.ticket_id),
-            sender_kind: Set(new.sender_kind.as_str().to_owned()),
+            sender_kind: Set(new.sender_kind),
             sender_id: Set(Some(new.sender_id)),
             body: Set(new.body.clone()),
-            visibility: Set(new.visibility.as_str().to_owned()),
-            delivery_status: Set(DeliveryStatus::Sent.as_str().to_owned()),
+            visibility: Set(new.visibility),
+            delivery_status: Set(DeliveryStatus::Sent),
             created_at: Set(now),
             ..Default::default()
         };
@@ -226,7 +225,7 @@ impl Repo {
             .order_by_asc(row::Column::Id)
             .limit(page.size + 1);
         if !include_internal {
-            q = q.filter(row::Column::Visibility.eq(Visibility::Public.as_str()));
+            q = q.filter(row::Column::Visibility.eq(Visibility::Public));
         }
         if let Some(t) = &page.token {
             q = q.filter(row::Column::Id.gt(paging::int(&paging::decode(t, &fp)?, 0)?));
@@ -257,7 +256,7 @@ impl Repo {
         let log = found(row::Entity::find_by_id(a.log_id).one(&self.db).await?, "attachment", id)?;
         let t = found(ticket::Entity::find_by_id(log.ticket_id).one(&self.db).await?, "attachment", id)?;
         if !scope.admits(t.customer_id, t.department_id, t.assigned_agent_id)
-            || (log.visibility != Visibility::Public.as_str() && !scope.sees_internal())
+            || (log.visibility != Visibility::Public && !scope.sees_internal())
         {
             return Err(scope.refusal("attachment", id).into());
         }
@@ -288,12 +287,12 @@ impl Repo {
             _ => SenderKind::Customer,
         };
         let mut q = row::Entity::update_many()
-            .col_expr(C::DeliveryStatus, Expr::value(DeliveryStatus::Read.as_str()))
+            .col_expr(C::DeliveryStatus, Expr::value(DeliveryStatus::Read))
             .filter(C::TicketId.eq(ticket_id))
-            .filter(C::SenderKind.eq(written_by.as_str()))
-            .filter(C::DeliveryStatus.ne(DeliveryStatus::Read.as_str()));
+            .filter(C::SenderKind.eq(written_by))
+            .filter(C::DeliveryStatus.ne(DeliveryStatus::Read));
         if reader == SenderKind::Customer {
-            q = q.filter(C::Visibility.eq(Visibility::Public.as_str()));
+            q = q.filter(C::Visibility.eq(Visibility::Public));
         }
         if let Some(id) = up_to {
             q = q.filter(C::Id.lte(id));

@@ -15,11 +15,11 @@ use sea_orm::{
 
 use super::entity::{customer, ticket as row};
 use super::ticket_rows;
-use super::{Repo, events, found, stored};
+use super::{Repo, events, found};
 use crate::domain::event::EventKind;
 use crate::domain::priority::PriorityInputs;
 use crate::domain::sla;
-use crate::domain::{Severity, Status, Tier};
+use crate::domain::{Status, Tier};
 use crate::error::AppResult;
 
 const BATCH: u64 = 500;
@@ -34,8 +34,8 @@ fn versioned_update(t: &row::Model, now: DateTime<Utc>) -> sea_orm::UpdateMany<r
         .filter(row::Column::Version.eq(t.version))
 }
 
-fn open_statuses() -> [&'static str; 2] {
-    [Status::Open.as_str(), Status::InProgress.as_str()]
+fn open_statuses() -> [Status; 2] {
+    [Status::Open, Status::InProgress]
 }
 
 impl Repo {
@@ -76,32 +76,28 @@ impl Repo {
             let Some(last) = batch.last() else { return Ok(changed) };
             after = last.id;
             let customer_ids: Vec<i64> = batch.iter().map(|t| t.customer_id).collect();
-            let tiers: HashMap<i64, String> = customer::Entity::find()
+            let tiers: HashMap<i64, Tier> = customer::Entity::find()
                 .select_only()
                 .columns([customer::Column::Id, customer::Column::Tier])
                 .filter(customer::Column::Id.is_in(customer_ids))
-                .into_tuple::<(i64, String)>()
+                .into_tuple::<(i64, Tier)>()
                 .all(&self.db)
                 .await?
                 .into_iter()
                 .collect();
             for t in &batch {
                 let Some(tier) = tiers.get(&t.customer_id) else { continue };
-                let inputs = PriorityInputs {
-                    severity: stored(Severity::parse, "tickets.severity", &t.severity)?,
-                    tier: stored(Tier::parse, "customers.tier", tier)?,
-                    impact: t.impact,
-                    opened_at: t.created_at,
-                };
+                let inputs =
+                    PriorityInputs { severity: t.severity, tier: *tier, impact: t.impact, opened_at: t.created_at };
                 let p = policy.score(&inputs, now);
-                if p.score == t.priority_score && p.level.as_str() == t.priority_level {
+                if p.score == t.priority_score && p.level == t.priority_level {
                     continue;
                 }
                 let (fr_due, res_due) = policy.sla.due(p.level, t.created_at);
                 let txn = self.begin().await?;
                 let written = versioned_update(t, now)
                     .col_expr(C::PriorityScore, Expr::value(p.score))
-                    .col_expr(C::PriorityLevel, Expr::value(p.level.as_str()))
+                    .col_expr(C::PriorityLevel, Expr::value(p.level))
                     .col_expr(C::SeverityPoints, Expr::value(p.severity_points))
                     .col_expr(C::TierPoints, Expr::value(p.tier_points))
                     .col_expr(C::ImpactPoints, Expr::value(p.impact_points))

@@ -212,11 +212,6 @@ fn read_committed(opts: &mut ConnectOptions) {
     });
 }
 
-/// Reads a stored enum name; a name the code does not know is a broken invariant.
-pub(crate) fn stored<T>(parse: fn(&str) -> Option<T>, column: &str, text: &str) -> AppResult<T> {
-    parse(text).ok_or_else(|| AppError::Internal(format!("unknown value {text:?} stored in {column}")))
-}
-
 /// Maps a missing row to NOT_FOUND.
 pub(crate) fn found<T>(row: Option<T>, resource: &'static str, id: i64) -> AppResult<T> {
     row.ok_or(AppError::NotFound { resource, id })

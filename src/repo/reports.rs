@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, QueryResult, Statement, Value};
 
-use super::{Repo, stored};
+use super::Repo;
 use crate::domain::report::{
     AgentFigures, BacklogRow, DurationStats, MonthlyResolution, ReportScope, ResolutionReport,
 };
-use crate::domain::{Level, SenderKind, Status};
+use crate::domain::{SenderKind, Status};
 use crate::error::{AppError, AppResult};
 
 /// SQL fragments that differ between the backends.
@@ -226,10 +226,9 @@ impl Repo {
             .await?
             .iter()
             .map(|row| {
-                let level: String = col(row, 1)?;
                 Ok(BacklogRow {
                     department_id: col(row, 0)?,
-                    level: stored(Level::parse, "tickets.priority_level", &level)?,
+                    level: col(row, 1)?,
                     open: col(row, 2)?,
                     breached: col(row, 3)?,
                 })

@@ -36,13 +36,13 @@ impl Repo {
             q = q.filter(C::CustomerId.eq(v));
         }
         if !filter.statuses.is_empty() {
-            q = q.filter(C::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
+            q = q.filter(C::Status.is_in(filter.statuses.iter().copied()));
         }
         if let Some(v) = filter.severity {
-            q = q.filter(C::Severity.eq(v.as_str()));
+            q = q.filter(C::Severity.eq(v));
         }
         if let Some(v) = filter.level {
-            q = q.filter(C::PriorityLevel.eq(v.as_str()));
+            q = q.filter(C::PriorityLevel.eq(v));
         }
         if let Some(v) = filter.department_id {
             q = q.filter(C::DepartmentId.eq(v));

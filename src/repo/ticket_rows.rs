@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, TryIntoModel};
 
 use super::entity::ticket as row;
-use super::stored;
 use crate::domain::access::TicketScope;
 use crate::domain::priority::{Priority, PriorityPolicy};
 use crate::domain::*;
@@ -16,23 +15,19 @@ pub(crate) fn to_domain(m: row::Model) -> AppResult<Ticket> {
         id: m.id,
         customer_id: m.customer_id,
         department_id: m.department_id,
-        category: stored(Category::parse, "tickets.category", &m.category)?,
-        severity: stored(Severity::parse, "tickets.severity", &m.severity)?,
-        status: stored(Status::parse, "tickets.status", &m.status)?,
+        category: m.category,
+        severity: m.severity,
+        status: m.status,
         priority: Priority {
             score: m.priority_score,
-            level: stored(Level::parse, "tickets.priority_level", &m.priority_level)?,
+            level: m.priority_level,
             severity_points: m.severity_points,
             tier_points: m.tier_points,
             impact_points: m.impact_points,
             aging_points: m.aging_points,
         },
-        assignment_reason: m
-            .assignment_reason
-            .as_deref()
-            .map(|r| stored(AssignmentReason::parse, "tickets.assignment_reason", r))
-            .transpose()?,
-        feedback: m.feedback.as_deref().map(|f| stored(Feedback::parse, "tickets.feedback", f)).transpose()?,
+        assignment_reason: m.assignment_reason,
+        feedback: m.feedback,
         sla: Sla {
             first_response_due: m.first_response_due_at,
             resolution_due: m.resolution_due_at,
@@ -65,7 +60,7 @@ pub(crate) fn set_priority(
     am.first_response_due_at = Set(Some(first_response_due));
     am.resolution_due_at = Set(Some(resolution_due));
     am.priority_score = Set(p.score);
-    am.priority_level = Set(p.level.as_str().to_owned());
+    am.priority_level = Set(p.level);
     am.severity_points = Set(p.severity_points);
     am.tier_points = Set(p.tier_points);
     am.impact_points = Set(p.impact_points);
@@ -113,16 +108,16 @@ pub(crate) fn new_row(t: &Ticket) -> row::ActiveModel {
     let mut am = row::ActiveModel {
         customer_id: Set(t.customer_id),
         department_id: Set(t.department_id),
-        category: Set(t.category.as_str().to_owned()),
+        category: Set(t.category),
         subject: Set(t.subject.clone()),
         description: Set(t.description.clone()),
-        severity: Set(t.severity.as_str().to_owned()),
+        severity: Set(t.severity),
         impact: Set(t.impact),
-        status: Set(t.status.as_str().to_owned()),
+        status: Set(t.status),
         assigned_agent_id: Set(t.assigned_agent_id),
-        assignment_reason: Set(t.assignment_reason.map(|r| r.as_str().to_owned())),
+        assignment_reason: Set(t.assignment_reason),
         rating: Set(t.rating),
-        feedback: Set(t.feedback.map(|f| f.as_str().to_owned())),
+        feedback: Set(t.feedback),
         last_response: Set(t.last_response.clone()),
         version: Set(t.version),
         created_at: Set(t.created_at),
@@ -139,7 +134,7 @@ pub(crate) fn new_row(t: &Ticket) -> row::ActiveModel {
 /// The priority and SLA columns of a decided ticket.
 fn set_decided(am: &mut row::ActiveModel, t: &Ticket) {
     am.priority_score = Set(t.priority.score);
-    am.priority_level = Set(t.priority.level.as_str().to_owned());
+    am.priority_level = Set(t.priority.level);
     am.severity_points = Set(t.priority.severity_points);
     am.tier_points = Set(t.priority.tier_points);
     am.impact_points = Set(t.priority.impact_points);
@@ -167,15 +162,15 @@ pub(crate) fn set_changes(am: &mut row::ActiveModel, before: &Ticket, after: &Ti
     }
     changed!(subject, subject);
     changed!(description, description);
-    changed!(category, category, |c: &Category| c.as_str().to_owned());
-    changed!(severity, severity, |s: &Severity| s.as_str().to_owned());
+    changed!(category, category);
+    changed!(severity, severity);
     changed!(impact, impact);
     changed!(department_id, department_id);
-    changed!(status, status, |s: &Status| s.as_str().to_owned());
+    changed!(status, status);
     changed!(assigned_agent_id, assigned_agent_id);
-    changed!(assignment_reason, assignment_reason, |r: &Option<AssignmentReason>| r.map(|r| r.as_str().to_owned()));
+    changed!(assignment_reason, assignment_reason);
     changed!(rating, rating);
-    changed!(feedback, feedback, |f: &Option<Feedback>| f.map(|f| f.as_str().to_owned()));
+    changed!(feedback, feedback);
     changed!(last_response, last_response);
     changed!(version, version);
     changed!(updated_at, updated_at);

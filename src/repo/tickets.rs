@@ -7,7 +7,7 @@ use super::assignment::{Announce, auto_assign, drain_backlog, lock_department_ag
 use super::entity::{customer, ticket as row};
 use super::idempotency::IdempotencyKey;
 use super::ticket_rows::{check_scope, insert_row, new_row, set_changes, to_domain, update_row};
-use super::{Repo, agents::require_department, check_version, events, found, stored};
+use super::{Repo, agents::require_department, check_version, events, found};
 use crate::domain::access::TicketScope;
 use crate::domain::event::EventKind;
 use crate::domain::ticket::{Command, Outcome};
@@ -19,7 +19,7 @@ async fn require_customer(conn: &impl ConnectionTrait, id: i64) -> AppResult<cus
 }
 
 fn tier_of(c: &customer::Model) -> AppResult<Tier> {
-    stored(Tier::parse, "customers.tier", &c.tier)
+    Ok(c.tier)
 }
 
 /// Loads a ticket for change, locked until the transaction ends.

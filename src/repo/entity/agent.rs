@@ -1,6 +1,8 @@
 //! The `agents` table.
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{AgentRole, Availability};
+
 /// A row of `agents`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "agents")]
@@ -12,8 +14,8 @@ pub struct Model {
     pub email: String,
     pub phone: String,
     pub department_id: i64,
-    pub role: String,
-    pub availability: String,
+    pub role: AgentRole,
+    pub availability: Availability,
     pub last_assigned_at: Option<DateTimeUtc>,
     pub version: i64,
     pub created_at: DateTimeUtc,

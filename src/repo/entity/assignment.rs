@@ -1,6 +1,8 @@
 //! The `ticket_assignments` table: the history of who got which ticket, and why.
 use sea_orm::entity::prelude::*;
 
+use crate::domain::AssignmentReason;
+
 /// A row of `ticket_assignments`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "ticket_assignments")]
@@ -9,7 +11,7 @@ pub struct Model {
     pub id: i64,
     pub ticket_id: i64,
     pub agent_id: i64,
-    pub reason: String,
+    pub reason: AssignmentReason,
     pub assigned_by: String,
     pub created_at: DateTimeUtc,
 }

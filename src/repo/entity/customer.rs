@@ -1,6 +1,8 @@
 //! The `customers` table.
 use sea_orm::entity::prelude::*;
 
+use crate::domain::Tier;
+
 /// A row of `customers`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "customers")]
@@ -12,7 +14,7 @@ pub struct Model {
     pub email: String,
     pub phone: String,
     pub location: String,
-    pub tier: String,
+    pub tier: Tier,
     pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -1,6 +1,8 @@
 //! The `departments` table.
 use sea_orm::entity::prelude::*;
 
+use crate::domain::ConversationMode;
+
 /// A row of `departments`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "departments")]
@@ -9,7 +11,7 @@ pub struct Model {
     pub id: i64,
     pub name: String,
     pub description: String,
-    pub conversation_mode: String,
+    pub conversation_mode: ConversationMode,
     pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

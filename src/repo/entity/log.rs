@@ -1,6 +1,8 @@
 //! The `logs` table: messages on tickets.
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{DeliveryStatus, SenderKind, Visibility};
+
 /// A row of `logs`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "logs")]
@@ -8,12 +10,12 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub ticket_id: i64,
-    pub sender_kind: String,
+    pub sender_kind: SenderKind,
     pub sender_id: Option<i64>,
     #[sea_orm(column_type = "Text")]
     pub body: String,
-    pub visibility: String,
-    pub delivery_status: String,
+    pub visibility: Visibility,
+    pub delivery_status: DeliveryStatus,
     pub created_at: DateTimeUtc,
 }
 

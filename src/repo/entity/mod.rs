@@ -6,6 +6,7 @@ pub mod attachment;
 pub mod credential;
 pub mod customer;
 pub mod department;
+pub mod enums;
 pub mod idempotency_key;
 pub mod log;
 pub mod queue_event;
