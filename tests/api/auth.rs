@@ -12,22 +12,7 @@ use support_service::domain::{AgentRole, SystemClock};
 use support_service::pb::{self, ConversationMode, CustomerTier, Severity};
 use tonic::Code;
 
-use crate::helpers::{Clients, TestApp, TestDb, spawn_app, spawn_with};
-
-const PASSWORD: &str = "a decent passphrase";
-
-fn register(email: &str) -> pb::RegisterRequest {
-    pb::RegisterRequest {
-        first_name: "Ada".into(),
-        last_name: "Lovelace".into(),
-        email: email.into(),
-        password: PASSWORD.into(),
-    }
-}
-
-fn login(email: &str, password: &str) -> pb::LoginRequest {
-    pb::LoginRequest { email: email.into(), password: password.into() }
-}
+use crate::helpers::{Clients, PASSWORD, TestApp, TestDb, login, register, spawn_app, spawn_with};
 
 /// Clients carrying a token pair's access token.
 fn with(app: &TestApp, tokens: &pb::TokenPair) -> Clients {

@@ -5,7 +5,7 @@
 use support_service::pb::{self, ConversationMode, CustomerTier, SenderKind, Severity};
 use tonic::Code;
 
-use crate::helpers::{TestApp, bad_fields, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, bad_fields, login, register, spawn_app};
 
 fn message(ticket_id: i64, kind: SenderKind, sender_id: i64, body: &str) -> pb::AddLogRequest {
     pb::AddLogRequest { ticket_id, sender_kind: kind.into(), sender_id, body: body.into(), ..Default::default() }
@@ -177,21 +177,6 @@ fn code_of<T: std::fmt::Debug>(r: Result<T, tonic::Status>) -> Code {
 }
 
 // ---- accounts ---------------------------------------------------------------------------
-
-const PASSWORD: &str = "a decent passphrase";
-
-fn register(email: &str) -> pb::RegisterRequest {
-    pb::RegisterRequest {
-        first_name: "Ada".into(),
-        last_name: "Lovelace".into(),
-        email: email.into(),
-        password: PASSWORD.into(),
-    }
-}
-
-fn login(email: &str, password: &str) -> pb::LoginRequest {
-    pb::LoginRequest { email: email.into(), password: password.into() }
-}
 
 fn account_agent(id: i64) -> Option<pb::AccountRef> {
     Some(pb::AccountRef { account: Some(pb::account_ref::Account::AgentId(id)) })

@@ -516,6 +516,26 @@ impl Clients {
     }
 }
 
+/// The password the suite's accounts sign in with.
+pub const PASSWORD: &str = "a decent passphrase";
+
+/// A sign-up of Ada Lovelace with `email` and [`PASSWORD`].
+#[allow(dead_code)]
+pub fn register(email: &str) -> pb::RegisterRequest {
+    pb::RegisterRequest {
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        email: email.into(),
+        password: PASSWORD.into(),
+    }
+}
+
+/// A sign-in.
+#[allow(dead_code)]
+pub fn login(email: &str, password: &str) -> pb::LoginRequest {
+    pb::LoginRequest { email: email.into(), password: password.into() }
+}
+
 /// The field names of a status's BadRequest detail.
 #[allow(dead_code)]
 pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
