@@ -83,6 +83,9 @@ buf lint
 step "cargo deny: bans, licenses, sources (advisories need the network: see deny.toml)"
 cargo deny check bans licenses sources
 
+step "the Dockerfile copies every workspace member and build input (no engine here to build it)"
+python3 scripts/check-dockerfile.py
+
 step "the domain is pure (no tonic, sea_orm or sqlx in src/domain)"
 if grep -rnwE 'tonic|sea_orm|sqlx' src/domain; then
   echo "src/domain must not name the transport or the database layer" >&2
