@@ -53,12 +53,6 @@ impl Limits {
         }
         Ok(())
     }
-
-    /// The most rows one AddLog writes: the message, its attachments, the ticket, the
-    /// event and the idempotency key.
-    pub fn rows_per_message(&self) -> usize {
-        self.attachments_per_message + 4
-    }
 }
 
 #[cfg(test)]

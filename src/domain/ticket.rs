@@ -132,6 +132,22 @@ impl Ticket {
         }
     }
 
+    /// The ticket re-scored for its customer's new `tier` (priority, SLA due times, version),
+    /// or None when neither the score nor the tier's points change.
+    pub fn rescored(&self, tier: Tier, policy: &PriorityPolicy, now: DateTime<Utc>) -> Option<Ticket> {
+        let inputs = PriorityInputs { severity: self.severity, tier, impact: self.impact, opened_at: self.created_at };
+        let priority = policy.score(&inputs, now);
+        if priority.score == self.priority.score && priority.tier_points == self.priority.tier_points {
+            return None;
+        }
+        let mut next = self.clone();
+        next.sla = sla_for(policy, &priority, self.created_at, &self.sla);
+        next.priority = priority;
+        next.version = self.version + 1;
+        next.updated_at = now;
+        Some(next)
+    }
+
     /// Decides `command` at `now`: the ticket after it, or the rule it breaks.
     pub fn apply(&self, command: &Command, policy: &PriorityPolicy, now: DateTime<Utc>) -> DomainResult<Outcome> {
         if self.status == Status::Closed {

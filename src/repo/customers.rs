@@ -13,12 +13,11 @@ use super::entity::{customer as row, ticket};
 use super::events;
 use super::idempotency::IdempotencyKey;
 use super::sign_in::{NewRefresh, insert_refresh};
-use super::ticket_rows::{set_priority, update_row};
+use super::ticket_rows::{self, set_changes, update_row};
 use super::{Repo, check_version, found, paging};
 use crate::domain::Status;
 use crate::domain::access::TicketScope;
 use crate::domain::event::EventKind;
-use crate::domain::priority::PriorityInputs;
 use crate::domain::{Customer, CustomerPatch, NewCustomer, Page, PageRequest, Tier};
 use crate::error::{AppError, AppResult};
 
@@ -232,18 +231,11 @@ async fn rescore_customer_tickets(
         );
     }
     for m in open {
-        let inputs = PriorityInputs { severity: m.severity, tier, impact: m.impact, opened_at: m.created_at };
-        let p = policy.score(&inputs, now);
-        if p.score == m.priority_score && p.tier_points == m.tier_points {
-            continue;
-        }
-        let version = m.version + 1;
-        let created_at = m.created_at;
+        let current = ticket_rows::to_domain(m.clone())?;
+        let Some(next) = current.rescored(tier, policy, now) else { continue };
         let before = m.clone();
         let mut am = m.into_active_model();
-        set_priority(&mut am, &p, policy, created_at);
-        am.version = Set(version);
-        am.updated_at = Set(now);
+        set_changes(&mut am, &current, &next);
         let after = update_row(txn, am).await?;
         events::record(txn, EventKind::PriorityChanged, Some(&before), &after, None, now).await?;
     }

@@ -1,12 +1,11 @@
 //! Ticket rows: to and from the domain, the scope condition, and writes without a
 //! read-back. A leaf: every module that touches tickets uses it, and it uses none of them.
 
-use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, TryIntoModel};
 
 use super::entity::ticket as row;
 use crate::domain::access::TicketScope;
-use crate::domain::priority::{Priority, PriorityPolicy};
+use crate::domain::priority::Priority;
 use crate::domain::*;
 use crate::error::{AppError, AppResult};
 
@@ -47,24 +46,6 @@ pub(crate) fn to_domain(m: row::Model) -> AppResult<Ticket> {
         resolved_at: m.resolved_at,
         closed_at: m.closed_at,
     })
-}
-
-/// Writes a priority, and the SLA due times of its level, into an active model.
-pub(crate) fn set_priority(
-    am: &mut row::ActiveModel,
-    p: &Priority,
-    policy: &PriorityPolicy,
-    created_at: DateTime<Utc>,
-) {
-    let (first_response_due, resolution_due) = policy.sla.due(p.level, created_at);
-    am.first_response_due_at = Set(Some(first_response_due));
-    am.resolution_due_at = Set(Some(resolution_due));
-    am.priority_score = Set(p.score);
-    am.priority_level = Set(p.level);
-    am.severity_points = Set(p.severity_points);
-    am.tier_points = Set(p.tier_points);
-    am.impact_points = Set(p.impact_points);
-    am.aging_points = Set(p.aging_points);
 }
 
 /// The condition that narrows a ticket query to what `scope` may see (None: everything).
