@@ -209,6 +209,13 @@ pub struct Settings {
     /// Sign-in attempts per minute per account (ten times that per client address).
     #[arg(long, env = "SUPPORT_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 10)]
     pub login_attempts_per_minute: u32,
+    /// Serve the web console at `/` (gRPC-Web is served either way).
+    #[arg(long, env = "SUPPORT_CONSOLE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub console: bool,
+    /// Origins besides the service's own that browsers may call it from with gRPC-Web,
+    /// comma-separated (for example `https://support.example.com`).
+    #[arg(long, env = "SUPPORT_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// A PEM certificate chain: serve TLS (with --tls-key).
     #[arg(long, env = "SUPPORT_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,

@@ -1,6 +1,7 @@
 //! Support Service: customer support as a gRPC service.
 //!
 //! The layers, from the wire inwards:
+//! - [`web`]: browsers' way in: CORS, the web console at `/`, gRPC-Web.
 //! - [`auth`]: the layer that authenticates every call, applies the table of who may call
 //!   what, and rate-limits each caller; tokens, passwords, accounts and their standing.
 //! - [`grpc`]: one tonic service per proto service; thin handlers that take the verified
@@ -28,6 +29,7 @@ pub mod jobs;
 pub mod ready;
 pub mod repo;
 pub mod telemetry;
+pub mod web;
 
 /// The generated `support.v1` types, clients and servers.
 pub mod pb {

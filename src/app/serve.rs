@@ -34,6 +34,7 @@ use crate::pb::{
     log_service_server::LogServiceServer, report_service_server::ReportServiceServer,
     ticket_service_server::TicketServiceServer,
 };
+use crate::web::BrowserLayer;
 
 impl App {
     /// The generated services over this app's state.
@@ -153,11 +154,14 @@ pub async fn serve(
     result
 }
 
-/// The layers around every call, outermost first: malformed framing, deadlines, auth.
-type Layers = Stack<AuthLayer, Stack<CallLayer, Stack<MalformedLayer, tower::layer::util::Identity>>>;
+/// The layers around every call, outermost first: browsers (CORS, the console, gRPC-Web),
+/// malformed framing, deadlines, auth.
+type Layers =
+    Stack<AuthLayer, Stack<CallLayer, Stack<MalformedLayer, Stack<BrowserLayer, tower::layer::util::Identity>>>>;
 
-/// The server: the layers (malformed framing, deadlines, auth) around health, reflection
-/// and the services, which answer once their slots are filled.
+/// The server, over HTTP/2 and HTTP/1.1 (gRPC-Web): the layers (browsers, malformed
+/// framing, deadlines, auth) around health, reflection and the services, which answer once
+/// their slots are filled.
 fn router(
     settings: &Settings,
     slots: &Slots,
@@ -170,12 +174,14 @@ fn router(
             .register_encoded_file_descriptor_set(pb::ERROR_DETAILS_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
-    let mut server = Server::builder();
+    let browsers = BrowserLayer::new(settings.console, &settings.cors_origins).map_err(StartError::Config)?;
+    let mut server = Server::builder().accept_http1(true);
     if let Some(tls) = tls(settings)? {
         server = server.tls_config(tls)?;
     }
     Ok(server
         .trace_fn(|req| tracing::info_span!("rpc", method = %req.uri().path(), subject = tracing::field::Empty))
+        .layer(browsers)
         .layer(MalformedLayer)
         .layer(calls)
         .layer(AuthLayer(slots.gate.clone()))

@@ -53,13 +53,19 @@ impl Interceptor for Bearer {
     }
 }
 
+impl Bearer {
+    /// Carrying `token` (None: anonymous).
+    pub fn new(token: Option<&str>) -> Self {
+        Self(token.map(|t| format!("Bearer {t}").parse().expect("ascii token")))
+    }
+}
+
 /// A channel whose calls carry a token.
 pub type Authed = InterceptedService<Channel, Bearer>;
 
 /// `channel` carrying `token` (None: anonymous).
 pub fn authed(channel: Channel, token: Option<&str>) -> Authed {
-    let value = token.map(|t| format!("Bearer {t}").parse().expect("ascii token"));
-    InterceptedService::new(channel, Bearer(value))
+    InterceptedService::new(channel, Bearer::new(token))
 }
 
 /// Which database the suite runs against.

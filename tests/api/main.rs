@@ -21,4 +21,5 @@ mod scoping;
 mod sla_aging;
 mod tickets;
 mod watch;
+mod web;
 mod workflow;
