@@ -15,6 +15,8 @@ COPY third_party third_party
 COPY src src
 COPY migration migration
 COPY bench bench
+# The web console, built and committed: the binary embeds it (no Node in the image).
+COPY web/dist web/dist
 # build.rs compiles the proto in pure Rust (protox): no protoc needed. The target
 # directory is a cache mount, so the binary is copied out in the same step.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

@@ -2,9 +2,11 @@
 # The whole test suite, from a fresh Debian machine with only a Rust toolchain:
 #   1. makes sure MariaDB is installed and running, with this project's user and database;
 #   2. installs the tools the checks need (buf, grpcurl) into .tools/;
-#   3. runs fmt, clippy, buf lint, the suite against SQLite and MariaDB (with 10,000
-#      fuzzed requests each), a Python grpcio WatchQueue client, and the README's grpcurl
-#      examples against a real (release) server.
+#   3. rebuilds the web console (npm ci, buf generate, vite) and fails if it differs from
+#      the committed web/dist;
+#   4. runs fmt, clippy, buf lint, the suite against SQLite and MariaDB (with 10,000
+#      fuzzed requests each), the console in Debian's Chromium, a Python grpcio WatchQueue
+#      client, and the README's grpcurl examples against a real (release) server.
 # Environment: SUPPORT_TEST_MYSQL_URL (default mysql://support:support@127.0.0.1:3306).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,6 +76,22 @@ if ! command -v cargo-deny >/dev/null 2>&1; then
   cargo install cargo-deny --locked --quiet
 fi
 
+# ---- the web console ----------------------------------------------------------------
+step "web console: the committed bundle is what the sources build"
+if ! command -v chromium >/dev/null 2>&1; then apt_install chromium; fi
+(cd web && npm ci --no-audit --no-fund --silent && npx buf generate && npm run build --silent)
+if [ -n "$(git status --porcelain -- web/dist web/src/gen)" ]; then
+  git status --short -- web/dist web/src/gen
+  echo "web/dist or web/src/gen differ from what web/ builds: run (cd web && npx buf generate && npm run build) and commit" >&2
+  exit 1
+fi
+compressed=0
+for f in web/dist/assets/*.js web/dist/assets/*.css; do
+  compressed=$((compressed + $(gzip -9 -c "$f" | wc -c)))
+done
+echo "first load: $compressed bytes of gzip-compressed JS and CSS (at most 256000)"
+[ "$compressed" -le 256000 ] || { echo "the console's first load is over 250 KB compressed" >&2; exit 1; }
+
 # ---- static checks ------------------------------------------------------------------
 step "cargo fmt, clippy, buf lint"
 cargo fmt --all -- --check
@@ -99,6 +117,10 @@ step "tests on SQLite"
 SUPPORT_TEST_DB=sqlite cargo test --workspace
 step "tests on MariaDB"
 SUPPORT_TEST_DB=mysql cargo test --test api
+
+step "the web console in Chromium (screenshots in docs/screenshots)"
+cargo build --quiet
+GRPCURL="$(command -v grpcurl)" node --test web/tests/
 
 step "Python grpcio WatchQueue client on MariaDB"
 bash scripts/python-watch.sh

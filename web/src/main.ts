@@ -1,0 +1,126 @@
+// The console: a hash router over the pages, the bar with the user's links, and one place
+// where errors become words (or the sign-in page).
+
+import "./style.css";
+import { agents, current, customers, onSession, resume, signOut, type Who } from "./api";
+import { fill, h, toast } from "./dom";
+import { report } from "./report";
+import { Availability } from "./gen/support/v1/common_pb";
+import { adminAgents, adminCustomers, adminDepartments } from "./pages/admin";
+import { myTickets, newTicket } from "./pages/customer";
+import { dashboard } from "./pages/dashboard";
+import { queue } from "./pages/queue";
+import { register, signIn } from "./pages/signin";
+import { ticketPage } from "./pages/ticket";
+
+/** A page: it fills `main` and stops its streams when `signal` aborts. */
+export type Page = (main: HTMLElement, args: string[], signal: AbortSignal) => Promise<void>;
+
+const STAFF = ["agent", "supervisor", "admin", "service"];
+const MANAGERS = ["supervisor", "admin", "service"];
+const ADMINS = ["admin", "service"];
+
+const ROUTES: Record<string, { page: Page; roles: string[] | null; title: string }> = {
+  signin: { page: signIn, roles: null, title: "Sign in" },
+  register: { page: register, roles: null, title: "Sign up" },
+  tickets: { page: myTickets, roles: ["customer"], title: "My tickets" },
+  new: { page: newTicket, roles: ["customer"], title: "New ticket" },
+  ticket: { page: ticketPage, roles: ["customer", ...STAFF], title: "Ticket" },
+  queue: { page: queue, roles: STAFF, title: "Queue" },
+  dashboard: { page: dashboard, roles: MANAGERS, title: "Dashboard" },
+  departments: { page: adminDepartments, roles: ADMINS, title: "Departments" },
+  agents: { page: adminAgents, roles: ADMINS, title: "Agents" },
+  customers: { page: adminCustomers, roles: ADMINS, title: "Customers" },
+};
+
+/** Where a user lands. */
+function home(w: Who | null): string {
+  if (!w) return "signin";
+  return w.role === "customer" ? "tickets" : "queue";
+}
+
+let running: AbortController | null = null;
+
+async function route(): Promise<void> {
+  running?.abort();
+  const controller = new AbortController();
+  running = controller;
+  const [name = "", ...args] = location.hash.replace(/^#\/?/, "").split("/");
+  const who = current();
+  const target = ROUTES[name];
+  if (!target || (target.roles && (!who || !target.roles.includes(who.role)))) {
+    const to = home(who);
+    if (name === to) return;
+    location.hash = `#/${to}`;
+    return;
+  }
+  const main = document.getElementById("main")!;
+  document.title = `${target.title} · Support console`;
+  fill(main);
+  try {
+    await target.page(main, args, controller.signal);
+  } catch (e) {
+    report(e);
+  }
+  bar();
+}
+
+function link(to: string, label: string): HTMLElement {
+  const here = location.hash.startsWith(`#/${to}`);
+  return h("a", { href: `#/${to}`, "aria-current": here ? "page" : null }, label);
+}
+
+/** The bar: the user's links, an agent's availability, and sign-out. */
+function bar(): void {
+  const el = document.getElementById("bar")!;
+  const w = current();
+  if (!w) {
+    fill(el, h("strong", { class: "brand" }, "Support"), h("nav", {}, link("signin", "Sign in"), link("register", "Sign up")));
+    return;
+  }
+  const links =
+    w.role === "customer"
+      ? [link("tickets", "My tickets"), link("new", "New ticket")]
+      : [
+          link("queue", "Queue"),
+          MANAGERS.includes(w.role) ? link("dashboard", "Dashboard") : null,
+          ADMINS.includes(w.role) ? link("departments", "Departments") : null,
+          ADMINS.includes(w.role) ? link("agents", "Agents") : null,
+          ADMINS.includes(w.role) ? link("customers", "Customers") : null,
+        ];
+  const out = h("button", { type: "button", onclick: () => void signOut().then(() => (location.hash = "#/signin")) }, "Sign out");
+  const label = h("span", { class: "who" }, w.role);
+  const named = (first: string, last: string) => (label.textContent = `${first} ${last} · ${w.role}`);
+  if (w.agentId > 0n) void agents.getAgent({ id: w.agentId }).then((r) => r.agent && named(r.agent.firstName, r.agent.lastName), () => {});
+  if (w.customerId > 0n) void customers.getCustomer({ id: w.customerId }).then((r) => r.customer && named(r.customer.firstName, r.customer.lastName), () => {});
+  const availability = w.agentId > 0n ? availabilitySwitch(w.agentId) : null;
+  fill(el, h("strong", { class: "brand" }, "Support"), h("nav", {}, links), label, availability, out);
+}
+
+/** An agent's own ACTIVE/OFF switch. */
+function availabilitySwitch(id: bigint): HTMLElement {
+  const box = h("input", { type: "checkbox", id: "availability", role: "switch" });
+  const label = h("label", { for: "availability", class: "switch" }, box, " Active");
+  agents.getAgent({ id }).then(
+    (r) => (box.checked = r.agent?.availability === Availability.ACTIVE),
+    () => {},
+  );
+  box.addEventListener("change", async () => {
+    try {
+      const r = await agents.setAgentAvailability({ id, availability: box.checked ? Availability.ACTIVE : Availability.OFF });
+      toast(r.agent?.availability === Availability.ACTIVE ? "You are active: new tickets come to you." : "You are off: no new tickets.");
+    } catch (e) {
+      box.checked = !box.checked;
+      report(e);
+    }
+  });
+  return label;
+}
+
+onSession(() => bar());
+window.addEventListener("hashchange", () => void route());
+void (async () => {
+  await resume();
+  bar();
+  await route();
+})();

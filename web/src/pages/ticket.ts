@@ -1,0 +1,342 @@
+// One ticket: its priority and the breakdown behind it, its SLA, the conversation (live),
+// replies with attachments, internal notes for staff, the moves the workflow allows,
+// assigning, and a customer's close with a rating.
+
+import { current, departments, describe, logs, requestId, tickets, type Who } from "../api";
+import { agentNames, allAgents } from "../directory";
+import { field, fill, h, select, toast, values } from "../dom";
+import {
+  ConversationMode,
+  Feedback,
+  SenderKind,
+  TicketStatus,
+  Visibility,
+  type Attachment,
+  type Log,
+  type Ticket,
+} from "../gen/support/v1/common_pb";
+import { CATEGORY, LEVEL, REASON, STATUS, countdown, millis, when } from "../format";
+import { watch } from "../live";
+import { report } from "../report";
+
+interface Context {
+  who: Who;
+  staff: boolean;
+  mode: ConversationMode;
+  agents: Map<bigint, string>;
+}
+
+export async function ticketPage(main: HTMLElement, args: string[], signal: AbortSignal): Promise<void> {
+  const id = BigInt(args[0] ?? "0");
+  const who = current()!;
+  const staff = who.role !== "customer";
+  const ticket = (await tickets.getTicket({ id })).ticket!;
+  const [department, agents] = await Promise.all([departments.getDepartment({ id: ticket.departmentId }), agentNames()]);
+  const ctx: Context = { who, staff, mode: department.department?.conversationMode ?? ConversationMode.TICKET, agents };
+
+  const header = h("section", { class: "card", "aria-label": "Ticket" });
+  const actions = h("section", { class: "card", "aria-label": "Actions" });
+  const conversation = h("ol", { class: "conversation", "aria-label": "Conversation" });
+  const turn = h("p", { class: "turn", "aria-live": "polite" });
+  const composer = h("section", { class: "card", "aria-label": "Reply" });
+  fill(main, header, h("section", { class: "card" }, h("h2", {}, "Conversation"), turn, conversation), composer, actions);
+  conversation.appendChild(
+    h(
+      "li",
+      { class: "message k1" },
+      h("p", { class: "from" }, h("strong", {}, staff ? "Customer" : "You"), ` · ${when(ticket.createTime)} · the description`),
+      h("p", { class: "body" }, ticket.description),
+    ),
+  );
+
+  const seen = new Map<bigint, Log>();
+  let current_ = ticket;
+  const draw = async () => {
+    drawHeader(header, current_, ctx);
+    drawTurn(turn, current_, [...seen.values()], ctx);
+    await drawActions(actions, current_, ctx);
+    drawComposer(composer, current_, [...seen.values()], ctx, add);
+  };
+  const add = (log: Log) => {
+    if (seen.has(log.id)) return;
+    seen.set(log.id, log);
+    conversation.appendChild(message(log, ctx));
+  };
+
+  let pageToken = "";
+  do {
+    const page = await logs.listLogs({ ticketId: id, pageSize: 200, pageToken, includeInternal: staff });
+    page.logs.forEach(add);
+    pageToken = page.nextPageToken;
+  } while (pageToken && seen.size < 5000);
+  await draw();
+
+  watch(
+    { ticketId: id, includeMessages: true },
+    {
+      reset: (view) => {
+        const t = view.get(id);
+        if (t) current_ = t;
+        void draw();
+      },
+      event: (e) => {
+        if (e.ticket && e.ticket.id === id) current_ = e.ticket;
+        void draw();
+      },
+      message: (log) => {
+        if (log.ticketId === id) add(log);
+      },
+      state: () => {},
+    },
+    signal,
+  );
+}
+
+function drawHeader(el: HTMLElement, t: Ticket, ctx: Context): void {
+  const p = t.priority;
+  const b = p?.breakdown;
+  const now = Date.now();
+  const due = (label: string, at: number | null, breached: boolean, done: boolean) =>
+    h(
+      "li",
+      { class: breached ? "breached" : "" },
+      `${label}: `,
+      at === null ? "—" : done ? `met (due ${new Date(at).toLocaleString()})` : countdown(at, now),
+      breached ? h("strong", {}, " · breached") : null,
+    );
+  const assignee = t.assignedAgentId
+    ? ctx.staff
+      ? `${ctx.agents.get(t.assignedAgentId) ?? `agent #${t.assignedAgentId}`} (${REASON[t.assignmentReason]})`
+      : "an agent"
+    : "nobody yet";
+  fill(
+    el,
+    h("h1", {}, `#${t.id} ${t.subject}`),
+    h(
+      "p",
+      { class: "meta" },
+      h("span", { class: `status s${t.status}` }, STATUS[t.status]),
+      ` · ${CATEGORY[t.category]} · opened ${when(t.createTime)} · assigned to ${assignee}`,
+      t.rating !== undefined ? ` · rated ${t.rating}/5` : null,
+    ),
+    h(
+      "div",
+      { class: "priority", "aria-label": "Priority" },
+      h("span", { class: `level l${p?.level ?? 0}` }, LEVEL[p?.level ?? 0]),
+      h("span", {}, ` score ${p?.score ?? 0} = `),
+      h(
+        "span",
+        { class: "breakdown" },
+        `severity ${b?.severityPoints ?? 0} + tier ${b?.tierPoints ?? 0} + impact ${b?.impactPoints ?? 0} + waiting ${b?.agingPoints ?? 0}`,
+      ),
+    ),
+    h(
+      "ul",
+      { class: "sla", "aria-label": "Service level" },
+      due("First response", millis(t.sla?.firstResponseDueTime), !!t.sla?.firstResponseBreached, !!t.firstResponseTime),
+      due("Resolution", millis(t.sla?.resolutionDueTime), !!t.sla?.resolutionBreached, !!t.resolveTime),
+    ),
+  );
+}
+
+/** The last public turn: who spoke last, customer or agent (the description is the customer's). */
+function lastPublic(messages: Log[]): SenderKind {
+  const spoken = messages.filter((m) => m.visibility !== Visibility.INTERNAL && m.senderKind !== SenderKind.SYSTEM);
+  return spoken.length ? spoken[spoken.length - 1].senderKind : SenderKind.CUSTOMER;
+}
+
+function customerMayWrite(t: Ticket, messages: Log[], ctx: Context): boolean {
+  if (t.status === TicketStatus.CLOSED) return false;
+  return ctx.mode === ConversationMode.CHAT || lastPublic(messages) === SenderKind.AGENT;
+}
+
+function drawTurn(el: HTMLElement, t: Ticket, messages: Log[], ctx: Context): void {
+  if (t.status === TicketStatus.CLOSED) {
+    el.textContent = "This ticket is closed.";
+  } else if (ctx.mode === ConversationMode.CHAT) {
+    el.textContent = "Chat: either side may write at any time.";
+  } else {
+    const agentsTurn = lastPublic(messages) !== SenderKind.AGENT;
+    el.textContent = ctx.staff
+      ? agentsTurn
+        ? "Ticket mode: the customer is waiting for an agent's reply."
+        : "Ticket mode: waiting for the customer."
+      : agentsTurn
+        ? "Ticket mode: it is the agent's turn; you can write again after their reply."
+        : "Ticket mode: it is your turn; you may reply once.";
+  }
+  el.dataset.turn = t.status === TicketStatus.CLOSED ? "closed" : customerMayWrite(t, messages, ctx) ? "customer" : "agent";
+}
+
+function sender(log: Log, ctx: Context): string {
+  switch (log.senderKind) {
+    case SenderKind.CUSTOMER:
+      return ctx.staff ? "Customer" : "You";
+    case SenderKind.AGENT:
+      return ctx.staff ? (ctx.agents.get(log.senderId) ?? `Agent #${log.senderId}`) : "Support agent";
+    default:
+      return "System";
+  }
+}
+
+function message(log: Log, ctx: Context): HTMLElement {
+  const internal = log.visibility === Visibility.INTERNAL;
+  return h(
+    "li",
+    { class: `message k${log.senderKind}${internal ? " internal" : ""}`, "data-log": String(log.id) },
+    h(
+      "p",
+      { class: "from" },
+      h("strong", {}, sender(log, ctx)),
+      ` · ${when(log.createTime)}`,
+      internal ? h("span", { class: "tag" }, "Internal note: not visible to the customer") : null,
+    ),
+    h("p", { class: "body" }, log.body),
+    log.attachments.length ? h("ul", { class: "files" }, log.attachments.map((a) => h("li", {}, download(a)))) : null,
+  );
+}
+
+function download(a: Attachment): HTMLElement {
+  return h(
+    "button",
+    {
+      type: "button",
+      class: "link",
+      onclick: async () => {
+        try {
+          const r = await logs.getAttachment({ id: a.id });
+          const blob = new Blob([r.content as Uint8Array<ArrayBuffer>], { type: a.contentType || "application/octet-stream" });
+          const link = h("a", { href: URL.createObjectURL(blob), download: a.fileName });
+          link.click();
+          window.setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+        } catch (e) {
+          report(e);
+        }
+      },
+    },
+    `${a.fileName} (${Math.ceil(Number(a.sizeBytes) / 1024)} KB)`,
+  );
+}
+
+function drawComposer(el: HTMLElement, t: Ticket, messages: Log[], ctx: Context, add: (l: Log) => void): void {
+  if (el.contains(document.activeElement) && el.querySelector("textarea")?.value) return;
+  const mayWrite = ctx.staff ? ctx.who.agentId > 0n && t.status !== TicketStatus.CLOSED : customerMayWrite(t, messages, ctx);
+  if (!mayWrite) {
+    fill(el, ctx.staff && ctx.who.agentId === 0n ? h("p", { class: "hint" }, "Operators read conversations; agents write them.") : null);
+    return;
+  }
+  const errors = h("div", { "aria-live": "assertive" });
+  const form = h(
+    "form",
+    {},
+    h("h2", {}, ctx.staff ? "Reply or note" : "Reply"),
+    field("Message", h("textarea", { name: "body", rows: 4, maxlength: 10000, required: true })),
+    field("Attachments", h("input", { name: "files", type: "file", multiple: true })),
+    ctx.staff
+      ? h("div", { class: "check" }, h("input", { type: "checkbox", name: "internal", id: "internal" }), h("label", { for: "internal" }, "Internal note (staff only)"))
+      : null,
+    errors,
+    h("button", { type: "submit" }, "Send"),
+  );
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const v = values(form);
+    const files = (form.elements.namedItem("files") as HTMLInputElement).files;
+    try {
+      const attachments = await Promise.all(
+        [...(files ?? [])].map(async (f) => ({
+          fileName: f.name,
+          contentType: f.type || "application/octet-stream",
+          content: new Uint8Array(await f.arrayBuffer()),
+        })),
+      );
+      const r = await logs.addLog({
+        ticketId: t.id,
+        senderKind: ctx.staff ? SenderKind.AGENT : SenderKind.CUSTOMER,
+        senderId: ctx.staff ? ctx.who.agentId : ctx.who.customerId,
+        body: v.body,
+        visibility: v.internal ? Visibility.INTERNAL : Visibility.PUBLIC,
+        attachments,
+        requestId: requestId(),
+      });
+      if (r.log) add(r.log);
+      form.reset();
+      toast(v.internal ? "Internal note saved." : "Sent.");
+    } catch (e) {
+      fill(errors, h("p", { class: "error", role: "alert" }, describe(e)));
+    }
+  });
+  fill(el, form);
+}
+
+async function drawActions(el: HTMLElement, t: Ticket, ctx: Context): Promise<void> {
+  if (el.contains(document.activeElement)) return;
+  const allowed = await tickets.getAllowedTransitions({ id: t.id });
+  const moves = allowed.transitions.filter((m) => m.method.endsWith("/UpdateTicketStatus"));
+  const closing = allowed.transitions.some((m) => m.method.endsWith("/CloseTicket"));
+  const parts: (HTMLElement | null)[] = [];
+  if (moves.length) {
+    parts.push(
+      h(
+        "div",
+        { class: "moves", role: "group", "aria-label": "Move the ticket" },
+        h("h2", {}, "Move"),
+        moves.map((m) =>
+          h(
+            "button",
+            {
+              type: "button",
+              onclick: () => act(() => tickets.updateTicketStatus({ id: t.id, status: m.status, etag: t.etag }), `Moved to ${STATUS[m.status]}.`),
+            },
+            `Move to ${STATUS[m.status]}`,
+          ),
+        ),
+      ),
+    );
+  }
+  if (ctx.staff && t.status !== TicketStatus.CLOSED) parts.push(await assignForm(t));
+  if (closing && (t.status === TicketStatus.RESOLVED || !ctx.staff)) parts.push(closeForm(t));
+  fill(el, parts.length ? parts : h("p", { class: "hint" }, "Nothing to do here."));
+}
+
+async function act(call: () => Promise<unknown>, done: string): Promise<void> {
+  try {
+    await call();
+    toast(done);
+  } catch (e) {
+    report(e);
+  }
+}
+
+async function assignForm(t: Ticket): Promise<HTMLElement> {
+  const agents = (await allAgents()).filter((a) => a.departmentId === t.departmentId);
+  const form = h(
+    "form",
+    { class: "inline" },
+    h("h2", {}, "Assign"),
+    field("Agent", select("agent", agents.map((a) => [String(a.id), `${a.firstName} ${a.lastName}`]), String(t.assignedAgentId ?? ""))),
+    h("button", { type: "submit" }, "Assign"),
+  );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    void act(() => tickets.assignTicket({ id: t.id, agentId: BigInt(values(form).agent || "0") }), "Assigned.");
+  });
+  return form;
+}
+
+function closeForm(t: Ticket): HTMLElement {
+  const form = h(
+    "form",
+    { class: "inline" },
+    h("h2", {}, "Close the ticket"),
+    field("Rating", select("rating", [[5, "5: excellent"], [4, "4"], [3, "3"], [2, "2"], [1, "1: poor"]], 5)),
+    field("Were you satisfied?", select("feedback", [[Feedback.SATISFIED, "Yes"], [Feedback.NOT_SATISFIED, "No"]])),
+    h("button", { type: "submit" }, "Close with this rating"),
+  );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const v = values(form);
+    void act(() => tickets.closeTicket({ id: t.id, rating: Number(v.rating), feedback: Number(v.feedback) }), "Closed. Thank you!");
+  });
+  return form;
+}

@@ -1,0 +1,20 @@
+// One place where errors become words, or lead to the sign-in page.
+
+import { describe, isSignedOut, signOut } from "./api";
+import { fill, h, toast } from "./dom";
+
+/** Shows an error in words; a lost session leads to the sign-in page. */
+export function report(e: unknown, where?: HTMLElement): void {
+  if (isSignedOut(e)) {
+    toast("Your session has ended; please sign in.");
+    void signOut().finally(() => (location.hash = "#/signin"));
+    return;
+  }
+  const text = describe(e);
+  if (where) {
+    fill(where, h("p", { class: "error", role: "alert" }, text));
+  } else {
+    toast(text);
+  }
+}
+
