@@ -103,6 +103,17 @@ export async function resume(): Promise<boolean> {
   }
 }
 
+/** After a stream was refused UNAUTHENTICATED: whether a refreshed token may try again. */
+export async function renew(): Promise<boolean> {
+  if (!sessionStorage.getItem(REFRESH_KEY)) return false;
+  try {
+    await refresh();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Revokes the refresh token and ends the session. */
 export async function signOut(): Promise<void> {
   const token = sessionStorage.getItem(REFRESH_KEY);

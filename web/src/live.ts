@@ -5,7 +5,7 @@
 
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { tickets, isSignedOut } from "./api";
+import { isSignedOut, renew, tickets } from "./api";
 import type { Log, Ticket } from "./gen/support/v1/common_pb";
 import { type QueueEvent, WatchQueueRequestSchema } from "./gen/support/v1/ticket_service_pb";
 
@@ -75,7 +75,7 @@ export function watch(
         }
       } catch (e) {
         if (signal.aborted) return;
-        if (isSignedOut(e)) {
+        if (isSignedOut(e) && !(await renew())) {
           on.state("signed-out", "");
           return;
         }

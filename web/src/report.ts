@@ -3,11 +3,16 @@
 import { describe, isSignedOut, signOut } from "./api";
 import { fill, h, toast } from "./dom";
 
+/** The session is over: say so and lead to the sign-in page. */
+export function signedOut(): void {
+  toast("Your session has ended; please sign in.");
+  void signOut().finally(() => (location.hash = "#/signin"));
+}
+
 /** Shows an error in words; a lost session leads to the sign-in page. */
 export function report(e: unknown, where?: HTMLElement): void {
   if (isSignedOut(e)) {
-    toast("Your session has ended; please sign in.");
-    void signOut().finally(() => (location.hash = "#/signin"));
+    signedOut();
     return;
   }
   const text = describe(e);

@@ -201,6 +201,43 @@ describe("the console", () => {
     assert.equal(await agent.evaluate(() => window.__sameDocument), true, "no reload");
   });
 
+  test("PERMISSION_DENIED is said in words; a disabled account is led to sign-in", async () => {
+    const shipping = (await grpcurl(port, "support.v1.DepartmentService/CreateDepartment", { department: { name: "Shipping", conversationMode: "CONVERSATION_MODE_CHAT" } }, adminJwt)).department.id;
+    const customerId = (await grpcurl(port, "support.v1.CustomerService/ListCustomers", { email: "ada@example.com" }, adminJwt)).customers[0].id;
+    const elsewhere = await grpcurl(port, "support.v1.TicketService/CreateTicket", {
+      customerId, departmentId: shipping, category: "TICKET_CATEGORY_OTHER", subject: "Not Grace's department",
+      description: "Lost parcel.", severity: "SEVERITY_MINOR", impact: 1,
+    }, adminJwt);
+    await agent.goto(`${server.url}#/ticket/${elsewhere.ticket.id}`);
+    await agent.locator("#toast.shown", { hasText: "You are not allowed to do this." }).waitFor();
+
+    const grace = (await grpcurl(port, "support.v1.AgentService/ListAgents", {}, adminJwt)).agents.find((a) => a.email === "grace@support.example");
+    await grpcurl(port, "support.v1.AuthService/SetAccountEnabled", { account: { agentId: grace.id }, enabled: false }, adminJwt);
+    // The standing poll spreads the change; then the next call is refused and refresh fails.
+    await agent.waitForTimeout(1500);
+    await agent.goto(`${server.url}#/queue`);
+    await agent.getByRole("heading", { name: "Sign in" }).waitFor({ timeout: 10_000 });
+    await grpcurl(port, "support.v1.AuthService/SetAccountEnabled", { account: { agentId: grace.id }, enabled: true }, adminJwt);
+  });
+
+  test("every control is labelled and sign-in works from the keyboard alone", async () => {
+    const unlabelled = () =>
+      document.querySelectorAll("input, select, textarea").length === 0
+        ? ["no controls"]
+        : [...document.querySelectorAll("input, select, textarea")]
+            .filter((c) => c.labels.length === 0 && !c.getAttribute("aria-label"))
+            .map((c) => c.outerHTML);
+    for (const page of [agent, admin]) assert.deepEqual(await page.evaluate(unlabelled), [], page.url());
+    await agent.locator("#main").focus();
+    await agent.keyboard.press("Tab");
+    await agent.keyboard.type("grace@support.example");
+    await agent.keyboard.press("Tab");
+    await agent.keyboard.type(PASSWORD);
+    await agent.keyboard.press("Enter");
+    await agent.getByRole("heading", { name: "Queue" }).waitFor();
+    assert.deepEqual(await agent.evaluate(unlabelled), []);
+  });
+
   test("layouts at 390 px wide", async () => {
     await agent.setViewportSize({ width: 390, height: 844 });
     await shot(agent, "agent-queue-390px");

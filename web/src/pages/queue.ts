@@ -7,6 +7,7 @@ import { field, fill, h, select } from "../dom";
 import { PriorityLevel, TicketStatus, type Ticket } from "../gen/support/v1/common_pb";
 import { LEVEL, STATUS, countdown, millis, options } from "../format";
 import { watch, type LiveState } from "../live";
+import { signedOut } from "../report";
 
 interface Filters {
   department: bigint;
@@ -16,6 +17,7 @@ interface Filters {
 }
 
 export async function queue(main: HTMLElement, _args: string[], signal: AbortSignal): Promise<void> {
+  performance.mark("queue-start");
   const who = current()!;
   const [departments, agents] = await Promise.all([allDepartments(), agentNames()]);
   const departmentName = new Map(departments.map((d) => [d.id, d.name]));
@@ -91,7 +93,10 @@ export async function queue(main: HTMLElement, _args: string[], signal: AbortSig
           view = v;
           render();
         },
-        state: (s: LiveState, detail: string) => showState(status, s, detail),
+        state: (s: LiveState, detail: string) => {
+          showState(status, s, detail);
+          if (s === "signed-out") signedOut();
+        },
       },
       both,
     );

@@ -17,7 +17,7 @@ import {
 } from "../gen/support/v1/common_pb";
 import { CATEGORY, LEVEL, REASON, STATUS, countdown, millis, when } from "../format";
 import { watch } from "../live";
-import { report } from "../report";
+import { report, signedOut } from "../report";
 
 interface Context {
   who: Who;
@@ -51,11 +51,12 @@ export async function ticketPage(main: HTMLElement, args: string[], signal: Abor
 
   const seen = new Map<bigint, Log>();
   let current_ = ticket;
+  const latest = () => current_;
   const draw = async () => {
     drawHeader(header, current_, ctx);
     drawTurn(turn, current_, [...seen.values()], ctx);
-    await drawActions(actions, current_, ctx);
-    drawComposer(composer, current_, [...seen.values()], ctx, add);
+    drawComposer(composer, latest, [...seen.values()], ctx, add);
+    await drawActions(actions, latest, ctx);
   };
   const add = (log: Log) => {
     if (seen.has(log.id)) return;
@@ -86,7 +87,7 @@ export async function ticketPage(main: HTMLElement, args: string[], signal: Abor
       message: (log) => {
         if (log.ticketId === id) add(log);
       },
-      state: () => {},
+      state: (s) => s === "signed-out" && signedOut(),
     },
     signal,
   );
@@ -218,9 +219,20 @@ function download(a: Attachment): HTMLElement {
   );
 }
 
-function drawComposer(el: HTMLElement, t: Ticket, messages: Log[], ctx: Context, add: (l: Log) => void): void {
-  if (el.contains(document.activeElement) && el.querySelector("textarea")?.value) return;
+/**
+ * Draws a section again only when what it offers changed, so that an event arriving while
+ * someone fills a form does not wipe it.
+ */
+function unchanged(el: HTMLElement, key: string): boolean {
+  if (el.dataset.key === key) return true;
+  el.dataset.key = key;
+  return false;
+}
+
+function drawComposer(el: HTMLElement, latest: () => Ticket, messages: Log[], ctx: Context, add: (l: Log) => void): void {
+  const t = latest();
   const mayWrite = ctx.staff ? ctx.who.agentId > 0n && t.status !== TicketStatus.CLOSED : customerMayWrite(t, messages, ctx);
+  if (unchanged(el, String(mayWrite))) return;
   if (!mayWrite) {
     fill(el, ctx.staff && ctx.who.agentId === 0n ? h("p", { class: "hint" }, "Operators read conversations; agents write them.") : null);
     return;
@@ -269,9 +281,11 @@ function drawComposer(el: HTMLElement, t: Ticket, messages: Log[], ctx: Context,
   fill(el, form);
 }
 
-async function drawActions(el: HTMLElement, t: Ticket, ctx: Context): Promise<void> {
-  if (el.contains(document.activeElement)) return;
+async function drawActions(el: HTMLElement, latest: () => Ticket, ctx: Context): Promise<void> {
+  const t = latest();
   const allowed = await tickets.getAllowedTransitions({ id: t.id });
+  const offer = allowed.transitions.map((m) => `${m.status}:${m.method}`).join(",");
+  if (unchanged(el, `${t.status}|${offer}|${t.assignedAgentId ?? ""}`)) return;
   const moves = allowed.transitions.filter((m) => m.method.endsWith("/UpdateTicketStatus"));
   const closing = allowed.transitions.some((m) => m.method.endsWith("/CloseTicket"));
   const parts: (HTMLElement | null)[] = [];
@@ -286,7 +300,7 @@ async function drawActions(el: HTMLElement, t: Ticket, ctx: Context): Promise<vo
             "button",
             {
               type: "button",
-              onclick: () => act(() => tickets.updateTicketStatus({ id: t.id, status: m.status, etag: t.etag }), `Moved to ${STATUS[m.status]}.`),
+              onclick: () => act(() => tickets.updateTicketStatus({ id: t.id, status: m.status, etag: latest().etag }), `Moved to ${STATUS[m.status]}.`),
             },
             `Move to ${STATUS[m.status]}`,
           ),
