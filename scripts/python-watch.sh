@@ -18,7 +18,7 @@ cargo build --quiet
 # A production-style start (MySQL): the signing secret must be set.
 export SUPPORT_AUTH_SECRET
 SUPPORT_AUTH_SECRET=$(head -c 48 /dev/urandom | base64 -w0)
-DATABASE_URL="$base/$db" SUPPORT_LISTEN="127.0.0.1:$port" SUPPORT_WATCH_HEARTBEAT_MS=300 \
+DATABASE_URL="$base/$db" SUPPORT_LISTEN="127.0.0.1:$port" SUPPORT_ADMIN_LISTEN=off SUPPORT_WATCH_HEARTBEAT_MS=300 \
   "${CARGO_TARGET_DIR:-target}/debug/support-service" >"$work/server.log" 2>&1 &
 server=$!
 trap cleanup EXIT

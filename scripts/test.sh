@@ -79,7 +79,7 @@ fi
 # ---- the web console ----------------------------------------------------------------
 step "web console: the committed bundle is what the sources build"
 if ! command -v chromium >/dev/null 2>&1; then apt_install chromium; fi
-(cd web && npm ci --no-audit --no-fund --silent && npx buf generate && npm run build --silent)
+(cd web && npm ci --no-audit --no-fund --loglevel=error && npx buf generate && npm run build --silent)
 if [ -n "$(git status --porcelain -- web/dist web/src/gen)" ]; then
   git status --short -- web/dist web/src/gen
   echo "web/dist or web/src/gen differ from what web/ builds: run (cd web && npx buf generate && npm run build) and commit" >&2

@@ -23,6 +23,9 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://support.db?mode=rwc";
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 
+/// The default admin listen address (metrics and HTTP probes).
+pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:9464";
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum LogFormat {
@@ -94,6 +97,9 @@ pub struct Settings {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, env = "SUPPORT_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
+    /// Address of the admin listener (`/metrics`, `/livez`, `/readyz`); `off` for none.
+    #[arg(long, env = "SUPPORT_ADMIN_LISTEN", default_value = DEFAULT_ADMIN_LISTEN)]
+    pub admin_listen: String,
     /// Database URL: sqlite://FILE?mode=rwc (embedded) or mysql://USER:PASS@HOST:PORT/DB.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
     pub database_url: String,
@@ -234,6 +240,17 @@ impl Settings {
         let mut s = Cli::parse_from(["support-service"]).settings;
         s.database_url = database_url.into();
         s
+    }
+
+    /// The admin listener's address, or None when it is `off`.
+    pub fn admin_addr(&self) -> Result<Option<SocketAddr>, String> {
+        match self.admin_listen.trim() {
+            "" | "off" | "none" => Ok(None),
+            addr => addr
+                .parse()
+                .map(Some)
+                .map_err(|_| format!("SUPPORT_ADMIN_LISTEN: {addr:?} is not host:port (or `off`)")),
+        }
     }
 
     /// The database part of the settings.

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::Clock;
 use crate::error::AppResult;
+use crate::observe::Metrics;
 use crate::repo::Repo;
 
 /// What one run changed.
@@ -44,14 +45,17 @@ impl Maintenance {
         Ok(MaintenanceReport { rescored, breached, pruned })
     }
 
-    /// Runs every `every` until `stop` is cancelled.
-    pub async fn run_every(self, every: Duration, stop: CancellationToken) {
+    /// Runs every `every` until `stop` is cancelled, recording each run in `metrics`.
+    pub async fn run_every(self, every: Duration, metrics: Metrics, stop: CancellationToken) {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = stop.cancelled() => return,
             }
-            match self.run_once().await {
+            let started = std::time::Instant::now();
+            let run = self.run_once().await;
+            metrics.job_run("maintenance", started.elapsed(), run.is_ok());
+            match run {
                 Ok(r) if r.rescored + r.breached + r.pruned > 0 => {
                     tracing::info!(rescored = r.rescored, breached = r.breached, pruned = r.pruned, "maintenance run")
                 }

@@ -14,6 +14,8 @@
 //! - [`events`]: the event log: the sequencer, the tailer, the fan-out, WatchQueue.
 //! - [`app`]: start-up and shutdown: listen first, pool, migrations, health, reflection,
 //!   services, the lifecycle of every task; [`ready`]: what is set once ready.
+//! - [`observe`]: metrics, the admin listener (metrics, HTTP probes), a span per RPC with
+//!   its request id and W3C trace, OpenTelemetry export.
 //! - [`config`], [`telemetry`], [`error`]: settings, tracing, and the one error type.
 //! - [`demo`]: the reproducible demo dataset, written through [`repo`].
 
@@ -26,6 +28,7 @@ pub mod error;
 pub mod events;
 pub mod grpc;
 pub mod jobs;
+pub mod observe;
 pub mod ready;
 pub mod repo;
 pub mod telemetry;

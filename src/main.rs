@@ -4,11 +4,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use support_service::app::{self, App};
+use support_service::app::{self, App, Listeners};
 use support_service::config::{Cli, Command, Settings, TokenRole};
 use support_service::demo::{self, DemoPlan};
 use support_service::domain::SystemClock;
 use support_service::domain::access::{Principal, Role};
+use support_service::observe::Metrics;
 use support_service::telemetry;
 use tokio::net::TcpListener;
 
@@ -43,8 +44,18 @@ async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let listen = settings.listen;
     let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     tracing::info!(address = %listener.local_addr()?, "serving support.v1");
-    let app = App::build(settings.clone(), Arc::new(SystemClock));
-    app::serve(settings, listener, shutdown_signal(), app).await?;
+    let admin = match settings.admin_addr()? {
+        Some(addr) => {
+            let admin = TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr} (admin): {e}"))?;
+            tracing::info!(address = %admin.local_addr()?, "serving /metrics, /livez and /readyz");
+            Some(admin)
+        }
+        None => None,
+    };
+    let metrics = Metrics::new();
+    let app = App::build_observed(settings.clone(), Arc::new(SystemClock), metrics.clone());
+    app::serve(settings, Listeners { api: listener, admin }, metrics, shutdown_signal(), app).await?;
+    telemetry::shutdown();
     Ok(())
 }
 

@@ -30,6 +30,7 @@ use crate::domain::Clock;
 use crate::events::EventHub;
 use crate::grpc::State;
 use crate::jobs::Maintenance;
+use crate::observe::Metrics;
 use crate::repo::Repo;
 
 mod health;
@@ -37,7 +38,7 @@ mod serve;
 
 use health::HealthMonitor;
 use serve::forget_idle_callers;
-pub use serve::serve;
+pub use serve::{Listeners, serve};
 
 /// Why the server could not start or stopped abnormally.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +66,7 @@ pub struct App {
     tasks: TaskTracker,
     gate: Gate,
     standings: Standings,
+    metrics: Metrics,
 }
 
 /// The data layer for a tool: connected once (no retries) and migrated.
@@ -88,13 +90,23 @@ pub async fn token_minter(settings: &Settings) -> Result<Tokens, StartError> {
 }
 
 impl App {
-    /// Connects (retrying until the start-up timeout) and migrates.
+    /// Connects (retrying until the start-up timeout) and migrates, with metrics of its own.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        Self::build_observed(settings, clock, Metrics::new()).await
+    }
+
+    /// [`App::build`], recording into `metrics` (which the server's layers and admin
+    /// listener share).
+    pub async fn build_observed(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        metrics: Metrics,
+    ) -> Result<Self, StartError> {
         let rules = settings.rules().map_err(StartError::Config)?;
         let limits = settings.limits().map_err(StartError::Config)?;
         secret::settle(settings.auth_secret.as_ref(), settings.secret_mode()).map_err(StartError::Config)?;
         let deadline = Instant::now() + Duration::from_secs(settings.db_startup_timeout_secs);
-        let repo = loop {
+        let mut repo = loop {
             match Repo::connect(&settings.db(), rules.clone()).await {
                 Ok(repo) => break repo,
                 Err(e) if Instant::now() < deadline => {
@@ -114,6 +126,7 @@ impl App {
                 Err(e) => return Err(e.into()),
             }
         };
+        repo.observe(metrics.db.clone());
         if settings.migrate {
             repo.migrate().await?;
         }
@@ -126,16 +139,18 @@ impl App {
             // The poller retries; until then every call needs the database anyway.
             tracing::warn!(error = %crate::error::chain(&e), "reading account standings failed; retrying");
         }
-        let accounts = Accounts::new(repo.clone(), tokens.clone(), standings.clone(), settings.accounts());
-        let gate = Gate::new(tokens, standings.clone(), settings.rate());
+        let mut accounts = Accounts::new(repo.clone(), tokens.clone(), standings.clone(), settings.accounts());
+        accounts.observe(&metrics.security);
+        let mut gate = Gate::new(tokens, standings.clone(), settings.rate());
+        gate.observe(&metrics.security);
         let (stop, tasks) = (CancellationToken::new(), TaskTracker::new());
-        let events = EventHub::start(repo.clone(), settings.events(), stop.clone(), &tasks)
+        let events = EventHub::start(repo.clone(), settings.events(), &metrics, stop.clone(), &tasks)
             .await
             .map_err(|e| StartError::Config(format!("the event log could not start: {e}")))?;
         let streams = crate::grpc::streams::StreamLimit::new(settings.max_streams_per_principal);
         let state =
             State { repo, clock, limits, events, shutdown: stop.clone(), tasks: tasks.clone(), accounts, streams };
-        Ok(Self { state, settings, stop, tasks, gate, standings })
+        Ok(Self { state, settings, stop, tasks, gate, standings, metrics })
     }
 
     /// The maintenance job (aging and SLA breaches) over this app's database and clock.
@@ -160,8 +175,23 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
-        let settings = self.settings.clone();
-        serve(settings, listener, shutdown, async move { Ok(self) }).await
+        self.run_with_admin(listener, None, shutdown).await
+    }
+
+    /// [`App::run`], with the admin listener (metrics and HTTP probes) on `admin`.
+    pub async fn run_with_admin(
+        self,
+        listener: TcpListener,
+        admin: Option<TcpListener>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let (settings, metrics) = (self.settings.clone(), self.metrics.clone());
+        serve(settings, Listeners { api: listener, admin }, metrics, shutdown, async move { Ok(self) }).await
+    }
+
+    /// This app's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The background work of a ready app, on its task tracker, until its stop (which the
@@ -186,7 +216,7 @@ impl App {
         };
         self.tasks.spawn(health.run(stop.clone()));
         let every = Duration::from_millis(s.maintenance_interval_ms.max(100));
-        self.tasks.spawn(self.maintenance().run_every(every, stop.clone()));
+        self.tasks.spawn(self.maintenance().run_every(every, self.metrics.clone(), stop.clone()));
         self.tasks.spawn(forget_idle_callers(self.gate.clone(), stop.clone()));
         let poll = Duration::from_millis(s.standing_poll_ms.max(50));
         self.tasks.spawn(self.standings.clone().run(self.state.repo.clone(), poll, stop.clone()));

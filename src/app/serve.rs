@@ -27,6 +27,9 @@ use crate::grpc::{
     agent::AgentApi, auth::AuthApi, customer::CustomerApi, department::DepartmentApi, log::LogApi, report::ReportApi,
     ticket::TicketApi,
 };
+use crate::observe::Metrics;
+use crate::observe::admin::Admin;
+use crate::observe::rpc::ObserveLayer;
 use crate::pb;
 use crate::pb::{
     agent_service_server::AgentServiceServer, auth_service_server::AuthServiceServer,
@@ -93,16 +96,29 @@ impl Slots {
     }
 }
 
-/// Serves on `listener` at once: health (NOT_SERVING) and reflection answer while `app`
-/// connects and migrates, and every other call is UNAVAILABLE until it is ready. Runs until
-/// `shutdown` completes, then: health NOT_SERVING, stop accepting, end the streams, give
-/// calls the grace, end what still runs with UNAVAILABLE, close the pool (bounded).
+/// Where the server listens: the API (gRPC, gRPC-Web, the console), and optionally the
+/// admin endpoints (metrics, HTTP probes).
+#[derive(Debug)]
+pub struct Listeners {
+    /// The API's port.
+    pub api: TcpListener,
+    /// The admin port, if any.
+    pub admin: Option<TcpListener>,
+}
+
+/// Serves on `listeners.api` at once: health (NOT_SERVING) and reflection answer while `app`
+/// connects and migrates, and every other call is UNAVAILABLE until it is ready; the admin
+/// listener answers `/livez` at once and `/readyz` once ready. Runs until `shutdown`
+/// completes, then: health NOT_SERVING and `/readyz` 503, stop accepting, end the streams,
+/// give calls the grace, end what still runs with UNAVAILABLE, close the pool (bounded).
 pub async fn serve(
     settings: Settings,
-    listener: TcpListener,
+    listeners: Listeners,
+    metrics: Metrics,
     shutdown: impl Future<Output = ()> + Send + 'static,
     app: impl Future<Output = Result<App, StartError>>,
 ) -> Result<(), StartError> {
+    let Listeners { api: listener, admin } = listeners;
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, ServingStatus::NotServing).await;
     let slots = Slots::default();
@@ -114,7 +130,13 @@ pub async fn serve(
         hard_stop: hard_stop.clone(),
         unavailable: unavailable.clone(),
     };
-    let router = router(&settings, &slots, calls, health)?;
+    let router = router(&settings, &slots, calls, ObserveLayer::new(metrics.clone()), health)?;
+    let admin_stop = CancellationToken::new();
+    let repo_slot = Slot::default();
+    if let Some(admin) = admin {
+        let state = Admin { metrics, repo: repo_slot.clone(), draining: draining.clone() };
+        tokio::spawn(crate::observe::admin::serve(admin, state, admin_stop.clone()));
+    }
 
     let signal_reporter = reporter.clone();
     let signalled = draining.clone();
@@ -145,19 +167,23 @@ pub async fn serve(
         }
     };
     slots.fill(&app);
+    repo_slot.fill(app.state.repo.clone());
     app.start_background(reporter, unavailable, &draining);
     tracing::info!("ready");
     let grace = Duration::from_millis(settings.shutdown_grace_ms);
     let result = until_drained(serve, &draining, &hard_stop, grace).await;
     finish(&app).await;
+    admin_stop.cancel();
     tracing::info!("stopped");
     result
 }
 
 /// The layers around every call, outermost first: browsers (CORS, the console, gRPC-Web),
-/// malformed framing, deadlines, auth.
-type Layers =
-    Stack<AuthLayer, Stack<CallLayer, Stack<MalformedLayer, Stack<BrowserLayer, tower::layer::util::Identity>>>>;
+/// the span and metrics, malformed framing, deadlines, auth.
+type Layers = Stack<
+    AuthLayer,
+    Stack<CallLayer, Stack<MalformedLayer, Stack<ObserveLayer, Stack<BrowserLayer, tower::layer::util::Identity>>>>,
+>;
 
 /// The server, over HTTP/2 and HTTP/1.1 (gRPC-Web): the layers (browsers, malformed
 /// framing, deadlines, auth) around health, reflection and the services, which answer once
@@ -166,6 +192,7 @@ fn router(
     settings: &Settings,
     slots: &Slots,
     calls: CallLayer,
+    observe: ObserveLayer,
     health: tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
 ) -> Result<Router<Layers>, StartError> {
     let reflection = || {
@@ -180,8 +207,8 @@ fn router(
         server = server.tls_config(tls)?;
     }
     Ok(server
-        .trace_fn(|req| tracing::info_span!("rpc", method = %req.uri().path(), subject = tracing::field::Empty))
         .layer(browsers)
+        .layer(observe)
         .layer(MalformedLayer)
         .layer(calls)
         .layer(AuthLayer(slots.gate.clone()))

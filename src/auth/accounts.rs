@@ -10,6 +10,8 @@ use std::time::Duration;
 use base64::Engine;
 use chrono::Utc;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use sha2::{Digest, Sha256};
 
 use super::password;
@@ -18,6 +20,7 @@ use super::token::Tokens;
 use crate::domain::NewCustomer;
 use crate::domain::access::Principal;
 use crate::error::{AppError, AppResult};
+use crate::observe::metrics::{ReasonLabels, SecurityMetrics};
 use crate::repo::Repo;
 use crate::repo::credentials::{Account, Credential};
 use crate::repo::sign_in::{NewRefresh, Rotation};
@@ -62,6 +65,7 @@ pub struct Accounts {
     settings: AccountSettings,
     accounts: Arc<DefaultKeyedRateLimiter<String>>,
     peers: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    failed_sign_ins: Family<ReasonLabels, Counter>,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -86,7 +90,13 @@ impl Accounts {
             settings,
             accounts: Arc::new(RateLimiter::keyed(Quota::per_minute(per_account))),
             peers: Arc::new(RateLimiter::keyed(Quota::per_minute(per_peer))),
+            failed_sign_ins: Family::default(),
         }
+    }
+
+    /// Counts failed sign-ins into `security`.
+    pub fn observe(&mut self, security: &SecurityMetrics) {
+        self.failed_sign_ins = security.failed_sign_ins.clone();
     }
 
     /// The token minter.
@@ -114,6 +124,17 @@ impl Accounts {
     /// The per-account throttle is keyed on the credential found (or, for an unknown email,
     /// the email itself), so no spelling of an email gets a fresh bucket.
     pub async fn login(&self, email: &str, password: String, peer: Option<IpAddr>) -> AppResult<TokenPair> {
+        let result = self.attempt_login(email, password, peer).await;
+        let reason = match &result {
+            Err(AppError::Unauthenticated(_)) => "refused",
+            Err(AppError::ResourceExhausted(_)) => "throttled",
+            _ => return result,
+        };
+        self.failed_sign_ins.get_or_create(&ReasonLabels { reason }).inc();
+        result
+    }
+
+    async fn attempt_login(&self, email: &str, password: String, peer: Option<IpAddr>) -> AppResult<TokenPair> {
         self.throttle_peer(peer, "sign-in attempts")?;
         let credential = self.repo.credential_by_email(email).await?;
         let bucket = credential.as_ref().map_or_else(|| format!("email:{email}"), |c| format!("credential:{}", c.id));

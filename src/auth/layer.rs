@@ -18,7 +18,9 @@ use super::standing::Standings;
 use super::table::{self, Access};
 use super::token::Tokens;
 use crate::domain::access::{Principal, Role};
+use crate::observe::metrics::SecurityMetrics;
 use crate::ready::{Slot, starting};
+use prometheus_client::metrics::counter::Counter;
 
 /// A per-principal rate: `per_second` sustained, `burst` at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +37,7 @@ pub struct Gate {
     tokens: Arc<Tokens>,
     standings: Standings,
     limiter: Option<Arc<DefaultKeyedRateLimiter<String>>>,
+    rate_limited: Counter,
 }
 
 impl std::fmt::Debug for Gate {
@@ -48,7 +51,12 @@ impl Gate {
     /// principal to `rate` (None: no limit).
     pub fn new(tokens: Arc<Tokens>, standings: Standings, rate: Option<Rate>) -> Self {
         let limiter = rate.map(|r| Arc::new(RateLimiter::keyed(Quota::per_second(r.per_second).allow_burst(r.burst))));
-        Self { tokens, standings, limiter }
+        Self { tokens, standings, limiter, rate_limited: Counter::default() }
+    }
+
+    /// Counts refusals by the rate limit into `security`.
+    pub fn observe(&mut self, security: &SecurityMetrics) {
+        self.rate_limited = security.rate_limited.clone();
     }
 
     /// The principal of a call to `path` with these headers, if its role may make the call
@@ -64,6 +72,7 @@ impl Gate {
         if let Some(limiter) = &self.limiter
             && let Err(not_until) = limiter.check_key(&who.subject)
         {
+            self.rate_limited.inc();
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             return Err(Status::resource_exhausted(format!(
                 "rate limit exceeded for {}; retry in {} ms",
@@ -166,7 +175,7 @@ where
         };
         match admitted {
             Ok(Some(who)) => {
-                tracing::Span::current().record("subject", who.subject.as_str());
+                tracing::Span::current().record("principal", who.role.as_str());
                 request.extensions_mut().insert(who);
             }
             Ok(None) => {}

@@ -22,6 +22,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::domain::event::QueueEvent;
 use crate::error::{AppError, AppResult};
+use crate::observe::Metrics;
+use crate::observe::metrics::WatchMetrics;
 use crate::repo::Repo;
 use fanout::{Fanout, Live};
 
@@ -82,6 +84,8 @@ pub struct EventHub {
     /// otherwise parks 10,000 transactions-to-be on the pool, ~14 KiB each, and crowds
     /// the writers out of it.
     reads: Arc<Semaphore>,
+    /// Subscribers, events sent, lag and resumes.
+    metrics: WatchMetrics,
 }
 
 impl EventHub {
@@ -90,6 +94,7 @@ impl EventHub {
     pub async fn start(
         repo: Repo,
         settings: EventSettings,
+        metrics: &Metrics,
         stop: CancellationToken,
         tasks: &TaskTracker,
     ) -> AppResult<Self> {
@@ -97,7 +102,14 @@ impl EventHub {
         let start = repo.latest_sequence().await?;
         let live = Arc::new(Fanout::new(settings.subscriber_buffer, start));
         let (latest_tx, latest) = w::channel(start);
-        tasks.spawn(sequencer::run(repo.clone(), settings.sequencer_interval, numbered.clone(), stop.clone()));
+        let sequencer = metrics.sequencer.clone();
+        tasks.spawn(sequencer::run(
+            repo.clone(),
+            settings.sequencer_interval,
+            numbered.clone(),
+            sequencer,
+            stop.clone(),
+        ));
         let reads = Arc::new(Semaphore::new(settings.subscriber_reads.max(1)));
         tasks.spawn({
             let (reads, stop) = (reads.clone(), stop.clone());
@@ -107,7 +119,12 @@ impl EventHub {
             }
         });
         tasks.spawn(tailer::run(repo, start, live.clone(), latest_tx, numbered, settings.poll_interval, stop));
-        Ok(Self { live, latest, settings: Arc::new(settings), reads })
+        Ok(Self { live, latest, settings: Arc::new(settings), reads, metrics: metrics.watch.clone() })
+    }
+
+    /// The WatchQueue metrics.
+    pub(crate) fn metrics(&self) -> &WatchMetrics {
+        &self.metrics
     }
 
     /// Live events from now on: of one department (see [`Fanout::subscribe`]) or all.

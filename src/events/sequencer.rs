@@ -8,14 +8,22 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::observe::metrics::SequencerMetrics;
 use crate::repo::Repo;
+use crate::repo::sequencing::Round;
 
 const BATCH: u64 = 1000;
 const RETRY_LEADERSHIP: Duration = Duration::from_secs(1);
 
 /// Numbers events until `stop`; wakes on local commits (`repo.outbox_signal()`) or every
 /// `every`, and tells the local tailer when it numbered something.
-pub async fn run(repo: Repo, every: Duration, numbered: Arc<Notify>, stop: CancellationToken) {
+pub async fn run(
+    repo: Repo,
+    every: Duration,
+    numbered: Arc<Notify>,
+    metrics: SequencerMetrics,
+    stop: CancellationToken,
+) {
     let mut seat = match repo.sequencer_seat().await {
         Ok(seat) => seat,
         Err(e) => {
@@ -42,16 +50,25 @@ pub async fn run(repo: Repo, every: Duration, numbered: Arc<Notify>, stop: Cance
                 }
             }
         }
+        metrics.leader.set(i64::from(seat.held()));
         if seat.held() {
+            metrics.rounds.inc();
             match seat.sequence_pending(BATCH).await {
-                Ok(0) => {}
-                Ok(n) => {
+                Ok(Round { numbered: 0, .. }) => {}
+                Ok(Round { numbered: n, oldest }) => {
+                    if let Some(at) = oldest {
+                        let lag = (chrono::Utc::now() - at).to_std().unwrap_or_default();
+                        metrics.lag.observe(lag.as_secs_f64());
+                    }
                     numbered.notify_one();
                     if n == BATCH {
                         continue;
                     }
                 }
-                Err(e) => tracing::warn!(error = %crate::error::chain(&e), "sequencing failed; retrying"),
+                Err(e) => {
+                    metrics.conflicts.inc();
+                    tracing::warn!(error = %crate::error::chain(&e), "sequencing failed; retrying")
+                }
             }
         }
         tokio::select! {
@@ -60,5 +77,6 @@ pub async fn run(repo: Repo, every: Duration, numbered: Arc<Notify>, stop: Cance
             _ = stop.cancelled() => break,
         }
     }
+    metrics.leader.set(0);
     seat.release().await;
 }

@@ -26,6 +26,7 @@ use crate::domain::Ticket;
 use crate::domain::access::TicketScope;
 use crate::domain::event::{Delivery, QueueFilter};
 use crate::error::{AppError, AppResult};
+use crate::observe::metrics::WatchMetrics;
 use crate::repo::Repo;
 
 const CATCH_UP_BATCH: u64 = 500;
@@ -69,8 +70,11 @@ pub fn start(
 ) -> impl Stream<Item = AppResult<WatchItem>> + Send + 'static {
     // Subscribe before reading anything, so no event can fall between the two.
     let mut live = hub.subscribe(request.filter.department_id);
+    let metrics = hub.metrics().clone();
+    let subscribed = Subscribed::new(metrics.clone());
     let mut sub = Subscriber { hub, repo, scope, filter: request.filter, last: 0, skip: HashSet::new() };
     let items = async_stream::try_stream! {
+        let _subscribed = subscribed;
         // Behind: events after `sub.last` may be in the database without coming live (after
         // a resume point, or a gap the channel reported); read them before waiting again.
         // No catch-up after a snapshot: it ends at the database's latest sequence, read
@@ -78,6 +82,7 @@ pub fn start(
         // and every later one comes live.
         let mut behind = match request.resume_after {
             Some(r) => {
+                metrics.resumed.inc();
                 sub.check_resume(r).await?;
                 true
             }
@@ -102,6 +107,7 @@ pub fn start(
         loop {
             while behind {
                 let (items, done) = sub.catch_up().await?;
+                metrics.events_sent.inc_by(items.len() as u64);
                 for item in items {
                     yield item;
                 }
@@ -122,10 +128,12 @@ pub fn start(
                 Wake::Live(Ok(Live { event: e, .. })) => {
                     if let Some(item) = sub.deliver(e) {
                         last_sent = Instant::now();
+                        metrics.events_sent.inc();
                         yield item;
                     }
                 }
                 Wake::Live(Err(broadcast::error::RecvError::Lagged(n))) => {
+                    metrics.lagged.inc();
                     Err(AppError::ResourceExhausted(format!(
                         "this subscriber fell {n} events behind the live stream; reconnect with resume_after={}",
                         sub.last
@@ -150,6 +158,22 @@ pub fn start(
             tracing::info!(reason = %e, "queue subscriber ended");
         }
     })
+}
+
+/// Counts a subscriber while its stream lives.
+struct Subscribed(WatchMetrics);
+
+impl Subscribed {
+    fn new(metrics: WatchMetrics) -> Self {
+        metrics.subscribers.inc();
+        Self(metrics)
+    }
+}
+
+impl Drop for Subscribed {
+    fn drop(&mut self) {
+        self.0.subscribers.dec();
+    }
 }
 
 struct Subscriber {

@@ -8,6 +8,7 @@ use crate::auth::policy;
 use crate::domain::SenderKind;
 use crate::domain::validate::{self, Checker};
 use crate::error::AppError;
+use crate::observe::rpc::ticket as on_ticket;
 use crate::pb::{self, log_service_server::LogService};
 use crate::repo::idempotency::IdempotencyKey;
 
@@ -18,6 +19,7 @@ pub struct LogApi(pub State);
 #[tonic::async_trait]
 impl LogService for LogApi {
     async fn add_log(&self, request: Request<pb::AddLogRequest>) -> RpcResult<pb::AddLogResponse> {
+        on_ticket(request.get_ref().ticket_id);
         let who = caller(&request)?;
         let mut r = request.into_inner();
         if let Some((kind, id)) = policy::me(&who) {
@@ -38,6 +40,7 @@ impl LogService for LogApi {
     }
 
     async fn list_logs(&self, request: Request<pb::ListLogsRequest>) -> RpcResult<pb::ListLogsResponse> {
+        on_ticket(request.get_ref().ticket_id);
         let who = caller(&request)?;
         let r = request.into_inner();
         let ticket_id = req::resource_id("ticket_id", r.ticket_id)?;
@@ -50,6 +53,7 @@ impl LogService for LogApi {
     }
 
     async fn mark_read(&self, request: Request<pb::MarkReadRequest>) -> RpcResult<pb::MarkReadResponse> {
+        on_ticket(request.get_ref().ticket_id);
         let who = caller(&request)?;
         let r = request.into_inner();
         let mut c = Checker::new();

@@ -14,6 +14,7 @@ use crate::domain::validate::{self, Checker};
 use crate::domain::{self, workflow};
 use crate::error::AppError;
 use crate::events;
+use crate::observe::rpc::ticket as on_ticket;
 use crate::pb::{self, ticket_service_server::TicketService};
 use crate::repo::idempotency::IdempotencyKey;
 
@@ -50,10 +51,12 @@ impl TicketService for TicketApi {
         let new = treq::new_ticket(&r)?;
         let key = IdempotencyKey::new(&who.subject, "CreateTicket", req::request_id(&r.request_id)?, fingerprint, &new);
         let t = self.0.repo.create_ticket(&new, key.as_ref(), self.0.clock.now()).await?;
+        on_ticket(t.id);
         ok(pb::CreateTicketResponse { ticket: ticket(t) })
     }
 
     async fn get_ticket(&self, request: Request<pb::GetTicketRequest>) -> RpcResult<pb::GetTicketResponse> {
+        on_ticket(request.get_ref().id);
         let who = caller(&request)?;
         let id = req::resource_id("id", request.into_inner().id)?;
         let t = self.0.repo.get_ticket(id).await?;
@@ -72,6 +75,9 @@ impl TicketService for TicketApi {
     }
 
     async fn update_ticket(&self, request: Request<pb::UpdateTicketRequest>) -> RpcResult<pb::UpdateTicketResponse> {
+        if let Some(t) = &request.get_ref().ticket {
+            on_ticket(t.id);
+        }
         let who = caller(&request)?;
         let u = treq::ticket_update(request.into_inner())?;
         let t = self.0.repo.update_ticket(u.id, &u.patch, u.etag, &who.ticket_scope(), self.0.clock.now()).await?;
@@ -82,6 +88,7 @@ impl TicketService for TicketApi {
         &self,
         request: Request<pb::UpdateTicketStatusRequest>,
     ) -> RpcResult<pb::UpdateTicketStatusResponse> {
+        on_ticket(request.get_ref().id);
         let who = caller(&request)?;
         let r = request.into_inner();
         let mut c = Checker::new();
@@ -97,6 +104,7 @@ impl TicketService for TicketApi {
     }
 
     async fn assign_ticket(&self, request: Request<pb::AssignTicketRequest>) -> RpcResult<pb::AssignTicketResponse> {
+        on_ticket(request.get_ref().id);
         let who = caller(&request)?;
         let r = request.into_inner();
         let mut c = Checker::new();
@@ -109,6 +117,7 @@ impl TicketService for TicketApi {
     }
 
     async fn close_ticket(&self, request: Request<pb::CloseTicketRequest>) -> RpcResult<pb::CloseTicketResponse> {
+        on_ticket(request.get_ref().id);
         let who = caller(&request)?;
         let r = request.into_inner();
         let mut c = Checker::new();
@@ -127,6 +136,7 @@ impl TicketService for TicketApi {
         &self,
         request: Request<pb::GetAllowedTransitionsRequest>,
     ) -> RpcResult<pb::GetAllowedTransitionsResponse> {
+        on_ticket(request.get_ref().id);
         let who = caller(&request)?;
         let id = req::resource_id("id", request.into_inner().id)?;
         let t = self.0.repo.get_ticket(id).await?;
@@ -145,6 +155,7 @@ impl TicketService for TicketApi {
     type WatchQueueStream = QueueStream;
 
     async fn watch_queue(&self, request: Request<pb::WatchQueueRequest>) -> RpcResult<Self::WatchQueueStream> {
+        on_ticket(request.get_ref().ticket_id);
         let who = caller(&request)?;
         let watch = treq::watch_request(request.get_ref())?;
         let s = &self.0;

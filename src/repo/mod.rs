@@ -30,6 +30,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbE
 
 use crate::domain::priority::PriorityPolicy;
 use crate::error::{AppError, AppResult};
+use crate::observe::metrics::DbMetrics;
 
 /// How to reach the database.
 #[derive(Debug, Clone)]
@@ -68,6 +69,7 @@ pub struct Repo {
     /// them at once instead of at its next poll.
     outbox: Arc<tokio::sync::Notify>,
     settings: DbSettings,
+    metrics: Option<DbMetrics>,
 }
 
 impl Repo {
@@ -102,6 +104,7 @@ impl Repo {
             rules: Arc::new(rules),
             outbox: Arc::new(tokio::sync::Notify::new()),
             settings: settings.clone(),
+            metrics: None,
         })
     }
 
@@ -132,9 +135,53 @@ impl Repo {
         self.db.ping().await.map_err(AppError::Unavailable)
     }
 
-    /// Starts a transaction (READ COMMITTED on MySQL, see [`Repo::connect`]).
+    /// Ready to serve: the database answers and no migration is pending (the reason if not).
+    pub async fn readiness(&self) -> Result<(), String> {
+        self.db.ping().await.map_err(|e| format!("the database does not answer: {}", crate::error::chain(&e)))?;
+        let pending = Migrator::get_pending_migrations(&self.db)
+            .await
+            .map_err(|e| format!("cannot read the migrations: {}", crate::error::chain(&e)))?;
+        match pending.len() {
+            0 => Ok(()),
+            n => Err(format!("{n} migrations are not applied")),
+        }
+    }
+
+    /// The pool's connections now: (open, idle, most it opens).
+    pub fn pool_status(&self) -> (u32, usize, u32) {
+        let max = self.settings.max_connections;
+        match self.db.get_database_backend() {
+            DatabaseBackend::MySql => {
+                let pool = self.db.get_mysql_connection_pool();
+                (pool.size(), pool.num_idle(), max)
+            }
+            _ => {
+                let pool = self.db.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle(), 1)
+            }
+        }
+    }
+
+    /// Records the pool's metrics from now on.
+    pub fn observe(&mut self, metrics: DbMetrics) {
+        self.metrics = Some(metrics);
+    }
+
+    /// Starts a transaction (READ COMMITTED on MySQL, see [`Repo::connect`]), timing how
+    /// long it waits for a connection.
     pub(crate) async fn begin(&self) -> Result<sea_orm::DatabaseTransaction, DbErr> {
-        sea_orm::TransactionTrait::begin(&self.db).await
+        let Some(m) = &self.metrics else {
+            return sea_orm::TransactionTrait::begin(&self.db).await;
+        };
+        let started = std::time::Instant::now();
+        m.waiters.inc();
+        let txn = sea_orm::TransactionTrait::begin(&self.db).await;
+        m.waiters.dec();
+        m.acquire.observe(started.elapsed().as_secs_f64());
+        if let Err(DbErr::ConnectionAcquire(_)) = &txn {
+            m.acquire_timeouts.inc();
+        }
+        txn
     }
 
     /// Commits a write transaction and wakes the sequencer.

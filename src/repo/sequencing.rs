@@ -15,6 +15,15 @@ use super::entity::queue_event as row;
 use super::events::max_sequence;
 use crate::error::{AppError, AppResult};
 
+/// What a numbering round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Events numbered.
+    pub numbered: u64,
+    /// When the oldest of them was written.
+    pub oldest: Option<sea_orm::prelude::DateTimeUtc>,
+}
+
 /// The sequencer's own connection and whether it holds the lock.
 #[derive(Debug)]
 pub struct SequencerSeat {
@@ -74,22 +83,25 @@ impl SequencerSeat {
 
     /// Numbers up to `limit` committed, unnumbered events in id order, continuing from the
     /// highest sequence. Only the elected sequencer calls it, on its own connection.
-    pub async fn sequence_pending(&self, limit: u64) -> AppResult<u64> {
+    pub async fn sequence_pending(&self, limit: u64) -> AppResult<Round> {
         let txn = self.conn.begin().await?;
         let start = max_sequence(&txn).await?;
-        let ids: Vec<i64> = row::Entity::find()
+        let rows: Vec<(i64, sea_orm::prelude::DateTimeUtc)> = row::Entity::find()
             .select_only()
             .column(row::Column::Id)
+            .column(row::Column::CreatedAt)
             .filter(row::Column::Sequence.is_null())
             .order_by_asc(row::Column::Id)
             .limit(limit)
             .into_tuple()
             .all(&txn)
             .await?;
-        if ids.is_empty() {
+        if rows.is_empty() {
             txn.commit().await?;
-            return Ok(0);
+            return Ok(Round::default());
         }
+        let oldest = rows.iter().map(|(_, at)| *at).min();
+        let ids: Vec<i64> = rows.into_iter().map(|(id, _)| id).collect();
         // One statement: CASE id WHEN 17 THEN 101 WHEN 19 THEN 102 ... END.
         let mut case = String::from("CASE id");
         for (i, id) in ids.iter().enumerate() {
@@ -108,7 +120,7 @@ impl SequencerSeat {
             return Err(AppError::Aborted("another sequencer numbered these events".into()));
         }
         txn.commit().await?;
-        Ok(ids.len() as u64)
+        Ok(Round { numbered: ids.len() as u64, oldest })
     }
 
     /// Gives the lock up and closes the seat's own connection.

@@ -616,6 +616,7 @@ async fn it_listens_before_the_database_answers_and_serves_once_it_does() {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_support-service"))
         .env("DATABASE_URL", &url)
         .env("SUPPORT_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SUPPORT_ADMIN_LISTEN", "off")
         .env("SUPPORT_AUTH_SECRET", crate::helpers::TEST_SECRET)
         .env("SUPPORT_DB_CONNECT_TIMEOUT_MS", "300")
         .env("RUST_LOG", "info")

@@ -191,6 +191,8 @@ impl Drop for TestDb {
 #[allow(dead_code)]
 pub struct TestApp {
     pub addr: std::net::SocketAddr,
+    /// The admin listener: `/metrics`, `/livez`, `/readyz`.
+    pub admin: std::net::SocketAddr,
     pub channel: Channel,
     pub clients: Clients,
     pub clock: ManualClock,
@@ -229,7 +231,7 @@ impl TestApp {
     /// A second server on this app's database.
     #[allow(dead_code)]
     pub async fn replica(&self, tune: impl FnOnce(&mut Settings)) -> Replica {
-        let (addr, _, _, tx, _) = start(self._db.url.clone(), tune).await;
+        let (addr, _, _, tx, _, _) = start(self._db.url.clone(), tune).await;
         let channel = Channel::from_shared(format!("http://{addr}")).expect("uri").connect().await.expect("connect");
         Replica { channel, _shutdown: tx }
     }
@@ -266,10 +268,11 @@ pub async fn spawn_with(tune: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// Serves `db` through `url` (which may reach it indirectly).
 pub async fn spawn_on(db: TestDb, url: String, tune: impl FnOnce(&mut Settings)) -> TestApp {
-    let (addr, clock, maintenance, tx, server) = start(url, tune).await;
+    let (addr, clock, maintenance, tx, server, admin) = start(url, tune).await;
     let channel = Channel::from_shared(format!("http://{addr}")).expect("uri").connect().await.expect("connect");
     TestApp {
         addr,
+        admin,
         clients: TestApp::clients(channel.clone()),
         channel,
         clock,
@@ -289,11 +292,19 @@ pub struct TlsApp {
 
 /// Serves `db` with settings that configure TLS.
 pub async fn spawn_on_tls(db: TestDb, url: String, tune: impl FnOnce(&mut Settings)) -> TlsApp {
-    let (addr, _, _, tx, _) = start(url, tune).await;
+    let (addr, _, _, tx, _, _) = start(url, tune).await;
     TlsApp { port: addr.port(), _shutdown: tx, _db: db }
 }
 
-type Started = (std::net::SocketAddr, ManualClock, Maintenance, oneshot::Sender<()>, tokio::task::JoinHandle<()>);
+/// A started server: its address, clock, maintenance job, stop, task and admin address.
+type Started = (
+    std::net::SocketAddr,
+    ManualClock,
+    Maintenance,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+    std::net::SocketAddr,
+);
 
 async fn start(url: String, tune: impl FnOnce(&mut Settings)) -> Started {
     let mut settings = Settings::with_database(url);
@@ -308,15 +319,17 @@ async fn start(url: String, tune: impl FnOnce(&mut Settings)) -> Started {
     let maintenance = app.maintenance();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("local addr");
+    let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let admin_addr = admin.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        app.run(listener, async {
+        app.run_with_admin(listener, Some(admin), async {
             let _ = rx.await;
         })
         .await
         .expect("server run");
     });
-    (addr, clock, maintenance, tx, server)
+    (addr, clock, maintenance, tx, server, admin_addr)
 }
 
 /// Typed clients of every service, all carrying one token.

@@ -14,6 +14,7 @@ mod fuzz;
 mod hardening;
 mod helpers;
 mod logs;
+mod operations;
 mod platform;
 mod replicas;
 mod reports;

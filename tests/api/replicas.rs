@@ -27,6 +27,7 @@ async fn start_replica(url: &str) -> Replica {
     let mut child = Command::new(env!("CARGO_BIN_EXE_support-service"))
         .env("DATABASE_URL", url)
         .env("SUPPORT_LISTEN", "127.0.0.1:0")
+        .env("SUPPORT_ADMIN_LISTEN", "127.0.0.1:0")
         .env("SUPPORT_LOG_FORMAT", "json")
         .env("SUPPORT_WATCH_HEARTBEAT_MS", "200")
         .env("RUST_LOG", "info")

@@ -42,6 +42,7 @@ export function env(db, port, extra = {}) {
     ...process.env,
     DATABASE_URL: db,
     SUPPORT_LISTEN: `127.0.0.1:${port}`,
+    SUPPORT_ADMIN_LISTEN: "off",
     SUPPORT_AUTH_SECRET: SECRET,
     SUPPORT_LOG_FORMAT: "json",
     SUPPORT_RATE_LIMIT_PER_SECOND: "0",
