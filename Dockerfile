@@ -36,8 +36,10 @@ WORKDIR /var/lib/support
 # The embedded default: SQLite in this volume (set DATABASE_URL for MySQL/MariaDB).
 VOLUME ["/var/lib/support"]
 ENV SUPPORT_LISTEN=0.0.0.0:50051 \
+    SUPPORT_ADMIN_LISTEN=0.0.0.0:9464 \
     SUPPORT_LOG_FORMAT=json \
     DATABASE_URL=sqlite:///var/lib/support/support.db?mode=rwc
-EXPOSE 50051
+# 50051: gRPC, gRPC-Web and the web console; 9464: /metrics, /livez, /readyz.
+EXPOSE 50051 9464
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/support-service"]

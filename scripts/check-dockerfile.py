@@ -42,6 +42,12 @@ if "--mount=type=cache" not in dockerfile:
 runtime = dockerfile.split("AS runtime", 1)[-1]
 if not re.search(r"^USER\s+(?!root\b|0\b)\S+", runtime, re.M):
     problems.append("the runtime does not switch to a non-root user")
+exposed = {p for line in re.findall(r"^EXPOSE\s+(.+)$", runtime, re.M) for p in line.split()}
+for port, what in [("50051", "the API"), ("9464", "the admin port (metrics, probes)")]:
+    if port not in exposed:
+        problems.append(f"the image does not expose {port}, {what}")
+if not re.search(r"SUPPORT_ADMIN_LISTEN=0\.0\.0\.0:9464", runtime):
+    problems.append("the admin listener is not bound to all interfaces in the image (SUPPORT_ADMIN_LISTEN)")
 
 if problems:
     print("Dockerfile check failed:", *problems, sep="\n- ", file=sys.stderr)

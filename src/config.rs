@@ -215,6 +215,9 @@ pub struct Settings {
     /// Sign-in attempts per minute per account (ten times that per client address).
     #[arg(long, env = "SUPPORT_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 10)]
     pub login_attempts_per_minute: u32,
+    /// Record per-RPC metrics (on by default; off only to measure what they cost).
+    #[arg(long, env = "SUPPORT_METRICS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub metrics: bool,
     /// Serve the web console at `/` (gRPC-Web is served either way).
     #[arg(long, env = "SUPPORT_CONSOLE", default_value_t = true, action = clap::ArgAction::Set)]
     pub console: bool,

@@ -47,7 +47,7 @@ async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let admin = match settings.admin_addr()? {
         Some(addr) => {
             let admin = TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr} (admin): {e}"))?;
-            tracing::info!(address = %admin.local_addr()?, "serving /metrics, /livez and /readyz");
+            tracing::info!(admin_address = %admin.local_addr()?, "serving /metrics, /livez and /readyz");
             Some(admin)
         }
         None => None,

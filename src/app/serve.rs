@@ -130,7 +130,8 @@ pub async fn serve(
         hard_stop: hard_stop.clone(),
         unavailable: unavailable.clone(),
     };
-    let router = router(&settings, &slots, calls, ObserveLayer::new(metrics.clone()), health)?;
+    let router =
+        router(&settings, &slots, calls, ObserveLayer::new(settings.metrics.then(|| metrics.clone())), health)?;
     let admin_stop = CancellationToken::new();
     let repo_slot = Slot::default();
     if let Some(admin) = admin {

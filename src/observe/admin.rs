@@ -47,7 +47,7 @@ async fn metrics(State(admin): State<Admin>) -> impl IntoResponse {
         db.idle.set(idle as i64);
         db.max.set(i64::from(max));
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], admin.metrics.render())
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], admin.metrics.render())
 }
 
 async fn readyz(State(admin): State<Admin>) -> (StatusCode, String) {

@@ -31,12 +31,13 @@ pub const REQUEST_ID: &str = "x-request-id";
 /// The layer to put around the services.
 #[derive(Debug, Clone)]
 pub struct ObserveLayer {
-    metrics: Metrics,
+    metrics: Option<Metrics>,
 }
 
 impl ObserveLayer {
-    /// Records into `metrics`.
-    pub fn new(metrics: Metrics) -> Self {
+    /// Records into `metrics` (None: spans and request ids only, to measure what the
+    /// metrics cost).
+    pub fn new(metrics: Option<Metrics>) -> Self {
         Self { metrics }
     }
 }
@@ -53,7 +54,7 @@ impl<S> Layer<S> for ObserveLayer {
 #[derive(Debug, Clone)]
 pub struct Observed<S> {
     inner: S,
-    metrics: Metrics,
+    metrics: Option<Metrics>,
 }
 
 impl<S, B, R> Service<http::Request<B>> for Observed<S>
@@ -84,7 +85,9 @@ where
             code = tracing::field::Empty,
         );
         trace::link(&span, parent.as_ref());
-        self.metrics.rpc.started.get_or_create(&labels).inc();
+        if let Some(m) = &self.metrics {
+            m.rpc.started.get_or_create(&labels).inc();
+        }
         let started = Instant::now();
         let future = {
             let _entered = span.enter();
@@ -111,7 +114,7 @@ where
 
 /// What is known about a call until its response ends.
 struct Outcome {
-    metrics: Metrics,
+    metrics: Option<Metrics>,
     labels: RpcLabels,
     started: Instant,
     span: tracing::Span,
@@ -125,9 +128,10 @@ impl Outcome {
         }
         let name = code_name(code);
         self.span.record("code", name);
-        let rpc = &self.metrics.rpc;
-        rpc.handled.get_or_create(&self.labels.with_code(name)).inc();
-        rpc.handling.get_or_create(&self.labels).observe(self.started.elapsed().as_secs_f64());
+        if let Some(m) = &self.metrics {
+            m.rpc.handled.get_or_create(&self.labels.with_code(name)).inc();
+            m.rpc.handling.get_or_create(&self.labels).observe(self.started.elapsed().as_secs_f64());
+        }
     }
 }
 
@@ -205,10 +209,11 @@ impl<B: Body> Body for ObservedBody<B> {
             Some(Ok(f)) => {
                 if let Some(data) = f.data_ref()
                     && this.outcome.labels.grpc_type != "unary"
+                    && let Some(m) = &this.outcome.metrics
                 {
                     let sent = this.counter.count(data.chunk());
                     if sent > 0 {
-                        this.outcome.metrics.rpc.msg_sent.get_or_create(&this.outcome.labels).inc_by(sent);
+                        m.rpc.msg_sent.get_or_create(&this.outcome.labels).inc_by(sent);
                     }
                 }
                 if let Some(code) = f.trailers_ref().and_then(status_code) {
