@@ -143,6 +143,8 @@ for row in '| create-ticket | 4 |' '| get-ticket | 4 |' '| list-tickets | 4 |' '
   grep -qF -- "$row" /tmp/support-bench-smoke.md || { echo "benchmark smoke: no row $row" >&2; exit 1; }
 done
 
+cargo run --quiet -p bench -- metrics-cost --calls 2000 --rounds 1
+
 # ---- the README's examples ----------------------------------------------------------
 step "README examples"
 bash scripts/readme-examples.sh

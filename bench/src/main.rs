@@ -11,6 +11,7 @@
 mod client;
 mod fixture;
 mod load;
+mod metrics_cost;
 mod raw;
 mod report;
 mod server;
@@ -115,6 +116,15 @@ enum Scenario {
         #[arg(long)]
         write: bool,
     },
+    /// What the per-RPC metrics cost: the server's observation layer, metrics on and off.
+    MetricsCost {
+        /// Calls per round.
+        #[arg(long, default_value_t = 200_000)]
+        calls: u64,
+        /// Rounds of each (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
     /// (internal) The service under test; prints `ADDR TOKEN`, stops when stdin closes.
     #[command(hide = true)]
     Serve {
@@ -194,6 +204,10 @@ fn main() -> Fallible<()> {
             Scenario::Idle(a) => one(command, &a.common, Job::Idle(&a)).await,
             Scenario::Memory(a) => one(command, &a.common, Job::Memory(&a)).await,
             Scenario::All { common, quick, write } => all(command, common, quick, write).await,
+            Scenario::MetricsCost { calls, rounds } => {
+                metrics_cost::run(calls.max(1), rounds.max(1)).await;
+                Ok(())
+            }
         }
     })
 }
