@@ -149,6 +149,10 @@ pub struct Settings {
     /// Milliseconds between the sequencer's looks for events written through other replicas.
     #[arg(long, env = "SUPPORT_SEQUENCER_INTERVAL_MS", default_value_t = 20)]
     pub sequencer_interval_ms: u64,
+    /// Milliseconds the sequencer's lease lasts unrenewed (renewed three times as often):
+    /// the longest a dead sequencer goes unreplaced.
+    #[arg(long, env = "SUPPORT_SEQUENCER_LEASE_MS", default_value_t = 3_000)]
+    pub sequencer_lease_ms: u64,
     /// WatchQueue streams one caller (principal) may hold open at once.
     #[arg(long, env = "SUPPORT_MAX_STREAMS_PER_PRINCIPAL", default_value_t = 16)]
     pub max_streams_per_principal: usize,
@@ -322,6 +326,7 @@ impl Settings {
     pub fn events(&self) -> EventSettings {
         EventSettings {
             sequencer_interval: Duration::from_millis(self.sequencer_interval_ms.max(1)),
+            sequencer_lease: Duration::from_millis(self.sequencer_lease_ms.max(150)),
             poll_interval: Duration::from_millis(self.watch_poll_interval_ms.max(1)),
             subscriber_buffer: self.watch_buffer.max(16),
             subscriber_reads: (self.db_max_connections as usize / 2).max(1),

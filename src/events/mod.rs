@@ -62,6 +62,9 @@ impl Deref for SharedEvent {
 pub struct EventSettings {
     /// How often the sequencer looks for events written through other replicas.
     pub sequencer_interval: Duration,
+    /// How long the sequencer's lease lasts without renewal: the longest a dead
+    /// sequencer goes unreplaced.
+    pub sequencer_lease: Duration,
     /// How often a tailer looks for events numbered by another replica's sequencer.
     pub poll_interval: Duration,
     /// Events a subscriber may fall behind the live stream before it is ended with
@@ -106,6 +109,7 @@ impl EventHub {
         tasks.spawn(sequencer::run(
             repo.clone(),
             settings.sequencer_interval,
+            settings.sequencer_lease,
             numbered.clone(),
             sequencer,
             stop.clone(),

@@ -13,18 +13,21 @@ use crate::repo::Repo;
 use crate::repo::sequencing::Round;
 
 const BATCH: u64 = 1000;
-const RETRY_LEADERSHIP: Duration = Duration::from_secs(1);
 
-/// Numbers events until `stop`; wakes on local commits (`repo.outbox_signal()`) or every
-/// `every`, and tells the local tailer when it numbered something.
+/// Numbers events until `stop` while this replica holds the lease (of `lease`); wakes on
+/// local commits (`repo.outbox_signal()`) or every `every`, and tells the local tailer when
+/// it numbered something.
 pub async fn run(
     repo: Repo,
     every: Duration,
+    lease: Duration,
     numbered: Arc<Notify>,
     metrics: SequencerMetrics,
     stop: CancellationToken,
 ) {
-    let mut seat = match repo.sequencer_seat().await {
+    // Renew three times per lease, and try to take an expired one as often.
+    let retry_leadership = (lease / 3).max(Duration::from_millis(50));
+    let mut seat = match repo.sequencer_seat(lease).await {
         Ok(seat) => seat,
         Err(e) => {
             tracing::error!(error = %crate::error::chain(&e), "the sequencer cannot open its connection; this replica will not sequence");
@@ -32,21 +35,21 @@ pub async fn run(
         }
     };
     let outbox = repo.outbox_signal();
-    let mut checked = tokio::time::Instant::now() - RETRY_LEADERSHIP;
+    let mut checked = tokio::time::Instant::now() - retry_leadership;
     loop {
         if stop.is_cancelled() {
             break;
         }
         let mut wait = every;
-        if checked.elapsed() >= RETRY_LEADERSHIP || !seat.held() {
+        if checked.elapsed() >= retry_leadership || !seat.held() {
             checked = tokio::time::Instant::now();
             match seat.acquire().await {
                 Ok(true) => {}
-                Ok(false) => wait = RETRY_LEADERSHIP,
+                Ok(false) => wait = retry_leadership,
                 Err(e) => {
                     tracing::warn!(error = %crate::error::chain(&e), "sequencer leadership check failed");
                     seat.lose();
-                    wait = RETRY_LEADERSHIP;
+                    wait = retry_leadership;
                 }
             }
         }

@@ -1,13 +1,21 @@
-//! The sequencer's data: the cluster-wide lock that elects it and the numbering of
-//! committed events. On MySQL the replicas elect it with `GET_LOCK` on a dedicated
-//! connection (the lock is named after the database, and is released by the server if
-//! that connection dies, so another replica takes over within a second). On SQLite the
-//! single process is always the sequencer. The unique index on `sequence` guards against
-//! two sequencers anyway.
+//! The sequencer's data: the lease that elects it and the numbering of committed events.
+//!
+//! On MySQL (a single server or a Galera cluster) one row, `sequencer_lease`, names the
+//! holder, a fencing token and an expiry in the database's own clock. A replica takes an
+//! expired lease in a transaction (incrementing the token), extends it while it works, and
+//! every numbering round extends it again in the round's own transaction, so a replica
+//! that was deposed (paused past its lease, cut off) fails that check and writes nothing.
+//! `GET_LOCK` served a single server well (released the moment its connection died) but is
+//! node-local on Galera, where every replica took it: one mechanism for both now, at the
+//! price of a take-over bounded by the lease (`SUPPORT_SEQUENCER_LEASE_MS`) instead of
+//! about a second. On SQLite the single process is always the sequencer. The unique index
+//! on `sequence` guards against two sequencers anyway.
+
+use std::time::Duration;
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement, TransactionTrait,
+    QuerySelect, Statement, TransactionTrait, Value,
 };
 
 use super::Repo;
@@ -24,15 +32,20 @@ pub struct Round {
     pub oldest: Option<sea_orm::prelude::DateTimeUtc>,
 }
 
-/// The sequencer's own connection and whether it holds the lock.
+/// The sequencer's own connection, who it is, and the fencing token of the lease it holds.
 #[derive(Debug)]
 pub struct SequencerSeat {
     conn: DatabaseConnection,
     mysql: bool,
-    held: bool,
+    /// This replica's name in the lease row.
+    holder: String,
+    lease: Duration,
+    /// The lease's fencing token while this replica holds it.
+    token: Option<i64>,
 }
 
-async fn scalar(conn: &DatabaseConnection, sql: &str) -> AppResult<Option<i64>> {
+/// The first column of the first row of `sql`, if any.
+async fn scalar(conn: &impl ConnectionTrait, sql: &str) -> AppResult<Option<i64>> {
     let row = conn.query_one_raw(Statement::from_string(conn.get_database_backend(), sql)).await?;
     Ok(match row {
         Some(r) => r.try_get_by_index::<Option<i64>>(0)?,
@@ -40,50 +53,89 @@ async fn scalar(conn: &DatabaseConnection, sql: &str) -> AppResult<Option<i64>> 
     })
 }
 
+/// Runs `sql` with `values`; the rows it changed.
+async fn execute(conn: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> AppResult<u64> {
+    let done = conn.execute_raw(Statement::from_sql_and_values(DatabaseBackend::MySql, sql, values)).await?;
+    Ok(done.rows_affected())
+}
+
+/// Extends the lease this seat holds, in the caller's transaction: zero rows when it is
+/// no longer this holder's (another took it after it expired: the fencing check).
+const EXTEND: &str = "UPDATE sequencer_lease SET expires_at = NOW(6) + INTERVAL ? MICROSECOND \
+                      WHERE id = 1 AND holder = ? AND token = ? AND expires_at > NOW(6)";
+
 impl Repo {
-    /// A seat for this replica's sequencer: on MySQL its own long-lived connection (the
-    /// lock lives on it), on SQLite the pool's.
-    pub async fn sequencer_seat(&self) -> AppResult<SequencerSeat> {
+    /// A seat for this replica's sequencer, holding leases of `lease`: on MySQL its own
+    /// long-lived connection (the sequencer never waits for the pool), on SQLite the pool's.
+    pub async fn sequencer_seat(&self, lease: Duration) -> AppResult<SequencerSeat> {
         let mysql = self.backend() == DatabaseBackend::MySql;
         let conn = if mysql { self.dedicated_connection().await? } else { self.connection().clone() };
-        Ok(SequencerSeat { conn, mysql, held: false })
+        if mysql {
+            // The one lease row, expired from the start; whoever comes first writes it.
+            conn.execute_unprepared(
+                "INSERT IGNORE INTO sequencer_lease (id, holder, token, expires_at) VALUES (1, '', 0, '1970-01-02')",
+            )
+            .await?;
+        }
+        let holder = format!("{:016x}", rand::random::<u64>());
+        Ok(SequencerSeat { conn, mysql, holder, lease, token: None })
     }
 }
 
 impl SequencerSeat {
-    /// Whether this replica holds the lock now, taking it if it is free.
+    /// Whether this replica holds the lease now: extends it when held, takes it when it
+    /// has expired. On SQLite the single process always holds it.
     pub async fn acquire(&mut self) -> AppResult<bool> {
         if !self.mysql {
-            self.held = true;
-        } else if !self.held {
-            let got = scalar(&self.conn, "SELECT GET_LOCK(CONCAT('support_sequencer:', DATABASE()), 0)").await?;
-            self.held = got == Some(1);
-            if self.held {
-                tracing::info!("this replica is now the event sequencer");
-            }
-        } else {
-            // The connection may have been replaced (and the lock lost) without our noticing.
-            let mine =
-                scalar(&self.conn, "SELECT IS_USED_LOCK(CONCAT('support_sequencer:', DATABASE())) = CONNECTION_ID()")
-                    .await?;
-            self.held = mine == Some(1);
+            self.token = Some(0);
+            return Ok(true);
         }
-        Ok(self.held)
+        let micros = Value::from(self.lease.as_micros() as i64);
+        match self.token {
+            Some(token) => {
+                let values = vec![micros, self.holder.clone().into(), token.into()];
+                if execute(&self.conn, EXTEND, values).await? != 1 {
+                    self.lose();
+                }
+            }
+            None => {
+                // Taking is a transaction: on a Galera cluster two replicas taking at once
+                // on different nodes both update the row, and certification lets one commit.
+                let txn = self.conn.begin().await?;
+                let take = "UPDATE sequencer_lease SET holder = ?, token = token + 1, \
+                            expires_at = NOW(6) + INTERVAL ? MICROSECOND WHERE id = 1 AND expires_at <= NOW(6)";
+                if execute(&txn, take, vec![self.holder.clone().into(), micros]).await? == 1 {
+                    let token = scalar(&txn, "SELECT token FROM sequencer_lease WHERE id = 1").await?;
+                    txn.commit().await?;
+                    self.token = token;
+                    tracing::info!(token, holder = %self.holder, "this replica is now the event sequencer");
+                } else {
+                    txn.commit().await?;
+                }
+            }
+        }
+        Ok(self.token.is_some())
     }
 
-    /// Whether the lock was held at the last look.
+    /// Whether the lease was held at the last look.
     pub fn held(&self) -> bool {
-        self.held
+        self.token.is_some()
     }
 
-    /// Counts the lock as lost (after an error), so the next round asks again.
+    /// Counts the lease as lost (after an error), so the next round asks again.
     pub fn lose(&mut self) {
-        self.held = false;
+        if let Some(token) = self.token.take() {
+            tracing::warn!(token, holder = %self.holder, "this replica is no longer the event sequencer");
+        }
     }
 
     /// Numbers up to `limit` committed, unnumbered events in id order, continuing from the
     /// highest sequence. Only the elected sequencer calls it, on its own connection.
-    pub async fn sequence_pending(&self, limit: u64) -> AppResult<Round> {
+    /// On MySQL the round first extends the lease in the same transaction: a replica whose
+    /// lease was taken over stops before it writes (the fencing token no longer matches),
+    /// and on Galera the lease row in the write set makes certification refuse one of two
+    /// overlapping rounds.
+    pub async fn sequence_pending(&mut self, limit: u64) -> AppResult<Round> {
         let txn = self.conn.begin().await?;
         let start = max_sequence(&txn).await?;
         let rows: Vec<(i64, sea_orm::prelude::DateTimeUtc)> = row::Entity::find()
@@ -99,6 +151,17 @@ impl SequencerSeat {
         if rows.is_empty() {
             txn.commit().await?;
             return Ok(Round::default());
+        }
+        if self.mysql {
+            let token = self.token.ok_or_else(|| AppError::Aborted("this replica does not hold the lease".into()))?;
+            let values = vec![Value::from(self.lease.as_micros() as i64), self.holder.clone().into(), token.into()];
+            if execute(&txn, EXTEND, values).await? != 1 {
+                txn.rollback().await?;
+                self.lose();
+                return Err(AppError::Aborted(
+                    "the sequencer lease was taken over; this replica stops numbering".into(),
+                ));
+            }
         }
         let oldest = rows.iter().map(|(_, at)| *at).min();
         let ids: Vec<i64> = rows.into_iter().map(|(id, _)| id).collect();
@@ -123,10 +186,12 @@ impl SequencerSeat {
         Ok(Round { numbered: ids.len() as u64, oldest })
     }
 
-    /// Gives the lock up and closes the seat's own connection.
+    /// Gives the lease up (expired now, so another replica takes over at once) and closes
+    /// the seat's own connection.
     pub async fn release(self) {
-        if self.mysql && self.held {
-            let _ = scalar(&self.conn, "SELECT RELEASE_LOCK(CONCAT('support_sequencer:', DATABASE()))").await;
+        if let (true, Some(token)) = (self.mysql, self.token) {
+            let give_up = "UPDATE sequencer_lease SET expires_at = NOW(6) WHERE id = 1 AND holder = ? AND token = ?";
+            let _ = execute(&self.conn, give_up, vec![self.holder.clone().into(), token.into()]).await;
         }
         if self.mysql {
             let _ = self.conn.close().await;
