@@ -12,27 +12,10 @@ Usage: SUPPORT_TOKEN=<service token> python3 tests/python/watch_client.py HOST:P
 import os
 import queue
 import sys
-import tempfile
 import threading
 
-from grpc_tools import protoc
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OUT = tempfile.mkdtemp(prefix="support-py-")
-PROTOS = [
-    "support/v1/common.proto",
-    "support/v1/department_service.proto",
-    "support/v1/customer_service.proto",
-    "support/v1/ticket_service.proto",
-    "support/v1/auth_service.proto",
-]
-well_known = os.path.join(os.path.dirname(protoc.__file__), "_proto")
-code = protoc.main(
-    ["protoc", f"-I{os.path.join(ROOT, 'proto')}", f"-I{well_known}", f"--python_out={OUT}", f"--grpc_python_out={OUT}"]
-    + PROTOS
-)
-assert code == 0, f"protoc failed with {code}"
-sys.path.insert(0, OUT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from support_stubs import bearer  # noqa: E402
 
 import grpc  # noqa: E402
 from support.v1 import auth_service_pb2 as auth  # noqa: E402
@@ -84,10 +67,6 @@ class Subscriber:
 
     def close(self):
         self.call.cancel()
-
-
-def bearer(token):
-    return (("authorization", f"Bearer {token}"),)
 
 
 def main(target):

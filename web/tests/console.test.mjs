@@ -155,6 +155,7 @@ describe("the console", () => {
 
   test("3. the customer closes the ticket with a rating", async () => {
     await agent.getByRole("button", { name: "Move to Resolved" }).click();
+    await customer.locator("h1 + .meta .status", { hasText: "Resolved" }).waitFor({ timeout: 5000 });
     await customer.getByRole("button", { name: "Close with this rating" }).waitFor({ timeout: 5000 });
     await customer.getByLabel("Rating").selectOption("4");
     await customer.getByRole("button", { name: "Close with this rating" }).click();

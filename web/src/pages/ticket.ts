@@ -284,10 +284,13 @@ function drawComposer(el: HTMLElement, latest: () => Ticket, messages: Log[], ct
 async function drawActions(el: HTMLElement, latest: () => Ticket, ctx: Context): Promise<void> {
   const t = latest();
   const allowed = await tickets.getAllowedTransitions({ id: t.id });
-  const offer = allowed.transitions.map((m) => `${m.status}:${m.method}`).join(",");
-  if (unchanged(el, `${t.status}|${offer}|${t.assignedAgentId ?? ""}`)) return;
   const moves = allowed.transitions.filter((m) => m.method.endsWith("/UpdateTicketStatus"));
   const closing = allowed.transitions.some((m) => m.method.endsWith("/CloseTicket"));
+  const offer = allowed.transitions.map((m) => `${m.status}:${m.method}`).join(",");
+  const closeShown = closing && (t.status === TicketStatus.RESOLVED || !ctx.staff);
+  // Not the status itself: a customer's close form stays as she fills it while the ticket
+  // moves from in progress to resolved.
+  if (unchanged(el, `${offer}|${t.assignedAgentId ?? ""}|${closeShown}|${ctx.staff && t.status}`)) return;
   const parts: (HTMLElement | null)[] = [];
   if (moves.length) {
     parts.push(
@@ -309,7 +312,7 @@ async function drawActions(el: HTMLElement, latest: () => Ticket, ctx: Context):
     );
   }
   if (ctx.staff && t.status !== TicketStatus.CLOSED) parts.push(await assignForm(t));
-  if (closing && (t.status === TicketStatus.RESOLVED || !ctx.staff)) parts.push(closeForm(t));
+  if (closeShown) parts.push(closeForm(t));
   fill(el, parts.length ? parts : h("p", { class: "hint" }, "Nothing to do here."));
 }
 
