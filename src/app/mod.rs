@@ -213,6 +213,7 @@ impl App {
             every: Duration::from_millis(s.health_interval_ms.max(50)),
             ping_timeout: Duration::from_millis(s.health_ping_timeout_ms.max(10)),
             unavailable,
+            events: self.state.events.clone(),
         };
         self.tasks.spawn(health.run(stop.clone()));
         let every = Duration::from_millis(s.maintenance_interval_ms.max(100));

@@ -89,6 +89,9 @@ pub struct EventHub {
     reads: Arc<Semaphore>,
     /// Subscribers, events sent, lag and resumes.
     metrics: WatchMetrics,
+    /// Bumped when this replica loses its database: its subscribers would wait for events
+    /// it cannot read, so they are ended and resume elsewhere.
+    lost: Arc<w::Sender<u64>>,
 }
 
 impl EventHub {
@@ -123,7 +126,19 @@ impl EventHub {
             }
         });
         tasks.spawn(tailer::run(repo, start, live.clone(), latest_tx, numbered, settings.poll_interval, stop));
-        Ok(Self { live, latest, settings: Arc::new(settings), reads, metrics: metrics.watch.clone() })
+        let lost = Arc::new(w::channel(0).0);
+        Ok(Self { live, latest, settings: Arc::new(settings), reads, metrics: metrics.watch.clone(), lost })
+    }
+
+    /// Ends every subscriber's stream with UNAVAILABLE: this replica lost its database, so
+    /// they should resume (with `resume_after`) through another replica.
+    pub fn database_lost(&self) {
+        self.lost.send_modify(|epoch| *epoch += 1);
+    }
+
+    /// Changes when this replica loses its database.
+    pub(crate) fn lost_signal(&self) -> w::Receiver<u64> {
+        self.lost.subscribe()
     }
 
     /// The WatchQueue metrics.

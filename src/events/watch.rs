@@ -58,6 +58,7 @@ enum Wake {
     Live(Result<Live, broadcast::error::RecvError>),
     Quiet,
     Stop,
+    Lost,
 }
 
 /// Serves a subscriber; the stream ends with the error that ended it, if any.
@@ -72,6 +73,7 @@ pub fn start(
     let mut live = hub.subscribe(request.filter.department_id);
     let metrics = hub.metrics().clone();
     let subscribed = Subscribed::new(metrics.clone());
+    let mut lost = hub.lost_signal();
     let mut sub = Subscriber { hub, repo, scope, filter: request.filter, last: 0, skip: HashSet::new() };
     let items = async_stream::try_stream! {
         let _subscribed = subscribed;
@@ -118,6 +120,7 @@ pub fn start(
                 received = live.recv() => Wake::Live(received),
                 () = &mut quiet => Wake::Quiet,
                 _ = &mut stopping => Wake::Stop,
+                Ok(()) = lost.changed() => Wake::Lost,
             };
             match wake {
                 // Already read from the database (or in the snapshot).
@@ -140,6 +143,10 @@ pub fn start(
                     )))?;
                 }
                 Wake::Live(Err(broadcast::error::RecvError::Closed)) | Wake::Stop => Err(sub.shutting_down())?,
+                Wake::Lost => Err(AppError::ShuttingDown(format!(
+                    "this replica lost its database; reconnect through another replica with resume_after={}",
+                    sub.last
+                )))?,
                 Wake::Quiet => {
                     let due = last_sent + heartbeat;
                     if due <= Instant::now() {
