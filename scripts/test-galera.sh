@@ -101,7 +101,8 @@ for _ in $(seq 1 200); do [ "$(claims)" -gt "$before" ] && break; sleep 0.05; do
 took=$(($(date +%s%3N) - killed_at))
 [ "$(claims)" -gt "$before" ] || { echo "no replica took over the sequencer" >&2; exit 1; }
 echo "replica $holder (the sequencer) killed; another took over in $took ms (lease $lease_ms ms)"
-[ "$took" -le $((lease_ms * 4 / 3 + 1000)) ] || { echo "the take-over took longer than the lease allows" >&2; exit 1; }
+# The lease runs out at most one lease after the holder's death; the others look every tenth.
+[ "$took" -le $((lease_ms * 11 / 10 + 300)) ] || { echo "the take-over took longer than the lease allows" >&2; exit 1; }
 wait "$load" || { cat "$work/phase3.json"; echo "phase 3 lost or mangled writes" >&2; exit 1; }
 cat "$work/phase3.json"
 echo "galera test passed in $(($(date +%s) - started)) s"

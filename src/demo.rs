@@ -253,7 +253,7 @@ async fn retry<T>(mut call: impl AsyncFnMut() -> AppResult<T>) -> AppResult<T> {
     let mut attempt = 0;
     loop {
         match call().await {
-            Err(AppError::Aborted(_)) if attempt < 10 => attempt += 1,
+            Err(AppError::Aborted(_) | AppError::Conflict(_)) if attempt < 10 => attempt += 1,
             other => return other,
         }
     }

@@ -45,6 +45,11 @@ pub enum AppError {
     /// A concurrent change won (stale etag).
     #[error("{0}")]
     Aborted(String),
+    /// The transaction lost a lock or certification conflict (MySQL 1213 or 1205, a Galera
+    /// certification failure at commit, SQLite busy): nothing was written, and the whole
+    /// transaction can run again ([`crate::repo::retry_conflicts`]); ABORTED if it keeps losing.
+    #[error("{0}")]
+    Conflict(String),
     /// A position outside what the server can serve (WatchQueue resume points).
     #[error("{0}")]
     OutOfRange(String),
@@ -125,7 +130,7 @@ impl From<DbErr> for AppError {
             AppError::Unavailable(err)
         } else if is_conflict(&err) {
             tracing::warn!(error = %chain(&err), "transaction lost a lock conflict");
-            AppError::Aborted("a concurrent change conflicted with this one; retry the call".into())
+            AppError::Conflict("a concurrent change conflicted with this one; retry the call".into())
         } else {
             AppError::Database(err)
         }
@@ -174,7 +179,7 @@ impl From<AppError> for Status {
             AppError::Unauthenticated(m) => Status::unauthenticated(m),
             AppError::PermissionDenied(m) => Status::permission_denied(m),
             AppError::FailedPrecondition(m) => Status::failed_precondition(m),
-            AppError::Aborted(m) => Status::aborted(m),
+            AppError::Aborted(m) | AppError::Conflict(m) => Status::aborted(m),
             AppError::OutOfRange(m) => Status::out_of_range(m),
             AppError::ResourceExhausted(m) => Status::resource_exhausted(m),
             AppError::ShuttingDown(m) => Status::unavailable(m),

@@ -25,8 +25,11 @@ pub async fn run(
     metrics: SequencerMetrics,
     stop: CancellationToken,
 ) {
-    // Renew three times per lease, and try to take an expired one as often.
+    // The holder renews three times per lease; the others look for an expired lease ten
+    // times per lease (a take that matches no row writes nothing), so a dead holder is
+    // replaced at most a tenth of a lease after its lease runs out.
     let retry_leadership = (lease / 3).max(Duration::from_millis(50));
+    let take_every = (lease / 10).max(Duration::from_millis(20));
     let mut seat = match repo.sequencer_seat(lease).await {
         Ok(seat) => seat,
         Err(e) => {
@@ -45,11 +48,11 @@ pub async fn run(
             checked = tokio::time::Instant::now();
             match seat.acquire().await {
                 Ok(true) => {}
-                Ok(false) => wait = retry_leadership,
+                Ok(false) => wait = take_every,
                 Err(e) => {
                     tracing::warn!(error = %crate::error::chain(&e), "sequencer leadership check failed");
                     seat.lose();
-                    wait = retry_leadership;
+                    wait = take_every;
                 }
             }
         }

@@ -12,6 +12,7 @@ use crate::pb::{self, agent_service_server::AgentService};
 use crate::repo::agents::AgentFilter;
 use crate::repo::credentials::Account;
 use crate::repo::idempotency::IdempotencyKey;
+use crate::repo::retry_conflicts;
 
 /// The agent service.
 #[derive(Debug, Clone)]
@@ -25,7 +26,7 @@ impl AgentService for AgentApi {
         let fingerprint = convert::fingerprint(&r);
         let new = req::new_agent(r.agent)?;
         let key = IdempotencyKey::new(&who.subject, "CreateAgent", req::request_id(&r.request_id)?, fingerprint, &new);
-        let a = self.0.repo.create_agent(&new, key.as_ref(), self.0.clock.now()).await?;
+        let a = retry_conflicts(|| self.0.repo.create_agent(&new, key.as_ref(), self.0.clock.now())).await?;
         ok(pb::CreateAgentResponse { agent: Some(a.into()) })
     }
 
@@ -54,7 +55,7 @@ impl AgentService for AgentApi {
     async fn update_agent(&self, request: Request<pb::UpdateAgentRequest>) -> RpcResult<pb::UpdateAgentResponse> {
         caller(&request)?;
         let u = req::agent_update(request.into_inner())?;
-        let a = self.0.repo.update_agent(u.id, &u.patch, u.etag, self.0.clock.now()).await?;
+        let a = retry_conflicts(|| self.0.repo.update_agent(u.id, &u.patch, u.etag, self.0.clock.now())).await?;
         if u.patch.role.is_some() || u.patch.department_id.is_some() {
             // Their tokens carry the role and department: this replica stops the old ones now.
             self.0.accounts.reload_standing(Account::Agent(a.id)).await?;
@@ -76,7 +77,7 @@ impl AgentService for AgentApi {
             return Err(AppError::Internal("checked fields missing".into()).into());
         };
         policy::own_agent(&who, id)?;
-        let a = self.0.repo.set_availability(id, availability, self.0.clock.now()).await?;
+        let a = retry_conflicts(|| self.0.repo.set_availability(id, availability, self.0.clock.now())).await?;
         ok(pb::SetAgentAvailabilityResponse { agent: Some(a.into()) })
     }
 

@@ -11,6 +11,7 @@ use crate::error::AppError;
 use crate::pb::{self, customer_service_server::CustomerService};
 use crate::repo::customers::CustomerFilter;
 use crate::repo::idempotency::IdempotencyKey;
+use crate::repo::retry_conflicts;
 
 /// The customer service.
 #[derive(Debug, Clone)]
@@ -28,7 +29,7 @@ impl CustomerService for CustomerApi {
         let new = req::new_customer(r.customer)?;
         let key =
             IdempotencyKey::new(&who.subject, "CreateCustomer", req::request_id(&r.request_id)?, fingerprint, &new);
-        let c = self.0.repo.create_customer(&new, key.as_ref(), self.0.clock.now()).await?;
+        let c = retry_conflicts(|| self.0.repo.create_customer(&new, key.as_ref(), self.0.clock.now())).await?;
         ok(pb::CreateCustomerResponse { customer: Some(c.into()) })
     }
 
@@ -70,7 +71,7 @@ impl CustomerService for CustomerApi {
             ))
             .into());
         }
-        let c = self.0.repo.update_customer(u.id, &u.patch, u.etag, self.0.clock.now()).await?;
+        let c = retry_conflicts(|| self.0.repo.update_customer(u.id, &u.patch, u.etag, self.0.clock.now())).await?;
         ok(pb::UpdateCustomerResponse { customer: Some(c.into()) })
     }
 }

@@ -6,6 +6,7 @@ use super::convert::requests as req;
 use super::{RpcResult, State, caller, convert, ok};
 use crate::pb::{self, department_service_server::DepartmentService};
 use crate::repo::idempotency::IdempotencyKey;
+use crate::repo::retry_conflicts;
 
 /// The department service.
 #[derive(Debug, Clone)]
@@ -23,7 +24,7 @@ impl DepartmentService for DepartmentApi {
         let new = req::new_department(r.department)?;
         let key =
             IdempotencyKey::new(&who.subject, "CreateDepartment", req::request_id(&r.request_id)?, fingerprint, &new);
-        let d = self.0.repo.create_department(&new, key.as_ref(), self.0.clock.now()).await?;
+        let d = retry_conflicts(|| self.0.repo.create_department(&new, key.as_ref(), self.0.clock.now())).await?;
         ok(pb::CreateDepartmentResponse { department: Some(d.into()) })
     }
 
@@ -53,7 +54,7 @@ impl DepartmentService for DepartmentApi {
     ) -> RpcResult<pb::UpdateDepartmentResponse> {
         caller(&request)?;
         let u = req::department_update(request.into_inner())?;
-        let d = self.0.repo.update_department(u.id, &u.patch, u.etag, self.0.clock.now()).await?;
+        let d = retry_conflicts(|| self.0.repo.update_department(u.id, &u.patch, u.etag, self.0.clock.now())).await?;
         ok(pb::UpdateDepartmentResponse { department: Some(d.into()) })
     }
 }

@@ -11,6 +11,7 @@ use crate::error::AppError;
 use crate::observe::rpc::ticket as on_ticket;
 use crate::pb::{self, log_service_server::LogService};
 use crate::repo::idempotency::IdempotencyKey;
+use crate::repo::retry_conflicts;
 
 /// The message service.
 #[derive(Debug, Clone)]
@@ -35,7 +36,8 @@ impl LogService for LogApi {
         let new = treq::new_log(r, &self.0.limits)?;
         policy::check_sender(&who, new.sender_kind, new.sender_id, new.visibility)?;
         let key = IdempotencyKey::new(&who.subject, "AddLog", request_id, fingerprint, &new);
-        let log = self.0.repo.add_log(&new, key.as_ref(), &who.ticket_scope(), self.0.clock.now()).await?;
+        let scope = who.ticket_scope();
+        let log = retry_conflicts(|| self.0.repo.add_log(&new, key.as_ref(), &scope, self.0.clock.now())).await?;
         ok(pb::AddLogResponse { log: Some(log.into()) })
     }
 
@@ -68,7 +70,8 @@ impl LogService for LogApi {
             return Err(AppError::Internal("checked fields missing".into()).into());
         };
         let reader = policy::reader(&who, reader)?;
-        let marked_count = self.0.repo.mark_read(ticket_id, up_to, reader, &who.ticket_scope()).await? as i64;
+        let scope = who.ticket_scope();
+        let marked_count = retry_conflicts(|| self.0.repo.mark_read(ticket_id, up_to, reader, &scope)).await? as i64;
         ok(pb::MarkReadResponse { marked_count })
     }
 

@@ -17,6 +17,7 @@ use crate::events;
 use crate::observe::rpc::ticket as on_ticket;
 use crate::pb::{self, ticket_service_server::TicketService};
 use crate::repo::idempotency::IdempotencyKey;
+use crate::repo::retry_conflicts;
 
 /// The ticket service.
 #[derive(Debug, Clone)]
@@ -50,7 +51,7 @@ impl TicketService for TicketApi {
         let fingerprint = convert::fingerprint(&r);
         let new = treq::new_ticket(&r)?;
         let key = IdempotencyKey::new(&who.subject, "CreateTicket", req::request_id(&r.request_id)?, fingerprint, &new);
-        let t = self.0.repo.create_ticket(&new, key.as_ref(), self.0.clock.now()).await?;
+        let t = retry_conflicts(|| self.0.repo.create_ticket(&new, key.as_ref(), self.0.clock.now())).await?;
         on_ticket(t.id);
         ok(pb::CreateTicketResponse { ticket: ticket(t) })
     }
@@ -80,7 +81,9 @@ impl TicketService for TicketApi {
         }
         let who = caller(&request)?;
         let u = treq::ticket_update(request.into_inner())?;
-        let t = self.0.repo.update_ticket(u.id, &u.patch, u.etag, &who.ticket_scope(), self.0.clock.now()).await?;
+        let scope = who.ticket_scope();
+        let t =
+            retry_conflicts(|| self.0.repo.update_ticket(u.id, &u.patch, u.etag, &scope, self.0.clock.now())).await?;
         ok(pb::UpdateTicketResponse { ticket: ticket(t) })
     }
 
@@ -99,7 +102,8 @@ impl TicketService for TicketApi {
         let (Some(id), Some(to)) = (id, to) else {
             return Err(AppError::Internal("checked fields missing".into()).into());
         };
-        let t = self.0.repo.update_status(id, to, etag, &who.ticket_scope(), self.0.clock.now()).await?;
+        let scope = who.ticket_scope();
+        let t = retry_conflicts(|| self.0.repo.update_status(id, to, etag, &scope, self.0.clock.now())).await?;
         ok(pb::UpdateTicketStatusResponse { ticket: ticket(t) })
     }
 
@@ -112,7 +116,8 @@ impl TicketService for TicketApi {
         let agent_id = (r.agent_id != 0).then(|| c.take("agent_id", validate::id(r.agent_id))).flatten();
         c.finish()?;
         let (id, scope) = (id.unwrap_or_default(), who.ticket_scope());
-        let t = self.0.repo.assign_ticket(id, agent_id, &who.subject, &scope, self.0.clock.now()).await?;
+        let t = retry_conflicts(|| self.0.repo.assign_ticket(id, agent_id, &who.subject, &scope, self.0.clock.now()))
+            .await?;
         ok(pb::AssignTicketResponse { ticket: ticket(t) })
     }
 
@@ -128,7 +133,8 @@ impl TicketService for TicketApi {
         let (Some(id), Some(feedback), Some(rating)) = (id, feedback, rating) else {
             return Err(AppError::Internal("checked fields missing".into()).into());
         };
-        let t = self.0.repo.close_ticket(id, feedback, rating, &who.ticket_scope(), self.0.clock.now()).await?;
+        let scope = who.ticket_scope();
+        let t = retry_conflicts(|| self.0.repo.close_ticket(id, feedback, rating, &scope, self.0.clock.now())).await?;
         ok(pb::CloseTicketResponse { ticket: ticket(t) })
     }
 

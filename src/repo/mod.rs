@@ -284,3 +284,62 @@ mod tests {
         assert_eq!(describe_url("sqlite://support.db?mode=rwc"), "sqlite://support.db");
     }
 }
+
+/// Runs `write` (one transaction) again while it loses a lock or certification conflict,
+/// at most four times in all with a short random pause, so that callers do not see
+/// conflicts they did not cause. Safe because a conflicted transaction wrote nothing; a
+/// stale etag is not a conflict and is returned at once.
+pub async fn retry_conflicts<T, Fut>(mut write: impl FnMut() -> Fut) -> AppResult<T>
+where
+    Fut: std::future::Future<Output = AppResult<T>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        match write().await {
+            Err(AppError::Conflict(reason)) if attempt < 3 => {
+                attempt += 1;
+                tracing::info!(attempt, %reason, "transaction conflicted; running it again");
+                let pause = rand::random_range(2..10u64) * u64::from(attempt);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn conflicts_run_again_a_bounded_number_of_times_and_stale_etags_never() {
+        let calls = Cell::new(0);
+        let twice_then_ok = retry_conflicts(|| {
+            calls.set(calls.get() + 1);
+            let n = calls.get();
+            async move { if n < 3 { Err(AppError::Conflict("lost".into())) } else { Ok(n) } }
+        })
+        .await;
+        assert_eq!(twice_then_ok.unwrap(), 3);
+
+        calls.set(0);
+        let always: AppResult<()> = retry_conflicts(|| {
+            calls.set(calls.get() + 1);
+            async { Err(AppError::Conflict("lost".into())) }
+        })
+        .await;
+        assert!(matches!(always, Err(AppError::Conflict(_))));
+        assert_eq!(calls.get(), 4, "four runs in all");
+
+        calls.set(0);
+        let stale: AppResult<()> = retry_conflicts(|| {
+            calls.set(calls.get() + 1);
+            async { Err(AppError::Aborted("stale etag".into())) }
+        })
+        .await;
+        assert!(matches!(stale, Err(AppError::Aborted(_))));
+        assert_eq!(calls.get(), 1, "a stale etag is returned at once");
+    }
+}

@@ -205,6 +205,8 @@ def main():
             problems.append(f"ticket {tid} has {count} replies; its writer acknowledged {per_writer - 1}")
     print(json.dumps({"changes": written, "seconds": round(took, 2), "per_second": round(written / took, 1),
                       "last_sequence": target, "events_seen": [s.seen for s in subscribers], **stats}))
+    if stats["aborted"]:
+        problems.append(f"callers saw ABORTED {stats['aborted']} times for conflicts they did not cause")
     if problems:
         print("\n".join(problems[:20]), file=sys.stderr)
         sys.exit(1)
