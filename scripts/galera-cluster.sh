@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # A 3-node MariaDB Galera cluster on loopback ports from Debian's packages (mariadb-server
 # brings galera-4), each node with its own data directory, socket and ports.
-#   source scripts/galera-cluster.sh; galera_start DIR; galera_kill N; galera_restart N; galera_stop
+#   source scripts/galera-cluster.sh; galera_start DIR [NODES]; galera_kill N; galera_restart N;
+#   galera_stop
+# galera_start brings up NODES of the three (all by default); galera_restart N starts or
+# restarts node N, which joins the others.
 # Node N (1-3) serves SQL on 127.0.0.1:$((GALERA_PORT + N)); its data is in DIR/nN.
 set -euo pipefail
 GALERA_PORT="${GALERA_PORT:-23300}"
@@ -60,9 +63,11 @@ galera_up() {
   return 1
 }
 
-# A fresh cluster in DIR: three initialised data directories, node 1 bootstraps, 2 and 3 join.
+# A fresh cluster in DIR: three initialised data directories, node 1 bootstraps, the next
+# NODES-1 join.
 galera_start() {
   GALERA_DIR=$1
+  local nodes=${2:-3}
   mkdir -p "$GALERA_DIR"
   chmod 755 "$GALERA_DIR"
   for n in 1 2 3; do
@@ -72,8 +77,7 @@ galera_start() {
     mariadb-install-db --defaults-file="$GALERA_DIR/n$n.cnf" --user=mysql --skip-test-db >/dev/null 2>&1
   done
   galera_up 1 --wsrep-new-cluster
-  galera_up 2
-  galera_up 3
+  for n in $(seq 2 "$nodes"); do galera_up "$n"; done
   mariadb -uroot --socket="$GALERA_DIR/n1/mysqld.sock" <<'SQL'
 CREATE USER IF NOT EXISTS 'support'@'127.0.0.1' IDENTIFIED BY 'support';
 GRANT ALL PRIVILEGES ON *.* TO 'support'@'127.0.0.1';
@@ -112,3 +116,33 @@ galera_stop() {
   done
   rm -rf "$GALERA_DIR"
 }
+
+# ---- service replicas ----------------------------------------------------------------
+REPLICA_BIN="${REPLICA_BIN:-${CARGO_TARGET_DIR:-target}/debug/support-service}"
+REPLICA_LOGS=""
+GRPCURL="${GRPCURL:-.tools/venv/bin/grpcurl}"
+REPLICA_LEASE_MS="${REPLICA_LEASE_MS:-2000}"
+declare -a pids ports
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+replica_up() {
+  local n=$1
+  shift
+  ports[n]=${ports[n]:-$(free_port)}
+  env DATABASE_URL="mysql://support:support@127.0.0.1:$(galera_port "$n")/support" SUPPORT_LISTEN="127.0.0.1:${ports[n]}" \
+    SUPPORT_ADMIN_LISTEN=off SUPPORT_LOG_FORMAT=json SUPPORT_RATE_LIMIT_PER_SECOND=0 SUPPORT_SEQUENCER_LEASE_MS="$REPLICA_LEASE_MS" \
+    SUPPORT_DB_STARTUP_TIMEOUT_SECS=120 RUST_LOG=info "$@" "$REPLICA_BIN" >>"$REPLICA_LOGS/replica$n.log" 2>&1 &
+  pids[n]=$!
+  disown "${pids[n]}"
+}
+serving() { "$GRPCURL" -plaintext -d '{}' "127.0.0.1:${ports[$1]}" grpc.health.v1.Health/Check 2>/dev/null | grep -q '"SERVING"'; }
+wait_serving() {
+  for _ in $(seq 1 300); do serving "$1" && return 0; sleep 0.2; done
+  echo "replica $1 is not serving; its log:" >&2
+  tail -20 "$REPLICA_LOGS/replica$1.log" >&2
+  return 1
+}
+replica_addrs() { for n in "$@"; do printf '127.0.0.1:%s ' "${ports[n]}"; done; }
+replica_stop() { [ -n "${pids[$1]:-}" ] && kill -9 "${pids[$1]}" 2>/dev/null || true; pids[$1]=""; }
+replicas_stop() { for n in 1 2 3; do replica_stop "$n"; done; }

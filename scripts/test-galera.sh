@@ -2,7 +2,8 @@
 # The service on a 3-node MariaDB Galera cluster (Debian's galera-4), one replica per node:
 #   1. 8 writers make 5,000 changes across the replicas; a subscriber on each sees every
 #      event once, in order, with no gap, and ends with the database's view; the logs show
-#      one sequencer and no sequencing conflict;
+#      one sequencer and no sequencing conflict; a write read at once through a replica on
+#      another node is there (SUPPORT_DB_SYNC_WAIT=1, the default);
 #   2. a node is killed (-9) under load: no acknowledged write is lost (writers retry with
 #      the same request_id through another replica), the other replicas keep serving, and
 #      the node rejoins (IST) with its replica serving again;
@@ -13,15 +14,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 source scripts/galera-cluster.sh
-bin="${CARGO_TARGET_DIR:-target}/debug/support-service"
+bin="$REPLICA_BIN"
 python="$root/.tools/venv/bin/python"
-grpcurl="$root/.tools/venv/bin/grpcurl"
 work=$(mktemp -d /tmp/support-galera.XXXXXX)
 chmod 755 "$work"
-lease_ms=2000
-declare -a pids ports
+REPLICA_LOGS=$work
+lease_ms=$REPLICA_LEASE_MS
 cleanup() {
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+  replicas_stop
   galera_stop || true
   rm -rf "$work"
 }
@@ -35,28 +35,8 @@ mariadb -usupport -psupport -h127.0.0.1 -P"$(galera_port 1)" -e "CREATE DATABASE
 
 export SUPPORT_AUTH_SECRET
 SUPPORT_AUTH_SECRET=$(head -c 48 /dev/urandom | base64 -w0)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# Replica N (1-3) on node N.
-replica_up() {
-  local n=$1
-  ports[n]=${ports[n]:-$(free_port)}
-  DATABASE_URL="mysql://support:support@127.0.0.1:$(galera_port "$n")/support" SUPPORT_LISTEN="127.0.0.1:${ports[n]}" \
-    SUPPORT_ADMIN_LISTEN=off SUPPORT_LOG_FORMAT=json SUPPORT_RATE_LIMIT_PER_SECOND=0 SUPPORT_SEQUENCER_LEASE_MS=$lease_ms \
-    SUPPORT_DB_STARTUP_TIMEOUT_SECS=120 RUST_LOG=info "$bin" >>"$work/replica$n.log" 2>&1 &
-  pids[n]=$!
-  disown "${pids[n]}"
-}
-serving() { "$grpcurl" -plaintext -d '{}' "127.0.0.1:${ports[$1]}" grpc.health.v1.Health/Check 2>/dev/null | grep -q '"SERVING"'; }
-wait_serving() {
-  for _ in $(seq 1 300); do serving "$1" && return 0; sleep 0.2; done
-  echo "replica $1 is not serving; its log:" >&2
-  tail -20 "$work/replica$1.log" >&2
-  return 1
-}
 claims() { cat "$work"/replica*.log | grep -c 'now the event sequencer' || true; }
 conflicts() { cat "$work"/replica*.log | grep -c 'sequencing failed' || true; }
-addrs() { for n in "$@"; do printf '127.0.0.1:%s ' "${ports[n]}"; done; }
 
 # Replica 1 migrates first; the others find the schema in place.
 replica_up 1 && wait_serving 1
@@ -66,14 +46,18 @@ SUPPORT_TOKEN=$(DATABASE_URL="mysql://support:support@127.0.0.1:$(galera_port 1)
 
 echo "== 1. 5,000 changes by 8 writers across 3 replicas"
 # shellcheck disable=SC2046
-"$python" tests/python/galera_load.py 5000 8 $(addrs 1 2 3) | tee "$work/phase1.json"
+"$python" tests/python/galera_load.py 5000 8 $(replica_addrs 1 2 3) | tee "$work/phase1.json"
 [ "$(claims)" = 1 ] || { echo "expected one sequencer, the logs claim $(claims) times" >&2; exit 1; }
 [ "$(conflicts)" = 0 ] || { echo "sequencing conflicts in steady state: $(conflicts)" >&2; exit 1; }
 echo "one sequencer, no sequencing conflict"
 
+echo "== 1b. read-your-writes: each write read at once through a replica on another node"
+# shellcheck disable=SC2046
+"$python" tests/python/galera_causal.py 100 4 $(replica_addrs 1 2 3) --expect-none
+
 echo "== 2. kill -9 node 2 under load"
 # shellcheck disable=SC2046
-"$python" tests/python/galera_load.py 2000 8 $(addrs 1 2 3) >"$work/phase2.json" &
+"$python" tests/python/galera_load.py 2000 8 $(replica_addrs 1 2 3) >"$work/phase2.json" &
 load=$!
 sleep 3
 galera_kill 2
@@ -95,7 +79,7 @@ kill -9 "${pids[holder]}"
 killed_at=$(date +%s%3N)
 others=$(for n in 1 2 3; do if [ "$n" != "$holder" ]; then echo "$n"; fi; done | tr '\n' ' ')
 # shellcheck disable=SC2086,SC2046
-"$python" tests/python/galera_load.py 1000 4 $(addrs $others) >"$work/phase3.json" &
+"$python" tests/python/galera_load.py 1000 4 $(replica_addrs $others) >"$work/phase3.json" &
 load=$!
 for _ in $(seq 1 200); do [ "$(claims)" -gt "$before" ] && break; sleep 0.05; done
 took=$(($(date +%s%3N) - killed_at))

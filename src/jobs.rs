@@ -28,12 +28,22 @@ pub struct Maintenance {
     repo: Repo,
     clock: Arc<dyn Clock>,
     retention: chrono::Duration,
+    prune_batch: u64,
 }
+
+/// Events one pruning transaction deletes at most.
+const PRUNE_BATCH: u64 = 5_000;
 
 impl Maintenance {
     /// A job over `repo` with time from `clock`, keeping events for `retention`.
     pub fn new(repo: Repo, clock: Arc<dyn Clock>, retention: chrono::Duration) -> Self {
-        Self { repo, clock, retention }
+        Self { repo, clock, retention, prune_batch: PRUNE_BATCH }
+    }
+
+    /// Prunes at most `n` events per transaction (tests use small batches).
+    pub fn prune_batch(mut self, n: u64) -> Self {
+        self.prune_batch = n.max(1);
+        self
     }
 
     /// Ages open tickets, then flags breaches (after aging, so due times are current).
@@ -41,7 +51,7 @@ impl Maintenance {
         let now = self.clock.now();
         let rescored = self.repo.age_open_tickets(now).await?;
         let breached = self.repo.mark_sla_breaches(now).await?;
-        let pruned = self.repo.prune_events(now - self.retention).await?;
+        let pruned = self.repo.prune_events(now - self.retention, self.prune_batch).await?;
         Ok(MaintenanceReport { rescored, breached, pruned })
     }
 

@@ -201,30 +201,47 @@ impl Repo {
         })
     }
 
-    /// Deletes numbered events written before `before`; returns how many.
-    pub async fn prune_events(&self, before: DateTime<Utc>) -> AppResult<u64> {
-        let txn = self.begin().await?;
+    /// Deletes numbered events written before `before`, oldest first, at most `batch` per
+    /// transaction (a Galera write set stays small and no applier stalls behind one huge
+    /// delete after a long pause); returns how many.
+    pub async fn prune_events(&self, before: DateTime<Utc>, batch: u64) -> AppResult<u64> {
         let cut: Option<Option<i64>> = row::Entity::find()
             .select_only()
             .column_as(row::Column::Sequence.max(), "m")
             .filter(row::Column::CreatedAt.lt(before))
             .filter(row::Column::Sequence.is_not_null())
             .into_tuple()
-            .one(&txn)
+            .one(&self.db)
             .await?;
-        let Some(cut) = cut.flatten() else {
+        let Some(cut) = cut.flatten() else { return Ok(0) };
+        let mut gone = 0;
+        loop {
+            let txn = self.begin().await?;
+            // The batch's last sequence: the `batch`-th numbered event up to the cut.
+            let last: Option<i64> = row::Entity::find()
+                .select_only()
+                .column(row::Column::Sequence)
+                .filter(row::Column::Sequence.lte(cut))
+                .order_by_asc(row::Column::Sequence)
+                .offset(batch.max(1) - 1)
+                .limit(1)
+                .into_tuple()
+                .one(&txn)
+                .await?;
+            let through = last.unwrap_or(cut);
+            gone +=
+                row::Entity::delete_many().filter(row::Column::Sequence.lte(through)).exec(&txn).await?.rows_affected;
+            queue_state::Entity::update_many()
+                .col_expr(queue_state::Column::PrunedThrough, Expr::value(through))
+                .filter(queue_state::Column::Id.eq(1))
+                .filter(queue_state::Column::PrunedThrough.lt(through))
+                .exec(&txn)
+                .await?;
             txn.commit().await?;
-            return Ok(0);
-        };
-        let gone = row::Entity::delete_many().filter(row::Column::Sequence.lte(cut)).exec(&txn).await?.rows_affected;
-        queue_state::Entity::update_many()
-            .col_expr(queue_state::Column::PrunedThrough, Expr::value(cut))
-            .filter(queue_state::Column::Id.eq(1))
-            .filter(queue_state::Column::PrunedThrough.lt(cut))
-            .exec(&txn)
-            .await?;
-        txn.commit().await?;
-        Ok(gone)
+            if through >= cut {
+                return Ok(gone);
+            }
+        }
     }
 }
 

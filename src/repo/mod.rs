@@ -43,6 +43,10 @@ pub struct DbSettings {
     pub acquire_timeout: Duration,
     /// How long opening a connection may take.
     pub connect_timeout: Duration,
+    /// `wsrep_sync_wait` for every session on a Galera node (0 to 15; ignored elsewhere):
+    /// 1 makes each read wait until the node has applied every write the cluster had
+    /// committed when the read began (see docs/scaling.md).
+    pub sync_wait: u8,
 }
 
 /// The workflow rules the data layer applies inside its transactions.
@@ -96,7 +100,7 @@ impl Repo {
             });
         }
         if !sqlite {
-            read_committed(&mut opts);
+            mysql_session(&mut opts, settings.sync_wait);
         }
         let db = Database::connect(opts).await?;
         Ok(Self {
@@ -120,7 +124,7 @@ impl Repo {
             .max_lifetime(Duration::from_secs(365 * 24 * 3600))
             .sqlx_logging(false);
         if self.db.get_database_backend() == DatabaseBackend::MySql {
-            read_committed(&mut opts);
+            mysql_session(&mut opts, self.settings.sync_wait);
         }
         Database::connect(opts).await
     }
@@ -247,16 +251,30 @@ pub fn describe_url(url: &str) -> String {
 
 /// Makes every MySQL connection of a pool READ COMMITTED: a transaction that waited for a
 /// lock reads what the lock holder committed (the least-loaded agent pick depends on it),
-/// and no gap locks, so the event sequencer never blocks writers' inserts.
-fn read_committed(opts: &mut ConnectOptions) {
-    opts.map_sqlx_mysql_pool_opts(|pool| {
-        pool.after_connect(|conn, _meta| {
+/// and no gap locks, so the event sequencer never blocks writers' inserts. On a Galera
+/// node it also sets `wsrep_sync_wait` (see [`DbSettings::sync_wait`]).
+fn mysql_session(opts: &mut ConnectOptions, sync_wait: u8) {
+    opts.map_sqlx_mysql_pool_opts(move |pool| {
+        pool.after_connect(move |conn, _meta| {
             Box::pin(async move {
                 use sea_orm::sqlx::Executor;
-                conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await.map(drop)
+                conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await?;
+                // A MariaDB without Galera takes the setting and ignores it; MySQL has no
+                // such variable (1193), and needs none.
+                // A number from 0 to 15 (the setting's parser bounds it), so the text is safe.
+                let set = sea_orm::sqlx::AssertSqlSafe(format!("SET SESSION wsrep_sync_wait = {sync_wait}"));
+                match conn.execute(sea_orm::sqlx::raw_sql(set)).await {
+                    Err(sea_orm::sqlx::Error::Database(e)) if unknown_variable(&*e) => Ok(()),
+                    other => other.map(drop),
+                }
             })
         })
     });
+}
+
+/// MySQL's "Unknown system variable" (1193).
+fn unknown_variable(e: &dyn sea_orm::sqlx::error::DatabaseError) -> bool {
+    e.try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>().is_some_and(|e| e.number() == 1193)
 }
 
 /// Maps a missing row to NOT_FOUND.
