@@ -3,7 +3,7 @@
 #   1. 8 writers make 5,000 changes across the replicas; a subscriber on each sees every
 #      event once, in order, with no gap, and ends with the database's view; the logs show
 #      one sequencer and no sequencing conflict; a write read at once through a replica on
-#      another node is there (SUPPORT_DB_SYNC_WAIT=1, the default);
+#      another node is there (SUPPORT_DB_CAUSAL_READS, on by default);
 #   2. a node is killed (-9) under load: no acknowledged write is lost (writers retry with
 #      the same request_id through another replica), the other replicas keep serving, and
 #      the node rejoins (IST) with its replica serving again;
@@ -54,6 +54,7 @@ echo "one sequencer, no sequencing conflict"
 echo "== 1b. read-your-writes: each write read at once through a replica on another node"
 # shellcheck disable=SC2046
 "$python" tests/python/galera_causal.py 100 4 $(replica_addrs 1 2 3) --expect-none
+grep -q "each call first waits" "$work/replica1.log" || { echo "replica 1 did not find itself on a Galera node" >&2; exit 1; }
 
 echo "== 2. kill -9 node 2 under load"
 # shellcheck disable=SC2046

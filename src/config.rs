@@ -112,11 +112,11 @@ pub struct Settings {
     /// Milliseconds opening a connection may take.
     #[arg(long, env = "SUPPORT_DB_CONNECT_TIMEOUT_MS", default_value_t = 5_000)]
     pub db_connect_timeout_ms: u64,
-    /// On a Galera node, `wsrep_sync_wait` for the service's sessions: 1 (the default)
-    /// makes every read see every write the cluster acknowledged before it, whichever
-    /// node took it; 0 reads what the node has applied so far. Ignored elsewhere.
-    #[arg(long, env = "SUPPORT_DB_SYNC_WAIT", default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=15))]
-    pub db_sync_wait: u8,
+    /// On a Galera node, each call first waits until the node has applied every write the
+    /// cluster acknowledged before the call (one causality check per call), so a call sees
+    /// what an earlier call wrote through any node. Ignored elsewhere.
+    #[arg(long, env = "SUPPORT_DB_CAUSAL_READS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub db_causal_reads: bool,
     /// Seconds to keep retrying the database at start-up before giving up.
     #[arg(long, env = "SUPPORT_DB_STARTUP_TIMEOUT_SECS", default_value_t = 30)]
     pub db_startup_timeout_secs: u64,
@@ -272,7 +272,7 @@ impl Settings {
             max_connections: self.db_max_connections.max(1),
             acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
             connect_timeout: Duration::from_millis(self.db_connect_timeout_ms),
-            sync_wait: self.db_sync_wait,
+            causal_reads: self.db_causal_reads,
         }
     }
 

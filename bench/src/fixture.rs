@@ -91,10 +91,15 @@ pub(crate) async fn fill(api: &mut Clients, db: &MySqlPool, tickets: i64) -> Fal
             agents.push((agent.id, department));
         }
     }
-    let first = departments[0];
+    // Ids given explicitly: a Galera node hands out AUTO_INCREMENT ids in steps of the
+    // cluster's size, and the workloads draw customers and tickets from 1..=N.
+    let department_of = format!(
+        "ELT(1 + seq % {DEPARTMENTS}, {})",
+        departments.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+    );
     sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO customers (first_name, last_name, email, phone, location, tier, version, created_at, updated_at) \
-         SELECT 'Customer', CONCAT('No. ', seq), CONCAT('customer-', seq, '@bench.example'), '', 'Bench', \
+        "INSERT INTO customers (id, first_name, last_name, email, phone, location, tier, version, created_at, updated_at) \
+         SELECT seq, 'Customer', CONCAT('No. ', seq), CONCAT('customer-', seq, '@bench.example'), '', 'Bench', \
                 ELT(1 + seq % 3, 'FREE', 'PAID', 'ENTERPRISE'), 1, NOW(6), NOW(6) \
          FROM seq_1_to_{CUSTOMERS}"
     )))
@@ -103,12 +108,12 @@ pub(crate) async fn fill(api: &mut Clients, db: &MySqlPool, tickets: i64) -> Fal
     // Scores spread over 0..=99 with levels by score band; statuses 40 % OPEN, 20 %
     // IN_PROGRESS, 20 % RESOLVED, 20 % CLOSED; created over the last ~28 hours.
     sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO tickets (customer_id, department_id, category, subject, description, severity, impact, \
+        "INSERT INTO tickets (id, customer_id, department_id, category, subject, description, severity, impact, \
             status, priority_score, priority_level, severity_points, tier_points, impact_points, aging_points, \
             assigned_agent_id, assignment_reason, first_response_due_at, resolution_due_at, \
             first_response_breached, resolution_breached, rating, feedback, last_response, version, \
             created_at, updated_at, first_response_at, resolved_at, closed_at) \
-         SELECT 1 + seq % {CUSTOMERS}, {first} + seq % {DEPARTMENTS}, 'OTHER', CONCAT('Bench ticket ', seq), \
+         SELECT seq, 1 + seq % {CUSTOMERS}, {department_of}, 'OTHER', CONCAT('Bench ticket ', seq), \
             'A ticket made by the load generator.', ELT(1 + seq % 3, 'CRITICAL', 'MAJOR', 'MINOR'), 1 + seq % 5, \
             ELT(1 + seq % 5, 'OPEN', 'OPEN', 'IN_PROGRESS', 'RESOLVED', 'CLOSED'), \
             (seq * 37) % 100, ELT(1 + ((seq * 37) % 100) DIV 25, 'P3', 'P2', 'P1', 'P0'), \

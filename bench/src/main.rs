@@ -315,7 +315,7 @@ async fn compare(report: &mut Report, a: &TableArgs, kind: Kind) -> Fallible<()>
     eprintln!("{}: filling the database ({} tickets)", kind.name(), a.table.tickets);
     let fixture = Arc::new(fixture::fill(&mut api, &pool, a.table.tickets).await?);
     let run = Duration::from_secs_f64(a.table.seconds);
-    let db = server::database_pid();
+    let db = server::database_pids();
     for &concurrency in &a.table.concurrency {
         let service_op = workload::Api { kind, clients: api.clone(), fixture: fixture.clone() };
         let raw_op = raw::Raw { kind, pool: pool.clone(), fixture: fixture.clone() };
@@ -340,17 +340,17 @@ async fn compare(report: &mut Report, a: &TableArgs, kind: Kind) -> Fallible<()>
             for through_service in sides {
                 if through_service {
                     let bar = progress(label("service"));
-                    let before = server.cpu_clock(db.as_deref());
+                    let before = server.cpu_clock(&db);
                     let s = load::run(service_op.clone(), concurrency, run, seed, &bar).await;
-                    service_cpu.push(before.until(server.cpu_clock(db.as_deref())));
+                    service_cpu.push(before.until(server.cpu_clock(&db)));
                     bar.finish_and_clear();
                     s_round = s.throughput();
                     service.merge(&s);
                 } else {
                     let bar = progress(label("raw"));
-                    let before = server.cpu_clock(db.as_deref());
+                    let before = server.cpu_clock(&db);
                     let r = load::run(raw_op.clone(), concurrency, run, seed, &bar).await;
-                    raw_cpu.push(before.until(server.cpu_clock(db.as_deref())));
+                    raw_cpu.push(before.until(server.cpu_clock(&db)));
                     bar.finish_and_clear();
                     r_round = r.throughput();
                     direct.merge(&r);

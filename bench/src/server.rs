@@ -34,6 +34,7 @@ pub(crate) fn bench_settings(url: String) -> Settings {
 /// The child's side: serve `url` on an ephemeral port, print `ADDR TOKEN` on stdout, and
 /// stop when stdin closes (the bench exited or dropped its handle).
 pub(crate) async fn serve_child(url: String) -> Fallible<()> {
+    support_service::telemetry::init(support_service::config::LogFormat::Text);
     let app = App::build(bench_settings(url), Arc::new(SystemClock)).await?;
     let token = app.tokens().mint(&Principal::named(Role::Service, "bench"))?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -115,22 +116,26 @@ impl CpuClock {
     }
 }
 
-/// The process id of a MariaDB or MySQL server on this machine, if there is one.
-pub(crate) fn database_pid() -> Option<String> {
-    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
-        let pid = entry.file_name().to_string_lossy().into_owned();
-        let comm = std::fs::read_to_string(entry.path().join("comm")).ok()?;
-        matches!(comm.trim(), "mariadbd" | "mysqld").then_some(pid)
-    })
+/// The process ids of the MariaDB or MySQL servers on this machine: every node of a
+/// cluster on loopback counts (an idle server adds next to nothing).
+pub(crate) fn database_pids() -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_string_lossy().into_owned();
+            let comm = std::fs::read_to_string(entry.path().join("comm")).ok()?;
+            matches!(comm.trim(), "mariadbd" | "mysqld").then_some(pid)
+        })
+        .collect()
 }
 
 impl ServerProcess {
-    /// CPU seconds so far of the load generator, the server and the database (`db`, a pid).
-    pub(crate) fn cpu_clock(&self, db: Option<&str>) -> CpuClock {
+    /// CPU seconds so far of the load generator, the server and the database (`db`, pids).
+    pub(crate) fn cpu_clock(&self, db: &[String]) -> CpuClock {
         CpuClock {
             generator: usage_of("self").cpu_secs,
             server: self.usage().cpu_secs,
-            database: db.map(|pid| usage_of(pid).cpu_secs).unwrap_or(0.0),
+            database: db.iter().map(|pid| usage_of(pid).cpu_secs).sum(),
         }
     }
 
@@ -143,7 +148,8 @@ impl ServerProcess {
         }
         let mut child = command
             .args(["serve", "--database-url", url])
-            .env("RUST_LOG", "warn")
+            // The server's log filter: warnings, unless SUPPORT_BENCH_SERVER_LOG says otherwise.
+            .env("RUST_LOG", std::env::var("SUPPORT_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -32,8 +32,15 @@ pub(super) async fn set_health(reporter: &HealthReporter, status: ServingStatus)
     }
 }
 
+/// Checks in a row that must fail before the WatchQueue streams are ended: one slow ping
+/// marks the replica NOT_SERVING (load balancers steer new calls away), but subscribers
+/// are sent elsewhere only when the database stays unreachable.
+const LOST_AFTER: u32 = 3;
+
 /// Reports SERVING while the database answers a ping within its timeout; pings every
-/// interval, and at once when a call ended UNAVAILABLE.
+/// interval, and at once when a call ended UNAVAILABLE. `repo` should be
+/// [`Repo::detached`]: a ping that queues behind busy callers for a pooled connection
+/// says nothing about the database.
 pub(super) struct HealthMonitor {
     pub(super) repo: Repo,
     pub(super) reporter: HealthReporter,
@@ -47,6 +54,7 @@ pub(super) struct HealthMonitor {
 impl HealthMonitor {
     pub(super) async fn run(self, stop: CancellationToken) {
         let mut last = None;
+        let mut failed = 0;
         loop {
             let status = match tokio::time::timeout(self.ping_timeout, self.repo.ping()).await {
                 Ok(Ok(())) => ServingStatus::Serving,
@@ -69,11 +77,12 @@ impl HealthMonitor {
             if stop.is_cancelled() {
                 return;
             }
+            failed = if status == ServingStatus::Serving { 0 } else { failed + 1 };
+            if failed == LOST_AFTER {
+                self.events.database_lost();
+            }
             if last != Some(status) {
                 set_health(&self.reporter, status).await;
-                if status == ServingStatus::NotServing && last.is_some() {
-                    self.events.database_lost();
-                }
                 last = Some(status);
             }
             tokio::select! {

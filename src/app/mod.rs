@@ -67,6 +67,8 @@ pub struct App {
     gate: Gate,
     standings: Standings,
     metrics: Metrics,
+    /// The health check's own connection (see [`HealthMonitor`]).
+    probe: Repo,
 }
 
 /// The data layer for a tool: connected once (no retries) and migrated.
@@ -147,10 +149,11 @@ impl App {
         let events = EventHub::start(repo.clone(), settings.events(), &metrics, stop.clone(), &tasks)
             .await
             .map_err(|e| StartError::Config(format!("the event log could not start: {e}")))?;
+        let probe = repo.detached().await?;
         let streams = crate::grpc::streams::StreamLimit::new(settings.max_streams_per_principal);
         let state =
             State { repo, clock, limits, events, shutdown: stop.clone(), tasks: tasks.clone(), accounts, streams };
-        Ok(Self { state, settings, stop, tasks, gate, standings, metrics })
+        Ok(Self { state, settings, stop, tasks, gate, standings, metrics, probe })
     }
 
     /// The maintenance job (aging and SLA breaches) over this app's database and clock.
@@ -208,7 +211,7 @@ impl App {
         let s = &self.settings;
         let stop = &self.stop;
         let health = HealthMonitor {
-            repo: self.state.repo.clone(),
+            repo: self.probe.clone(),
             reporter,
             every: Duration::from_millis(s.health_interval_ms.max(50)),
             ping_timeout: Duration::from_millis(s.health_ping_timeout_ms.max(10)),

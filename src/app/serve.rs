@@ -72,6 +72,7 @@ pub(super) struct Services {
 #[derive(Debug, Default, Clone)]
 struct Slots {
     gate: Slot<Gate>,
+    repo: Slot<crate::repo::Repo>,
     departments: Slot<DepartmentServiceServer<DepartmentApi>>,
     customers: Slot<CustomerServiceServer<CustomerApi>>,
     agents: Slot<AgentServiceServer<AgentApi>>,
@@ -84,6 +85,7 @@ struct Slots {
 impl Slots {
     fn fill(&self, app: &App) {
         let s = app.services();
+        self.repo.fill(app.state.repo.clone());
         self.departments.fill(s.departments);
         self.customers.fill(s.customers);
         self.agents.fill(s.agents);
@@ -216,13 +218,13 @@ fn router(
         .add_service(health)
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?)
-        .add_service(Starting(slots.departments.clone()))
-        .add_service(Starting(slots.customers.clone()))
-        .add_service(Starting(slots.agents.clone()))
-        .add_service(Starting(slots.tickets.clone()))
-        .add_service(Starting(slots.logs.clone()))
-        .add_service(Starting(slots.auth.clone()))
-        .add_service(Starting(slots.reports.clone())))
+        .add_service(Starting(slots.departments.clone(), slots.repo.clone()))
+        .add_service(Starting(slots.customers.clone(), slots.repo.clone()))
+        .add_service(Starting(slots.agents.clone(), slots.repo.clone()))
+        .add_service(Starting(slots.tickets.clone(), slots.repo.clone()))
+        .add_service(Starting(slots.logs.clone(), slots.repo.clone()))
+        .add_service(Starting(slots.auth.clone(), slots.repo.clone()))
+        .add_service(Starting(slots.reports.clone(), slots.repo.clone())))
 }
 
 /// Serves until the drain ends it, or until the grace after the drain began has passed:

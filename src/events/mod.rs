@@ -125,7 +125,10 @@ impl EventHub {
                 reads.close();
             }
         });
-        tasks.spawn(tailer::run(repo, start, live.clone(), latest_tx, numbered, settings.poll_interval, stop));
+        // The tailer reads on a connection of its own, without causality waits: a Galera
+        // node's lag only delays what it reads, and it never waits for a pooled connection.
+        let tail = repo.detached().await?;
+        tasks.spawn(tailer::run(tail, start, live.clone(), latest_tx, numbered, settings.poll_interval, stop));
         let lost = Arc::new(w::channel(0).0);
         Ok(Self { live, latest, settings: Arc::new(settings), reads, metrics: metrics.watch.clone(), lost })
     }

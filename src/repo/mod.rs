@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr};
 
 use crate::domain::priority::PriorityPolicy;
 use crate::error::{AppError, AppResult};
@@ -43,10 +43,9 @@ pub struct DbSettings {
     pub acquire_timeout: Duration,
     /// How long opening a connection may take.
     pub connect_timeout: Duration,
-    /// `wsrep_sync_wait` for every session on a Galera node (0 to 15; ignored elsewhere):
-    /// 1 makes each read wait until the node has applied every write the cluster had
-    /// committed when the read began (see docs/scaling.md).
-    pub sync_wait: u8,
+    /// On a Galera node, [`Repo::catch_up`] waits for the cluster before each call
+    /// (ignored elsewhere).
+    pub causal_reads: bool,
 }
 
 /// The workflow rules the data layer applies inside its transactions.
@@ -74,6 +73,8 @@ pub struct Repo {
     outbox: Arc<tokio::sync::Notify>,
     settings: DbSettings,
     metrics: Option<DbMetrics>,
+    /// A Galera node with causal reads on: [`Repo::catch_up`] waits for the cluster.
+    causal: bool,
 }
 
 impl Repo {
@@ -100,20 +101,28 @@ impl Repo {
             });
         }
         if !sqlite {
-            mysql_session(&mut opts, settings.sync_wait);
+            mysql_session(&mut opts);
         }
         let db = Database::connect(opts).await?;
+        let causal = settings.causal_reads && !sqlite && galera(&db).await;
+        if causal {
+            tracing::info!(
+                "a Galera node: each call first waits until the node has applied the cluster's acknowledged writes"
+            );
+        }
         Ok(Self {
             db,
             rules: Arc::new(rules),
             outbox: Arc::new(tokio::sync::Notify::new()),
             settings: settings.clone(),
             metrics: None,
+            causal,
         })
     }
 
-    /// A pool of exactly one long-lived connection to the same database, for state that
-    /// lives on a connection (the sequencer's `GET_LOCK`).
+    /// A pool of exactly one long-lived connection to the same database, for background
+    /// readers that tolerate a Galera node's lag (the sequencer, the tailer, the health
+    /// check), so they never wait for a connection behind the callers.
     pub(crate) async fn dedicated_connection(&self) -> Result<DatabaseConnection, DbErr> {
         let mut opts = ConnectOptions::new(self.settings.url.clone());
         opts.max_connections(1)
@@ -124,9 +133,40 @@ impl Repo {
             .max_lifetime(Duration::from_secs(365 * 24 * 3600))
             .sqlx_logging(false);
         if self.db.get_database_backend() == DatabaseBackend::MySql {
-            mysql_session(&mut opts, self.settings.sync_wait);
+            mysql_session(&mut opts);
         }
         Database::connect(opts).await
+    }
+
+    /// This handle over a [`Repo::dedicated_connection`] (SQLite, with its one connection:
+    /// the same handle).
+    pub async fn detached(&self) -> Result<Repo, DbErr> {
+        if self.db.get_database_backend() != DatabaseBackend::MySql {
+            return Ok(self.clone());
+        }
+        Ok(Repo { db: self.dedicated_connection().await?, metrics: None, causal: false, ..self.clone() })
+    }
+
+    /// Whether [`Repo::catch_up`] waits (a Galera node with causal reads on).
+    pub fn causal(&self) -> bool {
+        self.causal
+    }
+
+    /// Read-your-writes across Galera nodes, once per call: on a Galera node with causal
+    /// reads on, waits until this node has applied every write the cluster acknowledged
+    /// before now (one causality check, `wsrep_sync_wait`, while the call holds no lock),
+    /// so whatever the call reads next, on any connection, includes them. Elsewhere it
+    /// does nothing. A node that cannot catch up in time answers UNAVAILABLE.
+    pub async fn catch_up(&self) -> AppResult<()> {
+        if self.causal {
+            self.db.execute_unprepared("SET STATEMENT wsrep_sync_wait = 1 FOR SELECT 1").await.map_err(|e| {
+                AppError::Unavailable(DbErr::Custom(format!(
+                    "this database node could not catch up with its cluster: {}",
+                    crate::error::chain(&e)
+                )))
+            })?;
+        }
+        Ok(())
     }
 
     /// Applies every pending migration.
@@ -251,19 +291,19 @@ pub fn describe_url(url: &str) -> String {
 
 /// Makes every MySQL connection of a pool READ COMMITTED: a transaction that waited for a
 /// lock reads what the lock holder committed (the least-loaded agent pick depends on it),
-/// and no gap locks, so the event sequencer never blocks writers' inserts. On a Galera
-/// node it also sets `wsrep_sync_wait` (see [`DbSettings::sync_wait`]).
-fn mysql_session(opts: &mut ConnectOptions, sync_wait: u8) {
-    opts.map_sqlx_mysql_pool_opts(move |pool| {
-        pool.after_connect(move |conn, _meta| {
+/// and no gap locks, so the event sequencer never blocks writers' inserts. On a Galera node
+/// it turns per-statement causality checks off (`wsrep_sync_wait = 0`, whatever the server's
+/// default): inside a transaction that holds locks they stall writers for hundreds of
+/// milliseconds (docs/scaling.md); [`Repo::catch_up`] checks once per call instead.
+fn mysql_session(opts: &mut ConnectOptions) {
+    opts.map_sqlx_mysql_pool_opts(|pool| {
+        pool.after_connect(|conn, _meta| {
             Box::pin(async move {
                 use sea_orm::sqlx::Executor;
                 conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await?;
                 // A MariaDB without Galera takes the setting and ignores it; MySQL has no
-                // such variable (1193), and needs none.
-                // A number from 0 to 15 (the setting's parser bounds it), so the text is safe.
-                let set = sea_orm::sqlx::AssertSqlSafe(format!("SET SESSION wsrep_sync_wait = {sync_wait}"));
-                match conn.execute(sea_orm::sqlx::raw_sql(set)).await {
+                // such variable (1193).
+                match conn.execute("SET SESSION wsrep_sync_wait = 0").await {
                     Err(sea_orm::sqlx::Error::Database(e)) if unknown_variable(&*e) => Ok(()),
                     other => other.map(drop),
                 }
@@ -275,6 +315,16 @@ fn mysql_session(opts: &mut ConnectOptions, sync_wait: u8) {
 /// MySQL's "Unknown system variable" (1193).
 fn unknown_variable(e: &dyn sea_orm::sqlx::error::DatabaseError) -> bool {
     e.try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>().is_some_and(|e| e.number() == 1193)
+}
+
+/// Whether the database is a Galera node (`wsrep_on`); MySQL has no such variable.
+async fn galera(db: &DatabaseConnection) -> bool {
+    use sea_orm::Statement;
+    let query = Statement::from_string(DatabaseBackend::MySql, "SELECT CAST(@@wsrep_on AS SIGNED)");
+    match db.query_one_raw(query).await {
+        Ok(Some(row)) => row.try_get_by_index::<i64>(0).is_ok_and(|on| on == 1),
+        _ => false,
+    }
 }
 
 /// Maps a missing row to NOT_FOUND.
