@@ -6,7 +6,7 @@
 #      callers, service beside raw sqlx) and watch (100 subscribers at 200 writes/s)
 #      through one service replica;
 #   2. nodes 2 and 3 join (the three share the machine's two cores): the same runs, and
-#      get-ticket with SUPPORT_DB_CAUSAL_READS true (the default) and false;
+#      create-ticket and get-ticket with SUPPORT_DB_CAUSAL_READS true (the default) and false;
 #   3. a replica on each node: 8 writers (tests/python/galera_load.py), and reads through
 #      another node right after each write (galera_causal.py), causal reads on and off.
 # The bench's JSON goes to target/bench-galera/; the summary lines are printed.
@@ -50,6 +50,9 @@ galera_restart 2
 galera_restart 3
 echo "cluster size $(galera_size 1)"
 runs cluster
+echo "-- create-ticket, SUPPORT_DB_CAUSAL_READS=false"
+SUPPORT_DB_CAUSAL_READS=false "$bench" create-ticket --mysql "$node1" --concurrency 16 --seconds "$seconds" --rounds 3 \
+  --tickets 10000 --json "$out/create-cluster-causal-false.json" 2>/dev/null | grep '^| create-ticket'
 for causal in true false; do
   echo "-- get-ticket, SUPPORT_DB_CAUSAL_READS=$causal"
   SUPPORT_DB_CAUSAL_READS=$causal "$bench" get-ticket --mysql "$node1" --concurrency 16 --seconds "$seconds" --rounds 3 \
