@@ -13,6 +13,7 @@
 //! - [`report`]: the reports' values.
 //! - [`assignment`]: who gets a ticket, given the agents' loads.
 //! - [`access`]: roles, the calling principal and the ticket scope it sees.
+//! - [`search`]: what a search query means, and the passage shown for a result.
 
 pub mod access;
 pub mod assignment;
@@ -24,6 +25,7 @@ pub mod model;
 pub mod page;
 pub mod priority;
 pub mod report;
+pub mod search;
 pub mod sla;
 pub mod ticket;
 pub mod types;

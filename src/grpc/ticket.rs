@@ -75,6 +75,16 @@ impl TicketService for TicketApi {
         })
     }
 
+    async fn search_tickets(&self, request: Request<pb::SearchTicketsRequest>) -> RpcResult<pb::SearchTicketsResponse> {
+        let who = caller(&request)?;
+        let (search, page) = treq::ticket_search(request.get_ref(), &self.0.limits)?;
+        let page = self.0.repo.search_tickets(&search, &page, &who.ticket_scope()).await?;
+        ok(pb::SearchTicketsResponse {
+            results: page.items.into_iter().map(search_result).collect(),
+            next_page_token: page.next_token.unwrap_or_default(),
+        })
+    }
+
     async fn update_ticket(&self, request: Request<pb::UpdateTicketRequest>) -> RpcResult<pb::UpdateTicketResponse> {
         if let Some(t) = &request.get_ref().ticket {
             on_ticket(t.id);
@@ -176,5 +186,16 @@ impl TicketService for TicketApi {
             let _held = (&permit, &tracked);
             item.map(Into::into).map_err(Status::from)
         })))
+    }
+}
+
+/// A search hit on the wire: highlights in code points, as the snippet counts them.
+fn search_result(hit: crate::repo::search::SearchHit) -> pb::TicketSearchResult {
+    let range = |(start, end): (usize, usize)| pb::TextRange { start: start as i32, end: end as i32 };
+    pb::TicketSearchResult {
+        ticket: ticket(hit.ticket),
+        snippet: hit.snippet.text,
+        highlights: hit.snippet.highlights.into_iter().map(range).collect(),
+        relevance: hit.relevance,
     }
 }

@@ -135,6 +135,7 @@ impl Repo {
         };
         let log_id = row::Entity::insert(log).exec(&txn).await?.last_insert_id;
         let attachments = insert_attachments(&txn, log_id, &new.attachments).await?;
+        super::search::index_message(&txn, new.ticket_id, new.visibility, &new.body).await?;
         events::record(&txn, EventKind::MessageAdded, Some(&after), &after, Some(log_id), now).await?;
         let id = self.commit_idempotent(txn, key, log_id, now).await?;
         if id != log_id {

@@ -16,6 +16,7 @@ pub mod logs;
 pub mod maintenance;
 pub mod paging;
 pub mod reports;
+pub mod search;
 pub mod sequencing;
 pub mod sign_in;
 pub mod ticket_list;

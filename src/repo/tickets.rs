@@ -7,7 +7,7 @@ use super::assignment::{Announce, auto_assign, drain_backlog, lock_department_ag
 use super::entity::{customer, ticket as row};
 use super::idempotency::IdempotencyKey;
 use super::ticket_rows::{check_scope, insert_row, new_row, set_changes, to_domain, update_row};
-use super::{Repo, agents::require_department, check_version, events, found};
+use super::{Repo, agents::require_department, check_version, events, found, search};
 use crate::domain::access::TicketScope;
 use crate::domain::event::EventKind;
 use crate::domain::ticket::{Command, Outcome};
@@ -74,6 +74,7 @@ impl Repo {
         }
         let ticket = Ticket::open(new, tier_of(&customer)?, &self.rules.policy, now);
         let mut m = insert_row(&txn, new_row(&ticket)).await?;
+        search::index_ticket(&txn, m.id, &m.subject, &m.description).await?;
         if self.rules.auto_assign {
             m = auto_assign(&txn, m, &self.rules, Announce::No, now).await?;
         }
@@ -103,6 +104,9 @@ impl Repo {
         let tier = tier_of(&require_customer(&txn, current.customer_id).await?)?;
         let command = Command::Edit { patch: patch.clone(), tier };
         let (mut m, outcome) = self.decide(&txn, current, &command, now).await?;
+        if patch.subject.is_some() || patch.description.is_some() {
+            search::retitle(&txn, m.id, &m.subject, &m.description).await?;
+        }
         if outcome.moved && self.rules.auto_assign {
             m = auto_assign(&txn, m, &self.rules, Announce::Yes, now).await?;
         }

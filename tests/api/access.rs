@@ -65,6 +65,7 @@ const MATRIX: &[(&str, &str)] = &[
     ("CloseTicket", "UONPPPOO"),
     ("GetAllowedTransitions", "UONOPOOO"),
     ("WatchQueue", "UOOOOOOO"),
+    ("SearchTickets", "UOOOOOOO"),
     ("AddLog", "UONOPOOO"),
     ("ListLogs", "UONOPOOO"),
     ("MarkRead", "UONOPOOO"),
@@ -281,6 +282,10 @@ async fn call(app: &mut TestApp, w: &World, c: &mut Clients, col: Col, rpc: &str
         }
         "GetTicket" => c.tickets.get_ticket(pb::GetTicketRequest { id: t1 }).await.map(drop),
         "ListTickets" => c.tickets.list_tickets(pb::ListTicketsRequest::default()).await.map(drop),
+        "SearchTickets" => {
+            let req = pb::SearchTicketsRequest { query: "checkout".into(), ..Default::default() };
+            c.tickets.search_tickets(req).await.map(drop)
+        }
         "UpdateTicket" => {
             let t = pb::Ticket { id: t1, subject: unique("Subject "), ..Default::default() };
             let mask = prost_types::FieldMask { paths: vec!["subject".into()] };

@@ -19,6 +19,7 @@ mod platform;
 mod replicas;
 mod reports;
 mod scoping;
+mod search;
 mod sequencer;
 mod sla_aging;
 mod tickets;

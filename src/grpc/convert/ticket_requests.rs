@@ -9,10 +9,61 @@ use crate::domain::*;
 use crate::error::{AppError, AppResult};
 use crate::events::watch::WatchRequest;
 use crate::pb;
+use crate::repo::search::TicketSearch;
 
 const SUBJECT_MAX: usize = 200;
 const BODY_MAX: usize = 10_000;
 const FILE_NAME_MAX: usize = 255;
+
+/// Search results per page by default, and at most.
+const SEARCH_PAGE_SIZE: u64 = 20;
+const SEARCH_MAX_PAGE_SIZE: u64 = 100;
+
+/// A full-text search, its words taken from the query (see `domain::search::terms`).
+pub fn ticket_search(r: &pb::SearchTicketsRequest, limits: &Limits) -> AppResult<(TicketSearch, PageRequest)> {
+    let mut c = Checker::new();
+    if r.statuses.len() > limits.filter_values {
+        return Err(too_many("statuses", r.statuses.len(), limits.filter_values, "SUPPORT_MAX_FILTER_VALUES"));
+    }
+    let terms = c.take("query", crate::domain::search::terms(&r.query));
+    let page = c.take("page_size", PageRequest::parse(r.page_size, &r.page_token));
+    let mut statuses = Vec::new();
+    for (i, s) in r.statuses.iter().enumerate() {
+        if let Some(s) = required(&mut c, &format!("statuses[{i}]"), *s)
+            && !statuses.contains(&s)
+        {
+            statuses.push(s);
+        }
+    }
+    statuses.sort();
+    let department_id = match r.department_id {
+        0 => None,
+        d => c.take("department_id", v::id(d)),
+    };
+    let level = optional(&mut c, "priority_level", r.priority_level);
+    let mut time = |field: &str, t: &Option<prost_types::Timestamp>| {
+        t.as_ref().and_then(|t| c.take(field, super::timestamp_to_domain(t)))
+    };
+    let created_after = time("created_after", &r.created_after);
+    let created_before = time("created_before", &r.created_before);
+    if let (Some(a), Some(b)) = (created_after, created_before)
+        && a >= b
+    {
+        c.fail("created_before", "must be later than created_after");
+    }
+    c.finish()?;
+    let mut page = page.unwrap_or(PageRequest { size: SEARCH_PAGE_SIZE, token: None });
+    page.size = if r.page_size == 0 { SEARCH_PAGE_SIZE } else { page.size.min(SEARCH_MAX_PAGE_SIZE) };
+    let search = TicketSearch {
+        terms: terms.unwrap_or_default(),
+        statuses,
+        department_id,
+        level,
+        created_after,
+        created_before,
+    };
+    Ok((search, page))
+}
 
 /// A ticket to open.
 pub fn new_ticket(r: &pb::CreateTicketRequest) -> AppResult<NewTicket> {
