@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file support/v1/ticket_service.proto.
  */
 export const file_support_v1_ticket_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zdXBwb3J0L3YxL3RpY2tldF9zZXJ2aWNlLnByb3RvEgpzdXBwb3J0LnYxIuEBChNDcmVhdGVUaWNrZXRSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgDEhUKDWRlcGFydG1lbnRfaWQYAiABKAMSLAoIY2F0ZWdvcnkYAyABKA4yGi5zdXBwb3J0LnYxLlRpY2tldENhdGVnb3J5Eg8KB3N1YmplY3QYBCABKAkSEwoLZGVzY3JpcHRpb24YBSABKAkSJgoIc2V2ZXJpdHkYBiABKA4yFC5zdXBwb3J0LnYxLlNldmVyaXR5Eg4KBmltcGFjdBgHIAEoBRISCgpyZXF1ZXN0X2lkGAggASgJIjoKFENyZWF0ZVRpY2tldFJlc3BvbnNlEiIKBnRpY2tldBgBIAEoCzISLnN1cHBvcnQudjEuVGlja2V0Ih4KEEdldFRpY2tldFJlcXVlc3QSCgoCaWQYASABKAMiNwoRR2V0VGlja2V0UmVzcG9uc2USIgoGdGlja2V0GAEgASgLMhIuc3VwcG9ydC52MS5UaWNrZXQitAIKEkxpc3RUaWNrZXRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRITCgtjdXN0b21lcl9pZBgDIAEoAxIqCghzdGF0dXNlcxgEIAMoDjIYLnN1cHBvcnQudjEuVGlja2V0U3RhdHVzEiYKCHNldmVyaXR5GAUgASgOMhQuc3VwcG9ydC52MS5TZXZlcml0eRIxCg5wcmlvcml0eV9sZXZlbBgGIAEoDjIZLnN1cHBvcnQudjEuUHJpb3JpdHlMZXZlbBIVCg1kZXBhcnRtZW50X2lkGAcgASgDEhkKEWFzc2lnbmVkX2FnZW50X2lkGAggASgDEikKCG9yZGVyX2J5GAkgASgOMhcuc3VwcG9ydC52MS5UaWNrZXRPcmRlciJTChNMaXN0VGlja2V0c1Jlc3BvbnNlEiMKB3RpY2tldHMYASADKAsyEi5zdXBwb3J0LnYxLlRpY2tldBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiagoTVXBkYXRlVGlja2V0UmVxdWVzdBIiCgZ0aWNrZXQYASABKAsyEi5zdXBwb3J0LnYxLlRpY2tldBIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siOgoUVXBkYXRlVGlja2V0UmVzcG9uc2USIgoGdGlja2V0GAEgASgLMhIuc3VwcG9ydC52MS5UaWNrZXQiXwoZVXBkYXRlVGlja2V0U3RhdHVzUmVxdWVzdBIKCgJpZBgBIAEoAxIoCgZzdGF0dXMYAiABKA4yGC5zdXBwb3J0LnYxLlRpY2tldFN0YXR1cxIMCgRldGFnGAMgASgJIkAKGlVwZGF0ZVRpY2tldFN0YXR1c1Jlc3BvbnNlEiIKBnRpY2tldBgBIAEoCzISLnN1cHBvcnQudjEuVGlja2V0IjMKE0Fzc2lnblRpY2tldFJlcXVlc3QSCgoCaWQYASABKAMSEAoIYWdlbnRfaWQYAiABKAMiOgoUQXNzaWduVGlja2V0UmVzcG9uc2USIgoGdGlja2V0GAEgASgLMhIuc3VwcG9ydC52MS5UaWNrZXQiWAoSQ2xvc2VUaWNrZXRSZXF1ZXN0EgoKAmlkGAEgASgDEiYKCGZlZWRiYWNrGAIgASgOMhQuc3VwcG9ydC52MS5GZWVkYmFjaxIOCgZyYXRpbmcYAyABKAUiOQoTQ2xvc2VUaWNrZXRSZXNwb25zZRIiCgZ0aWNrZXQYASABKAsyEi5zdXBwb3J0LnYxLlRpY2tldCIqChxHZXRBbGxvd2VkVHJhbnNpdGlvbnNSZXF1ZXN0EgoKAmlkGAEgASgDIk0KEUFsbG93ZWRUcmFuc2l0aW9uEigKBnN0YXR1cxgBIAEoDjIYLnN1cHBvcnQudjEuVGlja2V0U3RhdHVzEg4KBm1ldGhvZBgCIAEoCSKFAQodR2V0QWxsb3dlZFRyYW5zaXRpb25zUmVzcG9uc2USMAoOY3VycmVudF9zdGF0dXMYASABKA4yGC5zdXBwb3J0LnYxLlRpY2tldFN0YXR1cxIyCgt0cmFuc2l0aW9ucxgCIAMoCzIdLnN1cHBvcnQudjEuQWxsb3dlZFRyYW5zaXRpb24ivwEKEVdhdGNoUXVldWVSZXF1ZXN0EhUKDWRlcGFydG1lbnRfaWQYASABKAMSGQoRYXNzaWduZWRfYWdlbnRfaWQYAiABKAMSNQoSbWluX3ByaW9yaXR5X2xldmVsGAMgASgOMhkuc3VwcG9ydC52MS5Qcmlvcml0eUxldmVsEhEKCXRpY2tldF9pZBgEIAEoAxIYChBpbmNsdWRlX21lc3NhZ2VzGAUgASgIEhQKDHJlc3VtZV9hZnRlchgGIAEoAyLLAQoKUXVldWVFdmVudBIQCghzZXF1ZW5jZRgBIAEoAxIoCgRraW5kGAIgASgOMhouc3VwcG9ydC52MS5RdWV1ZUV2ZW50S2luZBIuCgpldmVudF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIiCgZ0aWNrZXQYBCABKAsyEi5zdXBwb3J0LnYxLlRpY2tldBIcCgNsb2cYBSABKAsyDy5zdXBwb3J0LnYxLkxvZxIPCgdyZW1vdmVkGAYgASgIIh8KC1NuYXBzaG90RW5kEhAKCHNlcXVlbmNlGAEgASgDIh0KCUhlYXJ0YmVhdBIQCghzZXF1ZW5jZRgBIAEoAyLRAQoSV2F0Y2hRdWV1ZVJlc3BvbnNlEi0KD3NuYXBzaG90X3RpY2tldBgBIAEoCzISLnN1cHBvcnQudjEuVGlja2V0SAASLwoMc25hcHNob3RfZW5kGAIgASgLMhcuc3VwcG9ydC52MS5TbmFwc2hvdEVuZEgAEicKBWV2ZW50GAMgASgLMhYuc3VwcG9ydC52MS5RdWV1ZUV2ZW50SAASKgoJaGVhcnRiZWF0GAQgASgLMhUuc3VwcG9ydC52MS5IZWFydGJlYXRIAEIGCgRpdGVtKmQKC1RpY2tldE9yZGVyEhwKGFRJQ0tFVF9PUkRFUl9VTlNQRUNJRklFRBAAEhkKFVRJQ0tFVF9PUkRFUl9QUklPUklUWRABEhwKGFRJQ0tFVF9PUkRFUl9DUkVBVEVfVElNRRACKq4CCg5RdWV1ZUV2ZW50S2luZBIgChxRVUVVRV9FVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASIwofUVVFVUVfRVZFTlRfS0lORF9USUNLRVRfQ1JFQVRFRBABEiMKH1FVRVVFX0VWRU5UX0tJTkRfVElDS0VUX1VQREFURUQQAhIlCiFRVUVVRV9FVkVOVF9LSU5EX1BSSU9SSVRZX0NIQU5HRUQQAxIdChlRVUVVRV9FVkVOVF9LSU5EX0FTU0lHTkVEEAQSIwofUVVFVUVfRVZFTlRfS0lORF9TVEFUVVNfQ0hBTkdFRBAFEiEKHVFVRVVFX0VWRU5UX0tJTkRfU0xBX0JSRUFDSEVEEAYSIgoeUVVFVUVfRVZFTlRfS0lORF9NRVNTQUdFX0FEREVEEAcylAYKDVRpY2tldFNlcnZpY2USUQoMQ3JlYXRlVGlja2V0Eh8uc3VwcG9ydC52MS5DcmVhdGVUaWNrZXRSZXF1ZXN0GiAuc3VwcG9ydC52MS5DcmVhdGVUaWNrZXRSZXNwb25zZRJICglHZXRUaWNrZXQSHC5zdXBwb3J0LnYxLkdldFRpY2tldFJlcXVlc3QaHS5zdXBwb3J0LnYxLkdldFRpY2tldFJlc3BvbnNlEk4KC0xpc3RUaWNrZXRzEh4uc3VwcG9ydC52MS5MaXN0VGlja2V0c1JlcXVlc3QaHy5zdXBwb3J0LnYxLkxpc3RUaWNrZXRzUmVzcG9uc2USUQoMVXBkYXRlVGlja2V0Eh8uc3VwcG9ydC52MS5VcGRhdGVUaWNrZXRSZXF1ZXN0GiAuc3VwcG9ydC52MS5VcGRhdGVUaWNrZXRSZXNwb25zZRJjChJVcGRhdGVUaWNrZXRTdGF0dXMSJS5zdXBwb3J0LnYxLlVwZGF0ZVRpY2tldFN0YXR1c1JlcXVlc3QaJi5zdXBwb3J0LnYxLlVwZGF0ZVRpY2tldFN0YXR1c1Jlc3BvbnNlElEKDEFzc2lnblRpY2tldBIfLnN1cHBvcnQudjEuQXNzaWduVGlja2V0UmVxdWVzdBogLnN1cHBvcnQudjEuQXNzaWduVGlja2V0UmVzcG9uc2USTgoLQ2xvc2VUaWNrZXQSHi5zdXBwb3J0LnYxLkNsb3NlVGlja2V0UmVxdWVzdBofLnN1cHBvcnQudjEuQ2xvc2VUaWNrZXRSZXNwb25zZRJsChVHZXRBbGxvd2VkVHJhbnNpdGlvbnMSKC5zdXBwb3J0LnYxLkdldEFsbG93ZWRUcmFuc2l0aW9uc1JlcXVlc3QaKS5zdXBwb3J0LnYxLkdldEFsbG93ZWRUcmFuc2l0aW9uc1Jlc3BvbnNlEk0KCldhdGNoUXVldWUSHS5zdXBwb3J0LnYxLldhdGNoUXVldWVSZXF1ZXN0Gh4uc3VwcG9ydC52MS5XYXRjaFF1ZXVlUmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_support_v1_common]);
+  fileDesc("Ch9zdXBwb3J0L3YxL3RpY2tldF9zZXJ2aWNlLnByb3RvEgpzdXBwb3J0LnYxIuEBChNDcmVhdGVUaWNrZXRSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgDEhUKDWRlcGFydG1lbnRfaWQYAiABKAMSLAoIY2F0ZWdvcnkYAyABKA4yGi5zdXBwb3J0LnYxLlRpY2tldENhdGVnb3J5Eg8KB3N1YmplY3QYBCABKAkSEwoLZGVzY3JpcHRpb24YBSABKAkSJgoIc2V2ZXJpdHkYBiABKA4yFC5zdXBwb3J0LnYxLlNldmVyaXR5Eg4KBmltcGFjdBgHIAEoBRISCgpyZXF1ZXN0X2lkGAggASgJIjoKFENyZWF0ZVRpY2tldFJlc3BvbnNlEiIKBnRpY2tldBgBIAEoCzISLnN1cHBvcnQudjEuVGlja2V0Ih4KEEdldFRpY2tldFJlcXVlc3QSCgoCaWQYASABKAMiNwoRR2V0VGlja2V0UmVzcG9uc2USIgoGdGlja2V0GAEgASgLMhIuc3VwcG9ydC52MS5UaWNrZXQitAIKEkxpc3RUaWNrZXRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRITCgtjdXN0b21lcl9pZBgDIAEoAxIqCghzdGF0dXNlcxgEIAMoDjIYLnN1cHBvcnQudjEuVGlja2V0U3RhdHVzEiYKCHNldmVyaXR5GAUgASgOMhQuc3VwcG9ydC52MS5TZXZlcml0eRIxCg5wcmlvcml0eV9sZXZlbBgGIAEoDjIZLnN1cHBvcnQudjEuUHJpb3JpdHlMZXZlbBIVCg1kZXBhcnRtZW50X2lkGAcgASgDEhkKEWFzc2lnbmVkX2FnZW50X2lkGAggASgDEikKCG9yZGVyX2J5GAkgASgOMhcuc3VwcG9ydC52MS5UaWNrZXRPcmRlciJTChNMaXN0VGlja2V0c1Jlc3BvbnNlEiMKB3RpY2tldHMYASADKAsyEi5zdXBwb3J0LnYxLlRpY2tldBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiagoTVXBkYXRlVGlja2V0UmVxdWVzdBIiCgZ0aWNrZXQYASABKAsyEi5zdXBwb3J0LnYxLlRpY2tldBIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siOgoUVXBkYXRlVGlja2V0UmVzcG9uc2USIgoGdGlja2V0GAEgASgLMhIuc3VwcG9ydC52MS5UaWNrZXQiXwoZVXBkYXRlVGlja2V0U3RhdHVzUmVxdWVzdBIKCgJpZBgBIAEoAxIoCgZzdGF0dXMYAiABKA4yGC5zdXBwb3J0LnYxLlRpY2tldFN0YXR1cxIMCgRldGFnGAMgASgJIkAKGlVwZGF0ZVRpY2tldFN0YXR1c1Jlc3BvbnNlEiIKBnRpY2tldBgBIAEoCzISLnN1cHBvcnQudjEuVGlja2V0IjMKE0Fzc2lnblRpY2tldFJlcXVlc3QSCgoCaWQYASABKAMSEAoIYWdlbnRfaWQYAiABKAMiOgoUQXNzaWduVGlja2V0UmVzcG9uc2USIgoGdGlja2V0GAEgASgLMhIuc3VwcG9ydC52MS5UaWNrZXQiWAoSQ2xvc2VUaWNrZXRSZXF1ZXN0EgoKAmlkGAEgASgDEiYKCGZlZWRiYWNrGAIgASgOMhQuc3VwcG9ydC52MS5GZWVkYmFjaxIOCgZyYXRpbmcYAyABKAUiOQoTQ2xvc2VUaWNrZXRSZXNwb25zZRIiCgZ0aWNrZXQYASABKAsyEi5zdXBwb3J0LnYxLlRpY2tldCIqChxHZXRBbGxvd2VkVHJhbnNpdGlvbnNSZXF1ZXN0EgoKAmlkGAEgASgDIk0KEUFsbG93ZWRUcmFuc2l0aW9uEigKBnN0YXR1cxgBIAEoDjIYLnN1cHBvcnQudjEuVGlja2V0U3RhdHVzEg4KBm1ldGhvZBgCIAEoCSKFAQodR2V0QWxsb3dlZFRyYW5zaXRpb25zUmVzcG9uc2USMAoOY3VycmVudF9zdGF0dXMYASABKA4yGC5zdXBwb3J0LnYxLlRpY2tldFN0YXR1cxIyCgt0cmFuc2l0aW9ucxgCIAMoCzIdLnN1cHBvcnQudjEuQWxsb3dlZFRyYW5zaXRpb24ivwEKEVdhdGNoUXVldWVSZXF1ZXN0EhUKDWRlcGFydG1lbnRfaWQYASABKAMSGQoRYXNzaWduZWRfYWdlbnRfaWQYAiABKAMSNQoSbWluX3ByaW9yaXR5X2xldmVsGAMgASgOMhkuc3VwcG9ydC52MS5Qcmlvcml0eUxldmVsEhEKCXRpY2tldF9pZBgEIAEoAxIYChBpbmNsdWRlX21lc3NhZ2VzGAUgASgIEhQKDHJlc3VtZV9hZnRlchgGIAEoAyLLAQoKUXVldWVFdmVudBIQCghzZXF1ZW5jZRgBIAEoAxIoCgRraW5kGAIgASgOMhouc3VwcG9ydC52MS5RdWV1ZUV2ZW50S2luZBIuCgpldmVudF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIiCgZ0aWNrZXQYBCABKAsyEi5zdXBwb3J0LnYxLlRpY2tldBIcCgNsb2cYBSABKAsyDy5zdXBwb3J0LnYxLkxvZxIPCgdyZW1vdmVkGAYgASgIIh8KC1NuYXBzaG90RW5kEhAKCHNlcXVlbmNlGAEgASgDIh0KCUhlYXJ0YmVhdBIQCghzZXF1ZW5jZRgBIAEoAyLRAQoSV2F0Y2hRdWV1ZVJlc3BvbnNlEi0KD3NuYXBzaG90X3RpY2tldBgBIAEoCzISLnN1cHBvcnQudjEuVGlja2V0SAASLwoMc25hcHNob3RfZW5kGAIgASgLMhcuc3VwcG9ydC52MS5TbmFwc2hvdEVuZEgAEicKBWV2ZW50GAMgASgLMhYuc3VwcG9ydC52MS5RdWV1ZUV2ZW50SAASKgoJaGVhcnRiZWF0GAQgASgLMhUuc3VwcG9ydC52MS5IZWFydGJlYXRIAEIGCgRpdGVtIqkCChRTZWFyY2hUaWNrZXRzUmVxdWVzdBINCgVxdWVyeRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIqCghzdGF0dXNlcxgEIAMoDjIYLnN1cHBvcnQudjEuVGlja2V0U3RhdHVzEhUKDWRlcGFydG1lbnRfaWQYBSABKAMSMQoOcHJpb3JpdHlfbGV2ZWwYBiABKA4yGS5zdXBwb3J0LnYxLlByaW9yaXR5TGV2ZWwSMQoNY3JlYXRlZF9hZnRlchgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOY3JlYXRlZF9iZWZvcmUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImEKFVNlYXJjaFRpY2tldHNSZXNwb25zZRIvCgdyZXN1bHRzGAEgAygLMh4uc3VwcG9ydC52MS5UaWNrZXRTZWFyY2hSZXN1bHQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIocBChJUaWNrZXRTZWFyY2hSZXN1bHQSIgoGdGlja2V0GAEgASgLMhIuc3VwcG9ydC52MS5UaWNrZXQSDwoHc25pcHBldBgCIAEoCRIpCgpoaWdobGlnaHRzGAMgAygLMhUuc3VwcG9ydC52MS5UZXh0UmFuZ2USEQoJcmVsZXZhbmNlGAQgASgBIicKCVRleHRSYW5nZRINCgVzdGFydBgBIAEoBRILCgNlbmQYAiABKAUqZAoLVGlja2V0T3JkZXISHAoYVElDS0VUX09SREVSX1VOU1BFQ0lGSUVEEAASGQoVVElDS0VUX09SREVSX1BSSU9SSVRZEAESHAoYVElDS0VUX09SREVSX0NSRUFURV9USU1FEAIqrgIKDlF1ZXVlRXZlbnRLaW5kEiAKHFFVRVVFX0VWRU5UX0tJTkRfVU5TUEVDSUZJRUQQABIjCh9RVUVVRV9FVkVOVF9LSU5EX1RJQ0tFVF9DUkVBVEVEEAESIwofUVVFVUVfRVZFTlRfS0lORF9USUNLRVRfVVBEQVRFRBACEiUKIVFVRVVFX0VWRU5UX0tJTkRfUFJJT1JJVFlfQ0hBTkdFRBADEh0KGVFVRVVFX0VWRU5UX0tJTkRfQVNTSUdORUQQBBIjCh9RVUVVRV9FVkVOVF9LSU5EX1NUQVRVU19DSEFOR0VEEAUSIQodUVVFVUVfRVZFTlRfS0lORF9TTEFfQlJFQUNIRUQQBhIiCh5RVUVVRV9FVkVOVF9LSU5EX01FU1NBR0VfQURERUQQBzLqBgoNVGlja2V0U2VydmljZRJRCgxDcmVhdGVUaWNrZXQSHy5zdXBwb3J0LnYxLkNyZWF0ZVRpY2tldFJlcXVlc3QaIC5zdXBwb3J0LnYxLkNyZWF0ZVRpY2tldFJlc3BvbnNlEkgKCUdldFRpY2tldBIcLnN1cHBvcnQudjEuR2V0VGlja2V0UmVxdWVzdBodLnN1cHBvcnQudjEuR2V0VGlja2V0UmVzcG9uc2USTgoLTGlzdFRpY2tldHMSHi5zdXBwb3J0LnYxLkxpc3RUaWNrZXRzUmVxdWVzdBofLnN1cHBvcnQudjEuTGlzdFRpY2tldHNSZXNwb25zZRJRCgxVcGRhdGVUaWNrZXQSHy5zdXBwb3J0LnYxLlVwZGF0ZVRpY2tldFJlcXVlc3QaIC5zdXBwb3J0LnYxLlVwZGF0ZVRpY2tldFJlc3BvbnNlEmMKElVwZGF0ZVRpY2tldFN0YXR1cxIlLnN1cHBvcnQudjEuVXBkYXRlVGlja2V0U3RhdHVzUmVxdWVzdBomLnN1cHBvcnQudjEuVXBkYXRlVGlja2V0U3RhdHVzUmVzcG9uc2USUQoMQXNzaWduVGlja2V0Eh8uc3VwcG9ydC52MS5Bc3NpZ25UaWNrZXRSZXF1ZXN0GiAuc3VwcG9ydC52MS5Bc3NpZ25UaWNrZXRSZXNwb25zZRJOCgtDbG9zZVRpY2tldBIeLnN1cHBvcnQudjEuQ2xvc2VUaWNrZXRSZXF1ZXN0Gh8uc3VwcG9ydC52MS5DbG9zZVRpY2tldFJlc3BvbnNlEmwKFUdldEFsbG93ZWRUcmFuc2l0aW9ucxIoLnN1cHBvcnQudjEuR2V0QWxsb3dlZFRyYW5zaXRpb25zUmVxdWVzdBopLnN1cHBvcnQudjEuR2V0QWxsb3dlZFRyYW5zaXRpb25zUmVzcG9uc2USTQoKV2F0Y2hRdWV1ZRIdLnN1cHBvcnQudjEuV2F0Y2hRdWV1ZVJlcXVlc3QaHi5zdXBwb3J0LnYxLldhdGNoUXVldWVSZXNwb25zZTABElQKDVNlYXJjaFRpY2tldHMSIC5zdXBwb3J0LnYxLlNlYXJjaFRpY2tldHNSZXF1ZXN0GiEuc3VwcG9ydC52MS5TZWFyY2hUaWNrZXRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_support_v1_common]);
 
 /**
  * The ticket to open.
@@ -749,6 +749,179 @@ export const WatchQueueResponseSchema: GenMessage<WatchQueueResponse> = /*@__PUR
   messageDesc(file_support_v1_ticket_service, 21);
 
 /**
+ * A full-text search over tickets.
+ *
+ * @generated from message support.v1.SearchTicketsRequest
+ */
+export type SearchTicketsRequest = Message<"support.v1.SearchTicketsRequest"> & {
+  /**
+   * The words to look for; required, at most 1,024 bytes. Words are runs of letters and
+   * digits, three or more long (at most 16 are used); every one must match a word of the
+   * ticket or its start ("refund" finds "refunds"). Anything else (quotes, operators, `*`)
+   * only separates words.
+   *
+   * @generated from field: string query = 1;
+   */
+  query: string;
+
+  /**
+   * Maximum results (default 20, values above 100 are clamped to 100).
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of the previous page; the other fields must not change between pages.
+   * Results end after the first 1,000.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+
+  /**
+   * Only tickets in these statuses, if any.
+   *
+   * @generated from field: repeated support.v1.TicketStatus statuses = 4;
+   */
+  statuses: TicketStatus[];
+
+  /**
+   * Only this department's tickets, if non-zero.
+   *
+   * @generated from field: int64 department_id = 5;
+   */
+  departmentId: bigint;
+
+  /**
+   * Only tickets at this priority level, if set.
+   *
+   * @generated from field: support.v1.PriorityLevel priority_level = 6;
+   */
+  priorityLevel: PriorityLevel;
+
+  /**
+   * Only tickets created at or after this time, if set.
+   *
+   * @generated from field: google.protobuf.Timestamp created_after = 7;
+   */
+  createdAfter?: Timestamp | undefined;
+
+  /**
+   * Only tickets created before this time, if set.
+   *
+   * @generated from field: google.protobuf.Timestamp created_before = 8;
+   */
+  createdBefore?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message support.v1.SearchTicketsRequest.
+ * Use `create(SearchTicketsRequestSchema)` to create a new message.
+ */
+export const SearchTicketsRequestSchema: GenMessage<SearchTicketsRequest> = /*@__PURE__*/
+  messageDesc(file_support_v1_ticket_service, 22);
+
+/**
+ * A page of search results.
+ *
+ * @generated from message support.v1.SearchTicketsResponse
+ */
+export type SearchTicketsResponse = Message<"support.v1.SearchTicketsResponse"> & {
+  /**
+   * The matching tickets on this page, most relevant first.
+   *
+   * @generated from field: repeated support.v1.TicketSearchResult results = 1;
+   */
+  results: TicketSearchResult[];
+
+  /**
+   * Pass as page_token to get the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message support.v1.SearchTicketsResponse.
+ * Use `create(SearchTicketsResponseSchema)` to create a new message.
+ */
+export const SearchTicketsResponseSchema: GenMessage<SearchTicketsResponse> = /*@__PURE__*/
+  messageDesc(file_support_v1_ticket_service, 23);
+
+/**
+ * One ticket that matched a search.
+ *
+ * @generated from message support.v1.TicketSearchResult
+ */
+export type TicketSearchResult = Message<"support.v1.TicketSearchResult"> & {
+  /**
+   * The ticket.
+   *
+   * @generated from field: support.v1.Ticket ticket = 1;
+   */
+  ticket?: Ticket | undefined;
+
+  /**
+   * A passage (about 160 characters) of the subject, description or a message where the
+   * words matched, with an ellipsis where it was cut.
+   *
+   * @generated from field: string snippet = 2;
+   */
+  snippet: string;
+
+  /**
+   * Where the matching words are in snippet.
+   *
+   * @generated from field: repeated support.v1.TextRange highlights = 3;
+   */
+  highlights: TextRange[];
+
+  /**
+   * How well the ticket matched: higher is better, comparable within one search only.
+   *
+   * @generated from field: double relevance = 4;
+   */
+  relevance: number;
+};
+
+/**
+ * Describes the message support.v1.TicketSearchResult.
+ * Use `create(TicketSearchResultSchema)` to create a new message.
+ */
+export const TicketSearchResultSchema: GenMessage<TicketSearchResult> = /*@__PURE__*/
+  messageDesc(file_support_v1_ticket_service, 24);
+
+/**
+ * A range of a text, [start, end) in Unicode code points.
+ *
+ * @generated from message support.v1.TextRange
+ */
+export type TextRange = Message<"support.v1.TextRange"> & {
+  /**
+   * The first code point.
+   *
+   * @generated from field: int32 start = 1;
+   */
+  start: number;
+
+  /**
+   * One past the last code point.
+   *
+   * @generated from field: int32 end = 2;
+   */
+  end: number;
+};
+
+/**
+ * Describes the message support.v1.TextRange.
+ * Use `create(TextRangeSchema)` to create a new message.
+ */
+export const TextRangeSchema: GenMessage<TextRange> = /*@__PURE__*/
+  messageDesc(file_support_v1_ticket_service, 25);
+
+/**
  * The orders a ticket list can take; both are total and stable.
  *
  * @generated from enum support.v1.TicketOrder
@@ -946,6 +1119,17 @@ export const TicketService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchQueueRequestSchema;
     output: typeof WatchQueueResponseSchema;
+  },
+  /**
+   * Finds the tickets the caller may see whose subject, description or public messages (and,
+   * for staff, internal notes) hold every word of a query, most relevant first.
+   *
+   * @generated from rpc support.v1.TicketService.SearchTickets
+   */
+  searchTickets: {
+    methodKind: "unary";
+    input: typeof SearchTicketsRequestSchema;
+    output: typeof SearchTicketsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_support_v1_ticket_service, 0);
