@@ -10,6 +10,7 @@ import { adminAgents, adminCustomers, adminDepartments } from "./pages/admin";
 import { myTickets, newTicket } from "./pages/customer";
 import { dashboard } from "./pages/dashboard";
 import { queue } from "./pages/queue";
+import { searchBox, searchPage } from "./pages/search";
 import { register, signIn } from "./pages/signin";
 import { ticketPage } from "./pages/ticket";
 
@@ -27,6 +28,7 @@ const ROUTES: Record<string, { page: Page; roles: string[] | null; title: string
   new: { page: newTicket, roles: ["customer"], title: "New ticket" },
   ticket: { page: ticketPage, roles: ["customer", ...STAFF], title: "Ticket" },
   queue: { page: queue, roles: STAFF, title: "Queue" },
+  search: { page: searchPage, roles: ["customer", ...STAFF], title: "Search" },
   dashboard: { page: dashboard, roles: MANAGERS, title: "Dashboard" },
   departments: { page: adminDepartments, roles: ADMINS, title: "Departments" },
   agents: { page: adminAgents, roles: ADMINS, title: "Agents" },
@@ -94,7 +96,7 @@ function bar(): void {
   if (w.agentId > 0n) void agents.getAgent({ id: w.agentId }).then((r) => r.agent && named(r.agent.firstName, r.agent.lastName), () => {});
   if (w.customerId > 0n) void customers.getCustomer({ id: w.customerId }).then((r) => r.customer && named(r.customer.firstName, r.customer.lastName), () => {});
   const availability = w.agentId > 0n ? availabilitySwitch(w.agentId) : null;
-  fill(el, h("strong", { class: "brand" }, "Support"), h("nav", {}, links), label, availability, out);
+  fill(el, h("strong", { class: "brand" }, "Support"), h("nav", {}, links), searchBox(), label, availability, out);
 }
 
 /** An agent's own ACTIVE/OFF switch. */

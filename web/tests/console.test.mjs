@@ -153,6 +153,27 @@ describe("the console", () => {
     await shot(customer, "customer-conversation");
   });
 
+  test("search: staff find internal notes; a customer finds her ticket by its public words only", async () => {
+    await agent.getByRole("searchbox", { name: "Search tickets" }).fill("legacy plan");
+    await agent.getByRole("searchbox", { name: "Search tickets" }).press("Enter");
+    const hit = agent.locator(`ol.results li[data-ticket="${ticketId}"]`);
+    await hit.waitFor({ timeout: 5000 });
+    assert.deepEqual(await hit.locator("mark").allTextContents(), ["legacy", "plan"]);
+    await shot(agent, "agent-search");
+
+    await customer.getByRole("searchbox", { name: "Search tickets" }).fill("legacy plan");
+    await customer.getByRole("searchbox", { name: "Search tickets" }).press("Enter");
+    await customer.getByText("No tickets match.").waitFor({ timeout: 5000 });
+    await customer.getByLabel("Words").fill("receipt");
+    await customer.getByRole("button", { name: "Search" }).click();
+    await customer.locator(`ol.results li[data-ticket="${ticketId}"] mark`, { hasText: "receipt" }).waitFor({ timeout: 5000 });
+    // Both back on the ticket, from their results.
+    await customer.locator(`ol.results li[data-ticket="${ticketId}"] a`).click();
+    await customer.locator("h1", { hasText: "#" }).waitFor();
+    await hit.locator("a").click();
+    await agent.getByRole("button", { name: "Move to Resolved" }).waitFor();
+  });
+
   test("3. the customer closes the ticket with a rating", async () => {
     await agent.getByRole("button", { name: "Move to Resolved" }).click();
     await customer.locator("h1 + .meta .status", { hasText: "Resolved" }).waitFor({ timeout: 5000 });
