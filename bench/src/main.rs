@@ -14,6 +14,7 @@ mod load;
 mod metrics_cost;
 mod raw;
 mod report;
+mod search;
 mod server;
 mod watch;
 mod workload;
@@ -105,7 +106,20 @@ enum Scenario {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
-    /// Every scenario above but `reports`, with their defaults (or `--quick` ones).
+    /// SearchTickets against an existing (seeded) database: two-word queries from the
+    /// demo's vocabulary, closed-loop callers; p50, p90, p99 and max.
+    Search {
+        /// The database, e.g. filled by `support-service seed-demo --scale 100`.
+        #[arg(long)]
+        database_url: String,
+        /// Concurrent callers.
+        #[arg(long, default_value_t = 16)]
+        callers: usize,
+        /// Seconds of calling (after one unmeasured second).
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+    /// Every scenario above but `reports` and `search`, with their defaults (or `--quick` ones).
     All {
         #[command(flatten)]
         common: Common,
@@ -195,6 +209,7 @@ fn main() -> Fallible<()> {
         match cli.scenario {
             Scenario::Serve { database_url } => server::serve_child(database_url).await,
             Scenario::Reports { database_url, runs } => reports(database_url, runs.max(1)).await,
+            Scenario::Search { database_url, callers, seconds } => search(database_url, callers.max(1), seconds).await,
             Scenario::CreateTicket(a) => one(command, &a.common, Job::Compare(&a, Kind::CreateTicket)).await,
             Scenario::GetTicket(a) => one(command, &a.common, Job::Compare(&a, Kind::GetTicket)).await,
             Scenario::ListTickets(a) => one(command, &a.common, Job::Compare(&a, Kind::ListTickets)).await,
@@ -601,20 +616,9 @@ async fn all(command: String, common: Common, quick: bool, write: bool) -> Falli
     }
 }
 
-/// A scenario of `all`, with its options.
-#[derive(Debug)]
-enum Owned {
-    Compare(TableArgs, Kind),
-    Watch(WatchArgs),
-    Idle(IdleArgs),
-    Memory(MemoryArgs),
-}
-
-/// Times each report `runs` times (after one warm-up call) through the generated client.
-async fn reports(url: String, runs: usize) -> Fallible<()> {
-    let server = ServerProcess::start(&url)?;
-    // A freshly seeded database's events are numbered by the server's sequencer on its
-    // first start; time the reports once that work is done, not beside it.
+/// Waits until the server's sequencer has numbered every event of a freshly seeded
+/// database (its first start does that work): measure once it is done, not beside it.
+async fn settled(url: String) -> Fallible<()> {
     let db = sea_orm::Database::connect(url).await?;
     loop {
         use sea_orm::ConnectionTrait;
@@ -634,6 +638,50 @@ async fn reports(url: String, runs: usize) -> Fallible<()> {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     db.close().await?;
+    Ok(())
+}
+
+/// SearchTickets latency on an existing database.
+async fn search(url: String, callers: usize, seconds: f64) -> Fallible<()> {
+    let server = ServerProcess::start(&url)?;
+    settled(url).await?;
+    let clients = Clients::new(connect(&server.uri, &server.token).await?);
+    search::run(&clients, callers, 1.0).await?;
+    let before = server.usage();
+    let started = Instant::now();
+    let r = search::run(&clients, callers, seconds).await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = server.usage().cpu_secs - before.cpu_secs;
+    let ms = |q: f64| r.latency.value_at_quantile(q) as f64 / 1000.0;
+    let calls = r.latency.len();
+    println!("| callers | calls/s | p50 ms | p90 ms | p99 ms | max ms | results per call | server CPU µs/call |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {callers} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.0} |",
+        calls as f64 / elapsed,
+        ms(0.5),
+        ms(0.9),
+        ms(0.99),
+        r.latency.max() as f64 / 1000.0,
+        r.results as f64 / calls.max(1) as f64,
+        cpu * 1e6 / calls.max(1) as f64,
+    );
+    server.stop()
+}
+
+/// A scenario of `all`, with its options.
+#[derive(Debug)]
+enum Owned {
+    Compare(TableArgs, Kind),
+    Watch(WatchArgs),
+    Idle(IdleArgs),
+    Memory(MemoryArgs),
+}
+
+/// Times each report `runs` times (after one warm-up call) through the generated client.
+async fn reports(url: String, runs: usize) -> Fallible<()> {
+    let server = ServerProcess::start(&url)?;
+    settled(url).await?;
     let mut client = Clients::new(connect(&server.uri, &server.token).await?).reports;
     let month = Some(pb::ReportScope {
         start_time: Some(prost_types::Timestamp { seconds: 1_788_220_800, nanos: 0 }), // 2026-09-01
