@@ -21,9 +21,9 @@ use crate::domain::NewCustomer;
 use crate::domain::access::Principal;
 use crate::error::{AppError, AppResult};
 use crate::observe::metrics::{ReasonLabels, SecurityMetrics};
-use crate::repo::Repo;
 use crate::repo::credentials::{Account, Credential};
 use crate::repo::sign_in::{NewRefresh, Rotation};
+use crate::repo::{Repo, retry_conflicts};
 
 /// Tokens handed to a signed-in caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,7 +114,7 @@ impl Accounts {
         self.throttle_peer(peer, "sign-ups")?;
         let hash = hash_off_runtime(password).await?;
         let (refresh_token, refresh) = self.new_refresh()?;
-        let customer = self.repo.register_customer(&new, &hash, &refresh, Utc::now()).await?;
+        let customer = retry_conflicts(|| self.repo.register_customer(&new, &hash, &refresh, Utc::now())).await?;
         // A new account is at generation 0.
         let access_token = self.tokens.mint(&Principal::customer(customer.id))?;
         Ok((customer.id, self.pair(access_token, refresh_token)))
@@ -181,14 +181,15 @@ impl Accounts {
             return Err(AppError::invalid("current_password", "is not your current password"));
         }
         let hash = hash_off_runtime(new).await?;
-        let credential = self.repo.set_password(account, &hash, Utc::now()).await?;
+        let credential = retry_conflicts(|| self.repo.set_password(account, &hash, Utc::now())).await?;
         self.standings.record(&credential);
         self.sign_in(&credential).await
     }
 
     /// Signs out the sign-in of a refresh token (its family). Unknown tokens are fine.
     pub async fn logout(&self, presented: &str) -> AppResult<()> {
-        self.repo.revoke_refresh_family(&digest(presented), Utc::now()).await?;
+        let family = digest(presented);
+        retry_conflicts(|| self.repo.revoke_refresh_family(&family, Utc::now())).await?;
         Ok(())
     }
 
@@ -198,7 +199,8 @@ impl Accounts {
         let ttl = chrono::Duration::from_std(self.settings.set_password_ttl).unwrap_or(chrono::Duration::days(3));
         let now = Utc::now();
         let expires_at = now + ttl;
-        self.repo.issue_set_password(account, &digest(&token), expires_at, now).await?;
+        let digested = digest(&token);
+        retry_conflicts(|| self.repo.issue_set_password(account, &digested, expires_at, now)).await?;
         Ok(SetPasswordToken { token, expires_at })
     }
 
@@ -206,8 +208,10 @@ impl Accounts {
     pub async fn set_password_with_token(&self, token: &str, password: String) -> AppResult<TokenPair> {
         let hash = hash_off_runtime(password).await?;
         let (refresh_token, refresh) = self.new_refresh()?;
-        let credential =
-            self.repo.set_password_with_token(&digest(token), &hash, &refresh, Utc::now()).await?.ok_or_else(|| {
+        let digested = digest(token);
+        let credential = retry_conflicts(|| self.repo.set_password_with_token(&digested, &hash, &refresh, Utc::now()))
+            .await?
+            .ok_or_else(|| {
                 AppError::Unauthenticated("the set-password token is not valid, was used or has expired".into())
             })?;
         self.standings.record(&credential);
@@ -220,7 +224,7 @@ impl Accounts {
 
     /// Disables or enables an account; its tokens so far stop working at once.
     pub async fn set_enabled(&self, account: Account, enabled: bool) -> AppResult<()> {
-        let credential = self.repo.set_enabled(account, enabled).await?;
+        let credential = retry_conflicts(|| self.repo.set_enabled(account, enabled)).await?;
         self.standings.record(&credential);
         Ok(())
     }
@@ -237,7 +241,7 @@ impl Accounts {
     async fn sign_in(&self, credential: &Credential) -> AppResult<TokenPair> {
         let who = self.principal(credential).await?;
         let (refresh_token, refresh) = self.new_refresh()?;
-        self.repo.issue_refresh(credential.id, &refresh, Utc::now()).await?;
+        retry_conflicts(|| self.repo.issue_refresh(credential.id, &refresh, Utc::now())).await?;
         Ok(self.pair(self.tokens.mint_generation(&who, credential.generation)?, refresh_token))
     }
 
@@ -245,7 +249,8 @@ impl Accounts {
     /// token again revokes every token of its sign-in.
     pub async fn refresh(&self, presented: &str) -> AppResult<TokenPair> {
         let (refresh_token, next) = self.new_refresh()?;
-        match self.repo.rotate_refresh(&digest(presented), &next, Utc::now()).await? {
+        let presented = digest(presented);
+        match retry_conflicts(|| self.repo.rotate_refresh(&presented, &next, Utc::now())).await? {
             Rotation::Rotated(credential) if credential.disabled => {
                 Err(AppError::Unauthenticated("this account is disabled; ask an admin".into()))
             }
@@ -266,7 +271,8 @@ impl Accounts {
     /// working and their refresh tokens are revoked.
     pub async fn set_agent_password(&self, agent_id: i64, password: String) -> AppResult<()> {
         let hash = hash_off_runtime(password).await?;
-        let credential = self.repo.set_password(Account::Agent(agent_id), &hash, Utc::now()).await?;
+        let credential =
+            retry_conflicts(|| self.repo.set_password(Account::Agent(agent_id), &hash, Utc::now())).await?;
         self.standings.record(&credential);
         Ok(())
     }
