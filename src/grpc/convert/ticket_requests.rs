@@ -15,6 +15,23 @@ const SUBJECT_MAX: usize = 200;
 const BODY_MAX: usize = 10_000;
 const FILE_NAME_MAX: usize = 255;
 
+/// A `statuses` filter: at most the limit's count, each a status, sorted, without repeats.
+fn statuses(c: &mut Checker, given: &[i32], limits: &Limits) -> AppResult<Vec<Status>> {
+    if given.len() > limits.filter_values {
+        return Err(too_many("statuses", given.len(), limits.filter_values, "SUPPORT_MAX_FILTER_VALUES"));
+    }
+    let mut statuses = Vec::new();
+    for (i, s) in given.iter().enumerate() {
+        if let Some(s) = required(c, &format!("statuses[{i}]"), *s)
+            && !statuses.contains(&s)
+        {
+            statuses.push(s);
+        }
+    }
+    statuses.sort();
+    Ok(statuses)
+}
+
 /// Search results per page by default, and at most.
 const SEARCH_PAGE_SIZE: u64 = 20;
 const SEARCH_MAX_PAGE_SIZE: u64 = 100;
@@ -22,20 +39,9 @@ const SEARCH_MAX_PAGE_SIZE: u64 = 100;
 /// A full-text search, its words taken from the query (see `domain::search::terms`).
 pub fn ticket_search(r: &pb::SearchTicketsRequest, limits: &Limits) -> AppResult<(TicketSearch, PageRequest)> {
     let mut c = Checker::new();
-    if r.statuses.len() > limits.filter_values {
-        return Err(too_many("statuses", r.statuses.len(), limits.filter_values, "SUPPORT_MAX_FILTER_VALUES"));
-    }
+    let statuses = statuses(&mut c, &r.statuses, limits)?;
     let terms = c.take("query", crate::domain::search::terms(&r.query));
     let page = c.take("page_size", PageRequest::parse(r.page_size, &r.page_token));
-    let mut statuses = Vec::new();
-    for (i, s) in r.statuses.iter().enumerate() {
-        if let Some(s) = required(&mut c, &format!("statuses[{i}]"), *s)
-            && !statuses.contains(&s)
-        {
-            statuses.push(s);
-        }
-    }
-    statuses.sort();
     let department_id = match r.department_id {
         0 => None,
         d => c.take("department_id", v::id(d)),
@@ -152,23 +158,12 @@ pub fn ticket_query(
     limits: &Limits,
 ) -> AppResult<(TicketFilter, TicketOrder, PageRequest)> {
     let mut c = Checker::new();
-    if r.statuses.len() > limits.filter_values {
-        return Err(too_many("statuses", r.statuses.len(), limits.filter_values, "SUPPORT_MAX_FILTER_VALUES"));
-    }
+    let statuses = statuses(&mut c, &r.statuses, limits)?;
     let page = c.take("page_size", PageRequest::parse(r.page_size, &r.page_token));
     let positive = |c: &mut Checker, field: &str, value: i64| match value {
         0 => None,
         v => c.take(field, v::id(v)),
     };
-    let mut statuses = Vec::new();
-    for (i, s) in r.statuses.iter().enumerate() {
-        if let Some(s) = required(&mut c, &format!("statuses[{i}]"), *s)
-            && !statuses.contains(&s)
-        {
-            statuses.push(s);
-        }
-    }
-    statuses.sort();
     let filter = TicketFilter {
         customer_id: positive(&mut c, "customer_id", r.customer_id),
         statuses,
