@@ -172,6 +172,7 @@ enum Call {
     CreateTicket(pb::CreateTicketRequest),
     GetTicket(i64),
     ListTickets(pb::ListTicketsRequest),
+    SearchTickets(pb::SearchTicketsRequest),
     UpdateTicket(pb::UpdateTicketRequest),
     UpdateStatus(i64, i32, String),
     Assign(i64, i64),
@@ -281,6 +282,30 @@ fn data_call() -> impl Strategy<Value = Call> {
                 })
             }
         ),
+        (text(), num(), text(), proptest::collection::vec(enm(), 0..3), id(), enm(), timestamp(), timestamp())
+            .prop_map(
+                |(
+                    query,
+                    page_size,
+                    page_token,
+                    statuses,
+                    department_id,
+                    priority_level,
+                    created_after,
+                    created_before,
+                )| {
+                    Call::SearchTickets(pb::SearchTicketsRequest {
+                        query,
+                        page_size,
+                        page_token,
+                        statuses,
+                        department_id,
+                        priority_level,
+                        created_after,
+                        created_before,
+                    })
+                }
+            ),
         (ticket(), mask())
             .prop_map(|(t, m)| Call::UpdateTicket(pb::UpdateTicketRequest { ticket: Some(t), update_mask: m })),
         (id(), enm(), text()).prop_map(|(i, s, e)| Call::UpdateStatus(i, s, e)),
@@ -354,6 +379,7 @@ async fn perform(app: &mut Clients, call: Call) -> Result<(), tonic::Status> {
         Call::CreateTicket(r) => app.tickets.create_ticket(r).await.map(drop),
         Call::GetTicket(id) => app.tickets.get_ticket(pb::GetTicketRequest { id }).await.map(drop),
         Call::ListTickets(r) => app.tickets.list_tickets(r).await.map(drop),
+        Call::SearchTickets(r) => app.tickets.search_tickets(r).await.map(drop),
         Call::UpdateTicket(r) => app.tickets.update_ticket(r).await.map(drop),
         Call::UpdateStatus(id, status, etag) => {
             app.tickets.update_ticket_status(pb::UpdateTicketStatusRequest { id, status, etag }).await.map(drop)
@@ -468,6 +494,7 @@ const METHODS: &[&str] = &[
     "/support.v1.AgentService/SetAgentAvailability",
     "/support.v1.TicketService/CreateTicket",
     "/support.v1.TicketService/ListTickets",
+    "/support.v1.TicketService/SearchTickets",
     "/support.v1.TicketService/UpdateTicket",
     "/support.v1.LogService/AddLog",
     "/support.v1.LogService/MarkRead",
