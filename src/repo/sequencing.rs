@@ -138,16 +138,22 @@ impl SequencerSeat {
     pub async fn sequence_pending(&mut self, limit: u64) -> AppResult<Round> {
         let txn = self.conn.begin().await?;
         let start = max_sequence(&txn).await?;
-        let rows: Vec<(i64, sea_orm::prelude::DateTimeUtc)> = row::Entity::find()
+        let mut unnumbered = row::Entity::find()
             .select_only()
             .column(row::Column::Id)
             .column(row::Column::CreatedAt)
             .filter(row::Column::Sequence.is_null())
             .order_by_asc(row::Column::Id)
-            .limit(limit)
-            .into_tuple()
-            .all(&txn)
-            .await?;
+            .limit(limit);
+        if self.mysql {
+            // The (sequence, id) index holds the unnumbered events in id order; left to
+            // itself MariaDB walks the primary key past every numbered event, each round
+            // (2.3 s a round with 300,000 unnumbered events; 13 ms with the index).
+            use sea_orm::sea_query::extension::mysql::{IndexHintScope, MySqlSelectStatementExt};
+            sea_orm::QueryTrait::query(&mut unnumbered)
+                .force_index(sea_orm::sea_query::Alias::new("idx_queue_events_unnumbered"), IndexHintScope::All);
+        }
+        let rows: Vec<(i64, sea_orm::prelude::DateTimeUtc)> = unnumbered.into_tuple().all(&txn).await?;
         if rows.is_empty() {
             txn.commit().await?;
             return Ok(Round::default());
