@@ -137,6 +137,17 @@ impl From<DbErr> for AppError {
     }
 }
 
+/// A column that could not be read from a raw query's row: the database's own error, or a
+/// NULL where the query promised a value (a bug in the query, so INTERNAL).
+impl From<sea_orm::TryGetError> for AppError {
+    fn from(err: sea_orm::TryGetError) -> Self {
+        match err {
+            sea_orm::TryGetError::DbErr(e) => e.into(),
+            sea_orm::TryGetError::Null(column) => AppError::Internal(format!("column {column} was NULL")),
+        }
+    }
+}
+
 /// An error with its chain of causes, `outer: cause: root`, for log lines.
 pub fn chain(err: &dyn std::error::Error) -> String {
     let mut chain = err.to_string();

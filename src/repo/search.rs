@@ -18,7 +18,7 @@ use super::{Repo, paging};
 use crate::domain::access::TicketScope;
 use crate::domain::search::{MAX_TERM_CHARS, Snippet, snippet};
 use crate::domain::{Level, Page, PageRequest, Status, Ticket, Visibility};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 /// How deep results go: pages end after this many.
 pub const MAX_RESULTS: u64 = 1_000;
@@ -260,11 +260,5 @@ fn filters(sql: &mut String, values: &mut Vec<Value>, search: &TicketSearch, sco
     if let Some(t) = search.created_before {
         sql.push_str(" AND t.created_at < ?");
         values.push(t.into());
-    }
-}
-
-impl From<sea_orm::TryGetError> for AppError {
-    fn from(e: sea_orm::TryGetError) -> Self {
-        AppError::Internal(format!("reading a search result: {e:?}"))
     }
 }
