@@ -48,7 +48,11 @@ echo "== 1. 5,000 changes by 8 writers across 3 replicas"
 # shellcheck disable=SC2046
 "$python" tests/python/galera_load.py 5000 8 $(replica_addrs 1 2 3) | tee "$work/phase1.json"
 [ "$(claims)" = 1 ] || { echo "expected one sequencer, the logs claim $(claims) times" >&2; exit 1; }
-[ "$(conflicts)" = 0 ] || { echo "sequencing conflicts in steady state: $(conflicts)" >&2; exit 1; }
+[ "$(conflicts)" = 0 ] || {
+  echo "sequencing conflicts in steady state: $(conflicts)" >&2
+  cat "$work"/replica*.log | grep -h 'sequencing failed\|lost a lock conflict' | head -5 >&2
+  exit 1
+}
 echo "one sequencer, no sequencing conflict"
 
 echo "== 1b. read-your-writes: each write read at once through a replica on another node"
