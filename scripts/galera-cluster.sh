@@ -41,6 +41,8 @@ wsrep_cluster_address=gcomm://$peers
 wsrep_provider_options="gmcast.listen_addr=tcp://127.0.0.1:$gcomm;ist.recv_addr=127.0.0.1:$ist;gcache.size=64M"
 wsrep_sst_method=rsync
 wsrep_sst_receive_address=127.0.0.1:$sst
+wsrep_log_conflicts=ON
+innodb_print_all_deadlocks=ON
 EOF
 }
 

@@ -2,8 +2,8 @@
 # The service on a 3-node MariaDB Galera cluster (Debian's galera-4), one replica per node:
 #   1. 8 writers make 5,000 changes across the replicas; a subscriber on each sees every
 #      event once, in order, with no gap, and ends with the database's view; the logs show
-#      one sequencer and no sequencing conflict; a write read at once through a replica on
-#      another node is there (SUPPORT_DB_CAUSAL_READS, on by default);
+#      one sequencer and at most 5 rounds retried after a lock conflict; a write read at
+#      once through a replica on another node is there (SUPPORT_DB_CAUSAL_READS, default on);
 #   2. a node is killed (-9) under load: no acknowledged write is lost (writers retry with
 #      the same request_id through another replica), the other replicas keep serving, and
 #      the node rejoins (IST) with its replica serving again;
@@ -23,7 +23,7 @@ lease_ms=$REPLICA_LEASE_MS
 cleanup() {
   replicas_stop
   galera_stop || true
-  rm -rf "$work"
+  if [ -n "${GALERA_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -48,12 +48,16 @@ echo "== 1. 5,000 changes by 8 writers across 3 replicas"
 # shellcheck disable=SC2046
 "$python" tests/python/galera_load.py 5000 8 $(replica_addrs 1 2 3) | tee "$work/phase1.json"
 [ "$(claims)" = 1 ] || { echo "expected one sequencer, the logs claim $(claims) times" >&2; exit 1; }
-[ "$(conflicts)" = 0 ] || {
-  echo "sequencing conflicts in steady state: $(conflicts)" >&2
-  cat "$work"/replica*.log | grep -h 'sequencing failed\|lost a lock conflict' | head -5 >&2
-  exit 1
-}
-echo "one sequencer, no sequencing conflict"
+# A round that loses a lock conflict is rolled back and run again (no gap, nothing reaches
+# callers): a few in a run are tolerated and shown with the database's account of them;
+# two sequencers fighting made hundreds per replica in 15 s (issue 18).
+if [ "$(conflicts)" != 0 ]; then
+  echo "sequencing rounds retried after a lock conflict: $(conflicts)"
+  cat "$work"/replica*.log | grep -h 'sequencing failed' | head -5
+  grep -h -A60 'deadlock detected\|cluster conflict' "$work"/cluster/n*/error.log | head -200 || true
+fi
+[ "$(conflicts)" -le 5 ] || { echo "more than 5 sequencing conflicts in steady state: $(conflicts)" >&2; exit 1; }
+echo "one sequencer; $(conflicts) sequencing round(s) retried"
 
 echo "== 1b. read-your-writes: each write read at once through a replica on another node"
 # shellcheck disable=SC2046
