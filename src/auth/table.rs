@@ -88,6 +88,7 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
     ("TicketService", "GetAllowedTransitions", rule(Roles(EVERYONE), Tickets)),
     ("TicketService", "WatchQueue", rule(Roles(EVERYONE), Tickets)),
     ("TicketService", "SearchTickets", rule(Roles(EVERYONE), Tickets)),
+    ("TicketService", "GetTicketHistory", rule(Roles(EVERYONE), Tickets)),
     ("LogService", "AddLog", rule(Roles(EVERYONE), Tickets)),
     ("LogService", "ListLogs", rule(Roles(EVERYONE), Tickets)),
     ("LogService", "MarkRead", rule(Roles(EVERYONE), Tickets)),

@@ -14,12 +14,14 @@
 //! - [`assignment`]: who gets a ticket, given the agents' loads.
 //! - [`access`]: roles, the calling principal and the ticket scope it sees.
 //! - [`search`]: what a search query means, and the passage shown for a result.
+//! - [`history`]: a ticket's history: the entries each change makes, and who sees them.
 
 pub mod access;
 pub mod assignment;
 pub mod clock;
 pub mod error;
 pub mod event;
+pub mod history;
 pub mod limits;
 pub mod model;
 pub mod page;

@@ -114,7 +114,7 @@ pub struct PriorityInputs {
 }
 
 /// A computed priority and the points that made it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Priority {
     /// The sum of the points.
     pub score: i32,

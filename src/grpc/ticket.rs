@@ -85,6 +85,22 @@ impl TicketService for TicketApi {
         })
     }
 
+    async fn get_ticket_history(
+        &self,
+        request: Request<pb::GetTicketHistoryRequest>,
+    ) -> RpcResult<pb::GetTicketHistoryResponse> {
+        on_ticket(request.get_ref().ticket_id);
+        let who = caller(&request)?;
+        let r = request.into_inner();
+        let ticket_id = req::resource_id("ticket_id", r.ticket_id)?;
+        let page = req::page(r.page_size, &r.page_token)?;
+        let page = self.0.repo.ticket_history(ticket_id, &page, &who.ticket_scope()).await?;
+        ok(pb::GetTicketHistoryResponse {
+            entries: page.items.into_iter().map(Into::into).collect(),
+            next_page_token: page.next_token.unwrap_or_default(),
+        })
+    }
+
     async fn update_ticket(&self, request: Request<pb::UpdateTicketRequest>) -> RpcResult<pb::UpdateTicketResponse> {
         if let Some(t) = &request.get_ref().ticket {
             on_ticket(t.id);

@@ -64,8 +64,9 @@ fn stored_ticket(m: &ticket::Model) -> TicketV1 {
     }
 }
 
-/// Writes the event of a change in the change's own transaction; call it last, after the
-/// rows it describes are changed. `before` is the ticket row before the change.
+/// Writes the event of a change in the change's own transaction, and the ticket's history
+/// entries for it; call it last, after the rows it describes are changed. `before` is the
+/// ticket row before the change.
 pub(crate) async fn record(
     txn: &DatabaseTransaction,
     kind: EventKind,
@@ -89,7 +90,7 @@ pub(crate) async fn record(
         ..Default::default()
     };
     row::Entity::insert(event).exec(txn).await?;
-    Ok(())
+    super::history::record(txn, before, after, now).await
 }
 
 /// A consistent snapshot of the queue for a fresh subscriber.

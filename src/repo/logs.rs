@@ -14,6 +14,7 @@ use super::ticket_rows;
 use super::{Repo, events, found, paging};
 use crate::domain::access::TicketScope;
 use crate::domain::event::EventKind;
+use crate::domain::history;
 use crate::domain::ticket::{Command, Message};
 use crate::domain::*;
 use crate::error::AppResult;
@@ -137,6 +138,13 @@ impl Repo {
         let attachments = insert_attachments(&txn, log_id, &new.attachments).await?;
         super::search::index_message(&txn, new.ticket_id, new.visibility, &new.body).await?;
         events::record(&txn, EventKind::MessageAdded, Some(&after), &after, Some(log_id), now).await?;
+        let message = history::Change::Message {
+            log_id,
+            sender: new.sender_kind,
+            sender_id: Some(new.sender_id),
+            visibility: new.visibility,
+        };
+        super::history::write(&txn, new.ticket_id, vec![message], now).await?;
         let id = self.commit_idempotent(txn, key, log_id, now).await?;
         if id != log_id {
             // A concurrent call with the same request id won: answer with its message.

@@ -11,6 +11,7 @@ pub mod customers;
 pub mod departments;
 pub mod entity;
 pub mod events;
+pub mod history;
 pub mod idempotency;
 pub mod logs;
 pub mod maintenance;

@@ -9,6 +9,39 @@ use crate::domain::priority::Priority;
 use crate::domain::*;
 use crate::error::{AppError, AppResult};
 
+/// What the history compares (see [`crate::domain::history::changes`]), without copying
+/// the ticket's texts.
+pub(crate) fn history_facts(m: &row::Model) -> crate::domain::history::Facts {
+    crate::domain::history::Facts {
+        status: m.status,
+        department_id: m.department_id,
+        assigned_agent_id: m.assigned_agent_id,
+        assignment_reason: m.assignment_reason,
+        priority: priority(m),
+        sla: sla(m),
+    }
+}
+
+fn sla(m: &row::Model) -> Sla {
+    Sla {
+        first_response_due: m.first_response_due_at,
+        resolution_due: m.resolution_due_at,
+        first_response_breached: m.first_response_breached,
+        resolution_breached: m.resolution_breached,
+    }
+}
+
+fn priority(m: &row::Model) -> Priority {
+    Priority {
+        score: m.priority_score,
+        level: m.priority_level,
+        severity_points: m.severity_points,
+        tier_points: m.tier_points,
+        impact_points: m.impact_points,
+        aging_points: m.aging_points,
+    }
+}
+
 pub(crate) fn to_domain(m: row::Model) -> AppResult<Ticket> {
     Ok(Ticket {
         id: m.id,
@@ -17,22 +50,10 @@ pub(crate) fn to_domain(m: row::Model) -> AppResult<Ticket> {
         category: m.category,
         severity: m.severity,
         status: m.status,
-        priority: Priority {
-            score: m.priority_score,
-            level: m.priority_level,
-            severity_points: m.severity_points,
-            tier_points: m.tier_points,
-            impact_points: m.impact_points,
-            aging_points: m.aging_points,
-        },
+        priority: priority(&m),
         assignment_reason: m.assignment_reason,
         feedback: m.feedback,
-        sla: Sla {
-            first_response_due: m.first_response_due_at,
-            resolution_due: m.resolution_due_at,
-            first_response_breached: m.first_response_breached,
-            resolution_breached: m.resolution_breached,
-        },
+        sla: sla(&m),
         subject: m.subject,
         description: m.description,
         impact: m.impact,

@@ -66,6 +66,7 @@ const MATRIX: &[(&str, &str)] = &[
     ("GetAllowedTransitions", "UONOPOOO"),
     ("WatchQueue", "UOOOOOOO"),
     ("SearchTickets", "UOOOOOOO"),
+    ("GetTicketHistory", "UONOPOOO"),
     ("AddLog", "UONOPOOO"),
     ("ListLogs", "UONOPOOO"),
     ("MarkRead", "UONOPOOO"),
@@ -285,6 +286,10 @@ async fn call(app: &mut TestApp, w: &World, c: &mut Clients, col: Col, rpc: &str
         "SearchTickets" => {
             let req = pb::SearchTicketsRequest { query: "checkout".into(), ..Default::default() };
             c.tickets.search_tickets(req).await.map(drop)
+        }
+        "GetTicketHistory" => {
+            let req = pb::GetTicketHistoryRequest { ticket_id: t1, ..Default::default() };
+            c.tickets.get_ticket_history(req).await.map(drop)
         }
         "UpdateTicket" => {
             let t = pb::Ticket { id: t1, subject: unique("Subject "), ..Default::default() };

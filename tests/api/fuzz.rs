@@ -173,6 +173,7 @@ enum Call {
     GetTicket(i64),
     ListTickets(pb::ListTicketsRequest),
     SearchTickets(pb::SearchTicketsRequest),
+    History(pb::GetTicketHistoryRequest),
     UpdateTicket(pb::UpdateTicketRequest),
     UpdateStatus(i64, i32, String),
     Assign(i64, i64),
@@ -306,6 +307,9 @@ fn data_call() -> impl Strategy<Value = Call> {
                     })
                 }
             ),
+        (id(), num(), text()).prop_map(|(ticket_id, page_size, page_token)| {
+            Call::History(pb::GetTicketHistoryRequest { ticket_id, page_size, page_token })
+        }),
         (ticket(), mask())
             .prop_map(|(t, m)| Call::UpdateTicket(pb::UpdateTicketRequest { ticket: Some(t), update_mask: m })),
         (id(), enm(), text()).prop_map(|(i, s, e)| Call::UpdateStatus(i, s, e)),
@@ -380,6 +384,7 @@ async fn perform(app: &mut Clients, call: Call) -> Result<(), tonic::Status> {
         Call::GetTicket(id) => app.tickets.get_ticket(pb::GetTicketRequest { id }).await.map(drop),
         Call::ListTickets(r) => app.tickets.list_tickets(r).await.map(drop),
         Call::SearchTickets(r) => app.tickets.search_tickets(r).await.map(drop),
+        Call::History(r) => app.tickets.get_ticket_history(r).await.map(drop),
         Call::UpdateTicket(r) => app.tickets.update_ticket(r).await.map(drop),
         Call::UpdateStatus(id, status, etag) => {
             app.tickets.update_ticket_status(pb::UpdateTicketStatusRequest { id, status, etag }).await.map(drop)
@@ -495,6 +500,7 @@ const METHODS: &[&str] = &[
     "/support.v1.TicketService/CreateTicket",
     "/support.v1.TicketService/ListTickets",
     "/support.v1.TicketService/SearchTickets",
+    "/support.v1.TicketService/GetTicketHistory",
     "/support.v1.TicketService/UpdateTicket",
     "/support.v1.LogService/AddLog",
     "/support.v1.LogService/MarkRead",

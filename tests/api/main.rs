@@ -13,6 +13,7 @@ mod departments;
 mod fuzz;
 mod hardening;
 mod helpers;
+mod history;
 mod logs;
 mod operations;
 mod platform;

@@ -2,6 +2,7 @@
 //! here, resources in [`resources`], validated requests in [`requests`].
 
 pub mod auth_requests;
+mod history;
 pub mod reports;
 pub mod requests;
 pub mod resources;

@@ -15,3 +15,4 @@ pub mod refresh_token;
 pub mod service_secret;
 pub mod set_password_token;
 pub mod ticket;
+pub mod ticket_history;

@@ -6,7 +6,7 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { Feedback, Log, PriorityLevel, Severity, Ticket, TicketCategory, TicketStatus } from "./common_pb";
+import type { AssignmentReason, Feedback, Log, Priority, PriorityLevel, SenderKind, Severity, Ticket, TicketCategory, TicketStatus, Visibility } from "./common_pb";
 import { file_support_v1_common } from "./common_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file support/v1/ticket_service.proto.
  */
 export const file_support_v1_ticket_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zdXBwb3J0L3YxL3RpY2tldF9zZXJ2aWNlLnByb3RvEgpzdXBwb3J0LnYxIuEBChNDcmVhdGVUaWNrZXRSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgDEhUKDWRlcGFydG1lbnRfaWQYAiABKAMSLAoIY2F0ZWdvcnkYAyABKA4yGi5zdXBwb3J0LnYxLlRpY2tldENhdGVnb3J5Eg8KB3N1YmplY3QYBCABKAkSEwoLZGVzY3JpcHRpb24YBSABKAkSJgoIc2V2ZXJpdHkYBiABKA4yFC5zdXBwb3J0LnYxLlNldmVyaXR5Eg4KBmltcGFjdBgHIAEoBRISCgpyZXF1ZXN0X2lkGAggASgJIjoKFENyZWF0ZVRpY2tldFJlc3BvbnNlEiIKBnRpY2tldBgBIAEoCzISLnN1cHBvcnQudjEuVGlja2V0Ih4KEEdldFRpY2tldFJlcXVlc3QSCgoCaWQYASABKAMiNwoRR2V0VGlja2V0UmVzcG9uc2USIgoGdGlja2V0GAEgASgLMhIuc3VwcG9ydC52MS5UaWNrZXQitAIKEkxpc3RUaWNrZXRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRITCgtjdXN0b21lcl9pZBgDIAEoAxIqCghzdGF0dXNlcxgEIAMoDjIYLnN1cHBvcnQudjEuVGlja2V0U3RhdHVzEiYKCHNldmVyaXR5GAUgASgOMhQuc3VwcG9ydC52MS5TZXZlcml0eRIxCg5wcmlvcml0eV9sZXZlbBgGIAEoDjIZLnN1cHBvcnQudjEuUHJpb3JpdHlMZXZlbBIVCg1kZXBhcnRtZW50X2lkGAcgASgDEhkKEWFzc2lnbmVkX2FnZW50X2lkGAggASgDEikKCG9yZGVyX2J5GAkgASgOMhcuc3VwcG9ydC52MS5UaWNrZXRPcmRlciJTChNMaXN0VGlja2V0c1Jlc3BvbnNlEiMKB3RpY2tldHMYASADKAsyEi5zdXBwb3J0LnYxLlRpY2tldBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiagoTVXBkYXRlVGlja2V0UmVxdWVzdBIiCgZ0aWNrZXQYASABKAsyEi5zdXBwb3J0LnYxLlRpY2tldBIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siOgoUVXBkYXRlVGlja2V0UmVzcG9uc2USIgoGdGlja2V0GAEgASgLMhIuc3VwcG9ydC52MS5UaWNrZXQiXwoZVXBkYXRlVGlja2V0U3RhdHVzUmVxdWVzdBIKCgJpZBgBIAEoAxIoCgZzdGF0dXMYAiABKA4yGC5zdXBwb3J0LnYxLlRpY2tldFN0YXR1cxIMCgRldGFnGAMgASgJIkAKGlVwZGF0ZVRpY2tldFN0YXR1c1Jlc3BvbnNlEiIKBnRpY2tldBgBIAEoCzISLnN1cHBvcnQudjEuVGlja2V0IjMKE0Fzc2lnblRpY2tldFJlcXVlc3QSCgoCaWQYASABKAMSEAoIYWdlbnRfaWQYAiABKAMiOgoUQXNzaWduVGlja2V0UmVzcG9uc2USIgoGdGlja2V0GAEgASgLMhIuc3VwcG9ydC52MS5UaWNrZXQiWAoSQ2xvc2VUaWNrZXRSZXF1ZXN0EgoKAmlkGAEgASgDEiYKCGZlZWRiYWNrGAIgASgOMhQuc3VwcG9ydC52MS5GZWVkYmFjaxIOCgZyYXRpbmcYAyABKAUiOQoTQ2xvc2VUaWNrZXRSZXNwb25zZRIiCgZ0aWNrZXQYASABKAsyEi5zdXBwb3J0LnYxLlRpY2tldCIqChxHZXRBbGxvd2VkVHJhbnNpdGlvbnNSZXF1ZXN0EgoKAmlkGAEgASgDIk0KEUFsbG93ZWRUcmFuc2l0aW9uEigKBnN0YXR1cxgBIAEoDjIYLnN1cHBvcnQudjEuVGlja2V0U3RhdHVzEg4KBm1ldGhvZBgCIAEoCSKFAQodR2V0QWxsb3dlZFRyYW5zaXRpb25zUmVzcG9uc2USMAoOY3VycmVudF9zdGF0dXMYASABKA4yGC5zdXBwb3J0LnYxLlRpY2tldFN0YXR1cxIyCgt0cmFuc2l0aW9ucxgCIAMoCzIdLnN1cHBvcnQudjEuQWxsb3dlZFRyYW5zaXRpb24ivwEKEVdhdGNoUXVldWVSZXF1ZXN0EhUKDWRlcGFydG1lbnRfaWQYASABKAMSGQoRYXNzaWduZWRfYWdlbnRfaWQYAiABKAMSNQoSbWluX3ByaW9yaXR5X2xldmVsGAMgASgOMhkuc3VwcG9ydC52MS5Qcmlvcml0eUxldmVsEhEKCXRpY2tldF9pZBgEIAEoAxIYChBpbmNsdWRlX21lc3NhZ2VzGAUgASgIEhQKDHJlc3VtZV9hZnRlchgGIAEoAyLLAQoKUXVldWVFdmVudBIQCghzZXF1ZW5jZRgBIAEoAxIoCgRraW5kGAIgASgOMhouc3VwcG9ydC52MS5RdWV1ZUV2ZW50S2luZBIuCgpldmVudF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIiCgZ0aWNrZXQYBCABKAsyEi5zdXBwb3J0LnYxLlRpY2tldBIcCgNsb2cYBSABKAsyDy5zdXBwb3J0LnYxLkxvZxIPCgdyZW1vdmVkGAYgASgIIh8KC1NuYXBzaG90RW5kEhAKCHNlcXVlbmNlGAEgASgDIh0KCUhlYXJ0YmVhdBIQCghzZXF1ZW5jZRgBIAEoAyLRAQoSV2F0Y2hRdWV1ZVJlc3BvbnNlEi0KD3NuYXBzaG90X3RpY2tldBgBIAEoCzISLnN1cHBvcnQudjEuVGlja2V0SAASLwoMc25hcHNob3RfZW5kGAIgASgLMhcuc3VwcG9ydC52MS5TbmFwc2hvdEVuZEgAEicKBWV2ZW50GAMgASgLMhYuc3VwcG9ydC52MS5RdWV1ZUV2ZW50SAASKgoJaGVhcnRiZWF0GAQgASgLMhUuc3VwcG9ydC52MS5IZWFydGJlYXRIAEIGCgRpdGVtIqkCChRTZWFyY2hUaWNrZXRzUmVxdWVzdBINCgVxdWVyeRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIqCghzdGF0dXNlcxgEIAMoDjIYLnN1cHBvcnQudjEuVGlja2V0U3RhdHVzEhUKDWRlcGFydG1lbnRfaWQYBSABKAMSMQoOcHJpb3JpdHlfbGV2ZWwYBiABKA4yGS5zdXBwb3J0LnYxLlByaW9yaXR5TGV2ZWwSMQoNY3JlYXRlZF9hZnRlchgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOY3JlYXRlZF9iZWZvcmUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImEKFVNlYXJjaFRpY2tldHNSZXNwb25zZRIvCgdyZXN1bHRzGAEgAygLMh4uc3VwcG9ydC52MS5UaWNrZXRTZWFyY2hSZXN1bHQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIocBChJUaWNrZXRTZWFyY2hSZXN1bHQSIgoGdGlja2V0GAEgASgLMhIuc3VwcG9ydC52MS5UaWNrZXQSDwoHc25pcHBldBgCIAEoCRIpCgpoaWdobGlnaHRzGAMgAygLMhUuc3VwcG9ydC52MS5UZXh0UmFuZ2USEQoJcmVsZXZhbmNlGAQgASgBIicKCVRleHRSYW5nZRINCgVzdGFydBgBIAEoBRILCgNlbmQYAiABKAUqZAoLVGlja2V0T3JkZXISHAoYVElDS0VUX09SREVSX1VOU1BFQ0lGSUVEEAASGQoVVElDS0VUX09SREVSX1BSSU9SSVRZEAESHAoYVElDS0VUX09SREVSX0NSRUFURV9USU1FEAIqrgIKDlF1ZXVlRXZlbnRLaW5kEiAKHFFVRVVFX0VWRU5UX0tJTkRfVU5TUEVDSUZJRUQQABIjCh9RVUVVRV9FVkVOVF9LSU5EX1RJQ0tFVF9DUkVBVEVEEAESIwofUVVFVUVfRVZFTlRfS0lORF9USUNLRVRfVVBEQVRFRBACEiUKIVFVRVVFX0VWRU5UX0tJTkRfUFJJT1JJVFlfQ0hBTkdFRBADEh0KGVFVRVVFX0VWRU5UX0tJTkRfQVNTSUdORUQQBBIjCh9RVUVVRV9FVkVOVF9LSU5EX1NUQVRVU19DSEFOR0VEEAUSIQodUVVFVUVfRVZFTlRfS0lORF9TTEFfQlJFQUNIRUQQBhIiCh5RVUVVRV9FVkVOVF9LSU5EX01FU1NBR0VfQURERUQQBzLqBgoNVGlja2V0U2VydmljZRJRCgxDcmVhdGVUaWNrZXQSHy5zdXBwb3J0LnYxLkNyZWF0ZVRpY2tldFJlcXVlc3QaIC5zdXBwb3J0LnYxLkNyZWF0ZVRpY2tldFJlc3BvbnNlEkgKCUdldFRpY2tldBIcLnN1cHBvcnQudjEuR2V0VGlja2V0UmVxdWVzdBodLnN1cHBvcnQudjEuR2V0VGlja2V0UmVzcG9uc2USTgoLTGlzdFRpY2tldHMSHi5zdXBwb3J0LnYxLkxpc3RUaWNrZXRzUmVxdWVzdBofLnN1cHBvcnQudjEuTGlzdFRpY2tldHNSZXNwb25zZRJRCgxVcGRhdGVUaWNrZXQSHy5zdXBwb3J0LnYxLlVwZGF0ZVRpY2tldFJlcXVlc3QaIC5zdXBwb3J0LnYxLlVwZGF0ZVRpY2tldFJlc3BvbnNlEmMKElVwZGF0ZVRpY2tldFN0YXR1cxIlLnN1cHBvcnQudjEuVXBkYXRlVGlja2V0U3RhdHVzUmVxdWVzdBomLnN1cHBvcnQudjEuVXBkYXRlVGlja2V0U3RhdHVzUmVzcG9uc2USUQoMQXNzaWduVGlja2V0Eh8uc3VwcG9ydC52MS5Bc3NpZ25UaWNrZXRSZXF1ZXN0GiAuc3VwcG9ydC52MS5Bc3NpZ25UaWNrZXRSZXNwb25zZRJOCgtDbG9zZVRpY2tldBIeLnN1cHBvcnQudjEuQ2xvc2VUaWNrZXRSZXF1ZXN0Gh8uc3VwcG9ydC52MS5DbG9zZVRpY2tldFJlc3BvbnNlEmwKFUdldEFsbG93ZWRUcmFuc2l0aW9ucxIoLnN1cHBvcnQudjEuR2V0QWxsb3dlZFRyYW5zaXRpb25zUmVxdWVzdBopLnN1cHBvcnQudjEuR2V0QWxsb3dlZFRyYW5zaXRpb25zUmVzcG9uc2USTQoKV2F0Y2hRdWV1ZRIdLnN1cHBvcnQudjEuV2F0Y2hRdWV1ZVJlcXVlc3QaHi5zdXBwb3J0LnYxLldhdGNoUXVldWVSZXNwb25zZTABElQKDVNlYXJjaFRpY2tldHMSIC5zdXBwb3J0LnYxLlNlYXJjaFRpY2tldHNSZXF1ZXN0GiEuc3VwcG9ydC52MS5TZWFyY2hUaWNrZXRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_support_v1_common]);
+  fileDesc("Ch9zdXBwb3J0L3YxL3RpY2tldF9zZXJ2aWNlLnByb3RvEgpzdXBwb3J0LnYxIuEBChNDcmVhdGVUaWNrZXRSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgDEhUKDWRlcGFydG1lbnRfaWQYAiABKAMSLAoIY2F0ZWdvcnkYAyABKA4yGi5zdXBwb3J0LnYxLlRpY2tldENhdGVnb3J5Eg8KB3N1YmplY3QYBCABKAkSEwoLZGVzY3JpcHRpb24YBSABKAkSJgoIc2V2ZXJpdHkYBiABKA4yFC5zdXBwb3J0LnYxLlNldmVyaXR5Eg4KBmltcGFjdBgHIAEoBRISCgpyZXF1ZXN0X2lkGAggASgJIjoKFENyZWF0ZVRpY2tldFJlc3BvbnNlEiIKBnRpY2tldBgBIAEoCzISLnN1cHBvcnQudjEuVGlja2V0Ih4KEEdldFRpY2tldFJlcXVlc3QSCgoCaWQYASABKAMiNwoRR2V0VGlja2V0UmVzcG9uc2USIgoGdGlja2V0GAEgASgLMhIuc3VwcG9ydC52MS5UaWNrZXQitAIKEkxpc3RUaWNrZXRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRITCgtjdXN0b21lcl9pZBgDIAEoAxIqCghzdGF0dXNlcxgEIAMoDjIYLnN1cHBvcnQudjEuVGlja2V0U3RhdHVzEiYKCHNldmVyaXR5GAUgASgOMhQuc3VwcG9ydC52MS5TZXZlcml0eRIxCg5wcmlvcml0eV9sZXZlbBgGIAEoDjIZLnN1cHBvcnQudjEuUHJpb3JpdHlMZXZlbBIVCg1kZXBhcnRtZW50X2lkGAcgASgDEhkKEWFzc2lnbmVkX2FnZW50X2lkGAggASgDEikKCG9yZGVyX2J5GAkgASgOMhcuc3VwcG9ydC52MS5UaWNrZXRPcmRlciJTChNMaXN0VGlja2V0c1Jlc3BvbnNlEiMKB3RpY2tldHMYASADKAsyEi5zdXBwb3J0LnYxLlRpY2tldBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiagoTVXBkYXRlVGlja2V0UmVxdWVzdBIiCgZ0aWNrZXQYASABKAsyEi5zdXBwb3J0LnYxLlRpY2tldBIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siOgoUVXBkYXRlVGlja2V0UmVzcG9uc2USIgoGdGlja2V0GAEgASgLMhIuc3VwcG9ydC52MS5UaWNrZXQiXwoZVXBkYXRlVGlja2V0U3RhdHVzUmVxdWVzdBIKCgJpZBgBIAEoAxIoCgZzdGF0dXMYAiABKA4yGC5zdXBwb3J0LnYxLlRpY2tldFN0YXR1cxIMCgRldGFnGAMgASgJIkAKGlVwZGF0ZVRpY2tldFN0YXR1c1Jlc3BvbnNlEiIKBnRpY2tldBgBIAEoCzISLnN1cHBvcnQudjEuVGlja2V0IjMKE0Fzc2lnblRpY2tldFJlcXVlc3QSCgoCaWQYASABKAMSEAoIYWdlbnRfaWQYAiABKAMiOgoUQXNzaWduVGlja2V0UmVzcG9uc2USIgoGdGlja2V0GAEgASgLMhIuc3VwcG9ydC52MS5UaWNrZXQiWAoSQ2xvc2VUaWNrZXRSZXF1ZXN0EgoKAmlkGAEgASgDEiYKCGZlZWRiYWNrGAIgASgOMhQuc3VwcG9ydC52MS5GZWVkYmFjaxIOCgZyYXRpbmcYAyABKAUiOQoTQ2xvc2VUaWNrZXRSZXNwb25zZRIiCgZ0aWNrZXQYASABKAsyEi5zdXBwb3J0LnYxLlRpY2tldCIqChxHZXRBbGxvd2VkVHJhbnNpdGlvbnNSZXF1ZXN0EgoKAmlkGAEgASgDIk0KEUFsbG93ZWRUcmFuc2l0aW9uEigKBnN0YXR1cxgBIAEoDjIYLnN1cHBvcnQudjEuVGlja2V0U3RhdHVzEg4KBm1ldGhvZBgCIAEoCSKFAQodR2V0QWxsb3dlZFRyYW5zaXRpb25zUmVzcG9uc2USMAoOY3VycmVudF9zdGF0dXMYASABKA4yGC5zdXBwb3J0LnYxLlRpY2tldFN0YXR1cxIyCgt0cmFuc2l0aW9ucxgCIAMoCzIdLnN1cHBvcnQudjEuQWxsb3dlZFRyYW5zaXRpb24ivwEKEVdhdGNoUXVldWVSZXF1ZXN0EhUKDWRlcGFydG1lbnRfaWQYASABKAMSGQoRYXNzaWduZWRfYWdlbnRfaWQYAiABKAMSNQoSbWluX3ByaW9yaXR5X2xldmVsGAMgASgOMhkuc3VwcG9ydC52MS5Qcmlvcml0eUxldmVsEhEKCXRpY2tldF9pZBgEIAEoAxIYChBpbmNsdWRlX21lc3NhZ2VzGAUgASgIEhQKDHJlc3VtZV9hZnRlchgGIAEoAyLLAQoKUXVldWVFdmVudBIQCghzZXF1ZW5jZRgBIAEoAxIoCgRraW5kGAIgASgOMhouc3VwcG9ydC52MS5RdWV1ZUV2ZW50S2luZBIuCgpldmVudF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIiCgZ0aWNrZXQYBCABKAsyEi5zdXBwb3J0LnYxLlRpY2tldBIcCgNsb2cYBSABKAsyDy5zdXBwb3J0LnYxLkxvZxIPCgdyZW1vdmVkGAYgASgIIh8KC1NuYXBzaG90RW5kEhAKCHNlcXVlbmNlGAEgASgDIh0KCUhlYXJ0YmVhdBIQCghzZXF1ZW5jZRgBIAEoAyLRAQoSV2F0Y2hRdWV1ZVJlc3BvbnNlEi0KD3NuYXBzaG90X3RpY2tldBgBIAEoCzISLnN1cHBvcnQudjEuVGlja2V0SAASLwoMc25hcHNob3RfZW5kGAIgASgLMhcuc3VwcG9ydC52MS5TbmFwc2hvdEVuZEgAEicKBWV2ZW50GAMgASgLMhYuc3VwcG9ydC52MS5RdWV1ZUV2ZW50SAASKgoJaGVhcnRiZWF0GAQgASgLMhUuc3VwcG9ydC52MS5IZWFydGJlYXRIAEIGCgRpdGVtIqkCChRTZWFyY2hUaWNrZXRzUmVxdWVzdBINCgVxdWVyeRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIqCghzdGF0dXNlcxgEIAMoDjIYLnN1cHBvcnQudjEuVGlja2V0U3RhdHVzEhUKDWRlcGFydG1lbnRfaWQYBSABKAMSMQoOcHJpb3JpdHlfbGV2ZWwYBiABKA4yGS5zdXBwb3J0LnYxLlByaW9yaXR5TGV2ZWwSMQoNY3JlYXRlZF9hZnRlchgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOY3JlYXRlZF9iZWZvcmUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImEKFVNlYXJjaFRpY2tldHNSZXNwb25zZRIvCgdyZXN1bHRzGAEgAygLMh4uc3VwcG9ydC52MS5UaWNrZXRTZWFyY2hSZXN1bHQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIocBChJUaWNrZXRTZWFyY2hSZXN1bHQSIgoGdGlja2V0GAEgASgLMhIuc3VwcG9ydC52MS5UaWNrZXQSDwoHc25pcHBldBgCIAEoCRIpCgpoaWdobGlnaHRzGAMgAygLMhUuc3VwcG9ydC52MS5UZXh0UmFuZ2USEQoJcmVsZXZhbmNlGAQgASgBIicKCVRleHRSYW5nZRINCgVzdGFydBgBIAEoBRILCgNlbmQYAiABKAUiUwoXR2V0VGlja2V0SGlzdG9yeVJlcXVlc3QSEQoJdGlja2V0X2lkGAEgASgDEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJImQKGEdldFRpY2tldEhpc3RvcnlSZXNwb25zZRIvCgdlbnRyaWVzGAEgAygLMh4uc3VwcG9ydC52MS5UaWNrZXRIaXN0b3J5RW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIsoDChJUaWNrZXRIaXN0b3J5RW50cnkSCgoCaWQYASABKAMSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoGb3BlbmVkGAMgASgLMhguc3VwcG9ydC52MS5UaWNrZXRPcGVuZWRIABIyCg5zdGF0dXNfY2hhbmdlZBgEIAEoCzIYLnN1cHBvcnQudjEuU3RhdHVzQ2hhbmdlSAASOgoSZGVwYXJ0bWVudF9jaGFuZ2VkGAUgASgLMhwuc3VwcG9ydC52MS5EZXBhcnRtZW50Q2hhbmdlSAASOgoSYXNzaWdubWVudF9jaGFuZ2VkGAYgASgLMhwuc3VwcG9ydC52MS5Bc3NpZ25tZW50Q2hhbmdlSAASNgoQcHJpb3JpdHlfY2hhbmdlZBgHIAEoCzIaLnN1cHBvcnQudjEuUHJpb3JpdHlDaGFuZ2VIABItCgxzbGFfYnJlYWNoZWQYCCABKAsyFS5zdXBwb3J0LnYxLlNsYUJyZWFjaEgAEjUKDW1lc3NhZ2VfYWRkZWQYCSABKAsyHC5zdXBwb3J0LnYxLk1lc3NhZ2VSZWZlcmVuY2VIAEIICgZjaGFuZ2UiTwoMVGlja2V0T3BlbmVkEhUKDWRlcGFydG1lbnRfaWQYASABKAMSKAoGc3RhdHVzGAIgASgOMhguc3VwcG9ydC52MS5UaWNrZXRTdGF0dXMiYQoMU3RhdHVzQ2hhbmdlEigKBmJlZm9yZRgBIAEoDjIYLnN1cHBvcnQudjEuVGlja2V0U3RhdHVzEicKBWFmdGVyGAIgASgOMhguc3VwcG9ydC52MS5UaWNrZXRTdGF0dXMiMQoQRGVwYXJ0bWVudENoYW5nZRIOCgZiZWZvcmUYASABKAMSDQoFYWZ0ZXIYAiABKAMicQoQQXNzaWdubWVudENoYW5nZRIXCg9iZWZvcmVfYWdlbnRfaWQYASABKAMSFgoOYWZ0ZXJfYWdlbnRfaWQYAiABKAMSLAoGcmVhc29uGAMgASgOMhwuc3VwcG9ydC52MS5Bc3NpZ25tZW50UmVhc29uIlsKDlByaW9yaXR5Q2hhbmdlEiQKBmJlZm9yZRgBIAEoCzIULnN1cHBvcnQudjEuUHJpb3JpdHkSIwoFYWZ0ZXIYAiABKAsyFC5zdXBwb3J0LnYxLlByaW9yaXR5ImAKCVNsYUJyZWFjaBIlCgZ0YXJnZXQYASABKA4yFS5zdXBwb3J0LnYxLlNsYVRhcmdldBIsCghkdWVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAijgEKEE1lc3NhZ2VSZWZlcmVuY2USDgoGbG9nX2lkGAEgASgDEisKC3NlbmRlcl9raW5kGAIgASgOMhYuc3VwcG9ydC52MS5TZW5kZXJLaW5kEhEKCXNlbmRlcl9pZBgDIAEoAxIqCgp2aXNpYmlsaXR5GAQgASgOMhYuc3VwcG9ydC52MS5WaXNpYmlsaXR5KmQKC1RpY2tldE9yZGVyEhwKGFRJQ0tFVF9PUkRFUl9VTlNQRUNJRklFRBAAEhkKFVRJQ0tFVF9PUkRFUl9QUklPUklUWRABEhwKGFRJQ0tFVF9PUkRFUl9DUkVBVEVfVElNRRACKq4CCg5RdWV1ZUV2ZW50S2luZBIgChxRVUVVRV9FVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASIwofUVVFVUVfRVZFTlRfS0lORF9USUNLRVRfQ1JFQVRFRBABEiMKH1FVRVVFX0VWRU5UX0tJTkRfVElDS0VUX1VQREFURUQQAhIlCiFRVUVVRV9FVkVOVF9LSU5EX1BSSU9SSVRZX0NIQU5HRUQQAxIdChlRVUVVRV9FVkVOVF9LSU5EX0FTU0lHTkVEEAQSIwofUVVFVUVfRVZFTlRfS0lORF9TVEFUVVNfQ0hBTkdFRBAFEiEKHVFVRVVFX0VWRU5UX0tJTkRfU0xBX0JSRUFDSEVEEAYSIgoeUVVFVUVfRVZFTlRfS0lORF9NRVNTQUdFX0FEREVEEAcqYQoJU2xhVGFyZ2V0EhoKFlNMQV9UQVJHRVRfVU5TUEVDSUZJRUQQABIdChlTTEFfVEFSR0VUX0ZJUlNUX1JFU1BPTlNFEAESGQoVU0xBX1RBUkdFVF9SRVNPTFVUSU9OEAIyyQcKDVRpY2tldFNlcnZpY2USUQoMQ3JlYXRlVGlja2V0Eh8uc3VwcG9ydC52MS5DcmVhdGVUaWNrZXRSZXF1ZXN0GiAuc3VwcG9ydC52MS5DcmVhdGVUaWNrZXRSZXNwb25zZRJICglHZXRUaWNrZXQSHC5zdXBwb3J0LnYxLkdldFRpY2tldFJlcXVlc3QaHS5zdXBwb3J0LnYxLkdldFRpY2tldFJlc3BvbnNlEk4KC0xpc3RUaWNrZXRzEh4uc3VwcG9ydC52MS5MaXN0VGlja2V0c1JlcXVlc3QaHy5zdXBwb3J0LnYxLkxpc3RUaWNrZXRzUmVzcG9uc2USUQoMVXBkYXRlVGlja2V0Eh8uc3VwcG9ydC52MS5VcGRhdGVUaWNrZXRSZXF1ZXN0GiAuc3VwcG9ydC52MS5VcGRhdGVUaWNrZXRSZXNwb25zZRJjChJVcGRhdGVUaWNrZXRTdGF0dXMSJS5zdXBwb3J0LnYxLlVwZGF0ZVRpY2tldFN0YXR1c1JlcXVlc3QaJi5zdXBwb3J0LnYxLlVwZGF0ZVRpY2tldFN0YXR1c1Jlc3BvbnNlElEKDEFzc2lnblRpY2tldBIfLnN1cHBvcnQudjEuQXNzaWduVGlja2V0UmVxdWVzdBogLnN1cHBvcnQudjEuQXNzaWduVGlja2V0UmVzcG9uc2USTgoLQ2xvc2VUaWNrZXQSHi5zdXBwb3J0LnYxLkNsb3NlVGlja2V0UmVxdWVzdBofLnN1cHBvcnQudjEuQ2xvc2VUaWNrZXRSZXNwb25zZRJsChVHZXRBbGxvd2VkVHJhbnNpdGlvbnMSKC5zdXBwb3J0LnYxLkdldEFsbG93ZWRUcmFuc2l0aW9uc1JlcXVlc3QaKS5zdXBwb3J0LnYxLkdldEFsbG93ZWRUcmFuc2l0aW9uc1Jlc3BvbnNlEk0KCldhdGNoUXVldWUSHS5zdXBwb3J0LnYxLldhdGNoUXVldWVSZXF1ZXN0Gh4uc3VwcG9ydC52MS5XYXRjaFF1ZXVlUmVzcG9uc2UwARJUCg1TZWFyY2hUaWNrZXRzEiAuc3VwcG9ydC52MS5TZWFyY2hUaWNrZXRzUmVxdWVzdBohLnN1cHBvcnQudjEuU2VhcmNoVGlja2V0c1Jlc3BvbnNlEl0KEEdldFRpY2tldEhpc3RvcnkSIy5zdXBwb3J0LnYxLkdldFRpY2tldEhpc3RvcnlSZXF1ZXN0GiQuc3VwcG9ydC52MS5HZXRUaWNrZXRIaXN0b3J5UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_support_v1_common]);
 
 /**
  * The ticket to open.
@@ -922,6 +922,377 @@ export const TextRangeSchema: GenMessage<TextRange> = /*@__PURE__*/
   messageDesc(file_support_v1_ticket_service, 25);
 
 /**
+ * Which ticket's history, and which page of it.
+ *
+ * @generated from message support.v1.GetTicketHistoryRequest
+ */
+export type GetTicketHistoryRequest = Message<"support.v1.GetTicketHistoryRequest"> & {
+  /**
+   * The ticket.
+   *
+   * @generated from field: int64 ticket_id = 1;
+   */
+  ticketId: bigint;
+
+  /**
+   * Maximum entries (default 50, values above 500 are clamped to 500).
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of the previous page.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message support.v1.GetTicketHistoryRequest.
+ * Use `create(GetTicketHistoryRequestSchema)` to create a new message.
+ */
+export const GetTicketHistoryRequestSchema: GenMessage<GetTicketHistoryRequest> = /*@__PURE__*/
+  messageDesc(file_support_v1_ticket_service, 26);
+
+/**
+ * A page of a ticket's history.
+ *
+ * @generated from message support.v1.GetTicketHistoryResponse
+ */
+export type GetTicketHistoryResponse = Message<"support.v1.GetTicketHistoryResponse"> & {
+  /**
+   * The entries on this page, oldest first.
+   *
+   * @generated from field: repeated support.v1.TicketHistoryEntry entries = 1;
+   */
+  entries: TicketHistoryEntry[];
+
+  /**
+   * Pass as page_token to get the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message support.v1.GetTicketHistoryResponse.
+ * Use `create(GetTicketHistoryResponseSchema)` to create a new message.
+ */
+export const GetTicketHistoryResponseSchema: GenMessage<GetTicketHistoryResponse> = /*@__PURE__*/
+  messageDesc(file_support_v1_ticket_service, 27);
+
+/**
+ * One change in a ticket's life.
+ *
+ * @generated from message support.v1.TicketHistoryEntry
+ */
+export type TicketHistoryEntry = Message<"support.v1.TicketHistoryEntry"> & {
+  /**
+   * Its place in the ticket's history: entries are ordered by it.
+   *
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * When it happened.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 2;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * What happened.
+   *
+   * @generated from oneof support.v1.TicketHistoryEntry.change
+   */
+  change: {
+    /**
+     * The customer opened the ticket.
+     *
+     * @generated from field: support.v1.TicketOpened opened = 3;
+     */
+    value: TicketOpened;
+    case: "opened";
+  } | {
+    /**
+     * The workflow moved.
+     *
+     * @generated from field: support.v1.StatusChange status_changed = 4;
+     */
+    value: StatusChange;
+    case: "statusChanged";
+  } | {
+    /**
+     * The ticket moved to another department.
+     *
+     * @generated from field: support.v1.DepartmentChange department_changed = 5;
+     */
+    value: DepartmentChange;
+    case: "departmentChanged";
+  } | {
+    /**
+     * The assigned agent changed.
+     *
+     * @generated from field: support.v1.AssignmentChange assignment_changed = 6;
+     */
+    value: AssignmentChange;
+    case: "assignmentChanged";
+  } | {
+    /**
+     * The priority level or an input of the score changed (not each aging step).
+     *
+     * @generated from field: support.v1.PriorityChange priority_changed = 7;
+     */
+    value: PriorityChange;
+    case: "priorityChanged";
+  } | {
+    /**
+     * A service-level target was missed.
+     *
+     * @generated from field: support.v1.SlaBreach sla_breached = 8;
+     */
+    value: SlaBreach;
+    case: "slaBreached";
+  } | {
+    /**
+     * A message was added; read it with LogService.
+     *
+     * @generated from field: support.v1.MessageReference message_added = 9;
+     */
+    value: MessageReference;
+    case: "messageAdded";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message support.v1.TicketHistoryEntry.
+ * Use `create(TicketHistoryEntrySchema)` to create a new message.
+ */
+export const TicketHistoryEntrySchema: GenMessage<TicketHistoryEntry> = /*@__PURE__*/
+  messageDesc(file_support_v1_ticket_service, 28);
+
+/**
+ * The opening of a ticket.
+ *
+ * @generated from message support.v1.TicketOpened
+ */
+export type TicketOpened = Message<"support.v1.TicketOpened"> & {
+  /**
+   * The department it was opened in.
+   *
+   * @generated from field: int64 department_id = 1;
+   */
+  departmentId: bigint;
+
+  /**
+   * Its first status.
+   *
+   * @generated from field: support.v1.TicketStatus status = 2;
+   */
+  status: TicketStatus;
+};
+
+/**
+ * Describes the message support.v1.TicketOpened.
+ * Use `create(TicketOpenedSchema)` to create a new message.
+ */
+export const TicketOpenedSchema: GenMessage<TicketOpened> = /*@__PURE__*/
+  messageDesc(file_support_v1_ticket_service, 29);
+
+/**
+ * A status move.
+ *
+ * @generated from message support.v1.StatusChange
+ */
+export type StatusChange = Message<"support.v1.StatusChange"> & {
+  /**
+   * The status before.
+   *
+   * @generated from field: support.v1.TicketStatus before = 1;
+   */
+  before: TicketStatus;
+
+  /**
+   * The status after.
+   *
+   * @generated from field: support.v1.TicketStatus after = 2;
+   */
+  after: TicketStatus;
+};
+
+/**
+ * Describes the message support.v1.StatusChange.
+ * Use `create(StatusChangeSchema)` to create a new message.
+ */
+export const StatusChangeSchema: GenMessage<StatusChange> = /*@__PURE__*/
+  messageDesc(file_support_v1_ticket_service, 30);
+
+/**
+ * A move between departments.
+ *
+ * @generated from message support.v1.DepartmentChange
+ */
+export type DepartmentChange = Message<"support.v1.DepartmentChange"> & {
+  /**
+   * The department before.
+   *
+   * @generated from field: int64 before = 1;
+   */
+  before: bigint;
+
+  /**
+   * The department after.
+   *
+   * @generated from field: int64 after = 2;
+   */
+  after: bigint;
+};
+
+/**
+ * Describes the message support.v1.DepartmentChange.
+ * Use `create(DepartmentChangeSchema)` to create a new message.
+ */
+export const DepartmentChangeSchema: GenMessage<DepartmentChange> = /*@__PURE__*/
+  messageDesc(file_support_v1_ticket_service, 31);
+
+/**
+ * A new assigned agent, or none.
+ *
+ * @generated from message support.v1.AssignmentChange
+ */
+export type AssignmentChange = Message<"support.v1.AssignmentChange"> & {
+  /**
+   * The agent before; 0 if none.
+   *
+   * @generated from field: int64 before_agent_id = 1;
+   */
+  beforeAgentId: bigint;
+
+  /**
+   * The agent after; 0 if none.
+   *
+   * @generated from field: int64 after_agent_id = 2;
+   */
+  afterAgentId: bigint;
+
+  /**
+   * Why the agent got it; unspecified when unassigned.
+   *
+   * @generated from field: support.v1.AssignmentReason reason = 3;
+   */
+  reason: AssignmentReason;
+};
+
+/**
+ * Describes the message support.v1.AssignmentChange.
+ * Use `create(AssignmentChangeSchema)` to create a new message.
+ */
+export const AssignmentChangeSchema: GenMessage<AssignmentChange> = /*@__PURE__*/
+  messageDesc(file_support_v1_ticket_service, 32);
+
+/**
+ * A priority change, with the breakdowns before and after.
+ *
+ * @generated from message support.v1.PriorityChange
+ */
+export type PriorityChange = Message<"support.v1.PriorityChange"> & {
+  /**
+   * The priority before.
+   *
+   * @generated from field: support.v1.Priority before = 1;
+   */
+  before?: Priority | undefined;
+
+  /**
+   * The priority after.
+   *
+   * @generated from field: support.v1.Priority after = 2;
+   */
+  after?: Priority | undefined;
+};
+
+/**
+ * Describes the message support.v1.PriorityChange.
+ * Use `create(PriorityChangeSchema)` to create a new message.
+ */
+export const PriorityChangeSchema: GenMessage<PriorityChange> = /*@__PURE__*/
+  messageDesc(file_support_v1_ticket_service, 33);
+
+/**
+ * A missed service-level target.
+ *
+ * @generated from message support.v1.SlaBreach
+ */
+export type SlaBreach = Message<"support.v1.SlaBreach"> & {
+  /**
+   * Which target.
+   *
+   * @generated from field: support.v1.SlaTarget target = 1;
+   */
+  target: SlaTarget;
+
+  /**
+   * When it was due.
+   *
+   * @generated from field: google.protobuf.Timestamp due_time = 2;
+   */
+  dueTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message support.v1.SlaBreach.
+ * Use `create(SlaBreachSchema)` to create a new message.
+ */
+export const SlaBreachSchema: GenMessage<SlaBreach> = /*@__PURE__*/
+  messageDesc(file_support_v1_ticket_service, 34);
+
+/**
+ * A message on the ticket, by reference.
+ *
+ * @generated from message support.v1.MessageReference
+ */
+export type MessageReference = Message<"support.v1.MessageReference"> & {
+  /**
+   * The message (among LogService.ListLogs).
+   *
+   * @generated from field: int64 log_id = 1;
+   */
+  logId: bigint;
+
+  /**
+   * Who wrote it.
+   *
+   * @generated from field: support.v1.SenderKind sender_kind = 2;
+   */
+  senderKind: SenderKind;
+
+  /**
+   * The writer's id; 0 for the service.
+   *
+   * @generated from field: int64 sender_id = 3;
+   */
+  senderId: bigint;
+
+  /**
+   * Who may read it.
+   *
+   * @generated from field: support.v1.Visibility visibility = 4;
+   */
+  visibility: Visibility;
+};
+
+/**
+ * Describes the message support.v1.MessageReference.
+ * Use `create(MessageReferenceSchema)` to create a new message.
+ */
+export const MessageReferenceSchema: GenMessage<MessageReference> = /*@__PURE__*/
+  messageDesc(file_support_v1_ticket_service, 35);
+
+/**
  * The orders a ticket list can take; both are total and stable.
  *
  * @generated from enum support.v1.TicketOrder
@@ -1023,6 +1394,40 @@ export enum QueueEventKind {
  */
 export const QueueEventKindSchema: GenEnum<QueueEventKind> = /*@__PURE__*/
   enumDesc(file_support_v1_ticket_service, 1);
+
+/**
+ * Which service-level target.
+ *
+ * @generated from enum support.v1.SlaTarget
+ */
+export enum SlaTarget {
+  /**
+   * Not set.
+   *
+   * @generated from enum value: SLA_TARGET_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The first public agent reply.
+   *
+   * @generated from enum value: SLA_TARGET_FIRST_RESPONSE = 1;
+   */
+  FIRST_RESPONSE = 1,
+
+  /**
+   * Resolution.
+   *
+   * @generated from enum value: SLA_TARGET_RESOLUTION = 2;
+   */
+  RESOLUTION = 2,
+}
+
+/**
+ * Describes the enum support.v1.SlaTarget.
+ */
+export const SlaTargetSchema: GenEnum<SlaTarget> = /*@__PURE__*/
+  enumDesc(file_support_v1_ticket_service, 2);
 
 /**
  * Tickets: the customer's requests, their workflow and the live queue.
@@ -1130,6 +1535,18 @@ export const TicketService: GenService<{
     methodKind: "unary";
     input: typeof SearchTicketsRequestSchema;
     output: typeof SearchTicketsResponseSchema;
+  },
+  /**
+   * A ticket's history, oldest first: status moves, assignments, priority changes, SLA
+   * breaches and messages, kept as long as the ticket. Customers get the public entries of
+   * their own tickets: the opening, status moves and public messages.
+   *
+   * @generated from rpc support.v1.TicketService.GetTicketHistory
+   */
+  getTicketHistory: {
+    methodKind: "unary";
+    input: typeof GetTicketHistoryRequestSchema;
+    output: typeof GetTicketHistoryResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_support_v1_ticket_service, 0);

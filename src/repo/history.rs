@@ -1,0 +1,85 @@
+//! A ticket's history in `ticket_history`: written in the transaction of each change,
+//! beside the change's event (see [`crate::domain::history`] for what an entry is).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::Value;
+
+use super::entity::{ticket, ticket_history as row};
+use super::{Repo, found, paging, ticket_rows};
+use crate::domain::access::TicketScope;
+use crate::domain::history::{self, Change, Entry};
+use crate::domain::{Page, PageRequest};
+use crate::error::AppResult;
+
+/// Writes the entries of the change from `before` (none: just opened) to `after`.
+pub(crate) async fn record(
+    txn: &DatabaseTransaction,
+    before: Option<&ticket::Model>,
+    after: &ticket::Model,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let before = before.map(ticket_rows::history_facts);
+    let changes = history::changes(before.as_ref(), &ticket_rows::history_facts(after));
+    write(txn, after.id, changes, now).await
+}
+
+/// Writes `changes` to ticket `ticket_id`'s history, in order.
+pub(crate) async fn write(
+    txn: &DatabaseTransaction,
+    ticket_id: i64,
+    changes: Vec<Change>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let mut rows = Vec::with_capacity(changes.len());
+    for change in changes {
+        rows.push(row::ActiveModel {
+            ticket_id: Set(ticket_id),
+            created_at: Set(now),
+            public: Set(change.public()),
+            kind: Set(change.kind().to_owned()),
+            detail: Set(change.encode()?),
+            ..Default::default()
+        });
+    }
+    row::Entity::insert_many(rows).exec(txn).await?;
+    Ok(())
+}
+
+impl Repo {
+    /// A page of a ticket's history, oldest first; the customer's own entries only when
+    /// the scope does not see internal ones.
+    #[tracing::instrument(skip_all, fields(ticket_id))]
+    pub async fn ticket_history(
+        &self,
+        ticket_id: i64,
+        page: &PageRequest,
+        scope: &TicketScope,
+    ) -> AppResult<Page<Entry>> {
+        let t = found(ticket::Entity::find_by_id(ticket_id).one(self.connection()).await?, "ticket", ticket_id)?;
+        ticket_rows::check_scope(scope, &t)?;
+        let everything = scope.sees_internal();
+        let fp = paging::fingerprint(&(ticket_id, everything));
+        let mut q = row::Entity::find()
+            .filter(row::Column::TicketId.eq(ticket_id))
+            .order_by_asc(row::Column::Id)
+            .limit(page.size + 1);
+        if !everything {
+            q = q.filter(row::Column::Public.eq(true));
+        }
+        if let Some(token) = &page.token {
+            q = q.filter(row::Column::Id.gt(paging::int(&paging::decode(token, &fp)?, 0)?));
+        }
+        let entries = q
+            .all(self.connection())
+            .await?
+            .into_iter()
+            .map(|r| Ok(Entry { id: r.id, at: r.created_at, change: Change::decode(&r.detail)? }))
+            .collect::<AppResult<Vec<_>>>()?;
+        let (items, next_token) = paging::page(entries, page.size, |e| vec![Value::from(e.id)], &fp);
+        Ok(Page { items, next_token })
+    }
+}
