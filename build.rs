@@ -15,6 +15,7 @@ const PROTOS: &[&str] = &[
     "support/v1/log_service.proto",
     "support/v1/auth_service.proto",
     "support/v1/report_service.proto",
+    "support/v1/reply_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -23,6 +23,7 @@ const SERVICES: &[&str] = &[
     pb::log_service_server::SERVICE_NAME,
     pb::auth_service_server::SERVICE_NAME,
     pb::report_service_server::SERVICE_NAME,
+    pb::reply_service_server::SERVICE_NAME,
 ];
 
 /// Sets every service's status.

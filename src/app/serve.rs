@@ -24,8 +24,8 @@ use crate::grpc::coalesce::Coalesce;
 use crate::grpc::malformed::MalformedLayer;
 use crate::grpc::starting::{Slot, Starting};
 use crate::grpc::{
-    agent::AgentApi, auth::AuthApi, customer::CustomerApi, department::DepartmentApi, log::LogApi, report::ReportApi,
-    ticket::TicketApi,
+    agent::AgentApi, auth::AuthApi, customer::CustomerApi, department::DepartmentApi, log::LogApi, reply::ReplyApi,
+    report::ReportApi, ticket::TicketApi,
 };
 use crate::observe::Metrics;
 use crate::observe::admin::Admin;
@@ -34,8 +34,8 @@ use crate::pb;
 use crate::pb::{
     agent_service_server::AgentServiceServer, auth_service_server::AuthServiceServer,
     customer_service_server::CustomerServiceServer, department_service_server::DepartmentServiceServer,
-    log_service_server::LogServiceServer, report_service_server::ReportServiceServer,
-    ticket_service_server::TicketServiceServer,
+    log_service_server::LogServiceServer, reply_service_server::ReplyServiceServer,
+    report_service_server::ReportServiceServer, ticket_service_server::TicketServiceServer,
 };
 use crate::web::BrowserLayer;
 
@@ -52,6 +52,7 @@ impl App {
             logs: LogServiceServer::new(LogApi(s.clone())).max_decoding_message_size(max),
             auth: AuthServiceServer::new(AuthApi(s.clone())).max_decoding_message_size(max),
             reports: ReportServiceServer::new(ReportApi(s.clone())).max_decoding_message_size(max),
+            replies: ReplyServiceServer::new(ReplyApi(s.clone())).max_decoding_message_size(max),
         }
     }
 }
@@ -66,6 +67,7 @@ pub(super) struct Services {
     logs: LogServiceServer<LogApi>,
     auth: AuthServiceServer<AuthApi>,
     reports: ReportServiceServer<ReportApi>,
+    replies: ReplyServiceServer<ReplyApi>,
 }
 
 /// The slots the ready app fills: the gate and each service.
@@ -80,6 +82,7 @@ struct Slots {
     logs: Slot<LogServiceServer<LogApi>>,
     auth: Slot<AuthServiceServer<AuthApi>>,
     reports: Slot<ReportServiceServer<ReportApi>>,
+    replies: Slot<ReplyServiceServer<ReplyApi>>,
 }
 
 impl Slots {
@@ -93,6 +96,7 @@ impl Slots {
         self.logs.fill(s.logs);
         self.auth.fill(s.auth);
         self.reports.fill(s.reports);
+        self.replies.fill(s.replies);
         // Last: with the gate set, calls reach the services.
         self.gate.fill(app.gate.clone());
     }
@@ -224,7 +228,8 @@ fn router(
         .add_service(Starting(slots.tickets.clone(), slots.repo.clone()))
         .add_service(Starting(slots.logs.clone(), slots.repo.clone()))
         .add_service(Starting(slots.auth.clone(), slots.repo.clone()))
-        .add_service(Starting(slots.reports.clone(), slots.repo.clone())))
+        .add_service(Starting(slots.reports.clone(), slots.repo.clone()))
+        .add_service(Starting(slots.replies.clone(), slots.repo.clone())))
 }
 
 /// Serves until the drain ends it, or until the grace after the drain began has passed:

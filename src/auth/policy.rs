@@ -57,6 +57,18 @@ pub fn own_agent(who: &Principal, id: i64) -> AppResult<()> {
     Ok(())
 }
 
+/// Agents and supervisors reach their own department's quick replies; admins and services
+/// every department's.
+pub fn own_department(who: &Principal, department_id: i64) -> AppResult<()> {
+    match (who.role, who.department_id) {
+        (Role::Agent | Role::Supervisor, Some(own)) if own != department_id => Err(AppError::PermissionDenied(
+            format!("quick replies of department {department_id} are for its staff; yours is department {own}"),
+        )),
+        (Role::Customer, _) => Err(AppError::PermissionDenied("quick replies are for staff".into())),
+        _ => Ok(()),
+    }
+}
+
 /// The sender a customer or agent writes as (None for admins and services, who relay
 /// messages from anyone).
 pub fn me(who: &Principal) -> Option<(SenderKind, i64)> {

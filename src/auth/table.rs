@@ -31,6 +31,9 @@ pub enum Scope {
     OwnCustomer,
     /// Agents change their own availability only; supervisors and admins anyone's.
     OwnAgent,
+    /// Agents and supervisors reach their own department's quick replies; admins and
+    /// services any department's (`policy::own_department`).
+    OwnDepartment,
     /// The caller's own account (their password).
     OwnAccount,
     /// The account a token or credential presented in the request names.
@@ -103,6 +106,13 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
     // For customers; agents' accounts are for admins and services (`policy::set_password_for`).
     ("AuthService", "IssueSetPasswordToken", rule(Roles(MANAGERS), Unscoped)),
     ("AuthService", "SetAccountEnabled", rule(Roles(ADMINS), Unscoped)),
+    ("ReplyService", "CreateQuickReply", rule(Roles(MANAGERS), OwnDepartment)),
+    ("ReplyService", "GetQuickReply", rule(Roles(STAFF), OwnDepartment)),
+    ("ReplyService", "ListQuickReplies", rule(Roles(STAFF), OwnDepartment)),
+    ("ReplyService", "UpdateQuickReply", rule(Roles(MANAGERS), OwnDepartment)),
+    ("ReplyService", "DeleteQuickReply", rule(Roles(MANAGERS), OwnDepartment)),
+    ("ReplyService", "DraftReply", rule(Roles(STAFF), Tickets)),
+    ("ReplyService", "SuggestReplies", rule(Roles(STAFF), Tickets)),
     ("ReportService", "GetResolutionTimeReport", rule(Roles(MANAGERS), Unscoped)),
     ("ReportService", "GetAgentsPerTicketReport", rule(Roles(MANAGERS), Unscoped)),
     ("ReportService", "GetAgentReport", rule(Roles(MANAGERS), Unscoped)),

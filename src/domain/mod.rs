@@ -15,6 +15,7 @@
 //! - [`access`]: roles, the calling principal and the ticket scope it sees.
 //! - [`search`]: what a search query means, and the passage shown for a result.
 //! - [`history`]: a ticket's history: the entries each change makes, and who sees them.
+//! - [`reply`]: quick replies, their placeholders, and suggestions from past replies.
 
 pub mod access;
 pub mod assignment;
@@ -26,6 +27,7 @@ pub mod limits;
 pub mod model;
 pub mod page;
 pub mod priority;
+pub mod reply;
 pub mod report;
 pub mod search;
 pub mod sla;

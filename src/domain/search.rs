@@ -33,20 +33,39 @@ pub fn terms(query: &str) -> Result<Vec<String>, String> {
     if query.len() > MAX_QUERY_BYTES {
         return Err(format!("is {} bytes long; at most {MAX_QUERY_BYTES}", query.len()));
     }
-    let mut terms: Vec<String> = Vec::new();
-    for word in query.split(|c: char| !c.is_alphanumeric()) {
-        let word = word.to_lowercase();
-        if word.chars().count() >= MIN_TERM_CHARS && !STOPWORDS.contains(&word.as_str()) && !terms.contains(&word) {
-            terms.push(word);
-        }
-    }
+    let terms = words_of(query, MAX_TERMS);
     if terms.is_empty() {
         return Err(format!(
             "has no word of {MIN_TERM_CHARS} or more letters or digits to look for (common words such as \"the\" are not searched)"
         ));
     }
-    terms.truncate(MAX_TERMS);
     Ok(terms)
+}
+
+/// The distinct searchable words of `text`, lower-cased, in order, at most `max` of them.
+fn words_of(text: &str, max: usize) -> Vec<String> {
+    let mut terms: Vec<String> = Vec::new();
+    for word in text.split(|c: char| !c.is_alphanumeric()) {
+        if terms.len() == max {
+            break;
+        }
+        let word = word.to_lowercase();
+        if word.chars().count() >= MIN_TERM_CHARS && !STOPWORDS.contains(&word.as_str()) && !terms.contains(&word) {
+            terms.push(word);
+        }
+    }
+    terms
+}
+
+/// The words that describe a text for finding similar ones (a ticket's subject and
+/// description): its first [`MAX_TERMS`] searchable words short enough to be indexed.
+pub fn similarity_terms(text: &str) -> Vec<String> {
+    let indexable = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() <= MAX_TERM_CHARS)
+        .collect::<Vec<_>>()
+        .join(" ");
+    words_of(&indexable, MAX_TERMS)
 }
 
 /// A passage of a result where its words matched, and where in it (in characters).

@@ -13,6 +13,7 @@ pub mod department;
 pub mod frame;
 pub mod log;
 pub mod malformed;
+pub mod reply;
 pub mod report;
 pub mod starting;
 pub mod streams;

@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod logs;
 pub mod maintenance;
 pub mod paging;
+pub mod replies;
 pub mod reports;
 pub mod search;
 pub mod sequencing;

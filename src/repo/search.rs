@@ -125,7 +125,7 @@ impl Repo {
         }
         let internal = !matches!(scope, TicketScope::Customer(_));
         let backend = self.db.get_database_backend();
-        let (from, score, matcher, expression) = engine(backend, &search.terms, internal);
+        let (from, score, matcher, expression) = engine(backend, &search.terms, internal, Words::Every);
         let mut values: Vec<Value> = Vec::new();
         if backend == DatabaseBackend::MySql {
             values.push(expression.clone().into());
@@ -164,6 +164,47 @@ impl Repo {
         Ok(Page { items, next_token })
     }
 
+    /// The resolved or closed tickets in `scope` most similar to `terms` (any of them, in
+    /// subjects, descriptions and public messages), best first, at most `limit`, without
+    /// `except`: (ticket id, similarity).
+    pub(crate) async fn similar_resolved(
+        &self,
+        terms: &[String],
+        except: i64,
+        scope: &TicketScope,
+        limit: u64,
+    ) -> AppResult<Vec<(i64, f64)>> {
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let backend = self.db.get_database_backend();
+        let (from, score, matcher, expression) = engine(backend, terms, false, Words::Any);
+        let mut values: Vec<Value> = Vec::new();
+        if backend == DatabaseBackend::MySql {
+            values.push(expression.clone().into());
+        }
+        values.push(expression.into());
+        let mut sql = format!("SELECT t.id, {score} AS score FROM {from} WHERE {matcher} AND t.id <> ?");
+        values.push(except.into());
+        let search = TicketSearch {
+            terms: terms.to_vec(),
+            statuses: vec![Status::Resolved, Status::Closed],
+            department_id: None,
+            level: None,
+            created_after: None,
+            created_before: None,
+        };
+        filters(&mut sql, &mut values, &search, scope);
+        sql.push_str(" ORDER BY score DESC, t.id DESC LIMIT ?");
+        values.push((limit as i64).into());
+        let rows = self.db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push((r.try_get_by_index::<i64>(0)?, r.try_get_by_index::<f64>(1)?));
+        }
+        Ok(out)
+    }
+
     /// The indexed texts of `ids`, each cut to its first [`SNIPPET_SOURCE_CHARS`]:
     /// title, public messages and, if `internal`, internal notes.
     async fn search_texts(
@@ -199,13 +240,28 @@ impl Repo {
     }
 }
 
+/// Whether a match needs every word of a search or any of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Words {
+    /// A search: every word.
+    Every,
+    /// Similar texts: any word, the more the better.
+    Any,
+}
+
 /// The engine's part of the query: the join, the score, the match and its expression.
-fn engine(backend: DatabaseBackend, terms: &[String], internal: bool) -> (&'static str, String, String, String) {
+fn engine(
+    backend: DatabaseBackend,
+    terms: &[String],
+    internal: bool,
+    words: Words,
+) -> (&'static str, String, String, String) {
     if backend == DatabaseBackend::MySql {
         let columns = if internal { "s.title, s.public_text, s.internal_text" } else { "s.title, s.public_text" };
         let against = format!("MATCH({columns}) AGAINST (? IN BOOLEAN MODE)");
-        // Every word required (+), as a word or a word's start (*).
-        let expression = terms.iter().map(|t| format!("+{t}*")).collect::<Vec<_>>().join(" ");
+        // Every word required (+) or any word, as a word or a word's start (*).
+        let required = if words == Words::Every { "+" } else { "" };
+        let expression = terms.iter().map(|t| format!("{required}{t}*")).collect::<Vec<_>>().join(" ");
         (
             "ticket_search s JOIN tickets t ON t.id = s.ticket_id",
             format!("CAST({against} AS DOUBLE)"),
@@ -214,7 +270,8 @@ fn engine(backend: DatabaseBackend, terms: &[String], internal: bool) -> (&'stat
         )
     } else {
         // Each word quoted (it holds letters and digits only) and a prefix; all of them.
-        let all = terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" AND ");
+        let join = if words == Words::Every { " AND " } else { " OR " };
+        let all = terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(join);
         let expression = if internal { all } else { format!("{{title public_text}} : ({all})") };
         // bm25 is lower for better matches.
         (

@@ -80,6 +80,15 @@ const MATRIX: &[(&str, &str)] = &[
     ("GetAgentReport", "UPPPPOOO"),
     ("GetFirstResponseReport", "UPPPPOOO"),
     ("GetBacklogReport", "UPPPPOOO"),
+    // Department 1's quick replies: its supervisor would write them (the column's is of
+    // department 2), its agents read them; drafts and suggestions follow the ticket scope.
+    ("CreateQuickReply", "UPPPPPOO"),
+    ("GetQuickReply", "UPPOPPOO"),
+    ("ListQuickReplies", "UPPOPPOO"),
+    ("UpdateQuickReply", "UPPPPPOO"),
+    ("DeleteQuickReply", "UPPPPPOO"),
+    ("DraftReply", "UPPOPOOO"),
+    ("SuggestReplies", "UPPOPOOO"),
     ("Logout", "OOOOOOOO"),
     ("SetPasswordWithToken", "UUUUUUUU"),
     ("IssueSetPasswordToken", "UPPPPOOO"),
@@ -108,6 +117,8 @@ struct World {
     a1: i64,
     t1: i64,
     attachment: i64,
+    /// A quick reply of department 1.
+    reply: i64,
     c1_email: &'static str,
     /// Accounts the account-changing calls act on, so the others' tokens stay valid.
     spare_agent: i64,
@@ -181,6 +192,7 @@ async fn world(app: &mut TestApp) -> (World, Vec<Clients>) {
         a1,
         t1: t1.id,
         attachment: log.attachments[0].id,
+        reply: fresh_reply(app, d1).await,
         c1_email: "c1@example.com",
         spare_agent,
         spare_customer,
@@ -204,6 +216,12 @@ async fn world(app: &mut TestApp) -> (World, Vec<Clients>) {
 /// A ticket made for one cell (so that state-changing calls start alike).
 async fn fresh_ticket(app: &mut TestApp, w: &World) -> i64 {
     app.ticket(w.c1, w.d1, Severity::Minor, 1).await.id
+}
+
+async fn fresh_reply(app: &mut TestApp, department_id: i64) -> i64 {
+    let q = pb::QuickReply { department_id, title: unique("Reply "), body: "Hello".into(), ..Default::default() };
+    let req = pb::CreateQuickReplyRequest { quick_reply: Some(q), request_id: String::new() };
+    app.replies.create_quick_reply(req).await.expect("quick reply").into_inner().quick_reply.expect("reply").id
 }
 
 async fn call(app: &mut TestApp, w: &World, c: &mut Clients, col: Col, rpc: &str) -> Result<(), tonic::Status> {
@@ -291,6 +309,38 @@ async fn call(app: &mut TestApp, w: &World, c: &mut Clients, col: Col, rpc: &str
             let req = pb::GetTicketHistoryRequest { ticket_id: t1, ..Default::default() };
             c.tickets.get_ticket_history(req).await.map(drop)
         }
+        "CreateQuickReply" => {
+            let q = pb::QuickReply {
+                department_id: w.d1,
+                title: unique("Reply "),
+                body: "Hi".into(),
+                ..Default::default()
+            };
+            let req = pb::CreateQuickReplyRequest { quick_reply: Some(q), request_id: String::new() };
+            c.replies.create_quick_reply(req).await.map(drop)
+        }
+        "GetQuickReply" => c.replies.get_quick_reply(pb::GetQuickReplyRequest { id: w.reply }).await.map(drop),
+        "ListQuickReplies" => {
+            let req = pb::ListQuickRepliesRequest { department_id: w.d1, ..Default::default() };
+            c.replies.list_quick_replies(req).await.map(drop)
+        }
+        "UpdateQuickReply" => {
+            let q = pb::QuickReply { id: w.reply, body: unique("Hello "), ..Default::default() };
+            let mask = prost_types::FieldMask { paths: vec!["body".into()] };
+            c.replies
+                .update_quick_reply(pb::UpdateQuickReplyRequest { quick_reply: Some(q), update_mask: Some(mask) })
+                .await
+                .map(drop)
+        }
+        "DeleteQuickReply" => {
+            let id = fresh_reply(app, w.d1).await;
+            c.replies.delete_quick_reply(pb::DeleteQuickReplyRequest { id, etag: String::new() }).await.map(drop)
+        }
+        "DraftReply" => {
+            let req = pb::DraftReplyRequest { ticket_id: t1, quick_reply_id: w.reply };
+            c.replies.draft_reply(req).await.map(drop)
+        }
+        "SuggestReplies" => c.replies.suggest_replies(pb::SuggestRepliesRequest { ticket_id: t1 }).await.map(drop),
         "UpdateTicket" => {
             let t = pb::Ticket { id: t1, subject: unique("Subject "), ..Default::default() };
             let mask = prost_types::FieldMask { paths: vec!["subject".into()] };

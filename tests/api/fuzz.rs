@@ -181,6 +181,9 @@ enum Call {
     AddLog(pb::AddLogRequest),
     ListLogs(pb::ListLogsRequest),
     MarkRead(i64, i64, i32),
+    QuickReply(pb::CreateQuickReplyRequest),
+    Draft(i64, i64),
+    Suggest(i64),
 }
 
 fn access_call() -> impl Strategy<Value = Call> {
@@ -216,6 +219,12 @@ fn access_call() -> impl Strategy<Value = Call> {
         (id(), prop_oneof![text(), Just("a decent passphrase".to_owned())])
             .prop_map(|(a, p)| Call::SetAgentPassword(a, p)),
         (0u8..5, scope()).prop_map(|(which, scope)| Call::Report(which, scope)),
+        (id(), text(), text(), text()).prop_map(|(department_id, title, body, request_id)| {
+            let q = pb::QuickReply { department_id, title, body, ..Default::default() };
+            Call::QuickReply(pb::CreateQuickReplyRequest { quick_reply: Some(q), request_id })
+        }),
+        (id(), id()).prop_map(|(t, q)| Call::Draft(t, q)),
+        id().prop_map(Call::Suggest),
     ]
 }
 
@@ -400,6 +409,13 @@ async fn perform(app: &mut Clients, call: Call) -> Result<(), tonic::Status> {
         Call::MarkRead(ticket_id, up_to_log_id, reader_kind) => {
             app.logs.mark_read(pb::MarkReadRequest { ticket_id, up_to_log_id, reader_kind }).await.map(drop)
         }
+        Call::QuickReply(r) => app.replies.create_quick_reply(r).await.map(drop),
+        Call::Draft(ticket_id, quick_reply_id) => {
+            app.replies.draft_reply(pb::DraftReplyRequest { ticket_id, quick_reply_id }).await.map(drop)
+        }
+        Call::Suggest(ticket_id) => {
+            app.replies.suggest_replies(pb::SuggestRepliesRequest { ticket_id }).await.map(drop)
+        }
     }
 }
 
@@ -501,6 +517,8 @@ const METHODS: &[&str] = &[
     "/support.v1.TicketService/ListTickets",
     "/support.v1.TicketService/SearchTickets",
     "/support.v1.TicketService/GetTicketHistory",
+    "/support.v1.ReplyService/CreateQuickReply",
+    "/support.v1.ReplyService/SuggestReplies",
     "/support.v1.TicketService/UpdateTicket",
     "/support.v1.LogService/AddLog",
     "/support.v1.LogService/MarkRead",

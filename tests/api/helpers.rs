@@ -17,8 +17,8 @@ use support_service::jobs::Maintenance;
 use support_service::pb::{
     self, agent_service_client::AgentServiceClient, auth_service_client::AuthServiceClient,
     customer_service_client::CustomerServiceClient, department_service_client::DepartmentServiceClient,
-    log_service_client::LogServiceClient, report_service_client::ReportServiceClient,
-    ticket_service_client::TicketServiceClient,
+    log_service_client::LogServiceClient, reply_service_client::ReplyServiceClient,
+    report_service_client::ReportServiceClient, ticket_service_client::TicketServiceClient,
 };
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -341,6 +341,7 @@ pub struct Clients {
     pub logs: LogServiceClient<Authed>,
     pub auth: AuthServiceClient<Authed>,
     pub reports: ReportServiceClient<Authed>,
+    pub replies: ReplyServiceClient<Authed>,
 }
 
 impl Clients {
@@ -354,7 +355,8 @@ impl Clients {
             tickets: TicketServiceClient::new(c.clone()),
             logs: LogServiceClient::new(c.clone()),
             auth: AuthServiceClient::new(c.clone()),
-            reports: ReportServiceClient::new(c),
+            reports: ReportServiceClient::new(c.clone()),
+            replies: ReplyServiceClient::new(c),
         }
     }
 }

@@ -18,6 +18,7 @@ mod logs;
 mod operations;
 mod platform;
 mod replicas;
+mod replies;
 mod reports;
 mod scoping;
 mod search;

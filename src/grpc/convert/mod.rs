@@ -3,6 +3,7 @@
 
 pub mod auth_requests;
 mod history;
+pub mod replies;
 pub mod reports;
 pub mod requests;
 pub mod resources;

@@ -23,7 +23,7 @@ pub struct Update<P> {
 /// The maximum length of names.
 const NAME_MAX: usize = 100;
 
-fn resource<T: Default>(c: &mut Checker, field: &str, r: Option<T>) -> T {
+pub(super) fn resource<T: Default>(c: &mut Checker, field: &str, r: Option<T>) -> T {
     if r.is_none() {
         c.fail(field, "is required");
     }
@@ -32,7 +32,7 @@ fn resource<T: Default>(c: &mut Checker, field: &str, r: Option<T>) -> T {
 
 /// The paths of an update mask, checked against `allowed`. An empty mask means every
 /// allowed field that the request populates (AIP-134).
-fn mask_paths(
+pub(super) fn mask_paths(
     c: &mut Checker,
     mask: Option<FieldMask>,
     prefix: &str,
@@ -59,15 +59,15 @@ fn mask_paths(
     paths
 }
 
-fn has(paths: &[String], p: &str) -> bool {
+pub(super) fn has(paths: &[String], p: &str) -> bool {
     paths.iter().any(|x| x == p)
 }
 
-fn etag(c: &mut Checker, field: &str, value: &str) -> Option<i64> {
+pub(super) fn etag(c: &mut Checker, field: &str, value: &str) -> Option<i64> {
     c.take(field, v::etag(value)).flatten()
 }
 
-fn id(c: &mut Checker, field: &str, value: i64) -> i64 {
+pub(super) fn id(c: &mut Checker, field: &str, value: i64) -> i64 {
     c.take(field, v::id(value)).unwrap_or_default()
 }
 

@@ -11,6 +11,7 @@ pub mod idempotency_key;
 pub mod log;
 pub mod queue_event;
 pub mod queue_state;
+pub mod quick_reply;
 pub mod refresh_token;
 pub mod service_secret;
 pub mod set_password_token;
