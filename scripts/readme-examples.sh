@@ -38,6 +38,9 @@ check '"rating": 5'
 check 'ASSIGNMENT_REASON_AUTO_LEAST_LOADED'
 check '"snapshotTicket"'
 check '"snapshotEnd"'
+check '"snippet": "Charged twice'
+check '"statusChanged"'
+check 'Hi Ada, the refund for ticket 1 is on its way. Grace, Payments'
 echo "README examples: $(grep -c '^grpcurl' "$work/examples.sh") commands ran as printed"
 
 kill -TERM "$server"
