@@ -12,6 +12,7 @@ import { AuthService, type TokenPair } from "./gen/support/v1/auth_service_pb";
 import { CustomerService } from "./gen/support/v1/customer_service_pb";
 import { DepartmentService } from "./gen/support/v1/department_service_pb";
 import { LogService } from "./gen/support/v1/log_service_pb";
+import { ReplyService } from "./gen/support/v1/reply_service_pb";
 import { ReportService } from "./gen/support/v1/report_service_pb";
 import { TicketService } from "./gen/support/v1/ticket_service_pb";
 
@@ -177,6 +178,7 @@ export const departments = createClient(DepartmentService, transport);
 export const agents = createClient(AgentService, transport);
 export const customers = createClient(CustomerService, transport);
 export const reports = createClient(ReportService, transport);
+export const replies = createClient(ReplyService, transport);
 
 /** An error in words: each field named with its reason, or what the status means. */
 export function describe(e: unknown): string {

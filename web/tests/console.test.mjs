@@ -174,6 +174,30 @@ describe("the console", () => {
     await agent.getByRole("button", { name: "Move to Resolved" }).waitFor();
   });
 
+  test("answers and history: a quick reply drafted for the ticket; each side's timeline", async () => {
+    const { ticket } = await grpcurl(port, "support.v1.TicketService/GetTicket", { id: ticketId }, adminJwt);
+    const quickReply = { departmentId: ticket.departmentId, title: "Greeting", body: "Hello {customer.first_name}, this is ticket {ticket.id}." };
+    await grpcurl(port, "support.v1.ReplyService/CreateQuickReply", { quickReply }, adminJwt);
+    await agent.reload();
+    await agent.getByLabel("Quick reply").selectOption({ label: "Greeting" });
+    await agent.getByRole("button", { name: "Insert" }).click();
+    await agent.waitForFunction(() => document.querySelector("textarea[name=body]")?.value.startsWith("Hello Ada"));
+    assert.equal(await agent.getByLabel("Message").inputValue(), `Hello Ada, this is ticket ${ticketId}.`);
+    const staffView = agent.getByRole("list", { name: "History" });
+    await staffView.locator('li[data-kind="assignmentChanged"]').first().waitFor({ timeout: 5000 });
+    assert.ok((await staffView.getByText(/Internal note from/).count()) >= 1, "staff see the note in the history");
+    await staffView.scrollIntoViewIfNeeded();
+    await shot(agent, "agent-answers-and-history");
+    await agent.getByLabel("Message").fill("");
+
+    const customerView = customer.getByRole("list", { name: "History" });
+    await customerView.locator('li[data-kind="opened"]').waitFor({ timeout: 5000 });
+    assert.ok((await customerView.locator('li[data-kind="messageAdded"]').count()) >= 2, "her messages and the reply");
+    assert.equal(await customerView.getByText(/Internal note/).count(), 0, "never the internal note");
+    assert.equal(await customerView.locator('li[data-kind="assignmentChanged"]').count(), 0, "nor staff's entries");
+    assert.equal(await customer.getByLabel("Quick reply").count(), 0, "quick replies are for staff");
+  });
+
   test("3. the customer closes the ticket with a rating", async () => {
     await agent.getByRole("button", { name: "Move to Resolved" }).click();
     await customer.locator("h1 + .meta .status", { hasText: "Resolved" }).waitFor({ timeout: 5000 });

@@ -1,6 +1,7 @@
 // One ticket: its priority and the breakdown behind it, its SLA, the conversation (live),
-// replies with attachments, internal notes for staff, the moves the workflow allows,
-// assigning, and a customer's close with a rating.
+// replies with attachments (agents get quick replies and suggestions), internal notes for
+// staff, the moves the workflow allows, assigning, a customer's close with a rating, and
+// the ticket's history.
 
 import { current, departments, describe, logs, requestId, tickets, type Who } from "../api";
 import { agentNames, allAgents } from "../directory";
@@ -18,6 +19,8 @@ import {
 import { CATEGORY, LEVEL, REASON, STATUS, countdown, millis, when } from "../format";
 import { watch } from "../live";
 import { report, signedOut } from "../report";
+import { answers } from "./answers";
+import { drawTimeline } from "./timeline";
 
 interface Context {
   who: Who;
@@ -39,7 +42,8 @@ export async function ticketPage(main: HTMLElement, args: string[], signal: Abor
   const conversation = h("ol", { class: "conversation", "aria-label": "Conversation" });
   const turn = h("p", { class: "turn", "aria-live": "polite" });
   const composer = h("section", { class: "card", "aria-label": "Reply" });
-  fill(main, header, h("section", { class: "card" }, h("h2", {}, "Conversation"), turn, conversation), composer, actions);
+  const history = h("section", { class: "card", "aria-label": "Ticket history" });
+  fill(main, header, h("section", { class: "card" }, h("h2", {}, "Conversation"), turn, conversation), composer, actions, history);
   conversation.appendChild(
     h(
       "li",
@@ -57,6 +61,7 @@ export async function ticketPage(main: HTMLElement, args: string[], signal: Abor
     drawTurn(turn, current_, [...seen.values()], ctx);
     drawComposer(composer, latest, [...seen.values()], ctx, add);
     await drawActions(actions, latest, ctx);
+    await drawTimeline(history, id, ctx.agents, staff).catch(report);
   };
   const add = (log: Log) => {
     if (seen.has(log.id)) return;
@@ -238,11 +243,13 @@ function drawComposer(el: HTMLElement, latest: () => Ticket, messages: Log[], ct
     return;
   }
   const errors = h("div", { "aria-live": "assertive" });
+  const box = h("textarea", { name: "body", rows: 4, maxlength: 10000, required: true });
+  const heading = h("h2", {}, ctx.staff ? "Reply or note" : "Reply");
   const form = h(
     "form",
     {},
-    h("h2", {}, ctx.staff ? "Reply or note" : "Reply"),
-    field("Message", h("textarea", { name: "body", rows: 4, maxlength: 10000, required: true })),
+    heading,
+    field("Message", box),
     field("Attachments", h("input", { name: "files", type: "file", multiple: true })),
     ctx.staff
       ? h("div", { class: "check" }, h("input", { type: "checkbox", name: "internal", id: "internal" }), h("label", { for: "internal" }, "Internal note (staff only)"))
@@ -279,6 +286,7 @@ function drawComposer(el: HTMLElement, latest: () => Ticket, messages: Log[], ct
     }
   });
   fill(el, form);
+  if (ctx.staff) void answers(t, box, errors).then((a) => heading.after(a));
 }
 
 async function drawActions(el: HTMLElement, latest: () => Ticket, ctx: Context): Promise<void> {
