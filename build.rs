@@ -16,6 +16,7 @@ const PROTOS: &[&str] = &[
     "support/v1/auth_service.proto",
     "support/v1/report_service.proto",
     "support/v1/reply_service.proto",
+    "support/v1/webhook_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -234,6 +234,25 @@ pub struct Settings {
     /// comma-separated (for example `https://support.example.com`).
     #[arg(long, env = "SUPPORT_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// Each webhook attempt's limit, connecting included.
+    #[arg(long, env = "SUPPORT_WEBHOOK_TIMEOUT_MS", default_value_t = 5_000)]
+    pub webhook_timeout_ms: u64,
+    /// The wait after a webhook's first failed attempt; it doubles with each further one.
+    #[arg(long, env = "SUPPORT_WEBHOOK_BACKOFF_MS", default_value_t = 1_000)]
+    pub webhook_backoff_ms: u64,
+    /// The longest wait between a webhook's attempts.
+    #[arg(long, env = "SUPPORT_WEBHOOK_MAX_BACKOFF_MS", default_value_t = 3_600_000)]
+    pub webhook_max_backoff_ms: u64,
+    /// How long one event may keep failing before its subscription is disabled.
+    #[arg(long, env = "SUPPORT_WEBHOOK_RETRY_FOR_SECS", default_value_t = 86_400)]
+    pub webhook_retry_for_secs: u64,
+    /// Webhook attempts in flight to one host at once.
+    #[arg(long, env = "SUPPORT_WEBHOOK_PER_HOST", default_value_t = 4)]
+    pub webhook_per_host: usize,
+    /// Hosts, addresses and networks webhooks may reach although loopback, private or
+    /// link-local, and over plain http; comma-separated (`127.0.0.1,10.0.0.0/8,hooks.internal`).
+    #[arg(long, env = "SUPPORT_WEBHOOK_ALLOW", value_delimiter = ',')]
+    pub webhook_allow: Vec<String>,
     /// A PEM certificate chain: serve TLS (with --tls-key).
     #[arg(long, env = "SUPPORT_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -338,6 +357,21 @@ impl Settings {
             subscriber_reads: (self.db_max_connections as usize / 2).max(1),
             heartbeat: Duration::from_millis(self.watch_heartbeat_ms.max(10)),
         }
+    }
+
+    /// How webhooks are delivered, checked.
+    pub fn webhooks(&self) -> Result<crate::notify::WebhookSettings, String> {
+        Ok(crate::notify::WebhookSettings {
+            timeout: Duration::from_millis(self.webhook_timeout_ms.max(10)),
+            retry: crate::domain::webhook::RetryPolicy {
+                base: Duration::from_millis(self.webhook_backoff_ms.max(1)),
+                max: Duration::from_millis(self.webhook_max_backoff_ms.max(self.webhook_backoff_ms).max(1)),
+                give_up_after: Duration::from_secs(self.webhook_retry_for_secs),
+            },
+            allow: crate::notify::guard::AllowList::parse(&self.webhook_allow)?,
+            per_host: self.webhook_per_host.max(1),
+            poll: Duration::from_millis(500),
+        })
     }
 
     /// Loads and checks the priority policy.

@@ -28,6 +28,7 @@ pub mod error;
 pub mod events;
 pub mod grpc;
 pub mod jobs;
+pub mod notify;
 pub mod observe;
 pub mod ready;
 pub mod repo;

@@ -30,6 +30,7 @@ use crate::domain::Clock;
 use crate::events::EventHub;
 use crate::grpc::State;
 use crate::jobs::Maintenance;
+use crate::notify::webhooks::Deliverer;
 use crate::observe::Metrics;
 use crate::repo::Repo;
 
@@ -151,8 +152,19 @@ impl App {
             .map_err(|e| StartError::Config(format!("the event log could not start: {e}")))?;
         let probe = repo.detached().await?;
         let streams = crate::grpc::streams::StreamLimit::new(settings.max_streams_per_principal);
-        let state =
-            State { repo, clock, limits, events, shutdown: stop.clone(), tasks: tasks.clone(), accounts, streams };
+        let webhooks = settings.webhooks().map_err(StartError::Config)?;
+        let webhooks = Arc::new(Deliverer::new(repo.clone(), webhooks).map_err(StartError::Config)?);
+        let state = State {
+            repo,
+            clock,
+            limits,
+            events,
+            shutdown: stop.clone(),
+            tasks: tasks.clone(),
+            accounts,
+            streams,
+            webhooks,
+        };
         Ok(Self { state, settings, stop, tasks, gate, standings, metrics, probe })
     }
 
@@ -224,6 +236,8 @@ impl App {
         self.tasks.spawn(forget_idle_callers(self.gate.clone(), stop.clone()));
         let poll = Duration::from_millis(s.standing_poll_ms.max(50));
         self.tasks.spawn(self.standings.clone().run(self.state.repo.clone(), poll, stop.clone()));
+        let (leader, latest) = (self.state.events.watch_leader(), self.state.events.watch_latest());
+        self.tasks.spawn(self.state.webhooks.clone().run(leader, latest, stop.clone()));
     }
 }
 

@@ -25,7 +25,7 @@ use crate::grpc::malformed::MalformedLayer;
 use crate::grpc::starting::{Slot, Starting};
 use crate::grpc::{
     agent::AgentApi, auth::AuthApi, customer::CustomerApi, department::DepartmentApi, log::LogApi, reply::ReplyApi,
-    report::ReportApi, ticket::TicketApi,
+    report::ReportApi, ticket::TicketApi, webhook::WebhookApi,
 };
 use crate::observe::Metrics;
 use crate::observe::admin::Admin;
@@ -36,6 +36,7 @@ use crate::pb::{
     customer_service_server::CustomerServiceServer, department_service_server::DepartmentServiceServer,
     log_service_server::LogServiceServer, reply_service_server::ReplyServiceServer,
     report_service_server::ReportServiceServer, ticket_service_server::TicketServiceServer,
+    webhook_service_server::WebhookServiceServer,
 };
 use crate::web::BrowserLayer;
 
@@ -53,6 +54,7 @@ impl App {
             auth: AuthServiceServer::new(AuthApi(s.clone())).max_decoding_message_size(max),
             reports: ReportServiceServer::new(ReportApi(s.clone())).max_decoding_message_size(max),
             replies: ReplyServiceServer::new(ReplyApi(s.clone())).max_decoding_message_size(max),
+            webhooks: WebhookServiceServer::new(WebhookApi(s.clone())).max_decoding_message_size(max),
         }
     }
 }
@@ -68,6 +70,7 @@ pub(super) struct Services {
     auth: AuthServiceServer<AuthApi>,
     reports: ReportServiceServer<ReportApi>,
     replies: ReplyServiceServer<ReplyApi>,
+    webhooks: WebhookServiceServer<WebhookApi>,
 }
 
 /// The slots the ready app fills: the gate and each service.
@@ -83,6 +86,7 @@ struct Slots {
     auth: Slot<AuthServiceServer<AuthApi>>,
     reports: Slot<ReportServiceServer<ReportApi>>,
     replies: Slot<ReplyServiceServer<ReplyApi>>,
+    webhooks: Slot<WebhookServiceServer<WebhookApi>>,
 }
 
 impl Slots {
@@ -97,6 +101,7 @@ impl Slots {
         self.auth.fill(s.auth);
         self.reports.fill(s.reports);
         self.replies.fill(s.replies);
+        self.webhooks.fill(s.webhooks);
         // Last: with the gate set, calls reach the services.
         self.gate.fill(app.gate.clone());
     }
@@ -229,7 +234,8 @@ fn router(
         .add_service(Starting(slots.logs.clone(), slots.repo.clone()))
         .add_service(Starting(slots.auth.clone(), slots.repo.clone()))
         .add_service(Starting(slots.reports.clone(), slots.repo.clone()))
-        .add_service(Starting(slots.replies.clone(), slots.repo.clone())))
+        .add_service(Starting(slots.replies.clone(), slots.repo.clone()))
+        .add_service(Starting(slots.webhooks.clone(), slots.repo.clone())))
 }
 
 /// Serves until the drain ends it, or until the grace after the drain began has passed:

@@ -34,6 +34,7 @@ pub mod sla;
 pub mod ticket;
 pub mod types;
 pub mod validate;
+pub mod webhook;
 pub mod workflow;
 
 pub use clock::{Clock, ManualClock, SystemClock};

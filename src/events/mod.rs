@@ -82,6 +82,8 @@ pub struct EventSettings {
 pub struct EventHub {
     live: Arc<Fanout>,
     latest: w::Receiver<i64>,
+    /// Whether this replica is the sequencer.
+    leader: w::Receiver<bool>,
     settings: Arc<EventSettings>,
     /// Turns for subscribers' database reads. A reconnect storm of 10,000 subscribers
     /// otherwise parks 10,000 transactions-to-be on the pool, ~14 KiB each, and crowds
@@ -109,11 +111,13 @@ impl EventHub {
         let live = Arc::new(Fanout::new(settings.subscriber_buffer, start));
         let (latest_tx, latest) = w::channel(start);
         let sequencer = metrics.sequencer.clone();
+        let (leader_tx, leader) = w::channel(false);
         tasks.spawn(sequencer::run(
             repo.clone(),
             settings.sequencer_interval,
             settings.sequencer_lease,
             numbered.clone(),
+            leader_tx,
             sequencer,
             stop.clone(),
         ));
@@ -130,7 +134,7 @@ impl EventHub {
         let tail = repo.detached().await?;
         tasks.spawn(tailer::run(tail, start, live.clone(), latest_tx, numbered, settings.poll_interval, stop));
         let lost = Arc::new(w::channel(0).0);
-        Ok(Self { live, latest, settings: Arc::new(settings), reads, metrics: metrics.watch.clone(), lost })
+        Ok(Self { live, latest, leader, settings: Arc::new(settings), reads, metrics: metrics.watch.clone(), lost })
     }
 
     /// Ends every subscriber's stream with UNAVAILABLE: this replica lost its database, so
@@ -157,6 +161,16 @@ impl EventHub {
     /// The latest sequence this process has read.
     pub fn latest(&self) -> i64 {
         *self.latest.borrow()
+    }
+
+    /// The latest sequence, watched.
+    pub fn watch_latest(&self) -> w::Receiver<i64> {
+        self.latest.clone()
+    }
+
+    /// Whether this replica is the event sequencer, watched.
+    pub fn watch_leader(&self) -> w::Receiver<bool> {
+        self.leader.clone()
     }
 
     /// The settings.

@@ -15,13 +15,15 @@ use crate::repo::sequencing::Round;
 const BATCH: u64 = 1000;
 
 /// Numbers events until `stop` while this replica holds the lease (of `lease`); wakes on
-/// local commits (`repo.outbox_signal()`) or every `every`, and tells the local tailer when
-/// it numbered something.
+/// local commits (`repo.outbox_signal()`) or every `every`, tells the local tailer when
+/// it numbered something, and publishes whether it holds the lease on `leader` (the
+/// webhook deliverer works on the sequencer's replica).
 pub async fn run(
     repo: Repo,
     every: Duration,
     lease: Duration,
     numbered: Arc<Notify>,
+    leader: tokio::sync::watch::Sender<bool>,
     metrics: SequencerMetrics,
     stop: CancellationToken,
 ) {
@@ -57,6 +59,7 @@ pub async fn run(
             }
         }
         metrics.leader.set(i64::from(seat.held()));
+        leader.send_if_modified(|was| std::mem::replace(was, seat.held()) != seat.held());
         if seat.held() {
             metrics.rounds.inc();
             match seat.sequence_pending(BATCH).await {
@@ -84,5 +87,6 @@ pub async fn run(
         }
     }
     metrics.leader.set(0);
+    leader.send_replace(false);
     seat.release().await;
 }

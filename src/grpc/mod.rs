@@ -18,6 +18,7 @@ pub mod report;
 pub mod starting;
 pub mod streams;
 pub mod ticket;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -47,6 +48,8 @@ pub struct State {
     pub accounts: Accounts,
     /// WatchQueue streams per caller.
     pub streams: streams::StreamLimit,
+    /// Webhook deliveries (RedeliverWebhookEvent) and the addresses subscriptions may use.
+    pub webhooks: Arc<crate::notify::webhooks::Deliverer>,
 }
 
 /// The caller the auth layer verified (with its role already checked against

@@ -24,6 +24,7 @@ pub mod sign_in;
 pub mod ticket_list;
 pub mod ticket_rows;
 pub mod tickets;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -184,6 +184,8 @@ enum Call {
     QuickReply(pb::CreateQuickReplyRequest),
     Draft(i64, i64),
     Suggest(i64),
+    Webhook(pb::CreateWebhookRequest),
+    Replay(i64, i64),
 }
 
 fn access_call() -> impl Strategy<Value = Call> {
@@ -225,6 +227,17 @@ fn access_call() -> impl Strategy<Value = Call> {
         }),
         (id(), id()).prop_map(|(t, q)| Call::Draft(t, q)),
         id().prop_map(Call::Suggest),
+        (text(), proptest::collection::vec(enm(), 0..3), id(), id()).prop_map(
+            |(url, event_kinds, department_id, after_sequence)| {
+                let webhook = pb::Webhook { url, event_kinds, department_id, active: false, ..Default::default() };
+                Call::Webhook(pb::CreateWebhookRequest {
+                    webhook: Some(webhook),
+                    after_sequence,
+                    request_id: String::new(),
+                })
+            }
+        ),
+        (id(), id()).prop_map(|(w, s)| Call::Replay(w, s)),
     ]
 }
 
@@ -416,6 +429,10 @@ async fn perform(app: &mut Clients, call: Call) -> Result<(), tonic::Status> {
         Call::Suggest(ticket_id) => {
             app.replies.suggest_replies(pb::SuggestRepliesRequest { ticket_id }).await.map(drop)
         }
+        Call::Webhook(r) => app.webhooks.create_webhook(r).await.map(drop),
+        Call::Replay(webhook_id, after_sequence) => {
+            app.webhooks.replay_webhook(pb::ReplayWebhookRequest { webhook_id, after_sequence }).await.map(drop)
+        }
     }
 }
 
@@ -519,6 +536,7 @@ const METHODS: &[&str] = &[
     "/support.v1.TicketService/GetTicketHistory",
     "/support.v1.ReplyService/CreateQuickReply",
     "/support.v1.ReplyService/SuggestReplies",
+    "/support.v1.WebhookService/CreateWebhook",
     "/support.v1.TicketService/UpdateTicket",
     "/support.v1.LogService/AddLog",
     "/support.v1.LogService/MarkRead",

@@ -19,6 +19,7 @@ use support_service::pb::{
     customer_service_client::CustomerServiceClient, department_service_client::DepartmentServiceClient,
     log_service_client::LogServiceClient, reply_service_client::ReplyServiceClient,
     report_service_client::ReportServiceClient, ticket_service_client::TicketServiceClient,
+    webhook_service_client::WebhookServiceClient,
 };
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -342,6 +343,7 @@ pub struct Clients {
     pub auth: AuthServiceClient<Authed>,
     pub reports: ReportServiceClient<Authed>,
     pub replies: ReplyServiceClient<Authed>,
+    pub webhooks: WebhookServiceClient<Authed>,
 }
 
 impl Clients {
@@ -356,7 +358,8 @@ impl Clients {
             logs: LogServiceClient::new(c.clone()),
             auth: AuthServiceClient::new(c.clone()),
             reports: ReportServiceClient::new(c.clone()),
-            replies: ReplyServiceClient::new(c),
+            replies: ReplyServiceClient::new(c.clone()),
+            webhooks: WebhookServiceClient::new(c),
         }
     }
 }

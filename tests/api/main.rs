@@ -27,4 +27,5 @@ mod sla_aging;
 mod tickets;
 mod watch;
 mod web;
+mod webhooks;
 mod workflow;

@@ -8,6 +8,7 @@ pub mod reports;
 pub mod requests;
 pub mod resources;
 pub mod ticket_requests;
+pub mod webhooks;
 
 use chrono::{DateTime, Utc};
 use prost_types::Timestamp;

@@ -17,3 +17,5 @@ pub mod service_secret;
 pub mod set_password_token;
 pub mod ticket;
 pub mod ticket_history;
+pub mod webhook;
+pub mod webhook_delivery;
