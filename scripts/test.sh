@@ -139,6 +139,9 @@ bash scripts/test-galera.sh
 step "Python grpcio WatchQueue client on MariaDB"
 bash scripts/python-watch.sh
 
+step "webhooks end to end: failures, a timeout, replicas killed mid-backlog; signatures checked in Python"
+bash scripts/webhooks-test.sh
+
 step "benchmark smoke: every scenario, seconds each (runs and reports; no timing is asserted)"
 # `all --quick` fails if a scenario fails, a call errs or an event is lost.
 cargo run --quiet -p bench -- all --quick --json /tmp/support-bench-smoke.json 2>/dev/null | tee /tmp/support-bench-smoke.md
