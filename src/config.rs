@@ -253,6 +253,27 @@ pub struct Settings {
     /// link-local, and over plain http; comma-separated (`127.0.0.1,10.0.0.0/8,hooks.internal`).
     #[arg(long, env = "SUPPORT_WEBHOOK_ALLOW", value_delimiter = ',')]
     pub webhook_allow: Vec<String>,
+    /// The SMTP server customers' mail goes through; empty sends no mail.
+    #[arg(long, env = "SUPPORT_SMTP_HOST", default_value = "")]
+    pub smtp_host: String,
+    /// Its port.
+    #[arg(long, env = "SUPPORT_SMTP_PORT", default_value_t = 587)]
+    pub smtp_port: u16,
+    /// How the SMTP connection is secured: none, starttls or tls.
+    #[arg(long, env = "SUPPORT_SMTP_TLS", value_enum, default_value_t = crate::notify::mail::SmtpTls::Starttls)]
+    pub smtp_tls: crate::notify::mail::SmtpTls,
+    /// The SMTP user, if the server wants credentials.
+    #[arg(long, env = "SUPPORT_SMTP_USERNAME", default_value = "")]
+    pub smtp_username: String,
+    /// The SMTP password.
+    #[arg(long, env = "SUPPORT_SMTP_PASSWORD", value_parser = secret, hide_env_values = true)]
+    pub smtp_password: Option<SecretString>,
+    /// The sender of customers' mail.
+    #[arg(long, env = "SUPPORT_MAIL_FROM", default_value = "Support <support@localhost>")]
+    pub mail_from: String,
+    /// The console's public address, for the links in mail.
+    #[arg(long, env = "SUPPORT_PUBLIC_URL", default_value = "http://127.0.0.1:50051")]
+    pub public_url: String,
     /// A PEM certificate chain: serve TLS (with --tls-key).
     #[arg(long, env = "SUPPORT_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -357,6 +378,24 @@ impl Settings {
             subscriber_reads: (self.db_max_connections as usize / 2).max(1),
             heartbeat: Duration::from_millis(self.watch_heartbeat_ms.max(10)),
         }
+    }
+
+    /// Where customers' mail goes, if anywhere (SUPPORT_SMTP_HOST set).
+    pub fn mail(&self) -> Option<crate::notify::mail::MailSettings> {
+        let host = self.smtp_host.trim();
+        (!host.is_empty()).then(|| crate::notify::mail::MailSettings {
+            host: host.to_owned(),
+            port: self.smtp_port,
+            tls: self.smtp_tls,
+            credentials: (!self.smtp_username.is_empty()).then(|| {
+                (
+                    self.smtp_username.clone(),
+                    self.smtp_password.clone().unwrap_or_else(|| SecretString::from(String::new())),
+                )
+            }),
+            from: self.mail_from.clone(),
+            public_url: self.public_url.clone(),
+        })
     }
 
     /// How webhooks are delivered, checked.

@@ -70,6 +70,8 @@ pub struct App {
     metrics: Metrics,
     /// The health check's own connection (see [`HealthMonitor`]).
     probe: Repo,
+    /// Customers' mail, when an SMTP server is set.
+    mailer: Option<Arc<crate::notify::mail::Mailer>>,
 }
 
 /// The data layer for a tool: connected once (no retries) and migrated.
@@ -152,6 +154,12 @@ impl App {
             .map_err(|e| StartError::Config(format!("the event log could not start: {e}")))?;
         let probe = repo.detached().await?;
         let streams = crate::grpc::streams::StreamLimit::new(settings.max_streams_per_principal);
+        let mailer = match settings.mail() {
+            Some(mail) => {
+                Some(Arc::new(crate::notify::mail::Mailer::new(repo.clone(), &mail).map_err(StartError::Config)?))
+            }
+            None => None,
+        };
         let webhooks = settings.webhooks().map_err(StartError::Config)?;
         let webhooks = Arc::new(Deliverer::new(repo.clone(), webhooks).map_err(StartError::Config)?);
         let state = State {
@@ -165,7 +173,7 @@ impl App {
             streams,
             webhooks,
         };
-        Ok(Self { state, settings, stop, tasks, gate, standings, metrics, probe })
+        Ok(Self { state, settings, stop, tasks, gate, standings, metrics, probe, mailer })
     }
 
     /// The maintenance job (aging and SLA breaches) over this app's database and clock.
@@ -237,7 +245,10 @@ impl App {
         let poll = Duration::from_millis(s.standing_poll_ms.max(50));
         self.tasks.spawn(self.standings.clone().run(self.state.repo.clone(), poll, stop.clone()));
         let (leader, latest) = (self.state.events.watch_leader(), self.state.events.watch_latest());
-        self.tasks.spawn(self.state.webhooks.clone().run(leader, latest, stop.clone()));
+        self.tasks.spawn(self.state.webhooks.clone().run(leader.clone(), latest.clone(), stop.clone()));
+        if let Some(mailer) = &self.mailer {
+            self.tasks.spawn(mailer.clone().run(leader, latest, stop.clone()));
+        }
     }
 }
 

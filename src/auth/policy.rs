@@ -25,6 +25,7 @@ pub fn customer_patch(who: &Principal, patch: &CustomerPatch) -> AppResult<()> {
     let denied = |m: &str| Err(AppError::PermissionDenied(m.to_owned()));
     match who.role {
         Role::Customer if patch.tier.is_some() => denied("a customer's tier is set by staff; leave tier out"),
+        Role::Agent if patch.email_opt_out.is_some() => denied("whether to get email is the customer's choice"),
         Role::Agent if patch.tier.is_some() || patch.email.is_some() => denied(
             "agents change a customer's names, phone and location; a supervisor changes the tier, \
              the customer or an admin the email",

@@ -63,6 +63,8 @@ pub struct Customer {
     pub location: String,
     /// Plan.
     pub tier: Tier,
+    /// No email, by the customer's choice.
+    pub email_opt_out: bool,
     /// Version (the etag).
     pub version: i64,
     /// Creation time.
@@ -103,6 +105,8 @@ pub struct CustomerPatch {
     pub location: Option<String>,
     /// New tier (re-scores the customer's open tickets).
     pub tier: Option<Tier>,
+    /// Opt out of (or back into) email.
+    pub email_opt_out: Option<bool>,
 }
 
 /// A member of support staff.

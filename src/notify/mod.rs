@@ -1,14 +1,16 @@
 //! Notifications to the world outside, from the event log: signed webhooks, delivered at
-//! least once and in order per subscription.
+//! least once and in order per subscription, and email to customers.
 //!
 //! - [`webhooks`]: the deliverer: one replica at a time (the sequencer's), a task per
 //!   subscription due, retries with backoff, the cursor moved in the delivery's transaction.
+//! - [`mail`]: email to customers: replies and resolutions, unless they opted out.
 //! - [`guard`]: the addresses webhooks may reach.
 //! - [`sign`]: Standard Webhooks signatures.
 //! - [`body`]: the event as the proto's JSON.
 
 pub mod body;
 pub mod guard;
+pub mod mail;
 pub mod sign;
 pub mod webhooks;
 

@@ -32,6 +32,7 @@ pub(crate) fn to_domain(m: row::Model) -> AppResult<Customer> {
         email: m.email,
         phone: m.phone,
         location: m.location,
+        email_opt_out: m.email_opt_out,
         version: m.version,
         created_at: m.created_at,
         updated_at: m.updated_at,
@@ -62,6 +63,7 @@ pub(crate) async fn insert_customer(
         phone: Set(new.phone.clone()),
         location: Set(new.location.clone()),
         tier: Set(new.tier),
+        email_opt_out: Set(false),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -184,6 +186,9 @@ impl Repo {
         }
         if let Some(v) = &patch.location {
             am.location = Set(v.clone());
+        }
+        if let Some(v) = patch.email_opt_out {
+            am.email_opt_out = Set(v);
         }
         if let Some(v) = patch.tier {
             am.tier = Set(v);

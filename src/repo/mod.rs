@@ -14,6 +14,7 @@ pub mod events;
 pub mod history;
 pub mod idempotency;
 pub mod logs;
+pub mod mail;
 pub mod maintenance;
 pub mod paging;
 pub mod replies;

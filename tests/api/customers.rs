@@ -141,3 +141,27 @@ async fn tier_change_rescores_open_tickets() {
         .unwrap_err();
     assert_eq!(err.code(), Code::Aborted);
 }
+
+#[tokio::test]
+async fn a_customer_opts_out_of_email_herself_and_agents_cannot_do_it_for_her() {
+    use support_service::domain::AgentRole;
+    use support_service::domain::access::Principal;
+    let mut app = spawn_app().await;
+    let c = app.customer("ann@example.com", CustomerTier::Free).await;
+    assert!(!c.email_opt_out, "mail is on by default");
+    let d = app.department("Billing", ConversationMode::Chat).await.id;
+    let a = app.agent("grace@example.com", d).await.id;
+    app.ticket(c.id, d, Severity::Minor, 1).await;
+    let opt_out = |on: bool| pb::UpdateCustomerRequest {
+        customer: Some(pb::Customer { id: c.id, email_opt_out: on, ..Default::default() }),
+        update_mask: Some(FieldMask { paths: vec!["email_opt_out".into()] }),
+    };
+    let mut agent = app.as_(&Principal::agent(a, AgentRole::Agent, d));
+    let refused = agent.customers.update_customer(opt_out(true)).await.unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    let mut herself = app.as_(&Principal::customer(c.id));
+    let off = herself.customers.update_customer(opt_out(true)).await.unwrap().into_inner().customer.unwrap();
+    assert!(off.email_opt_out);
+    let on = herself.customers.update_customer(opt_out(false)).await.unwrap().into_inner().customer.unwrap();
+    assert!(!on.email_opt_out, "and back in: the mask names the field, so false is applied");
+}

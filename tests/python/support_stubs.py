@@ -13,6 +13,7 @@ PROTOS = [
     "support/v1/common.proto",
     "support/v1/department_service.proto",
     "support/v1/customer_service.proto",
+    "support/v1/agent_service.proto",
     "support/v1/ticket_service.proto",
     "support/v1/log_service.proto",
     "support/v1/auth_service.proto",

@@ -157,8 +157,9 @@ pub fn customer_update(req: pb::UpdateCustomerRequest) -> AppResult<Update<Custo
     let cu = resource(&mut c, "customer", req.customer);
     let id = id(&mut c, "customer.id", cu.id);
     let etag = etag(&mut c, "customer.etag", &cu.etag);
-    let allowed = ["first_name", "last_name", "email", "phone", "location", "tier"];
+    let allowed = ["first_name", "last_name", "email", "phone", "location", "tier", "email_opt_out"];
     let paths = mask_paths(&mut c, req.update_mask, "customer", &allowed, |p| match p {
+        "email_opt_out" => cu.email_opt_out,
         "first_name" => !cu.first_name.is_empty(),
         "last_name" => !cu.last_name.is_empty(),
         "email" => !cu.email.is_empty(),
@@ -184,6 +185,9 @@ pub fn customer_update(req: pb::UpdateCustomerRequest) -> AppResult<Update<Custo
     }
     if has(&paths, "tier") {
         patch.tier = required(&mut c, "customer.tier", cu.tier);
+    }
+    if has(&paths, "email_opt_out") {
+        patch.email_opt_out = Some(cu.email_opt_out);
     }
     c.finish()?;
     Ok(Update { id, patch, etag })

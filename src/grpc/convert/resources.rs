@@ -34,6 +34,7 @@ impl From<domain::Customer> for pb::Customer {
             phone: c.phone,
             location: c.location,
             tier: pb::CustomerTier::from(c.tier).into(),
+            email_opt_out: c.email_opt_out,
             create_time: Some(timestamp(c.created_at)),
             update_time: Some(timestamp(c.updated_at)),
             etag: etag(c.version),

@@ -15,6 +15,7 @@ pub struct Model {
     pub phone: String,
     pub location: String,
     pub tier: Tier,
+    pub email_opt_out: bool,
     pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

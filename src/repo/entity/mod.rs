@@ -9,6 +9,8 @@ pub mod department;
 pub mod enums;
 pub mod idempotency_key;
 pub mod log;
+pub mod mail_sent;
+pub mod mail_state;
 pub mod queue_event;
 pub mod queue_state;
 pub mod quick_reply;
