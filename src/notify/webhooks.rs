@@ -87,8 +87,8 @@ impl Deliverer {
                             if running.contains(&hook.id) {
                                 continue;
                             }
-                            let (me, id) = (self.clone(), hook.id);
-                            let handle = tasks.spawn(async move { me.drain(hook, secret).await });
+                            let (me, id, still) = (self.clone(), hook.id, leader.clone());
+                            let handle = tasks.spawn(async move { me.drain(hook, secret, still).await });
                             busy.insert(handle.id(), id);
                         }
                     }
@@ -110,8 +110,10 @@ impl Deliverer {
     }
 
     /// Delivers `hook`'s events in order from its cursor until it is caught up, an event
-    /// fails, or the cursor moves under it (a replay).
-    async fn drain(&self, hook: Webhook, secret: String) {
+    /// fails, the cursor moves under it (a replay), or this replica stops being the
+    /// sequencer (`leader`): the new one's deliverer carries on, and two never interleave
+    /// one subscription's events for longer than the attempt in flight.
+    async fn drain(&self, hook: Webhook, secret: String, leader: watch::Receiver<bool>) {
         let mut cursor = hook.cursor;
         loop {
             let events = match self.repo.events_after(cursor, BATCH).await {
@@ -133,6 +135,9 @@ impl Deliverer {
             }
             let mut skipped = None;
             for event in events {
+                if !*leader.borrow() {
+                    return;
+                }
                 if !hook.wants(&event) {
                     skipped = Some(event.sequence);
                     continue;
