@@ -221,6 +221,15 @@ describe("the console", () => {
     await customer.reload();
     await customer.getByRole("heading", { name: "My tickets" }).waitFor();
     await shot(customer, "customer-tickets");
+    // Her email preference: unticked, the service keeps her out of the mail.
+    const emailMe = customer.getByLabel("Email me when support replies or resolves a ticket");
+    assert.equal(await emailMe.isChecked(), true, "mail is on by default");
+    await emailMe.uncheck();
+    await customer.getByText("No more email").waitFor();
+    const { customers: [ada] } = await grpcurl(port, "support.v1.CustomerService/ListCustomers", { email: "ada@example.com" }, adminJwt);
+    assert.equal(ada.emailOptOut, true);
+    await emailMe.check();
+    await customer.getByText("You will get email").waitFor();
     // Sign-out revokes the refresh token.
     const token = await customer.evaluate(() => sessionStorage.getItem("support.refresh"));
     await customer.getByRole("button", { name: "Sign out" }).click();

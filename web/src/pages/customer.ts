@@ -1,17 +1,18 @@
-// A customer's pages: her tickets, and opening one.
+// A customer's pages: her tickets, her email preference, and opening a ticket.
 
-import { current, describe, requestId, tickets } from "../api";
+import { current, customers, describe, requestId, tickets } from "../api";
 import { departmentNames, allDepartments } from "../directory";
-import { field, fill, h, select, values } from "../dom";
+import { field, fill, h, select, toast, values } from "../dom";
 import { Severity, TicketCategory } from "../gen/support/v1/common_pb";
 import { TicketOrder } from "../gen/support/v1/ticket_service_pb";
 import { CATEGORY, LEVEL, SEVERITY, STATUS, options, when } from "../format";
 
 export async function myTickets(main: HTMLElement): Promise<void> {
   const who = current()!;
-  const [list, names] = await Promise.all([
+  const [list, names, me] = await Promise.all([
     tickets.listTickets({ customerId: who.customerId, pageSize: 100, orderBy: TicketOrder.CREATE_TIME }),
     departmentNames(),
+    customers.getCustomer({ id: who.customerId }),
   ]);
   const rows = list.tickets.map((t) =>
     h(
@@ -28,6 +29,7 @@ export async function myTickets(main: HTMLElement): Promise<void> {
     main,
     h("h1", {}, "My tickets"),
     h("p", {}, h("a", { class: "button", href: "#/new" }, "Open a new ticket")),
+    emailPreference(who.customerId, !(me.customer?.emailOptOut ?? false)),
     rows.length === 0
       ? h("p", {}, "You have no tickets yet.")
       : h(
@@ -42,6 +44,21 @@ export async function myTickets(main: HTMLElement): Promise<void> {
           ),
         ),
   );
+}
+
+/** "Email me": off sets email_opt_out, so replies and resolutions stay in the console. */
+function emailPreference(id: bigint, on: boolean): HTMLElement {
+  const box = h("input", { type: "checkbox", id: "email-me", checked: on });
+  box.addEventListener("change", async () => {
+    try {
+      await customers.updateCustomer({ customer: { id, emailOptOut: !box.checked }, updateMask: { paths: ["email_opt_out"] } });
+      toast(box.checked ? "You will get email when support replies or resolves a ticket." : "No more email: find replies here.");
+    } catch (e) {
+      box.checked = !box.checked;
+      toast(describe(e));
+    }
+  });
+  return h("div", { class: "check" }, box, h("label", { for: "email-me" }, "Email me when support replies or resolves a ticket"));
 }
 
 export async function newTicket(main: HTMLElement): Promise<void> {
