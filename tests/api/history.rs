@@ -135,7 +135,7 @@ async fn the_history_outlives_the_event_logs_retention() {
 
 #[tokio::test]
 async fn the_migration_rebuilds_openings_assignments_and_messages_of_existing_tickets() {
-    use migration::{MigrationName, MigratorTrait};
+    use migration::MigratorTrait;
     let mut app = spawn_app().await;
     let (id, customer, ..) = eventful_ticket(&mut app).await;
     // Undo the migrations back to before the history table, then apply them all again, as
