@@ -155,13 +155,15 @@ impl App {
         let probe = repo.detached().await?;
         let streams = crate::grpc::streams::StreamLimit::new(settings.max_streams_per_principal);
         let mailer = match settings.mail() {
-            Some(mail) => {
-                Some(Arc::new(crate::notify::mail::Mailer::new(repo.clone(), &mail).map_err(StartError::Config)?))
-            }
+            Some(mail) => Some(Arc::new(
+                crate::notify::mail::Mailer::new(repo.clone(), &mail, metrics.notify.clone())
+                    .map_err(StartError::Config)?,
+            )),
             None => None,
         };
         let webhooks = settings.webhooks().map_err(StartError::Config)?;
-        let webhooks = Arc::new(Deliverer::new(repo.clone(), webhooks).map_err(StartError::Config)?);
+        let webhooks =
+            Arc::new(Deliverer::new(repo.clone(), webhooks, metrics.notify.clone()).map_err(StartError::Config)?);
         let state = State {
             repo,
             clock,

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::domain::event::{EventKind, QueueEvent};
 use crate::domain::{SenderKind, Status, Visibility};
 use crate::error::{AppError, AppResult, chain};
+use crate::observe::metrics::NotifyMetrics;
 use crate::repo::Repo;
 
 /// How the SMTP connection is secured.
@@ -83,11 +84,12 @@ pub struct Mailer {
     domain: String,
     public_url: String,
     templates: Environment<'static>,
+    metrics: NotifyMetrics,
 }
 
 impl Mailer {
     /// A mailer over `settings`' SMTP server.
-    pub fn new(repo: Repo, settings: &MailSettings) -> Result<Self, String> {
+    pub fn new(repo: Repo, settings: &MailSettings, metrics: NotifyMetrics) -> Result<Self, String> {
         let from: Mailbox = settings.from.parse().map_err(|e| format!("SUPPORT_MAIL_FROM {:?}: {e}", settings.from))?;
         let host = settings.host.as_str();
         let bad = |e: lettre::transport::smtp::Error| format!("SUPPORT_SMTP_HOST {host:?}: {e}");
@@ -116,6 +118,7 @@ impl Mailer {
             from,
             public_url: settings.public_url.trim_end_matches('/').to_owned(),
             templates,
+            metrics,
         })
     }
 
@@ -219,7 +222,11 @@ impl Mailer {
             .message_id(Some(format!("<evt-{}@{}>", e.sequence, self.domain)))
             .multipart(MultiPart::alternative_plain_html(text, html))
             .map_err(|err| AppError::Internal(format!("building a mail: {err}")))?;
-        self.transport.send(mail).await.map_err(|err| AppError::Internal(format!("SMTP: {err}")))?;
+        if let Err(err) = self.transport.send(mail).await {
+            self.metrics.mail_failures.inc();
+            return Err(AppError::Internal(format!("SMTP: {err}")));
+        }
+        self.metrics.mails_sent.inc();
         Ok(())
     }
 }

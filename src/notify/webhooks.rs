@@ -20,6 +20,7 @@ use super::{WebhookSettings, body, sign};
 use crate::domain::event::QueueEvent;
 use crate::domain::webhook::{Attempt, Delivery, DeliveryState, Webhook, message_id};
 use crate::error::{AppError, AppResult, chain};
+use crate::observe::metrics::{NotifyMetrics, OutcomeLabels};
 use crate::pb;
 use crate::repo::Repo;
 use crate::repo::webhooks::AttemptRecord;
@@ -35,6 +36,7 @@ pub struct Deliverer {
     repo: Repo,
     client: Client,
     settings: WebhookSettings,
+    metrics: NotifyMetrics,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
@@ -48,7 +50,7 @@ impl Deliverer {
     /// A deliverer with its HTTP client: no redirects, the attempt's timeout, and the
     /// guard's resolver on every connection. Retries are timed by the system clock (not the
     /// service's injectable one): they are about the endpoint, not the tickets.
-    pub fn new(repo: Repo, settings: WebhookSettings) -> Result<Self, String> {
+    pub fn new(repo: Repo, settings: WebhookSettings, metrics: NotifyMetrics) -> Result<Self, String> {
         let client = Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout)
@@ -57,7 +59,7 @@ impl Deliverer {
             .user_agent(concat!("support-service/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("the webhook HTTP client: {e}"))?;
-        Ok(Self { repo, client, settings, hosts: Mutex::default() })
+        Ok(Self { repo, client, settings, metrics, hosts: Mutex::default() })
     }
 
     /// The addresses and schemes subscriptions may use.
@@ -175,6 +177,12 @@ impl Deliverer {
     /// One in-order attempt of `event`, recorded.
     async fn deliver(&self, hook: &Webhook, secret: &str, event: &QueueEvent, cursor: i64) -> Next {
         let attempt = self.send(hook, secret, event).await;
+        let outcome = match &attempt {
+            Attempt::Delivered(_) => "delivered",
+            Attempt::Gone => "gone",
+            Attempt::Failed { .. } => "failed",
+        };
+        self.metrics.webhook_attempts.get_or_create(&OutcomeLabels { outcome }).inc();
         let now = Utc::now();
         let mut record = AttemptRecord {
             webhook_id: hook.id,
@@ -208,6 +216,7 @@ impl Deliverer {
             }
         }
         if let Some(reason) = &disable {
+            self.metrics.webhooks_disabled.inc();
             tracing::warn!(webhook_id = hook.id, sequence = event.sequence, reason, "webhook disabled");
         }
         match self.repo.record_attempt(&record, cursor, disable.as_deref(), now).await {

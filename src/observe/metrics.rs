@@ -140,6 +140,26 @@ pub struct JobMetrics {
     pub errors: Family<JobLabels, Counter>,
 }
 
+/// An outcome, as a label.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    /// What came of it.
+    pub outcome: &'static str,
+}
+
+/// Webhooks and mail.
+#[derive(Debug, Clone, Default)]
+pub struct NotifyMetrics {
+    /// Webhook attempts, by outcome (delivered, failed, gone).
+    pub webhook_attempts: Family<OutcomeLabels, Counter>,
+    /// Subscriptions the service disabled (410, or failing past the retry window).
+    pub webhooks_disabled: Counter,
+    /// Customer mails sent.
+    pub mails_sent: Counter,
+    /// Failed SMTP sends (each retried).
+    pub mail_failures: Counter,
+}
+
 /// Security.
 #[derive(Debug, Clone, Default)]
 pub struct SecurityMetrics {
@@ -207,6 +227,8 @@ pub struct Metrics {
     pub jobs: JobMetrics,
     /// Security.
     pub security: SecurityMetrics,
+    /// Webhooks and mail.
+    pub notify: NotifyMetrics,
 }
 
 impl Default for Metrics {
@@ -220,7 +242,7 @@ impl Metrics {
     pub fn new() -> Self {
         let (rpc, db, sequencer, jobs) =
             (RpcMetrics::default(), DbMetrics::default(), SequencerMetrics::default(), JobMetrics::default());
-        let (watch, security) = (WatchMetrics::default(), SecurityMetrics::default());
+        let (watch, security, notify) = (WatchMetrics::default(), SecurityMetrics::default(), NotifyMetrics::default());
         let mut r = Registry::default();
         r.register("grpc_server_started", "RPCs started on the server", rpc.started.clone());
         r.register("grpc_server_handled", "RPCs completed on the server, by code", rpc.handled.clone());
@@ -261,12 +283,16 @@ impl Metrics {
         s.register("job_errors", "Failed background job runs", jobs.errors.clone());
         s.register("rate_limited", "Calls refused by the per-caller rate limit", security.rate_limited.clone());
         s.register("failed_sign_ins", "Failed sign-ins, by reason", security.failed_sign_ins.clone());
+        s.register("webhook_attempts", "Webhook delivery attempts, by outcome", notify.webhook_attempts.clone());
+        s.register("webhooks_disabled", "Webhook subscriptions the service disabled", notify.webhooks_disabled.clone());
+        s.register("mails_sent", "Customer mails sent", notify.mails_sent.clone());
+        s.register("mail_failures", "Failed SMTP sends (each retried)", notify.mail_failures.clone());
         s.register(
             "build",
             "The running build",
             Info::new(vec![("version", env!("CARGO_PKG_VERSION")), ("name", env!("CARGO_PKG_NAME"))]),
         );
-        Self { registry: Arc::new(r), rpc, db, watch, sequencer, jobs, security }
+        Self { registry: Arc::new(r), rpc, db, watch, sequencer, jobs, security, notify }
     }
 
     /// The metrics in the Prometheus text format.

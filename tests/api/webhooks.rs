@@ -154,6 +154,9 @@ async fn every_wanted_event_arrives_in_order_signed_through_failures_and_a_timeo
     let first = deliveries.last().unwrap();
     assert_eq!((first.attempts, first.state), (5, pb::DeliveryState::Succeeded.into()));
     assert!(deliveries.iter().all(|d| d.state == i32::from(pb::DeliveryState::Succeeded)));
+    let metrics = reqwest::get(format!("http://{}/metrics", app.admin)).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(r#"support_webhook_attempts_total{outcome="delivered"} 6"#), "{metrics}");
+    assert!(metrics.contains(r#"support_webhook_attempts_total{outcome="failed"} 4"#), "{metrics}");
 }
 
 #[tokio::test]
