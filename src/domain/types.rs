@@ -211,6 +211,8 @@ stored_enum!(
         AutoLeastLoaded => "AUTO_LEAST_LOADED",
         /// Handed out from the backlog.
         BacklogDrain => "BACKLOG_DRAIN",
+        /// Taken over from an agent who was OFF when the customer wrote.
+        Handover => "HANDOVER",
     }
 );
 

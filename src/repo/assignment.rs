@@ -202,6 +202,45 @@ pub(crate) async fn drain_backlog(
     }
 }
 
+/// Returns a ticket to its department's backlog, unassigned.
+async fn unassign(txn: &DatabaseTransaction, t: ticket::Model, now: DateTime<Utc>) -> AppResult<ticket::Model> {
+    let version = t.version + 1;
+    let before = t.clone();
+    let mut am = t.into_active_model();
+    am.assigned_agent_id = Set(None);
+    am.assignment_reason = Set(None);
+    am.version = Set(version);
+    am.updated_at = Set(now);
+    let m = super::ticket_rows::update_row(txn, am).await?;
+    events::record(txn, EventKind::TicketUpdated, Some(&before), &m, None, now).await?;
+    Ok(m)
+}
+
+/// OFF means off: when the customer writes on a ticket whose agent is OFF, the
+/// least-loaded ACTIVE agent of the department with room takes it over (HANDOVER, in the
+/// ticket's history); with none, it returns to the department's backlog, unassigned, and
+/// the first agent to become ACTIVE gets it (BACKLOG_DRAIN).
+pub(crate) async fn hand_over_if_off(
+    txn: &DatabaseTransaction,
+    t: ticket::Model,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> AppResult<ticket::Model> {
+    let Some(agent_id) = t.assigned_agent_id.filter(|_| t.status != Status::Closed) else { return Ok(t) };
+    let off = agent::Entity::find_by_id(agent_id).one(txn).await?.is_some_and(|a| a.availability == Availability::Off);
+    if !off {
+        return Ok(t);
+    }
+    lock_department_agents(txn, t.department_id).await?;
+    match least_loaded(txn, t.department_id, rules.agent_capacity).await? {
+        Some(to) => {
+            let reason = (AssignmentReason::Handover, Announce::Yes);
+            assign_to(txn, t, to, reason, SYSTEM, &rules.policy, now).await
+        }
+        None => unassign(txn, t, now).await,
+    }
+}
+
 /// Returns an agent's not-yet-answered (OPEN) tickets to the backlog and hands them to
 /// other agents with room. IN_PROGRESS and RESOLVED tickets stay with the agent: the
 /// conversation has started and keeps its owner.
@@ -221,16 +260,7 @@ pub(crate) async fn release_agent(
         .await?;
     let mut released = Vec::new();
     for t in open {
-        let version = t.version + 1;
-        let before = t.clone();
-        let mut am = t.into_active_model();
-        am.assigned_agent_id = Set(None);
-        am.assignment_reason = Set(None);
-        am.version = Set(version);
-        am.updated_at = Set(now);
-        let m = super::ticket_rows::update_row(txn, am).await?;
-        events::record(txn, EventKind::TicketUpdated, Some(&before), &m, None, now).await?;
-        released.push(m);
+        released.push(unassign(txn, t, now).await?);
     }
     let drained = drain_backlog(txn, department_id, rules, now).await?;
     // A released ticket that found no agent stays in the backlog, unassigned.

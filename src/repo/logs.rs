@@ -112,6 +112,10 @@ impl Repo {
             new.ticket_id,
         )?;
         ticket_rows::check_scope(scope, &t)?;
+        let t = match new.sender_kind {
+            SenderKind::Customer => super::assignment::hand_over_if_off(&txn, t, &self.rules, now).await?,
+            _ => t,
+        };
         if new.sender_kind == SenderKind::Agent {
             found(agent::Entity::find_by_id(new.sender_id).one(&txn).await?, "agent", new.sender_id)?;
         }

@@ -157,3 +157,44 @@ async fn concurrent_creates_spread_evenly() {
     assert!(per_agent.values().all(|n| (39..=41).contains(n)), "not 40 ± 1: {per_agent:?}");
     assert!(max - min <= 2);
 }
+
+#[tokio::test]
+async fn off_means_off_a_customer_writing_to_an_off_agent_is_handed_over_or_waits() {
+    let mut app = spawn_with(|s| s.agent_capacity = 0).await;
+    let d = app.department("Support", ConversationMode::Chat).await;
+    let c = app.customer("ada@example.com", CustomerTier::Free).await;
+    let a1 = app.agent("a1@support.example", d.id).await;
+    let t = app.ticket(c.id, d.id, Severity::Minor, 1).await;
+    app.say(t.id, pb::SenderKind::Agent, a1.id, "hello").await.unwrap();
+    let a2 = app.agent("a2@support.example", d.id).await;
+    app.availability(a1.id, Availability::Off).await;
+    assert_eq!(app.get(t.id).await.assigned_agent_id, Some(a1.id), "a started conversation keeps its owner");
+
+    // The OFF agent's own note, or anyone but the customer, moves nothing.
+    app.say(t.id, pb::SenderKind::Agent, a1.id, "note to self").await.unwrap();
+    assert_eq!(app.get(t.id).await.assigned_agent_id, Some(a1.id));
+    // The customer writes: the active agent takes over, and the history says why.
+    app.say(t.id, pb::SenderKind::Customer, c.id, "are you there?").await.unwrap();
+    let moved = app.get(t.id).await;
+    assert_eq!(moved.assigned_agent_id, Some(a2.id));
+    assert_eq!(moved.assignment_reason, AssignmentReason::Handover as i32);
+    let req = pb::GetTicketHistoryRequest { ticket_id: t.id, page_size: 100, ..Default::default() };
+    let history = app.tickets.get_ticket_history(req).await.unwrap().into_inner().entries;
+    let handover = history.iter().rev().find_map(|e| match &e.change {
+        Some(pb::ticket_history_entry::Change::AssignmentChanged(a)) => Some(a.clone()),
+        _ => None,
+    });
+    let handover = handover.expect("an assignment entry");
+    assert_eq!((handover.before_agent_id, handover.after_agent_id), (a1.id, a2.id));
+    assert_eq!(handover.reason, AssignmentReason::Handover as i32);
+
+    // With nobody ACTIVE, the ticket waits in the department's backlog for the first return.
+    app.availability(a2.id, Availability::Off).await;
+    app.say(t.id, pb::SenderKind::Customer, c.id, "hello again?").await.unwrap();
+    let waiting = app.get(t.id).await;
+    assert_eq!((waiting.assigned_agent_id, waiting.status), (None, TicketStatus::InProgress as i32));
+    app.availability(a1.id, Availability::Active).await;
+    let back = app.get(t.id).await;
+    assert_eq!(back.assigned_agent_id, Some(a1.id), "the agent who returns gets it");
+    assert_eq!(back.assignment_reason, AssignmentReason::BacklogDrain as i32);
+}

@@ -63,6 +63,7 @@ export const REASON: Record<AssignmentReason, string> = {
   [AssignmentReason.MANUAL]: "chosen",
   [AssignmentReason.AUTO_LEAST_LOADED]: "least loaded",
   [AssignmentReason.BACKLOG_DRAIN]: "from the backlog",
+  [AssignmentReason.HANDOVER]: "taken over: the agent was off",
 };
 
 /** The options of an enum's labels, without UNSPECIFIED unless `any` is given. */

@@ -69,7 +69,7 @@ wire_enum!(domain::SenderKind, pb::SenderKind, [Customer, Agent, System]);
 wire_enum!(domain::Visibility, pb::Visibility, [Public, Internal]);
 wire_enum!(domain::DeliveryStatus, pb::DeliveryStatus, [Sent, Received, Read]);
 wire_enum!(domain::Feedback, pb::Feedback, [Satisfied, NotSatisfied]);
-wire_enum!(domain::AssignmentReason, pb::AssignmentReason, [Manual, AutoLeastLoaded, BacklogDrain]);
+wire_enum!(domain::AssignmentReason, pb::AssignmentReason, [Manual, AutoLeastLoaded, BacklogDrain, Handover]);
 wire_enum!(
     domain::event::EventKind,
     pb::QueueEventKind,
