@@ -181,7 +181,7 @@ async fn off_means_off_a_customer_writing_to_an_off_agent_is_handed_over_or_wait
     let req = pb::GetTicketHistoryRequest { ticket_id: t.id, page_size: 100, ..Default::default() };
     let history = app.tickets.get_ticket_history(req).await.unwrap().into_inner().entries;
     let handover = history.iter().rev().find_map(|e| match &e.change {
-        Some(pb::ticket_history_entry::Change::AssignmentChanged(a)) => Some(a.clone()),
+        Some(pb::ticket_history_entry::Change::AssignmentChanged(a)) => Some(*a),
         _ => None,
     });
     let handover = handover.expect("an assignment entry");
