@@ -343,6 +343,8 @@ pub struct Log {
     pub sender_kind: SenderKind,
     /// Writer id (None for SYSTEM).
     pub sender_id: Option<i64>,
+    /// The agent's display name for an agent's message; empty otherwise.
+    pub sender_name: String,
     /// Text.
     pub body: String,
     /// Who may read it.

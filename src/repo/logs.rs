@@ -1,5 +1,7 @@
 //! Messages on tickets and their attachments.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -21,12 +23,17 @@ use crate::error::AppResult;
 
 type MetaRow = (i64, i64, String, String, i64, String);
 
-fn to_domain(m: row::Model, attachments: Vec<AttachmentMeta>) -> AppResult<Log> {
+fn to_domain(m: row::Model, attachments: Vec<AttachmentMeta>, names: &HashMap<i64, String>) -> AppResult<Log> {
+    let sender_name = match (m.sender_kind, m.sender_id) {
+        (SenderKind::Agent, Some(id)) => names.get(&id).cloned().unwrap_or_default(),
+        _ => String::new(),
+    };
     Ok(Log {
         id: m.id,
         ticket_id: m.ticket_id,
         sender_kind: m.sender_kind,
         sender_id: m.sender_id,
+        sender_name,
         body: m.body,
         visibility: m.visibility,
         delivery_status: m.delivery_status,
@@ -116,9 +123,12 @@ impl Repo {
             SenderKind::Customer => super::assignment::hand_over_if_off(&txn, t, &self.rules, now).await?,
             _ => t,
         };
-        if new.sender_kind == SenderKind::Agent {
-            found(agent::Entity::find_by_id(new.sender_id).one(&txn).await?, "agent", new.sender_id)?;
-        }
+        let sender_name = if new.sender_kind == SenderKind::Agent {
+            let a = found(agent::Entity::find_by_id(new.sender_id).one(&txn).await?, "agent", new.sender_id)?;
+            format!("{} {}", a.first_name, a.last_name)
+        } else {
+            String::new()
+        };
         let message = Message {
             sender: new.sender_kind,
             sender_id: new.sender_id,
@@ -160,6 +170,7 @@ impl Repo {
             ticket_id: new.ticket_id,
             sender_kind: new.sender_kind,
             sender_id: Some(new.sender_id),
+            sender_name,
             body: new.body.clone(),
             visibility: new.visibility,
             delivery_status: DeliveryStatus::Sent,
@@ -175,10 +186,11 @@ impl Repo {
         }
         let rows = row::Entity::find().filter(row::Column::Id.is_in(ids.iter().copied())).all(&self.db).await?;
         let mut metas = self.attachment_metas(ids).await?;
+        let names = self.agent_names(&rows).await?;
         rows.into_iter()
             .map(|r| {
                 let a = metas.remove(&r.id).unwrap_or_default();
-                to_domain(r, a)
+                to_domain(r, a, &names)
             })
             .collect()
     }
@@ -187,7 +199,27 @@ impl Repo {
     pub async fn get_log(&self, id: i64) -> AppResult<Log> {
         let m = found(row::Entity::find_by_id(id).one(&self.db).await?, "log", id)?;
         let mut metas = self.attachment_metas(&[id]).await?;
-        to_domain(m, metas.remove(&id).unwrap_or_default())
+        let names = self.agent_names(std::slice::from_ref(&m)).await?;
+        to_domain(m, metas.remove(&id).unwrap_or_default(), &names)
+    }
+
+    /// The display names of the agents who wrote `rows`, in one query.
+    async fn agent_names(&self, rows: &[row::Model]) -> AppResult<HashMap<i64, String>> {
+        let mut ids: Vec<i64> =
+            rows.iter().filter(|r| r.sender_kind == SenderKind::Agent).filter_map(|r| r.sender_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let found: Vec<(i64, String, String)> = agent::Entity::find()
+            .select_only()
+            .columns([agent::Column::Id, agent::Column::FirstName, agent::Column::LastName])
+            .filter(agent::Column::Id.is_in(ids))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(found.into_iter().map(|(id, first, last)| (id, format!("{first} {last}"))).collect())
     }
 
     async fn attachment_metas(
@@ -246,11 +278,12 @@ impl Repo {
         let rows = q.all(&self.db).await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let mut metas = self.attachment_metas(&ids).await?;
+        let names = self.agent_names(&rows).await?;
         let logs = rows
             .into_iter()
             .map(|r| {
                 let a = metas.remove(&r.id).unwrap_or_default();
-                to_domain(r, a)
+                to_domain(r, a, &names)
             })
             .collect::<AppResult<Vec<_>>>()?;
         let weight = |l: &Log| {

@@ -161,3 +161,21 @@ async fn mark_read_marks_the_other_sides_messages() {
     let status: Vec<i32> = logs.iter().map(|l| l.delivery_status).collect();
     assert_eq!(status, [DeliveryStatus::Sent as i32, DeliveryStatus::Read as i32, DeliveryStatus::Read as i32]);
 }
+
+#[tokio::test]
+async fn customers_see_the_display_name_of_the_agent_who_answers() {
+    use support_service::domain::access::Principal;
+    let mut app = crate::helpers::spawn_app().await;
+    let d = app.department("Billing", pb::ConversationMode::Chat).await.id;
+    let c = app.customer("ann@example.com", pb::CustomerTier::Free).await.id;
+    let a = app.agent("grace@example.com", d).await.id;
+    let t = app.ticket(c, d, pb::Severity::Minor, 1).await.id;
+    let written = app.say(t, pb::SenderKind::Agent, a, "On it.").await.unwrap();
+    assert_eq!(written.sender_name, "Grace Hopper");
+    app.say(t, pb::SenderKind::Customer, c, "Thanks").await.unwrap();
+    let mut own = app.as_(&Principal::customer(c));
+    let req = pb::ListLogsRequest { ticket_id: t, ..Default::default() };
+    let logs = own.logs.list_logs(req).await.unwrap().into_inner().logs;
+    let names: Vec<_> = logs.iter().map(|l| l.sender_name.as_str()).collect();
+    assert_eq!(names, ["Grace Hopper", ""], "the agent's name; none for her own message");
+}

@@ -130,6 +130,8 @@ describe("the console", () => {
 
     await customer.getByText(REPLY).waitFor({ timeout: 5000 });
     assert.equal(await customer.locator(".turn").getAttribute("data-turn"), "customer");
+    const reply = customer.locator(".message", { hasText: REPLY });
+    assert.equal(await reply.locator(".from strong").textContent(), "Grace Hopper", "she sees who answers");
     assert.equal(await customer.getByText("INTERNAL-ONLY-7f3a").count(), 0);
 
     // An attachment up, and down again on the agent's side.

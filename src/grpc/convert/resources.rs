@@ -116,6 +116,7 @@ impl From<domain::Log> for pb::Log {
             ticket_id: l.ticket_id,
             sender_kind: pb::SenderKind::from(l.sender_kind).into(),
             sender_id: l.sender_id.unwrap_or(0),
+            sender_name: l.sender_name,
             body: l.body,
             visibility: pb::Visibility::from(l.visibility).into(),
             delivery_status: pb::DeliveryStatus::from(l.delivery_status).into(),

@@ -179,7 +179,7 @@ function sender(log: Log, ctx: Context): string {
     case SenderKind.CUSTOMER:
       return ctx.staff ? "Customer" : "You";
     case SenderKind.AGENT:
-      return ctx.staff ? (ctx.agents.get(log.senderId) ?? `Agent #${log.senderId}`) : "Support agent";
+      return ctx.staff ? (ctx.agents.get(log.senderId) ?? `Agent #${log.senderId}`) : log.senderName || "Support agent";
     default:
       return "System";
   }
