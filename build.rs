@@ -17,6 +17,7 @@ const PROTOS: &[&str] = &[
     "support/v1/report_service.proto",
     "support/v1/reply_service.proto",
     "support/v1/webhook_service.proto",
+    "support/v1/call_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

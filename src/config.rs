@@ -145,6 +145,12 @@ pub struct Settings {
     /// in its transaction); the maintenance job re-scores the rest on its next run.
     #[arg(long, env = "SUPPORT_MAX_RESCORED_PER_CALL", default_value_t = 200)]
     pub max_rescored_per_call: u64,
+    /// Seconds a call rings before it ends as MISSED.
+    #[arg(long, env = "SUPPORT_CALL_RING_SECS", default_value_t = 30)]
+    pub call_ring_secs: u64,
+    /// Milliseconds between looks for calls that rang out or lost a relay.
+    #[arg(long, env = "SUPPORT_CALL_SWEEP_MS", default_value_t = 1_000)]
+    pub call_sweep_ms: u64,
     /// Milliseconds between runs of the aging and SLA-breach job.
     #[arg(long, env = "SUPPORT_MAINTENANCE_INTERVAL_MS", default_value_t = 60_000)]
     pub maintenance_interval_ms: u64,
@@ -365,6 +371,17 @@ impl Settings {
             refresh_ttl: Duration::from_secs(self.refresh_token_ttl_secs.max(60)),
             attempts_per_minute: NonZeroU32::new(self.login_attempts_per_minute).unwrap_or(NonZeroU32::MIN),
             set_password_ttl: Duration::from_secs(self.set_password_token_ttl_secs.max(60)),
+        }
+    }
+
+    /// How calls ring and how their relays are watched.
+    pub fn calls(&self) -> crate::jobs::CallSettings {
+        let heartbeat = Duration::from_millis(self.watch_heartbeat_ms.max(10));
+        crate::jobs::CallSettings {
+            ring: chrono::Duration::seconds(self.call_ring_secs.clamp(1, 600) as i64),
+            sweep: Duration::from_millis(self.call_sweep_ms.max(50)),
+            // A relay touches its call at each heartbeat; three missed mean it is gone.
+            stale: chrono::Duration::from_std(heartbeat * 3).unwrap_or(chrono::Duration::seconds(15)),
         }
     }
 

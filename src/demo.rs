@@ -161,7 +161,12 @@ pub async fn seed(repo: &Repo, plan: DemoPlan, mut progress: impl FnMut(usize)) 
 
     let mut departments = Vec::new();
     for (name, description, mode) in DEPARTMENTS {
-        let new = NewDepartment { name: (*name).into(), description: (*description).into(), mode: *mode };
+        let new = NewDepartment {
+            name: (*name).into(),
+            description: (*description).into(),
+            mode: *mode,
+            customer_calls: false,
+        };
         departments.push(repo.create_department(&new, None, start).await?.id);
     }
     summary.departments = departments.len();

@@ -31,6 +31,42 @@ pub struct Maintenance {
     prune_batch: u64,
 }
 
+/// How calls ring and how their relays are watched.
+#[derive(Debug, Clone, Copy)]
+pub struct CallSettings {
+    /// How long a call rings before it ends as MISSED.
+    pub ring: chrono::Duration,
+    /// How often the sweeper looks for calls that rang out or lost a relay.
+    pub sweep: Duration,
+    /// A relay not seen for this long is lost (its replica died): the call ends as FAILED.
+    pub stale: chrono::Duration,
+}
+
+/// Ends calls that rang out or lost a relay, every `settings.sweep`, while this replica is
+/// the sequencer (`leader`): one sweeper per cluster, moving with the lease.
+pub async fn sweep_calls(
+    repo: Repo,
+    clock: Arc<dyn Clock>,
+    settings: CallSettings,
+    leader: tokio::sync::watch::Receiver<bool>,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(settings.sweep) => {}
+            _ = stop.cancelled() => return,
+        }
+        if !*leader.borrow() {
+            continue;
+        }
+        match repo.sweep_calls(clock.now(), settings.stale).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(ended = n, "calls ended by the sweeper"),
+            Err(e) => tracing::warn!(error = %crate::error::chain(&e), "call sweep failed; retrying"),
+        }
+    }
+}
+
 /// Events one pruning transaction deletes at most.
 const PRUNE_BATCH: u64 = 5_000;
 

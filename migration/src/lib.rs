@@ -17,6 +17,7 @@ mod m20261129_000011_ticket_history;
 mod m20261129_000012_quick_replies;
 mod m20261129_000013_webhooks;
 mod m20261129_000014_mail;
+mod m20261129_000015_calls;
 
 /// A timestamp column with microsecond precision on every backend (DATETIME(6) on MySQL).
 pub(crate) fn ts<T: IntoIden>(backend: sea_orm_migration::sea_orm::DatabaseBackend, col: T) -> ColumnDef {
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000012_quick_replies::Migration),
             Box::new(m20261129_000013_webhooks::Migration),
             Box::new(m20261129_000014_mail::Migration),
+            Box::new(m20261129_000015_calls::Migration),
         ]
     }
 }

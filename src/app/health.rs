@@ -24,6 +24,7 @@ const SERVICES: &[&str] = &[
     pb::auth_service_server::SERVICE_NAME,
     pb::report_service_server::SERVICE_NAME,
     pb::reply_service_server::SERVICE_NAME,
+    pb::call_service_server::SERVICE_NAME,
     pb::webhook_service_server::SERVICE_NAME,
 ];
 

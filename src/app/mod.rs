@@ -174,6 +174,7 @@ impl App {
             accounts,
             streams,
             webhooks,
+            calls: settings.calls(),
         };
         Ok(Self { state, settings, stop, tasks, gate, standings, metrics, probe, mailer })
     }
@@ -248,6 +249,8 @@ impl App {
         self.tasks.spawn(self.standings.clone().run(self.state.repo.clone(), poll, stop.clone()));
         let (leader, latest) = (self.state.events.watch_leader(), self.state.events.watch_latest());
         self.tasks.spawn(self.state.webhooks.clone().run(leader.clone(), latest.clone(), stop.clone()));
+        let (repo, clock) = (self.state.repo.clone(), self.state.clock.clone());
+        self.tasks.spawn(crate::jobs::sweep_calls(repo, clock, self.state.calls, leader.clone(), stop.clone()));
         if let Some(mailer) = &self.mailer {
             self.tasks.spawn(mailer.clone().run(leader, latest, stop.clone()));
         }

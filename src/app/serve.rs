@@ -25,7 +25,7 @@ use crate::grpc::malformed::MalformedLayer;
 use crate::grpc::starting::{Slot, Starting};
 use crate::grpc::{
     agent::AgentApi, auth::AuthApi, customer::CustomerApi, department::DepartmentApi, log::LogApi, reply::ReplyApi,
-    report::ReportApi, ticket::TicketApi, webhook::WebhookApi,
+    report::ReportApi, ticket::TicketApi, voice::CallApi, webhook::WebhookApi,
 };
 use crate::observe::Metrics;
 use crate::observe::admin::Admin;
@@ -33,10 +33,10 @@ use crate::observe::rpc::ObserveLayer;
 use crate::pb;
 use crate::pb::{
     agent_service_server::AgentServiceServer, auth_service_server::AuthServiceServer,
-    customer_service_server::CustomerServiceServer, department_service_server::DepartmentServiceServer,
-    log_service_server::LogServiceServer, reply_service_server::ReplyServiceServer,
-    report_service_server::ReportServiceServer, ticket_service_server::TicketServiceServer,
-    webhook_service_server::WebhookServiceServer,
+    call_service_server::CallServiceServer, customer_service_server::CustomerServiceServer,
+    department_service_server::DepartmentServiceServer, log_service_server::LogServiceServer,
+    reply_service_server::ReplyServiceServer, report_service_server::ReportServiceServer,
+    ticket_service_server::TicketServiceServer, webhook_service_server::WebhookServiceServer,
 };
 use crate::web::BrowserLayer;
 
@@ -55,6 +55,7 @@ impl App {
             reports: ReportServiceServer::new(ReportApi(s.clone())).max_decoding_message_size(max),
             replies: ReplyServiceServer::new(ReplyApi(s.clone())).max_decoding_message_size(max),
             webhooks: WebhookServiceServer::new(WebhookApi(s.clone())).max_decoding_message_size(max),
+            calls: CallServiceServer::new(CallApi(s.clone())).max_decoding_message_size(max),
         }
     }
 }
@@ -71,6 +72,7 @@ pub(super) struct Services {
     reports: ReportServiceServer<ReportApi>,
     replies: ReplyServiceServer<ReplyApi>,
     webhooks: WebhookServiceServer<WebhookApi>,
+    calls: CallServiceServer<CallApi>,
 }
 
 /// The slots the ready app fills: the gate and each service.
@@ -87,6 +89,7 @@ struct Slots {
     reports: Slot<ReportServiceServer<ReportApi>>,
     replies: Slot<ReplyServiceServer<ReplyApi>>,
     webhooks: Slot<WebhookServiceServer<WebhookApi>>,
+    calls: Slot<CallServiceServer<CallApi>>,
 }
 
 impl Slots {
@@ -102,6 +105,7 @@ impl Slots {
         self.reports.fill(s.reports);
         self.replies.fill(s.replies);
         self.webhooks.fill(s.webhooks);
+        self.calls.fill(s.calls);
         // Last: with the gate set, calls reach the services.
         self.gate.fill(app.gate.clone());
     }
@@ -235,7 +239,8 @@ fn router(
         .add_service(Starting(slots.auth.clone(), slots.repo.clone()))
         .add_service(Starting(slots.reports.clone(), slots.repo.clone()))
         .add_service(Starting(slots.replies.clone(), slots.repo.clone()))
-        .add_service(Starting(slots.webhooks.clone(), slots.repo.clone())))
+        .add_service(Starting(slots.webhooks.clone(), slots.repo.clone()))
+        .add_service(Starting(slots.calls.clone(), slots.repo.clone())))
 }
 
 /// Serves until the drain ends it, or until the grace after the drain began has passed:

@@ -34,6 +34,9 @@ pub enum Scope {
     /// Agents and supervisors reach their own department's quick replies; admins and
     /// services any department's (`policy::own_department`).
     OwnDepartment,
+    /// A call: its two parties; supervisors of its department, admins and services see it
+    /// too (`domain::call::CallViewer`).
+    Calls,
     /// The caller's own account (their password).
     OwnAccount,
     /// The account a token or credential presented in the request names.
@@ -113,6 +116,13 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
     ("ReplyService", "DeleteQuickReply", rule(Roles(MANAGERS), OwnDepartment)),
     ("ReplyService", "DraftReply", rule(Roles(STAFF), Tickets)),
     ("ReplyService", "SuggestReplies", rule(Roles(STAFF), Tickets)),
+    ("CallService", "StartCall", rule(Roles(PEOPLE), Tickets)),
+    ("CallService", "AnswerCall", rule(Roles(PEOPLE), Calls)),
+    ("CallService", "EndCall", rule(Roles(PEOPLE), Calls)),
+    ("CallService", "GetCall", rule(Roles(EVERYONE), Calls)),
+    ("CallService", "ListCalls", rule(Roles(EVERYONE), Calls)),
+    ("CallService", "SendCallSignal", rule(Roles(PEOPLE), Calls)),
+    ("CallService", "JoinCall", rule(Roles(PEOPLE), Calls)),
     ("WebhookService", "CreateWebhook", rule(Roles(ADMINS), Unscoped)),
     ("WebhookService", "GetWebhook", rule(Roles(ADMINS), Unscoped)),
     ("WebhookService", "ListWebhooks", rule(Roles(ADMINS), Unscoped)),

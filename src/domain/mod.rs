@@ -16,9 +16,11 @@
 //! - [`search`]: what a search query means, and the passage shown for a result.
 //! - [`history`]: a ticket's history: the entries each change makes, and who sees them.
 //! - [`reply`]: quick replies, their placeholders, and suggestions from past replies.
+//! - [`call`]: voice calls: who calls whom, their moves, who sees them, their signals.
 
 pub mod access;
 pub mod assignment;
+pub mod call;
 pub mod clock;
 pub mod error;
 pub mod event;

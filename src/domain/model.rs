@@ -16,6 +16,8 @@ pub struct Department {
     pub description: String,
     /// Turn-taking on its tickets.
     pub mode: ConversationMode,
+    /// Whether customers may call its agents.
+    pub customer_calls: bool,
     /// Optimistic-concurrency version (the etag).
     pub version: i64,
     /// Creation time.
@@ -33,6 +35,8 @@ pub struct NewDepartment {
     pub description: String,
     /// Turn-taking on its tickets.
     pub mode: ConversationMode,
+    /// Whether customers may call its agents.
+    pub customer_calls: bool,
 }
 
 /// Validated changes to a department; `None` leaves a field as it is.
@@ -44,6 +48,8 @@ pub struct DepartmentPatch {
     pub description: Option<String>,
     /// New mode.
     pub mode: Option<ConversationMode>,
+    /// Whether customers may call its agents.
+    pub customer_calls: Option<bool>,
 }
 
 /// A person or company that opens tickets.

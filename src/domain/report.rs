@@ -95,6 +95,12 @@ pub struct AgentFigures {
     pub rating_sum: i64,
     /// Highest rating.
     pub rating_max: i32,
+    /// Calls placed.
+    pub calls_made: i64,
+    /// Calls to the agent that the agent accepted.
+    pub calls_answered: i64,
+    /// Talk time of the agent's accepted calls, in seconds.
+    pub talk_seconds: i64,
 }
 
 impl AgentFigures {

@@ -36,9 +36,11 @@ pub struct Webhook {
 }
 
 impl Webhook {
-    /// Whether `event` is one this subscription wants.
+    /// Whether `event` is one this subscription wants. WebRTC signals are for the call's
+    /// parties only and are never delivered.
     pub fn wants(&self, event: &QueueEvent) -> bool {
-        (self.kinds.is_empty() || self.kinds.contains(&event.kind))
+        event.kind != super::event::EventKind::CallSignal
+            && (self.kinds.is_empty() || self.kinds.contains(&event.kind))
             && self.department_id.is_none_or(|d| d == event.ticket.department_id)
     }
 }

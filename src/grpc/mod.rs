@@ -18,6 +18,7 @@ pub mod report;
 pub mod starting;
 pub mod streams;
 pub mod ticket;
+pub mod voice;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -50,6 +51,8 @@ pub struct State {
     pub streams: streams::StreamLimit,
     /// Webhook deliveries (RedeliverWebhookEvent) and the addresses subscriptions may use.
     pub webhooks: Arc<crate::notify::webhooks::Deliverer>,
+    /// How calls ring and how their relays are watched.
+    pub calls: crate::jobs::CallSettings,
 }
 
 /// The caller the auth layer verified (with its role already checked against

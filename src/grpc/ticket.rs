@@ -10,6 +10,7 @@ use super::frame::WatchFrame;
 use super::{RpcResult, State, caller, convert, ok};
 use crate::auth::{policy, table};
 use crate::domain::access::Role;
+use crate::domain::call::CallViewer;
 use crate::domain::validate::{self, Checker};
 use crate::domain::{self, workflow};
 use crate::error::AppError;
@@ -189,7 +190,7 @@ impl TicketService for TicketApi {
     async fn watch_queue(&self, request: Request<pb::WatchQueueRequest>) -> RpcResult<Self::WatchQueueStream> {
         on_ticket(request.get_ref().ticket_id);
         let who = caller(&request)?;
-        let watch = treq::watch_request(request.get_ref())?;
+        let watch = treq::watch_request(request.get_ref(), CallViewer::of(&who))?;
         let s = &self.0;
         // Internal services (a fan-out gateway, the bench) hold many streams by design.
         let permit = if who.role == Role::Service { None } else { Some(s.streams.acquire(&who.subject)?) };

@@ -29,6 +29,7 @@ mod tests {
     #[test]
     fn the_body_is_the_canonical_json_mapping() {
         let event = pb::QueueEvent {
+            call: None,
             sequence: 42,
             kind: pb::QueueEventKind::StatusChanged.into(),
             event_time: Some(prost_types::Timestamp { seconds: 1_800_000_000, nanos: 0 }),

@@ -190,7 +190,10 @@ impl Repo {
         am.updated_at = Set(now);
         let m = am.update(&txn).await?;
         match availability {
-            Availability::Off => super::assignment::release_agent(&txn, id, dept, &self.rules, now).await?,
+            Availability::Off => {
+                super::calls::fail_agent_calls(&txn, id, "the agent went OFF", now).await?;
+                super::assignment::release_agent(&txn, id, dept, &self.rules, now).await?
+            }
             Availability::Active => super::assignment::drain_backlog(&txn, dept, &self.rules, now).await?,
         };
         self.commit(txn).await?;

@@ -18,6 +18,7 @@ pub(crate) fn to_domain(m: row::Model) -> AppResult<Department> {
     Ok(Department {
         id: m.id,
         mode: m.conversation_mode,
+        customer_calls: m.customer_calls,
         name: m.name,
         description: m.description,
         version: m.version,
@@ -43,6 +44,7 @@ impl Repo {
             name: Set(new.name.clone()),
             description: Set(new.description.clone()),
             conversation_mode: Set(new.mode),
+            customer_calls: Set(new.customer_calls),
             version: Set(1),
             created_at: Set(now),
             updated_at: Set(now),
@@ -97,6 +99,9 @@ impl Repo {
         }
         if let Some(v) = patch.mode {
             am.conversation_mode = Set(v);
+        }
+        if let Some(v) = patch.customer_calls {
+            am.customer_calls = Set(v);
         }
         am.version = Set(version);
         am.updated_at = Set(now);

@@ -23,10 +23,11 @@ use super::Repo;
 use super::entity::{queue_event as row, queue_state, ticket};
 use super::ticket_rows;
 use crate::domain::access::TicketScope;
+use crate::domain::call::{Call, Signal};
 use crate::domain::event::payload::{self, TicketV1};
 use crate::domain::event::{EventKind, Placement, QueueEvent, QueueFilter};
 use crate::domain::{Level, Status, Ticket};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// A ticket row in the events' stored form (see [`payload`]).
 fn stored_ticket(m: &ticket::Model) -> TicketV1 {
@@ -93,6 +94,56 @@ pub(crate) async fn record(
     super::history::record(txn, before, after, now).await
 }
 
+/// Writes the event of a call (CALL_UPDATED, with the call) or of a signal (CALL_SIGNAL)
+/// on ticket `t`, in the caller's transaction. The ticket is unchanged; no history entry.
+pub(crate) async fn record_call(
+    txn: &DatabaseTransaction,
+    t: &ticket::Model,
+    detail: Detail<'_>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let (kind, json) = match detail {
+        Detail::Call(c) => (EventKind::CallUpdated, serde_json::to_string(c)),
+        Detail::Signal(s) => (EventKind::CallSignal, serde_json::to_string(s)),
+    };
+    let json = json.map_err(|e| AppError::Internal(format!("a call event could not be written: {e}")))?;
+    let event = row::ActiveModel {
+        sequence: Set(None),
+        kind: Set(kind),
+        ticket_id: Set(t.id),
+        log_id: Set(None),
+        ticket: Set(payload::encode(&stored_ticket(t))?),
+        detail: Set(Some(json)),
+        before_status: Set(Some(t.status)),
+        before_department_id: Set(Some(t.department_id)),
+        before_agent_id: Set(t.assigned_agent_id),
+        before_level: Set(Some(t.priority_level)),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    row::Entity::insert(event).exec(txn).await?;
+    Ok(())
+}
+
+/// What a call event carries.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Detail<'a> {
+    /// The call after a change.
+    Call(&'a Call),
+    /// A signal.
+    Signal(&'a Signal),
+}
+
+/// The call or signal stored with an event of `kind`.
+fn detail(kind: EventKind, json: Option<&str>) -> AppResult<(Option<Call>, Option<Signal>)> {
+    let bad = |e: serde_json::Error| AppError::Internal(format!("a stored {kind} event does not decode: {e}"));
+    Ok(match (kind, json) {
+        (EventKind::CallUpdated, Some(j)) => (Some(serde_json::from_str(j).map_err(bad)?), None),
+        (EventKind::CallSignal, Some(j)) => (None, Some(serde_json::from_str(j).map_err(bad)?)),
+        _ => (None, None),
+    })
+}
+
 /// A consistent snapshot of the queue for a fresh subscriber.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
@@ -145,6 +196,7 @@ impl Repo {
             .map(|r| {
                 let before = placement(&r);
                 let ticket = payload::decode(&r.ticket)?;
+                let (call, signal) = detail(r.kind, r.detail.as_deref())?;
                 Ok(QueueEvent {
                     id: r.id,
                     sequence: r.sequence.unwrap_or_default(),
@@ -153,6 +205,8 @@ impl Repo {
                     ticket,
                     log: r.log_id.and_then(|id| logs.remove(&id)),
                     before,
+                    call,
+                    signal,
                 })
             })
             .collect()

@@ -6,6 +6,7 @@
 
 pub mod agents;
 pub mod assignment;
+pub mod calls;
 pub mod credentials;
 pub mod customers;
 pub mod departments;

@@ -180,6 +180,31 @@ impl Repo {
             rows.entry(id).or_insert(AgentFigures { agent_id: id, ..Default::default() }).tickets_handled =
                 col(&row, 1)?;
         }
+        // Calls: placed, answered, and talk time, per agent at either end, one pass.
+        let talk = format!("{} - {}", d.secs("c.ended_at"), d.secs("c.answered_at"));
+        let calls = format!(
+            "SELECT p.agent_id, {}, {}, {} FROM ( \
+               SELECT c.caller_id AS agent_id, 1 AS made, 0 AS answered, \
+                 CASE WHEN c.answered_at IS NOT NULL AND c.ended_at IS NOT NULL THEN {talk} ELSE 0 END AS talk \
+               FROM calls c JOIN tickets t ON t.id = c.ticket_id WHERE c.caller_kind = '{agent}'{filter} \
+               UNION ALL \
+               SELECT c.callee_id, 0, CASE WHEN c.answered_at IS NOT NULL THEN 1 ELSE 0 END, \
+                 CASE WHEN c.answered_at IS NOT NULL AND c.ended_at IS NOT NULL THEN {talk} ELSE 0 END \
+               FROM calls c JOIN tickets t ON t.id = c.ticket_id WHERE c.callee_kind = '{agent}'{filter} \
+             ) p GROUP BY p.agent_id",
+            d.int("SUM(p.made)"),
+            d.int("SUM(p.answered)"),
+            d.int("SUM(p.talk)")
+        );
+        let mut twice = values.clone();
+        twice.extend(values.clone());
+        for row in self.rows(calls, twice).await? {
+            let id = col::<i64>(&row, 0)?;
+            let r = rows.entry(id).or_insert(AgentFigures { agent_id: id, ..Default::default() });
+            r.calls_made = col::<Option<i64>>(&row, 1)?.unwrap_or(0);
+            r.calls_answered = col::<Option<i64>>(&row, 2)?.unwrap_or(0);
+            r.talk_seconds = col::<Option<i64>>(&row, 3)?.unwrap_or(0);
+        }
         for row in self.rows(rated, values).await? {
             let id = col::<i64>(&row, 0)?;
             let r = rows.entry(id).or_insert(AgentFigures { agent_id: id, ..Default::default() });

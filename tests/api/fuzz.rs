@@ -205,6 +205,7 @@ fn access_call() -> impl Strategy<Value = Call> {
                     ticket_id,
                     include_messages,
                     resume_after,
+                    include_calls: include_messages,
                 })
             }
         ),

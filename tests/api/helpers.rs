@@ -16,10 +16,10 @@ use support_service::domain::access::{Principal, Role};
 use support_service::jobs::Maintenance;
 use support_service::pb::{
     self, agent_service_client::AgentServiceClient, auth_service_client::AuthServiceClient,
-    customer_service_client::CustomerServiceClient, department_service_client::DepartmentServiceClient,
-    log_service_client::LogServiceClient, reply_service_client::ReplyServiceClient,
-    report_service_client::ReportServiceClient, ticket_service_client::TicketServiceClient,
-    webhook_service_client::WebhookServiceClient,
+    call_service_client::CallServiceClient, customer_service_client::CustomerServiceClient,
+    department_service_client::DepartmentServiceClient, log_service_client::LogServiceClient,
+    reply_service_client::ReplyServiceClient, report_service_client::ReportServiceClient,
+    ticket_service_client::TicketServiceClient, webhook_service_client::WebhookServiceClient,
 };
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -344,6 +344,7 @@ pub struct Clients {
     pub reports: ReportServiceClient<Authed>,
     pub replies: ReplyServiceClient<Authed>,
     pub webhooks: WebhookServiceClient<Authed>,
+    pub calls: CallServiceClient<Authed>,
 }
 
 impl Clients {
@@ -359,7 +360,8 @@ impl Clients {
             auth: AuthServiceClient::new(c.clone()),
             reports: ReportServiceClient::new(c.clone()),
             replies: ReplyServiceClient::new(c.clone()),
-            webhooks: WebhookServiceClient::new(c),
+            webhooks: WebhookServiceClient::new(c.clone()),
+            calls: CallServiceClient::new(c),
         }
     }
 }

@@ -8,6 +8,7 @@ mod access;
 mod agents;
 mod assignment;
 mod auth;
+mod calls;
 mod customers;
 mod departments;
 mod fuzz;

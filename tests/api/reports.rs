@@ -121,6 +121,7 @@ async fn reports_match_the_hand_computed_fixture() {
         rating_min: rating,
         rating_average: f64::from(rating),
         rating_max: rating,
+        ..Default::default()
     };
     assert_eq!(agents, vec![row(f.a1, 2, 4), row(f.a2, 2, 2)], "a3 wrote nothing and has no ratings");
 

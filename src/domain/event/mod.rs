@@ -5,6 +5,7 @@ pub mod payload;
 use chrono::{DateTime, Utc};
 
 use super::access::TicketScope;
+use super::call::{Call, CallViewer, Party, Signal};
 use super::model::{Log, Ticket};
 use super::types::{Level, Status, Visibility};
 
@@ -25,6 +26,10 @@ crate::domain::types::stored_enum!(
         SlaBreached => "SLA_BREACHED",
         /// A message was added.
         MessageAdded => "MESSAGE_ADDED",
+        /// A call rang, was answered or ended.
+        CallUpdated => "CALL_UPDATED",
+        /// A WebRTC signal for one party of a call (relayed by JoinCall only).
+        CallSignal => "CALL_SIGNAL",
     }
 );
 
@@ -73,6 +78,10 @@ pub struct QueueEvent {
     pub log: Option<Log>,
     /// Where the ticket stood before the change (None for a new ticket).
     pub before: Option<Placement>,
+    /// The call, for CALL_UPDATED.
+    pub call: Option<Call>,
+    /// The signal, for CALL_SIGNAL.
+    pub signal: Option<Signal>,
 }
 
 /// What a subscriber watches.
@@ -88,6 +97,10 @@ pub struct QueueFilter {
     pub ticket_id: Option<i64>,
     /// Also MESSAGE_ADDED events.
     pub include_messages: bool,
+    /// Also CALL_UPDATED events, of the calls this viewer may see.
+    pub calls: Option<CallViewer>,
+    /// A call's relay (JoinCall): only that call's changes and the signals to this party.
+    pub relay: Option<(i64, Party)>,
 }
 
 /// What to do with an event for one subscriber.
@@ -117,9 +130,18 @@ impl QueueFilter {
     /// another department) is sent once more marked removed; internal notes never reach
     /// customers.
     pub fn delivery(&self, e: &QueueEvent, scope: &TicketScope) -> Delivery {
+        if let Some(relay) = self.relay {
+            return Self::relayed(e, relay);
+        }
         let customer = e.ticket.customer_id;
         let sees = |p: &Placement| self.matches(p) && scope.admits(customer, p.department_id, p.agent_id);
         let after = sees(&Placement::of(&e.ticket));
+        match (e.kind, &e.call, self.calls) {
+            (EventKind::CallSignal, ..) => return Delivery::Skip,
+            (EventKind::CallUpdated, Some(call), Some(viewer)) if after && viewer.sees(call) => return Delivery::Send,
+            (EventKind::CallUpdated, ..) => return Delivery::Skip,
+            _ => {}
+        }
         if e.kind == EventKind::MessageAdded {
             let visible = e.log.as_ref().is_some_and(|l| l.visibility == Visibility::Public || scope.sees_internal());
             return if self.include_messages && after && visible { Delivery::Send } else { Delivery::Skip };
@@ -131,6 +153,18 @@ impl QueueFilter {
         } else {
             Delivery::Skip
         }
+    }
+}
+
+impl QueueFilter {
+    /// A relay gets its call's changes and the signals addressed to its party.
+    fn relayed(e: &QueueEvent, (call_id, me): (i64, Party)) -> Delivery {
+        let mine = match e.kind {
+            EventKind::CallUpdated => e.call.as_ref().is_some_and(|c| c.id == call_id),
+            EventKind::CallSignal => e.signal.as_ref().is_some_and(|s| s.call_id == call_id && s.to == me),
+            _ => false,
+        };
+        if mine { Delivery::Send } else { Delivery::Skip }
     }
 }
 

@@ -2,6 +2,7 @@
 //! here, resources in [`resources`], validated requests in [`requests`].
 
 pub mod auth_requests;
+pub mod calls;
 mod history;
 pub mod replies;
 pub mod reports;
@@ -70,11 +71,45 @@ wire_enum!(domain::Visibility, pb::Visibility, [Public, Internal]);
 wire_enum!(domain::DeliveryStatus, pb::DeliveryStatus, [Sent, Received, Read]);
 wire_enum!(domain::Feedback, pb::Feedback, [Satisfied, NotSatisfied]);
 wire_enum!(domain::AssignmentReason, pb::AssignmentReason, [Manual, AutoLeastLoaded, BacklogDrain, Handover]);
-wire_enum!(
-    domain::event::EventKind,
-    pb::QueueEventKind,
-    [TicketCreated, TicketUpdated, PriorityChanged, Assigned, StatusChanged, SlaBreached, MessageAdded]
-);
+wire_enum!(domain::call::CallState, pb::CallState, [Ringing, Active, Ended]);
+wire_enum!(domain::call::CallOutcome, pb::CallOutcome, [Accepted, Declined, Missed, Failed]);
+// By hand: CALL_SIGNAL events are relayed by JoinCall only and have no queue event kind.
+impl From<domain::event::EventKind> for pb::QueueEventKind {
+    fn from(d: domain::event::EventKind) -> Self {
+        use domain::event::EventKind as D;
+        match d {
+            D::TicketCreated => Self::TicketCreated,
+            D::TicketUpdated => Self::TicketUpdated,
+            D::PriorityChanged => Self::PriorityChanged,
+            D::Assigned => Self::Assigned,
+            D::StatusChanged => Self::StatusChanged,
+            D::SlaBreached => Self::SlaBreached,
+            D::MessageAdded => Self::MessageAdded,
+            D::CallUpdated => Self::CallUpdated,
+            D::CallSignal => Self::Unspecified,
+        }
+    }
+}
+
+impl WireEnum for domain::event::EventKind {
+    const ALL: &'static [Self] = &[
+        Self::TicketCreated,
+        Self::TicketUpdated,
+        Self::PriorityChanged,
+        Self::Assigned,
+        Self::StatusChanged,
+        Self::SlaBreached,
+        Self::MessageAdded,
+        Self::CallUpdated,
+    ];
+    fn from_wire(v: i32) -> Option<Self> {
+        let kind = pb::QueueEventKind::try_from(v).ok()?;
+        Self::ALL.iter().copied().find(|d| pb::QueueEventKind::from(*d) == kind)
+    }
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
 
 fn choices<T: WireEnum>() -> String {
     T::ALL.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ")

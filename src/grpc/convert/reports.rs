@@ -73,6 +73,9 @@ impl From<AgentFigures> for pb::AgentReportRow {
             rating_min: a.rating_min,
             rating_average: a.rating_average(),
             rating_max: a.rating_max,
+            calls_made: a.calls_made,
+            calls_answered: a.calls_answered,
+            talk_seconds: a.talk_seconds,
         }
     }
 }

@@ -101,6 +101,7 @@ pub fn new_department(d: Option<pb::Department>) -> AppResult<NewDepartment> {
         name: name.unwrap_or_default(),
         description: description.unwrap_or_default(),
         mode: mode.unwrap_or(ConversationMode::Ticket),
+        customer_calls: d.customer_calls,
     })
 }
 
@@ -110,12 +111,18 @@ pub fn department_update(req: pb::UpdateDepartmentRequest) -> AppResult<Update<D
     let d = resource(&mut c, "department", req.department);
     let id = id(&mut c, "department.id", d.id);
     let etag = etag(&mut c, "department.etag", &d.etag);
-    let paths =
-        mask_paths(&mut c, req.update_mask, "department", &["name", "description", "conversation_mode"], |p| match p {
+    let paths = mask_paths(
+        &mut c,
+        req.update_mask,
+        "department",
+        &["name", "description", "conversation_mode", "customer_calls"],
+        |p| match p {
             "name" => !d.name.is_empty(),
             "description" => !d.description.is_empty(),
+            "customer_calls" => d.customer_calls,
             _ => d.conversation_mode != 0,
-        });
+        },
+    );
     let mut patch = DepartmentPatch::default();
     if has(&paths, "name") {
         patch.name = c.take("department.name", v::required_text(&d.name, NAME_MAX));
@@ -125,6 +132,9 @@ pub fn department_update(req: pb::UpdateDepartmentRequest) -> AppResult<Update<D
     }
     if has(&paths, "conversation_mode") {
         patch.mode = required(&mut c, "department.conversation_mode", d.conversation_mode);
+    }
+    if has(&paths, "customer_calls") {
+        patch.customer_calls = Some(d.customer_calls);
     }
     c.finish()?;
     Ok(Update { id, patch, etag })

@@ -20,6 +20,7 @@ impl From<domain::Department> for pb::Department {
             create_time: Some(timestamp(d.created_at)),
             update_time: Some(timestamp(d.updated_at)),
             etag: etag(d.version),
+            customer_calls: d.customer_calls,
         }
     }
 }
@@ -164,6 +165,7 @@ impl pb::WatchQueueResponse {
                 ticket: Some(e.ticket.clone().into()),
                 log: e.log.clone().map(Into::into),
                 removed,
+                call: e.call.clone().map(Into::into),
             })),
         }
     }

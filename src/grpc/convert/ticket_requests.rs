@@ -2,6 +2,7 @@
 
 use super::requests::Update;
 use super::{optional, required};
+use crate::domain::call::CallViewer;
 use crate::domain::event::QueueFilter;
 use crate::domain::limits::Limits;
 use crate::domain::validate::{self as v, Checker};
@@ -262,8 +263,8 @@ fn too_many(field: &str, count: usize, limit: usize, setting: &str) -> AppError 
     AppError::invalid(field, format!("has {count} items; the limit is {limit} ({setting})"))
 }
 
-/// A WatchQueue subscription.
-pub fn watch_request(r: &pb::WatchQueueRequest) -> AppResult<WatchRequest> {
+/// A WatchQueue subscription; `viewer` is what the caller may see of calls.
+pub fn watch_request(r: &pb::WatchQueueRequest, viewer: CallViewer) -> AppResult<WatchRequest> {
     let mut c = Checker::new();
     let positive = |c: &mut Checker, field: &str, value: i64| match value {
         0 => None,
@@ -275,6 +276,8 @@ pub fn watch_request(r: &pb::WatchQueueRequest) -> AppResult<WatchRequest> {
         min_level: optional(&mut c, "min_priority_level", r.min_priority_level),
         ticket_id: positive(&mut c, "ticket_id", r.ticket_id),
         include_messages: r.include_messages,
+        calls: r.include_calls.then_some(viewer),
+        relay: None,
     };
     if r.resume_after < 0 {
         c.fail("resume_after", "must be 0 (start with a snapshot) or a sequence this service sent");

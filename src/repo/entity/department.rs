@@ -12,6 +12,7 @@ pub struct Model {
     pub name: String,
     pub description: String,
     pub conversation_mode: ConversationMode,
+    pub customer_calls: bool,
     pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -7,6 +7,7 @@
 use sea_orm::sea_query::{self, ArrayType, ColumnType, Nullable, StringLen, Value, ValueType, ValueTypeErr};
 use sea_orm::{ActiveEnum, ColIdx, ColumnDef, ColumnTypeTrait, DbErr, QueryResult, TryGetError, TryGetable};
 
+use crate::domain::call::{CallOutcome, CallState};
 use crate::domain::event::EventKind;
 use crate::domain::{
     AgentRole, AssignmentReason, Availability, Category, ConversationMode, DeliveryStatus, Feedback, Level, SenderKind,
@@ -92,6 +93,8 @@ macro_rules! stored_column {
 
 stored_column!(
     AgentRole,
+    CallOutcome,
+    CallState,
     AssignmentReason,
     Availability,
     Category,

@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod assignment;
 pub mod attachment;
+pub mod call;
 pub mod credential;
 pub mod customer;
 pub mod department;

@@ -17,6 +17,9 @@ pub struct Model {
     /// The ticket after the change: the JSON of a `tickets` row.
     #[sea_orm(column_type = "Text")]
     pub ticket: String,
+    /// The call (CALL_UPDATED) or the signal (CALL_SIGNAL), as JSON.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub detail: Option<String>,
     pub before_status: Option<Status>,
     pub before_department_id: Option<i64>,
     pub before_agent_id: Option<i64>,

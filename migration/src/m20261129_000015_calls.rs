@@ -1,0 +1,125 @@
+//! Voice calls (issue 20): the `calls` table, each department's choice to let customers
+//! call, and a `detail` on events for the calls and signals they carry.
+//!
+//! One live call per ticket is the unique `live_ticket_id`: the ticket's id while the call
+//! rings or runs, NULL once it has ended (both engines let NULLs repeat).
+
+use sea_orm_migration::prelude::*;
+
+use crate::ts;
+
+#[derive(DeriveMigrationName)]
+pub(crate) struct Migration;
+
+#[derive(DeriveIden)]
+enum Calls {
+    Table,
+    Id,
+    TicketId,
+    DepartmentId,
+    CallerKind,
+    CallerId,
+    CalleeKind,
+    CalleeId,
+    State,
+    Outcome,
+    EndReason,
+    LiveTicketId,
+    Signals,
+    AfterSequence,
+    CreatedAt,
+    RingDeadline,
+    AnsweredAt,
+    EndedAt,
+    CallerSeenAt,
+    CalleeSeenAt,
+}
+
+#[derive(DeriveIden)]
+enum Departments {
+    Table,
+    CustomerCalls,
+}
+
+#[derive(DeriveIden)]
+enum QueueEvents {
+    Table,
+    Detail,
+}
+
+// async_trait's signature elides SchemaManager's lifetime.
+#[allow(elided_lifetimes_in_paths)]
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let b = manager.get_database_backend();
+        manager
+            .create_table(
+                Table::create()
+                    .table(Calls::Table)
+                    .col(ColumnDef::new(Calls::Id).big_integer().not_null().auto_increment().primary_key())
+                    .col(ColumnDef::new(Calls::TicketId).big_integer().not_null())
+                    .col(ColumnDef::new(Calls::DepartmentId).big_integer().not_null())
+                    .col(ColumnDef::new(Calls::CallerKind).string_len(16).not_null())
+                    .col(ColumnDef::new(Calls::CallerId).big_integer().not_null())
+                    .col(ColumnDef::new(Calls::CalleeKind).string_len(16).not_null())
+                    .col(ColumnDef::new(Calls::CalleeId).big_integer().not_null())
+                    .col(ColumnDef::new(Calls::State).string_len(16).not_null())
+                    .col(ColumnDef::new(Calls::Outcome).string_len(16).null())
+                    .col(ColumnDef::new(Calls::EndReason).string_len(200).null())
+                    .col(ColumnDef::new(Calls::LiveTicketId).big_integer().null())
+                    .col(ColumnDef::new(Calls::Signals).integer().not_null().default(0))
+                    .col(ColumnDef::new(Calls::AfterSequence).big_integer().not_null())
+                    .col(ts(b, Calls::CreatedAt).not_null())
+                    .col(ts(b, Calls::RingDeadline).not_null())
+                    .col(ts(b, Calls::AnsweredAt).null())
+                    .col(ts(b, Calls::EndedAt).null())
+                    .col(ts(b, Calls::CallerSeenAt).not_null())
+                    .col(ts(b, Calls::CalleeSeenAt).null())
+                    .to_owned(),
+            )
+            .await?;
+        for (name, cols, unique) in [
+            ("ux_calls_live_ticket", vec![Calls::LiveTicketId], true),
+            ("ix_calls_ticket", vec![Calls::TicketId, Calls::Id], false),
+            ("ix_calls_state", vec![Calls::State, Calls::RingDeadline], false),
+            ("ix_calls_caller", vec![Calls::CallerKind, Calls::CallerId], false),
+            ("ix_calls_callee", vec![Calls::CalleeKind, Calls::CalleeId], false),
+        ] {
+            let mut index = Index::create().name(name).table(Calls::Table).to_owned();
+            for c in cols {
+                index.col(c);
+            }
+            if unique {
+                index.unique();
+            }
+            manager.create_index(index).await?;
+        }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Departments::Table)
+                    .add_column(ColumnDef::new(Departments::CustomerCalls).boolean().not_null().default(false))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(QueueEvents::Table)
+                    .add_column(ColumnDef::new(QueueEvents::Detail).text().null())
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(Table::alter().table(QueueEvents::Table).drop_column(QueueEvents::Detail).to_owned())
+            .await?;
+        manager
+            .alter_table(Table::alter().table(Departments::Table).drop_column(Departments::CustomerCalls).to_owned())
+            .await?;
+        manager.drop_table(Table::drop().table(Calls::Table).to_owned()).await
+    }
+}

