@@ -97,6 +97,14 @@ const MATRIX: &[(&str, &str)] = &[
     ("RedeliverWebhookEvent", "UPPPPPOO"),
     ("ReplayWebhook", "UPPPPPOO"),
     ("DeleteWebhook", "UPPPPPOO"),
+    // Calls on department 1's tickets: a1 calls c1. The supervisor is department 2's.
+    ("StartCall", "UFNOPOPP"),
+    ("AnswerCall", "UONPNNPP"),
+    ("EndCall", "UONONNPP"),
+    ("GetCall", "UONONNOO"),
+    ("ListCalls", "UONOPOOO"),
+    ("SendCallSignal", "UONONNPP"),
+    ("JoinCall", "UONONNPP"),
     ("Logout", "OOOOOOOO"),
     ("SetPasswordWithToken", "UUUUUUUU"),
     ("IssueSetPasswordToken", "UPPPPOOO"),
@@ -129,6 +137,8 @@ struct World {
     reply: i64,
     /// A webhook subscription.
     webhook: i64,
+    /// A call from a1 to c1 on a ticket of its own.
+    call: i64,
     c1_email: &'static str,
     /// Accounts the account-changing calls act on, so the others' tokens stay valid.
     spare_agent: i64,
@@ -204,10 +214,12 @@ async fn world(app: &mut TestApp) -> (World, Vec<Clients>) {
         attachment: log.attachments[0].id,
         reply: fresh_reply(app, d1).await,
         webhook: fresh_webhook(app).await,
+        call: 0,
         c1_email: "c1@example.com",
         spare_agent,
         spare_customer,
     };
+    let world = World { call: fresh_call(app, &world, false).await, ..world };
     let clients = COLS
         .iter()
         .map(|col| match col {
@@ -227,6 +239,19 @@ async fn world(app: &mut TestApp) -> (World, Vec<Clients>) {
 /// A ticket made for one cell (so that state-changing calls start alike).
 async fn fresh_ticket(app: &mut TestApp, w: &World) -> i64 {
     app.ticket(w.c1, w.d1, Severity::Minor, 1).await.id
+}
+
+/// A call from a1 to c1 on a fresh ticket, ringing or (`accept`) active.
+async fn fresh_call(app: &mut TestApp, w: &World, accept: bool) -> i64 {
+    let ticket_id = fresh_ticket(app, w).await;
+    let mut agent = app.as_(&Principal::agent(w.a1, AgentRole::Agent, w.d1));
+    let call = agent.calls.start_call(pb::StartCallRequest { ticket_id }).await.expect("call").into_inner();
+    let id = call.call.expect("call").id;
+    if accept {
+        let mut customer = app.as_(&Principal::customer(w.c1));
+        customer.calls.answer_call(pb::AnswerCallRequest { call_id: id, accept: true }).await.expect("accept");
+    }
+    id
 }
 
 async fn fresh_reply(app: &mut TestApp, department_id: i64) -> i64 {
@@ -411,6 +436,32 @@ async fn call(app: &mut TestApp, w: &World, c: &mut Clients, col: Col, rpc: &str
             let id = fresh_ticket(app, w).await;
             let r = pb::CloseTicketRequest { id, feedback: pb::Feedback::Satisfied.into(), rating: 5 };
             c.tickets.close_ticket(r).await.map(drop)
+        }
+        "StartCall" => {
+            let ticket_id = fresh_ticket(app, w).await;
+            c.calls.start_call(pb::StartCallRequest { ticket_id }).await.map(drop)
+        }
+        "AnswerCall" => {
+            let call_id = fresh_call(app, w, false).await;
+            c.calls.answer_call(pb::AnswerCallRequest { call_id, accept: true }).await.map(drop)
+        }
+        "EndCall" => {
+            let call_id = fresh_call(app, w, false).await;
+            c.calls.end_call(pb::EndCallRequest { call_id }).await.map(drop)
+        }
+        "GetCall" => c.calls.get_call(pb::GetCallRequest { call_id: w.call }).await.map(drop),
+        "ListCalls" => {
+            c.calls.list_calls(pb::ListCallsRequest { ticket_id: t1, ..Default::default() }).await.map(drop)
+        }
+        "SendCallSignal" => {
+            let call_id = fresh_call(app, w, true).await;
+            let candidate = pb::IceCandidate { candidate: "candidate:1".into(), ..Default::default() };
+            let payload = Some(pb::send_call_signal_request::Payload::Candidate(candidate));
+            c.calls.send_call_signal(pb::SendCallSignalRequest { call_id, payload }).await.map(drop)
+        }
+        "JoinCall" => {
+            let call_id = fresh_call(app, w, true).await;
+            c.calls.join_call(pb::JoinCallRequest { call_id }).await.map(drop)
         }
         "GetAllowedTransitions" => {
             c.tickets.get_allowed_transitions(pb::GetAllowedTransitionsRequest { id: t1 }).await.map(drop)

@@ -186,6 +186,8 @@ enum Call {
     Suggest(i64),
     Webhook(pb::CreateWebhookRequest),
     Replay(i64, i64),
+    StartCall(i64),
+    Signal(i64, String, i32),
 }
 
 fn access_call() -> impl Strategy<Value = Call> {
@@ -239,6 +241,8 @@ fn access_call() -> impl Strategy<Value = Call> {
             }
         ),
         (id(), id()).prop_map(|(w, s)| Call::Replay(w, s)),
+        id().prop_map(Call::StartCall),
+        (id(), text(), any::<i32>()).prop_map(|(c, t, i)| Call::Signal(c, t, i)),
     ]
 }
 
@@ -434,6 +438,12 @@ async fn perform(app: &mut Clients, call: Call) -> Result<(), tonic::Status> {
         Call::Replay(webhook_id, after_sequence) => {
             app.webhooks.replay_webhook(pb::ReplayWebhookRequest { webhook_id, after_sequence }).await.map(drop)
         }
+        Call::StartCall(ticket_id) => app.calls.start_call(pb::StartCallRequest { ticket_id }).await.map(drop),
+        Call::Signal(call_id, candidate, sdp_m_line_index) => {
+            let c = pb::IceCandidate { candidate, sdp_mid: String::new(), sdp_m_line_index };
+            let payload = Some(pb::send_call_signal_request::Payload::Candidate(c));
+            app.calls.send_call_signal(pb::SendCallSignalRequest { call_id, payload }).await.map(drop)
+        }
     }
 }
 
@@ -538,6 +548,7 @@ const METHODS: &[&str] = &[
     "/support.v1.ReplyService/CreateQuickReply",
     "/support.v1.ReplyService/SuggestReplies",
     "/support.v1.WebhookService/CreateWebhook",
+    "/support.v1.CallService/SendCallSignal",
     "/support.v1.TicketService/UpdateTicket",
     "/support.v1.LogService/AddLog",
     "/support.v1.LogService/MarkRead",

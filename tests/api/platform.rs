@@ -63,6 +63,7 @@ async fn reflection_v1_and_v1alpha_list_every_service_and_the_error_details() {
         "support.v1.ReportService",
         "support.v1.ReplyService",
         "support.v1.WebhookService",
+        "support.v1.CallService",
     ] {
         assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
     }

@@ -18,6 +18,7 @@ PROTOS = [
     "support/v1/log_service.proto",
     "support/v1/auth_service.proto",
     "support/v1/webhook_service.proto",
+    "support/v1/call_service.proto",
 ]
 _well_known = os.path.join(os.path.dirname(protoc.__file__), "_proto")
 _code = protoc.main(

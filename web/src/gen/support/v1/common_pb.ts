@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file support/v1/common.proto.
  */
 export const file_support_v1_common: GenFile = /*@__PURE__*/
-  fileDesc("ChdzdXBwb3J0L3YxL2NvbW1vbi5wcm90bxIKc3VwcG9ydC52MSJuChFQcmlvcml0eUJyZWFrZG93bhIXCg9zZXZlcml0eV9wb2ludHMYASABKAUSEwoLdGllcl9wb2ludHMYAiABKAUSFQoNaW1wYWN0X3BvaW50cxgDIAEoBRIUCgxhZ2luZ19wb2ludHMYBCABKAUidQoIUHJpb3JpdHkSDQoFc2NvcmUYASABKAUSKAoFbGV2ZWwYAiABKA4yGS5zdXBwb3J0LnYxLlByaW9yaXR5TGV2ZWwSMAoJYnJlYWtkb3duGAMgASgLMh0uc3VwcG9ydC52MS5Qcmlvcml0eUJyZWFrZG93biK5AQoDU2xhEjsKF2ZpcnN0X3Jlc3BvbnNlX2R1ZV90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI3ChNyZXNvbHV0aW9uX2R1ZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIfChdmaXJzdF9yZXNwb25zZV9icmVhY2hlZBgDIAEoCBIbChNyZXNvbHV0aW9uX2JyZWFjaGVkGAQgASgIIuQBCgpEZXBhcnRtZW50EgoKAmlkGAEgASgDEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSNwoRY29udmVyc2F0aW9uX21vZGUYBCABKA4yHC5zdXBwb3J0LnYxLkNvbnZlcnNhdGlvbk1vZGUSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGAcgASgJIpwCCghDdXN0b21lchIKCgJpZBgBIAEoAxISCgpmaXJzdF9uYW1lGAIgASgJEhEKCWxhc3RfbmFtZRgDIAEoCRINCgVlbWFpbBgEIAEoCRINCgVwaG9uZRgFIAEoCRIQCghsb2NhdGlvbhgGIAEoCRImCgR0aWVyGAcgASgOMhguc3VwcG9ydC52MS5DdXN0b21lclRpZXISLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGAogASgJEhUKDWVtYWlsX29wdF9vdXQYCyABKAgitAIKBUFnZW50EgoKAmlkGAEgASgDEhIKCmZpcnN0X25hbWUYAiABKAkSEQoJbGFzdF9uYW1lGAMgASgJEg0KBWVtYWlsGAQgASgJEg0KBXBob25lGAUgASgJEhUKDWRlcGFydG1lbnRfaWQYBiABKAMSIwoEcm9sZRgHIAEoDjIVLnN1cHBvcnQudjEuQWdlbnRSb2xlEi4KDGF2YWlsYWJpbGl0eRgIIAEoDjIYLnN1cHBvcnQudjEuQXZhaWxhYmlsaXR5Ei8KC2NyZWF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEZXRhZxgLIAEoCSKVBgoGVGlja2V0EgoKAmlkGAEgASgDEhMKC2N1c3RvbWVyX2lkGAIgASgDEhUKDWRlcGFydG1lbnRfaWQYAyABKAMSLAoIY2F0ZWdvcnkYBCABKA4yGi5zdXBwb3J0LnYxLlRpY2tldENhdGVnb3J5Eg8KB3N1YmplY3QYBSABKAkSEwoLZGVzY3JpcHRpb24YBiABKAkSJgoIc2V2ZXJpdHkYByABKA4yFC5zdXBwb3J0LnYxLlNldmVyaXR5Eg4KBmltcGFjdBgIIAEoBRIoCgZzdGF0dXMYCSABKA4yGC5zdXBwb3J0LnYxLlRpY2tldFN0YXR1cxImCghwcmlvcml0eRgKIAEoCzIULnN1cHBvcnQudjEuUHJpb3JpdHkSHgoRYXNzaWduZWRfYWdlbnRfaWQYCyABKANIAIgBARI3ChFhc3NpZ25tZW50X3JlYXNvbhgMIAEoDjIcLnN1cHBvcnQudjEuQXNzaWdubWVudFJlYXNvbhIcCgNzbGEYDSABKAsyDy5zdXBwb3J0LnYxLlNsYRITCgZyYXRpbmcYDiABKAVIAYgBARImCghmZWVkYmFjaxgPIAEoDjIULnN1cHBvcnQudjEuRmVlZGJhY2sSFQoNbGFzdF9yZXNwb25zZRgQIAEoCRIvCgtjcmVhdGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjcKE2ZpcnN0X3Jlc3BvbnNlX3RpbWUYEyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDHJlc29sdmVfdGltZRgUIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY2xvc2VfdGltZRgVIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEZXRhZxgWIAEoCUIUChJfYXNzaWduZWRfYWdlbnRfaWRCCQoHX3JhdGluZyJlCgpBdHRhY2htZW50EgoKAmlkGAEgASgDEhEKCWZpbGVfbmFtZRgCIAEoCRIUCgxjb250ZW50X3R5cGUYAyABKAkSEgoKc2l6ZV9ieXRlcxgEIAEoAxIOCgZzaGEyNTYYBSABKAkixgIKA0xvZxIKCgJpZBgBIAEoAxIRCgl0aWNrZXRfaWQYAiABKAMSKwoLc2VuZGVyX2tpbmQYAyABKA4yFi5zdXBwb3J0LnYxLlNlbmRlcktpbmQSEQoJc2VuZGVyX2lkGAQgASgDEgwKBGJvZHkYBSABKAkSKgoKdmlzaWJpbGl0eRgGIAEoDjIWLnN1cHBvcnQudjEuVmlzaWJpbGl0eRIzCg9kZWxpdmVyeV9zdGF0dXMYByABKA4yGi5zdXBwb3J0LnYxLkRlbGl2ZXJ5U3RhdHVzEisKC2F0dGFjaG1lbnRzGAggAygLMhYuc3VwcG9ydC52MS5BdHRhY2htZW50Ei8KC2NyZWF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtzZW5kZXJfbmFtZRgKIAEoCSpvChBDb252ZXJzYXRpb25Nb2RlEiEKHUNPTlZFUlNBVElPTl9NT0RFX1VOU1BFQ0lGSUVEEAASHAoYQ09OVkVSU0FUSU9OX01PREVfVElDS0VUEAESGgoWQ09OVkVSU0FUSU9OX01PREVfQ0hBVBACKnsKDEN1c3RvbWVyVGllchIdChlDVVNUT01FUl9USUVSX1VOU1BFQ0lGSUVEEAASFgoSQ1VTVE9NRVJfVElFUl9GUkVFEAESFgoSQ1VTVE9NRVJfVElFUl9QQUlEEAISHAoYQ1VTVE9NRVJfVElFUl9FTlRFUlBSSVNFEAMqWAoJQWdlbnRSb2xlEhoKFkFHRU5UX1JPTEVfVU5TUEVDSUZJRUQQABIUChBBR0VOVF9ST0xFX0FHRU5UEAESGQoVQUdFTlRfUk9MRV9TVVBFUlZJU09SEAIqWwoMQXZhaWxhYmlsaXR5EhwKGEFWQUlMQUJJTElUWV9VTlNQRUNJRklFRBAAEhcKE0FWQUlMQUJJTElUWV9BQ1RJVkUQARIUChBBVkFJTEFCSUxJVFlfT0ZGEAIqrQIKDlRpY2tldENhdGVnb3J5Eh8KG1RJQ0tFVF9DQVRFR09SWV9VTlNQRUNJRklFRBAAEiIKHlRJQ0tFVF9DQVRFR09SWV9BQ0NPVU5UX0FDQ0VTUxABEh4KGlRJQ0tFVF9DQVRFR09SWV9CVUdfUkVQT1JUEAISJgoiVElDS0VUX0NBVEVHT1JZX09SREVSX0NBTkNFTExBVElPThADEisKJ1RJQ0tFVF9DQVRFR09SWV9PVkVSQ0hBUkdFRF9UUkFOU0FDVElPThAEEiUKIVRJQ0tFVF9DQVRFR09SWV9VTkRFTElWRVJFRF9HT09EUxAFEh8KG1RJQ0tFVF9DQVRFR09SWV9XUk9OR19PUkRFUhAGEhkKFVRJQ0tFVF9DQVRFR09SWV9PVEhFUhAHKmMKCFNldmVyaXR5EhgKFFNFVkVSSVRZX1VOU1BFQ0lGSUVEEAASFQoRU0VWRVJJVFlfQ1JJVElDQUwQARISCg5TRVZFUklUWV9NQUpPUhACEhIKDlNFVkVSSVRZX01JTk9SEAMqmgEKDFRpY2tldFN0YXR1cxIdChlUSUNLRVRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFgoSVElDS0VUX1NUQVRVU19PUEVOEAESHQoZVElDS0VUX1NUQVRVU19JTl9QUk9HUkVTUxACEhoKFlRJQ0tFVF9TVEFUVVNfUkVTT0xWRUQQAxIYChRUSUNLRVRfU1RBVFVTX0NMT1NFRBAEKosBCg1Qcmlvcml0eUxldmVsEh4KGlBSSU9SSVRZX0xFVkVMX1VOU1BFQ0lGSUVEEAASFQoRUFJJT1JJVFlfTEVWRUxfUDAQARIVChFQUklPUklUWV9MRVZFTF9QMRACEhUKEVBSSU9SSVRZX0xFVkVMX1AyEAMSFQoRUFJJT1JJVFlfTEVWRUxfUDMQBCpyCgpTZW5kZXJLaW5kEhsKF1NFTkRFUl9LSU5EX1VOU1BFQ0lGSUVEEAASGAoUU0VOREVSX0tJTkRfQ1VTVE9NRVIQARIVChFTRU5ERVJfS0lORF9BR0VOVBACEhYKElNFTkRFUl9LSU5EX1NZU1RFTRADKlgKClZpc2liaWxpdHkSGgoWVklTSUJJTElUWV9VTlNQRUNJRklFRBAAEhUKEVZJU0lCSUxJVFlfUFVCTElDEAESFwoTVklTSUJJTElUWV9JTlRFUk5BTBACKoMBCg5EZWxpdmVyeVN0YXR1cxIfChtERUxJVkVSWV9TVEFUVVNfVU5TUEVDSUZJRUQQABIYChRERUxJVkVSWV9TVEFUVVNfU0VOVBABEhwKGERFTElWRVJZX1NUQVRVU19SRUNFSVZFRBACEhgKFERFTElWRVJZX1NUQVRVU19SRUFEEAMqWAoIRmVlZGJhY2sSGAoURkVFREJBQ0tfVU5TUEVDSUZJRUQQABIWChJGRUVEQkFDS19TQVRJU0ZJRUQQARIaChZGRUVEQkFDS19OT1RfU0FUSVNGSUVEEAIqwQEKEEFzc2lnbm1lbnRSZWFzb24SIQodQVNTSUdOTUVOVF9SRUFTT05fVU5TUEVDSUZJRUQQABIcChhBU1NJR05NRU5UX1JFQVNPTl9NQU5VQUwQARInCiNBU1NJR05NRU5UX1JFQVNPTl9BVVRPX0xFQVNUX0xPQURFRBACEiMKH0FTU0lHTk1FTlRfUkVBU09OX0JBQ0tMT0dfRFJBSU4QAxIeChpBU1NJR05NRU5UX1JFQVNPTl9IQU5ET1ZFUhAEYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChdzdXBwb3J0L3YxL2NvbW1vbi5wcm90bxIKc3VwcG9ydC52MSJuChFQcmlvcml0eUJyZWFrZG93bhIXCg9zZXZlcml0eV9wb2ludHMYASABKAUSEwoLdGllcl9wb2ludHMYAiABKAUSFQoNaW1wYWN0X3BvaW50cxgDIAEoBRIUCgxhZ2luZ19wb2ludHMYBCABKAUidQoIUHJpb3JpdHkSDQoFc2NvcmUYASABKAUSKAoFbGV2ZWwYAiABKA4yGS5zdXBwb3J0LnYxLlByaW9yaXR5TGV2ZWwSMAoJYnJlYWtkb3duGAMgASgLMh0uc3VwcG9ydC52MS5Qcmlvcml0eUJyZWFrZG93biK5AQoDU2xhEjsKF2ZpcnN0X3Jlc3BvbnNlX2R1ZV90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI3ChNyZXNvbHV0aW9uX2R1ZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIfChdmaXJzdF9yZXNwb25zZV9icmVhY2hlZBgDIAEoCBIbChNyZXNvbHV0aW9uX2JyZWFjaGVkGAQgASgIIvwBCgpEZXBhcnRtZW50EgoKAmlkGAEgASgDEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSNwoRY29udmVyc2F0aW9uX21vZGUYBCABKA4yHC5zdXBwb3J0LnYxLkNvbnZlcnNhdGlvbk1vZGUSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGAcgASgJEhYKDmN1c3RvbWVyX2NhbGxzGAggASgIIpwCCghDdXN0b21lchIKCgJpZBgBIAEoAxISCgpmaXJzdF9uYW1lGAIgASgJEhEKCWxhc3RfbmFtZRgDIAEoCRINCgVlbWFpbBgEIAEoCRINCgVwaG9uZRgFIAEoCRIQCghsb2NhdGlvbhgGIAEoCRImCgR0aWVyGAcgASgOMhguc3VwcG9ydC52MS5DdXN0b21lclRpZXISLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGAogASgJEhUKDWVtYWlsX29wdF9vdXQYCyABKAgitAIKBUFnZW50EgoKAmlkGAEgASgDEhIKCmZpcnN0X25hbWUYAiABKAkSEQoJbGFzdF9uYW1lGAMgASgJEg0KBWVtYWlsGAQgASgJEg0KBXBob25lGAUgASgJEhUKDWRlcGFydG1lbnRfaWQYBiABKAMSIwoEcm9sZRgHIAEoDjIVLnN1cHBvcnQudjEuQWdlbnRSb2xlEi4KDGF2YWlsYWJpbGl0eRgIIAEoDjIYLnN1cHBvcnQudjEuQXZhaWxhYmlsaXR5Ei8KC2NyZWF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEZXRhZxgLIAEoCSKVBgoGVGlja2V0EgoKAmlkGAEgASgDEhMKC2N1c3RvbWVyX2lkGAIgASgDEhUKDWRlcGFydG1lbnRfaWQYAyABKAMSLAoIY2F0ZWdvcnkYBCABKA4yGi5zdXBwb3J0LnYxLlRpY2tldENhdGVnb3J5Eg8KB3N1YmplY3QYBSABKAkSEwoLZGVzY3JpcHRpb24YBiABKAkSJgoIc2V2ZXJpdHkYByABKA4yFC5zdXBwb3J0LnYxLlNldmVyaXR5Eg4KBmltcGFjdBgIIAEoBRIoCgZzdGF0dXMYCSABKA4yGC5zdXBwb3J0LnYxLlRpY2tldFN0YXR1cxImCghwcmlvcml0eRgKIAEoCzIULnN1cHBvcnQudjEuUHJpb3JpdHkSHgoRYXNzaWduZWRfYWdlbnRfaWQYCyABKANIAIgBARI3ChFhc3NpZ25tZW50X3JlYXNvbhgMIAEoDjIcLnN1cHBvcnQudjEuQXNzaWdubWVudFJlYXNvbhIcCgNzbGEYDSABKAsyDy5zdXBwb3J0LnYxLlNsYRITCgZyYXRpbmcYDiABKAVIAYgBARImCghmZWVkYmFjaxgPIAEoDjIULnN1cHBvcnQudjEuRmVlZGJhY2sSFQoNbGFzdF9yZXNwb25zZRgQIAEoCRIvCgtjcmVhdGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjcKE2ZpcnN0X3Jlc3BvbnNlX3RpbWUYEyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDHJlc29sdmVfdGltZRgUIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY2xvc2VfdGltZRgVIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEZXRhZxgWIAEoCUIUChJfYXNzaWduZWRfYWdlbnRfaWRCCQoHX3JhdGluZyJlCgpBdHRhY2htZW50EgoKAmlkGAEgASgDEhEKCWZpbGVfbmFtZRgCIAEoCRIUCgxjb250ZW50X3R5cGUYAyABKAkSEgoKc2l6ZV9ieXRlcxgEIAEoAxIOCgZzaGEyNTYYBSABKAkixgIKA0xvZxIKCgJpZBgBIAEoAxIRCgl0aWNrZXRfaWQYAiABKAMSKwoLc2VuZGVyX2tpbmQYAyABKA4yFi5zdXBwb3J0LnYxLlNlbmRlcktpbmQSEQoJc2VuZGVyX2lkGAQgASgDEgwKBGJvZHkYBSABKAkSKgoKdmlzaWJpbGl0eRgGIAEoDjIWLnN1cHBvcnQudjEuVmlzaWJpbGl0eRIzCg9kZWxpdmVyeV9zdGF0dXMYByABKA4yGi5zdXBwb3J0LnYxLkRlbGl2ZXJ5U3RhdHVzEisKC2F0dGFjaG1lbnRzGAggAygLMhYuc3VwcG9ydC52MS5BdHRhY2htZW50Ei8KC2NyZWF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtzZW5kZXJfbmFtZRgKIAEoCSJTCglDYWxsUGFydHkSJAoEa2luZBgBIAEoDjIWLnN1cHBvcnQudjEuU2VuZGVyS2luZBIKCgJpZBgCIAEoAxIUCgxkaXNwbGF5X25hbWUYAyABKAkitAMKBENhbGwSCgoCaWQYASABKAMSEQoJdGlja2V0X2lkGAIgASgDEiUKBmNhbGxlchgDIAEoCzIVLnN1cHBvcnQudjEuQ2FsbFBhcnR5EiUKBmNhbGxlZRgEIAEoCzIVLnN1cHBvcnQudjEuQ2FsbFBhcnR5EiQKBXN0YXRlGAUgASgOMhUuc3VwcG9ydC52MS5DYWxsU3RhdGUSKAoHb3V0Y29tZRgGIAEoDjIXLnN1cHBvcnQudjEuQ2FsbE91dGNvbWUSEgoKZW5kX3JlYXNvbhgHIAEoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLYW5zd2VyX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIYChBkdXJhdGlvbl9zZWNvbmRzGAsgASgFEjEKDXJpbmdfZGVhZGxpbmUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkQKElNlc3Npb25EZXNjcmlwdGlvbhIhCgR0eXBlGAEgASgOMhMuc3VwcG9ydC52MS5TZHBUeXBlEgsKA3NkcBgCIAEoCSJMCgxJY2VDYW5kaWRhdGUSEQoJY2FuZGlkYXRlGAEgASgJEg8KB3NkcF9taWQYAiABKAkSGAoQc2RwX21fbGluZV9pbmRleBgDIAEoBSK0AQoKQ2FsbFNpZ25hbBIPCgdjYWxsX2lkGAEgASgDEiQKBGZyb20YAiABKA4yFi5zdXBwb3J0LnYxLlNlbmRlcktpbmQSNQoLZGVzY3JpcHRpb24YAyABKAsyHi5zdXBwb3J0LnYxLlNlc3Npb25EZXNjcmlwdGlvbkgAEi0KCWNhbmRpZGF0ZRgEIAEoCzIYLnN1cHBvcnQudjEuSWNlQ2FuZGlkYXRlSABCCQoHcGF5bG9hZCpvChBDb252ZXJzYXRpb25Nb2RlEiEKHUNPTlZFUlNBVElPTl9NT0RFX1VOU1BFQ0lGSUVEEAASHAoYQ09OVkVSU0FUSU9OX01PREVfVElDS0VUEAESGgoWQ09OVkVSU0FUSU9OX01PREVfQ0hBVBACKnsKDEN1c3RvbWVyVGllchIdChlDVVNUT01FUl9USUVSX1VOU1BFQ0lGSUVEEAASFgoSQ1VTVE9NRVJfVElFUl9GUkVFEAESFgoSQ1VTVE9NRVJfVElFUl9QQUlEEAISHAoYQ1VTVE9NRVJfVElFUl9FTlRFUlBSSVNFEAMqWAoJQWdlbnRSb2xlEhoKFkFHRU5UX1JPTEVfVU5TUEVDSUZJRUQQABIUChBBR0VOVF9ST0xFX0FHRU5UEAESGQoVQUdFTlRfUk9MRV9TVVBFUlZJU09SEAIqWwoMQXZhaWxhYmlsaXR5EhwKGEFWQUlMQUJJTElUWV9VTlNQRUNJRklFRBAAEhcKE0FWQUlMQUJJTElUWV9BQ1RJVkUQARIUChBBVkFJTEFCSUxJVFlfT0ZGEAIqrQIKDlRpY2tldENhdGVnb3J5Eh8KG1RJQ0tFVF9DQVRFR09SWV9VTlNQRUNJRklFRBAAEiIKHlRJQ0tFVF9DQVRFR09SWV9BQ0NPVU5UX0FDQ0VTUxABEh4KGlRJQ0tFVF9DQVRFR09SWV9CVUdfUkVQT1JUEAISJgoiVElDS0VUX0NBVEVHT1JZX09SREVSX0NBTkNFTExBVElPThADEisKJ1RJQ0tFVF9DQVRFR09SWV9PVkVSQ0hBUkdFRF9UUkFOU0FDVElPThAEEiUKIVRJQ0tFVF9DQVRFR09SWV9VTkRFTElWRVJFRF9HT09EUxAFEh8KG1RJQ0tFVF9DQVRFR09SWV9XUk9OR19PUkRFUhAGEhkKFVRJQ0tFVF9DQVRFR09SWV9PVEhFUhAHKmMKCFNldmVyaXR5EhgKFFNFVkVSSVRZX1VOU1BFQ0lGSUVEEAASFQoRU0VWRVJJVFlfQ1JJVElDQUwQARISCg5TRVZFUklUWV9NQUpPUhACEhIKDlNFVkVSSVRZX01JTk9SEAMqmgEKDFRpY2tldFN0YXR1cxIdChlUSUNLRVRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFgoSVElDS0VUX1NUQVRVU19PUEVOEAESHQoZVElDS0VUX1NUQVRVU19JTl9QUk9HUkVTUxACEhoKFlRJQ0tFVF9TVEFUVVNfUkVTT0xWRUQQAxIYChRUSUNLRVRfU1RBVFVTX0NMT1NFRBAEKosBCg1Qcmlvcml0eUxldmVsEh4KGlBSSU9SSVRZX0xFVkVMX1VOU1BFQ0lGSUVEEAASFQoRUFJJT1JJVFlfTEVWRUxfUDAQARIVChFQUklPUklUWV9MRVZFTF9QMRACEhUKEVBSSU9SSVRZX0xFVkVMX1AyEAMSFQoRUFJJT1JJVFlfTEVWRUxfUDMQBCpyCgpTZW5kZXJLaW5kEhsKF1NFTkRFUl9LSU5EX1VOU1BFQ0lGSUVEEAASGAoUU0VOREVSX0tJTkRfQ1VTVE9NRVIQARIVChFTRU5ERVJfS0lORF9BR0VOVBACEhYKElNFTkRFUl9LSU5EX1NZU1RFTRADKlgKClZpc2liaWxpdHkSGgoWVklTSUJJTElUWV9VTlNQRUNJRklFRBAAEhUKEVZJU0lCSUxJVFlfUFVCTElDEAESFwoTVklTSUJJTElUWV9JTlRFUk5BTBACKoMBCg5EZWxpdmVyeVN0YXR1cxIfChtERUxJVkVSWV9TVEFUVVNfVU5TUEVDSUZJRUQQABIYChRERUxJVkVSWV9TVEFUVVNfU0VOVBABEhwKGERFTElWRVJZX1NUQVRVU19SRUNFSVZFRBACEhgKFERFTElWRVJZX1NUQVRVU19SRUFEEAMqWAoIRmVlZGJhY2sSGAoURkVFREJBQ0tfVU5TUEVDSUZJRUQQABIWChJGRUVEQkFDS19TQVRJU0ZJRUQQARIaChZGRUVEQkFDS19OT1RfU0FUSVNGSUVEEAIqwQEKEEFzc2lnbm1lbnRSZWFzb24SIQodQVNTSUdOTUVOVF9SRUFTT05fVU5TUEVDSUZJRUQQABIcChhBU1NJR05NRU5UX1JFQVNPTl9NQU5VQUwQARInCiNBU1NJR05NRU5UX1JFQVNPTl9BVVRPX0xFQVNUX0xPQURFRBACEiMKH0FTU0lHTk1FTlRfUkVBU09OX0JBQ0tMT0dfRFJBSU4QAxIeChpBU1NJR05NRU5UX1JFQVNPTl9IQU5ET1ZFUhAEKmwKCUNhbGxTdGF0ZRIaChZDQUxMX1NUQVRFX1VOU1BFQ0lGSUVEEAASFgoSQ0FMTF9TVEFURV9SSU5HSU5HEAESFQoRQ0FMTF9TVEFURV9BQ1RJVkUQAhIUChBDQUxMX1NUQVRFX0VOREVEEAMqkwEKC0NhbGxPdXRjb21lEhwKGENBTExfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhkKFUNBTExfT1VUQ09NRV9BQ0NFUFRFRBABEhkKFUNBTExfT1VUQ09NRV9ERUNMSU5FRBACEhcKE0NBTExfT1VUQ09NRV9NSVNTRUQQAxIXChNDQUxMX09VVENPTUVfRkFJTEVEEAQqTAoHU2RwVHlwZRIYChRTRFBfVFlQRV9VTlNQRUNJRklFRBAAEhIKDlNEUF9UWVBFX09GRkVSEAESEwoPU0RQX1RZUEVfQU5TV0VSEAJiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * The points each input contributed to a ticket's priority score.
@@ -187,6 +187,14 @@ export type Department = Message<"support.v1.Department"> & {
    * @generated from field: string etag = 7;
    */
   etag: string;
+
+  /**
+   * Whether customers may call the assigned agent of this department's tickets (agents
+   * may always call customers).
+   *
+   * @generated from field: bool customer_calls = 8;
+   */
+  customerCalls: boolean;
 };
 
 /**
@@ -679,6 +687,253 @@ export type Log = Message<"support.v1.Log"> & {
  */
 export const LogSchema: GenMessage<Log> = /*@__PURE__*/
   messageDesc(file_support_v1_common, 8);
+
+/**
+ * One end of a call.
+ *
+ * @generated from message support.v1.CallParty
+ */
+export type CallParty = Message<"support.v1.CallParty"> & {
+  /**
+   * CUSTOMER or AGENT.
+   *
+   * @generated from field: support.v1.SenderKind kind = 1;
+   */
+  kind: SenderKind;
+
+  /**
+   * The customer's or agent's id.
+   *
+   * @generated from field: int64 id = 2;
+   */
+  id: bigint;
+
+  /**
+   * First and last name.
+   *
+   * @generated from field: string display_name = 3;
+   */
+  displayName: string;
+};
+
+/**
+ * Describes the message support.v1.CallParty.
+ * Use `create(CallPartySchema)` to create a new message.
+ */
+export const CallPartySchema: GenMessage<CallParty> = /*@__PURE__*/
+  messageDesc(file_support_v1_common, 9);
+
+/**
+ * A voice call on a ticket, between its customer and an agent.
+ *
+ * @generated from message support.v1.Call
+ */
+export type Call = Message<"support.v1.Call"> & {
+  /**
+   * Server-assigned identifier.
+   *
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * The ticket it is about.
+   *
+   * @generated from field: int64 ticket_id = 2;
+   */
+  ticketId: bigint;
+
+  /**
+   * Who called.
+   *
+   * @generated from field: support.v1.CallParty caller = 3;
+   */
+  caller?: CallParty | undefined;
+
+  /**
+   * Who was called.
+   *
+   * @generated from field: support.v1.CallParty callee = 4;
+   */
+  callee?: CallParty | undefined;
+
+  /**
+   * Where it stands.
+   *
+   * @generated from field: support.v1.CallState state = 5;
+   */
+  state: CallState;
+
+  /**
+   * How it ended; UNSPECIFIED until it has.
+   *
+   * @generated from field: support.v1.CallOutcome outcome = 6;
+   */
+  outcome: CallOutcome;
+
+  /**
+   * Why it ended, in words (for example "the caller's relay was lost").
+   *
+   * @generated from field: string end_reason = 7;
+   */
+  endReason: string;
+
+  /**
+   * When ringing started.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 8;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * When the callee accepted, if they did.
+   *
+   * @generated from field: google.protobuf.Timestamp answer_time = 9;
+   */
+  answerTime?: Timestamp | undefined;
+
+  /**
+   * When it ended, if it has.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 10;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * Talk time: from answer to end, in whole seconds (0 if never answered).
+   *
+   * @generated from field: int32 duration_seconds = 11;
+   */
+  durationSeconds: number;
+
+  /**
+   * When ringing times out as MISSED, while RINGING.
+   *
+   * @generated from field: google.protobuf.Timestamp ring_deadline = 12;
+   */
+  ringDeadline?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message support.v1.Call.
+ * Use `create(CallSchema)` to create a new message.
+ */
+export const CallSchema: GenMessage<Call> = /*@__PURE__*/
+  messageDesc(file_support_v1_common, 10);
+
+/**
+ * An SDP offer or answer (RTCSessionDescription).
+ *
+ * @generated from message support.v1.SessionDescription
+ */
+export type SessionDescription = Message<"support.v1.SessionDescription"> & {
+  /**
+   * OFFER or ANSWER.
+   *
+   * @generated from field: support.v1.SdpType type = 1;
+   */
+  type: SdpType;
+
+  /**
+   * The SDP, 1-16,384 bytes.
+   *
+   * @generated from field: string sdp = 2;
+   */
+  sdp: string;
+};
+
+/**
+ * Describes the message support.v1.SessionDescription.
+ * Use `create(SessionDescriptionSchema)` to create a new message.
+ */
+export const SessionDescriptionSchema: GenMessage<SessionDescription> = /*@__PURE__*/
+  messageDesc(file_support_v1_common, 11);
+
+/**
+ * An ICE candidate (RTCIceCandidate's JSON form).
+ *
+ * @generated from message support.v1.IceCandidate
+ */
+export type IceCandidate = Message<"support.v1.IceCandidate"> & {
+  /**
+   * The candidate line, up to 1,024 bytes; empty marks the end of candidates.
+   *
+   * @generated from field: string candidate = 1;
+   */
+  candidate: string;
+
+  /**
+   * The media stream's identification tag, up to 64 bytes.
+   *
+   * @generated from field: string sdp_mid = 2;
+   */
+  sdpMid: string;
+
+  /**
+   * The media description's index.
+   *
+   * @generated from field: int32 sdp_m_line_index = 3;
+   */
+  sdpMLineIndex: number;
+};
+
+/**
+ * Describes the message support.v1.IceCandidate.
+ * Use `create(IceCandidateSchema)` to create a new message.
+ */
+export const IceCandidateSchema: GenMessage<IceCandidate> = /*@__PURE__*/
+  messageDesc(file_support_v1_common, 12);
+
+/**
+ * WebRTC signalling from one party of a call to the other.
+ *
+ * @generated from message support.v1.CallSignal
+ */
+export type CallSignal = Message<"support.v1.CallSignal"> & {
+  /**
+   * The call.
+   *
+   * @generated from field: int64 call_id = 1;
+   */
+  callId: bigint;
+
+  /**
+   * Who sent it: CUSTOMER or AGENT.
+   *
+   * @generated from field: support.v1.SenderKind from = 2;
+   */
+  from: SenderKind;
+
+  /**
+   * Exactly one of these is set.
+   *
+   * @generated from oneof support.v1.CallSignal.payload
+   */
+  payload: {
+    /**
+     * An offer or an answer.
+     *
+     * @generated from field: support.v1.SessionDescription description = 3;
+     */
+    value: SessionDescription;
+    case: "description";
+  } | {
+    /**
+     * An ICE candidate.
+     *
+     * @generated from field: support.v1.IceCandidate candidate = 4;
+     */
+    value: IceCandidate;
+    case: "candidate";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message support.v1.CallSignal.
+ * Use `create(CallSignalSchema)` to create a new message.
+ */
+export const CallSignalSchema: GenMessage<CallSignal> = /*@__PURE__*/
+  messageDesc(file_support_v1_common, 13);
 
 /**
  * How customers and agents take turns on a department's tickets.
@@ -1227,4 +1482,127 @@ export enum AssignmentReason {
  */
 export const AssignmentReasonSchema: GenEnum<AssignmentReason> = /*@__PURE__*/
   enumDesc(file_support_v1_common, 12);
+
+/**
+ * Where a voice call stands.
+ *
+ * @generated from enum support.v1.CallState
+ */
+export enum CallState {
+  /**
+   * Not set.
+   *
+   * @generated from enum value: CALL_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The callee is being rung.
+   *
+   * @generated from enum value: CALL_STATE_RINGING = 1;
+   */
+  RINGING = 1,
+
+  /**
+   * The callee accepted; the parties are talking.
+   *
+   * @generated from enum value: CALL_STATE_ACTIVE = 2;
+   */
+  ACTIVE = 2,
+
+  /**
+   * Over; the outcome says how.
+   *
+   * @generated from enum value: CALL_STATE_ENDED = 3;
+   */
+  ENDED = 3,
+}
+
+/**
+ * Describes the enum support.v1.CallState.
+ */
+export const CallStateSchema: GenEnum<CallState> = /*@__PURE__*/
+  enumDesc(file_support_v1_common, 13);
+
+/**
+ * How a voice call ended.
+ *
+ * @generated from enum support.v1.CallOutcome
+ */
+export enum CallOutcome {
+  /**
+   * Not ended yet.
+   *
+   * @generated from enum value: CALL_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The callee accepted, and the call was hung up by a party.
+   *
+   * @generated from enum value: CALL_OUTCOME_ACCEPTED = 1;
+   */
+  ACCEPTED = 1,
+
+  /**
+   * The callee declined.
+   *
+   * @generated from enum value: CALL_OUTCOME_DECLINED = 2;
+   */
+  DECLINED = 2,
+
+  /**
+   * Nobody answered before the ringing timed out, or the caller hung up first.
+   *
+   * @generated from enum value: CALL_OUTCOME_MISSED = 3;
+   */
+  MISSED = 3,
+
+  /**
+   * A party's relay (its JoinCall stream) was lost, or the agent went OFF.
+   *
+   * @generated from enum value: CALL_OUTCOME_FAILED = 4;
+   */
+  FAILED = 4,
+}
+
+/**
+ * Describes the enum support.v1.CallOutcome.
+ */
+export const CallOutcomeSchema: GenEnum<CallOutcome> = /*@__PURE__*/
+  enumDesc(file_support_v1_common, 14);
+
+/**
+ * What an SDP message is.
+ *
+ * @generated from enum support.v1.SdpType
+ */
+export enum SdpType {
+  /**
+   * Not set; rejected.
+   *
+   * @generated from enum value: SDP_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The caller's offer.
+   *
+   * @generated from enum value: SDP_TYPE_OFFER = 1;
+   */
+  OFFER = 1,
+
+  /**
+   * The callee's answer.
+   *
+   * @generated from enum value: SDP_TYPE_ANSWER = 2;
+   */
+  ANSWER = 2,
+}
+
+/**
+ * Describes the enum support.v1.SdpType.
+ */
+export const SdpTypeSchema: GenEnum<SdpType> = /*@__PURE__*/
+  enumDesc(file_support_v1_common, 15);
 

@@ -177,7 +177,7 @@ export type UpdateDepartmentRequest = Message<"support.v1.UpdateDepartmentReques
   department?: Department | undefined;
 
   /**
-   * Which fields to change: name, description, conversation_mode.
+   * Which fields to change: name, description, conversation_mode, customer_calls.
    *
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
