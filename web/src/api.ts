@@ -9,6 +9,7 @@ import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { BadRequestSchema } from "./gen/google/rpc/error_details_pb";
 import { AgentService } from "./gen/support/v1/agent_service_pb";
 import { AuthService, type TokenPair } from "./gen/support/v1/auth_service_pb";
+import { CallService } from "./gen/support/v1/call_service_pb";
 import { CustomerService } from "./gen/support/v1/customer_service_pb";
 import { DepartmentService } from "./gen/support/v1/department_service_pb";
 import { LogService } from "./gen/support/v1/log_service_pb";
@@ -179,6 +180,7 @@ export const agents = createClient(AgentService, transport);
 export const customers = createClient(CustomerService, transport);
 export const reports = createClient(ReportService, transport);
 export const replies = createClient(ReplyService, transport);
+export const calls = createClient(CallService, transport);
 
 /** An error in words: each field named with its reason, or what the status means. */
 export function describe(e: unknown): string {

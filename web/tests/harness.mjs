@@ -114,6 +114,9 @@ export async function browser() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      // Calls: a fake microphone, allowed without a prompt.
+      "--use-fake-device-for-media-stream",
+      "--use-fake-ui-for-media-stream",
     ],
   });
 }

@@ -3,7 +3,8 @@
 // staff, the moves the workflow allows, assigning, a customer's close with a rating, and
 // the ticket's history.
 
-import { current, departments, describe, logs, requestId, tickets, type Who } from "../api";
+import { calls, current, departments, describe, logs, requestId, tickets, type Who } from "../api";
+import { callPanel } from "../call";
 import { agentNames, allAgents } from "../directory";
 import { field, fill, h, select, toast, values } from "../dom";
 import {
@@ -43,7 +44,20 @@ export async function ticketPage(main: HTMLElement, args: string[], signal: Abor
   const turn = h("p", { class: "turn", "aria-live": "polite" });
   const composer = h("section", { class: "card", "aria-label": "Reply" });
   const history = h("section", { class: "card", "aria-label": "Ticket history" });
-  fill(main, header, h("section", { class: "card" }, h("h2", {}, "Conversation"), turn, conversation), composer, actions, history);
+  let current_ = ticket;
+  const customerCalls = department.department?.customerCalls ?? false;
+  const call = callPanel(
+    {
+      ticketId: id,
+      me: staff ? SenderKind.AGENT : SenderKind.CUSTOMER,
+      other: staff ? "the customer" : "your agent",
+      mayCall: () =>
+        current_.status !== TicketStatus.CLOSED &&
+        (staff ? who.agentId > 0n : customerCalls && current_.assignedAgentId !== undefined),
+    },
+    signal,
+  );
+  fill(main, header, call.el, h("section", { class: "card" }, h("h2", {}, "Conversation"), turn, conversation), composer, actions, history);
   conversation.appendChild(
     h(
       "li",
@@ -54,10 +68,10 @@ export async function ticketPage(main: HTMLElement, args: string[], signal: Abor
   );
 
   const seen = new Map<bigint, Log>();
-  let current_ = ticket;
   const latest = () => current_;
   const draw = async () => {
     drawHeader(header, current_, ctx);
+    call.refresh();
     drawTurn(turn, current_, [...seen.values()], ctx);
     drawComposer(composer, latest, [...seen.values()], ctx, add);
     await drawActions(actions, latest, ctx);
@@ -76,9 +90,12 @@ export async function ticketPage(main: HTMLElement, args: string[], signal: Abor
     pageToken = page.nextPageToken;
   } while (pageToken && seen.size < 5000);
   await draw();
+  // A call that started ringing before the page opened.
+  const latestCall = (await calls.listCalls({ ticketId: id, pageSize: 1 }).catch(() => null))?.calls[0];
+  if (latestCall) call.update(latestCall);
 
   watch(
-    { ticketId: id, includeMessages: true },
+    { ticketId: id, includeMessages: true, includeCalls: true },
     {
       reset: (view) => {
         const t = view.get(id);
@@ -86,6 +103,7 @@ export async function ticketPage(main: HTMLElement, args: string[], signal: Abor
         void draw();
       },
       event: (e) => {
+        if (e.call) return call.update(e.call);
         if (e.ticket && e.ticket.id === id) current_ = e.ticket;
         void draw();
       },

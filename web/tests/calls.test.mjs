@@ -1,0 +1,108 @@
+// A real WebRTC call between two Chromium contexts, signalled only through the service:
+// the agent calls from the ticket page, the customer's page rings, she accepts, both peer
+// connections reach "connected" over host candidates on loopback (no STUN or TURN), the
+// agent hangs up, and the ticket's conversation then shows the call's record.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { adminToken, browser, database, freePort, grpcurl, shot, startServer } from "./harness.mjs";
+
+const PASSWORD = "correct horse battery";
+
+describe("calls in the console", () => {
+  let db, port, server, chrome, agent, customer, adminJwt, ticketId;
+
+  before(async () => {
+    db = database();
+    port = await freePort();
+    server = await startServer(db, port);
+    adminJwt = await adminToken(db, port);
+    const dept = await grpcurl(
+      port,
+      "support.v1.DepartmentService/CreateDepartment",
+      { department: { name: "Phones", conversationMode: "CONVERSATION_MODE_CHAT" } },
+      adminJwt,
+    );
+    const made = await grpcurl(
+      port,
+      "support.v1.AgentService/CreateAgent",
+      { agent: { firstName: "Grace", lastName: "Hopper", email: "grace@support.example", departmentId: dept.department.id } },
+      adminJwt,
+    );
+    await grpcurl(port, "support.v1.AuthService/SetAgentPassword", { agentId: made.agent.id, password: PASSWORD }, adminJwt);
+    const me = await grpcurl(port, "support.v1.AuthService/Register", {
+      firstName: "Ada",
+      lastName: "Lovelace",
+      email: "ada@example.com",
+      password: PASSWORD,
+    });
+    const ticket = await grpcurl(
+      port,
+      "support.v1.TicketService/CreateTicket",
+      {
+        customerId: me.customerId,
+        departmentId: dept.department.id,
+        category: "TICKET_CATEGORY_OTHER",
+        subject: "Please call me",
+        description: "It is easier to explain by phone.",
+        severity: "SEVERITY_MINOR",
+        impact: 1,
+      },
+      adminJwt,
+    );
+    ticketId = ticket.ticket.id;
+    chrome = await browser();
+    agent = await (await chrome.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    customer = await (await chrome.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    for (const [page, email] of [
+      [agent, "grace@support.example"],
+      [customer, "ada@example.com"],
+    ]) {
+      await page.goto(server.url);
+      await page.getByLabel("Email").fill(email);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign out" }).waitFor();
+      await page.goto(`${server.url}#/ticket/${ticketId}`);
+      await page.getByRole("heading", { name: /Please call me/ }).waitFor();
+    }
+  });
+
+  after(async () => {
+    await chrome?.close();
+    await server?.stop();
+  });
+
+  test("the agent calls, the customer accepts, both connect, and the record shows the duration", async () => {
+    assert.equal(await customer.getByRole("button", { name: /^Call/ }).count(), 0, "this department takes no customer calls");
+    await agent.getByRole("button", { name: "Call the customer" }).click();
+    const ringing = customer.getByRole("alertdialog", { name: "Incoming call" });
+    await ringing.waitFor({ timeout: 10_000 });
+    assert.match(await ringing.innerText(), /Incoming call from Grace Hopper/);
+    await shot(customer, "customer-call-ringing");
+    await ringing.getByRole("button", { name: "Accept" }).click();
+
+    await agent.locator('.call[data-connection="connected"]').waitFor({ timeout: 20_000 });
+    await customer.locator('.call[data-connection="connected"]').waitFor({ timeout: 20_000 });
+    // Audio flows: the remote track arrived on both sides.
+    for (const page of [agent, customer]) {
+      const tracks = await page.evaluate(() => document.querySelector(".call audio")?.srcObject?.getAudioTracks().length ?? 0);
+      assert.equal(tracks, 1);
+    }
+    await shot(agent, "agent-in-call");
+    await customer.getByRole("button", { name: "Mute" }).click();
+    assert.equal(await customer.getByRole("button", { name: "Unmute" }).getAttribute("aria-pressed"), "true");
+
+    await new Promise((r) => setTimeout(r, 1500));
+    await agent.getByRole("button", { name: "Hang up" }).click();
+    for (const page of [agent, customer]) {
+      await page.getByRole("button", { name: /^Call/ }).or(page.locator('.call[data-connection="ended"]')).first().waitFor({ timeout: 10_000 });
+      const record = page.locator(".message", { hasText: "Call from Grace Hopper (agent) to Ada Lovelace (customer): ACCEPTED" });
+      await record.waitFor({ timeout: 10_000 });
+      assert.match(await record.innerText(), /lasted 0:0[1-9]\./, "the record shows the talk time");
+    }
+    const listed = await grpcurl(port, "support.v1.CallService/ListCalls", { ticketId }, adminJwt);
+    assert.equal(listed.calls[0].outcome, "CALL_OUTCOME_ACCEPTED");
+    assert.ok(listed.calls[0].durationSeconds >= 1, JSON.stringify(listed.calls[0]));
+  });
+});
