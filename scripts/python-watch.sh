@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The Python grpcio WatchQueue client (tests/python/watch_client.py) against a real server
+# The Python grpcio WatchQueue client (tests/python/watch_client.py) and a call's callee
+# (tests/python/call_callee.py) against a real server
 # on a fresh MariaDB database. Needs the .tools/venv that scripts/test.sh sets up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,3 +31,4 @@ done
 SUPPORT_TOKEN=$("${CARGO_TARGET_DIR:-target}/debug/support-service" token --role service --subject python-fixtures)
 export SUPPORT_TOKEN
 .tools/venv/bin/python tests/python/watch_client.py "127.0.0.1:$port" || { cat "$work/server.log"; exit 1; }
+.tools/venv/bin/python tests/python/call_callee.py "127.0.0.1:$port" || { cat "$work/server.log"; exit 1; }

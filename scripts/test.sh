@@ -136,7 +136,7 @@ bash scripts/prometheus-test.sh
 step "a 3-node Galera cluster: 5,000 changes, a node killed, the sequencer killed"
 bash scripts/test-galera.sh
 
-step "Python grpcio WatchQueue client on MariaDB"
+step "Python grpcio clients on MariaDB: a WatchQueue subscriber and a call's callee"
 bash scripts/python-watch.sh
 
 step "webhooks end to end: failures, a timeout, replicas killed mid-backlog; signatures checked in Python"
