@@ -22,8 +22,11 @@ use crate::error::AppResult;
 
 /// How deep results go: pages end after this many.
 pub const MAX_RESULTS: u64 = 1_000;
-/// Characters of each text read for a result's snippet.
-const SNIPPET_SOURCE_CHARS: u32 = 65_536;
+/// Characters of each text read for a result's snippet: this many around the first place
+/// the query's first word occurs (a text can hold a ticket's whole conversation).
+const SNIPPET_SOURCE_CHARS: u32 = 600;
+/// Of those, how many come before that place.
+const SNIPPET_SOURCE_LEAD: u32 = 200;
 
 /// A search: its words and filters.
 #[derive(Debug, Clone, PartialEq)]
@@ -153,7 +156,7 @@ impl Repo {
             .into_iter()
             .map(|m| (m.id, m))
             .collect();
-        let mut texts = self.search_texts(&ids, internal).await?;
+        let mut texts = self.search_texts(&ids, internal, &search.terms[0]).await?;
         let mut items = Vec::with_capacity(hits.len());
         for (id, relevance) in hits {
             let Some(m) = tickets.remove(&id) else { continue };
@@ -205,19 +208,28 @@ impl Repo {
         Ok(out)
     }
 
-    /// The indexed texts of `ids`, each cut to its first [`SNIPPET_SOURCE_CHARS`]:
-    /// title, public messages and, if `internal`, internal notes.
+    /// The indexed texts of `ids` (title, public messages and, if `internal`, internal
+    /// notes), each cut to [`SNIPPET_SOURCE_CHARS`] around the first place `word` occurs
+    /// in it (its start if nowhere), so a snippet never reads a whole conversation.
     async fn search_texts(
         &self,
         ids: &[i64],
         internal: bool,
+        word: &str,
     ) -> AppResult<std::collections::HashMap<i64, Vec<String>>> {
         let mut out = std::collections::HashMap::new();
         if ids.is_empty() {
             return Ok(out);
         }
         let backend = self.db.get_database_backend();
-        let cut = |c: &str| format!("substr({c}, 1, {SNIPPET_SOURCE_CHARS})");
+        // MySQL's LOCATE follows the column's case-insensitive collation; SQLite's instr
+        // does not, so it looks in the lower-cased text (the word is lower-case).
+        let cut = |c: &str| match backend {
+            DatabaseBackend::MySql => {
+                format!("SUBSTRING({c}, GREATEST(1, LOCATE(?, {c}) - {SNIPPET_SOURCE_LEAD}), {SNIPPET_SOURCE_CHARS})")
+            }
+            _ => format!("substr({c}, max(1, instr(lower({c}), ?) - {SNIPPET_SOURCE_LEAD}), {SNIPPET_SOURCE_CHARS})"),
+        };
         let columns = if internal {
             format!("{}, {}, {}", cut("title"), cut("public_text"), cut("internal_text"))
         } else {
@@ -226,10 +238,11 @@ impl Repo {
         let marks = vec!["?"; ids.len()].join(", ");
         let key = key(backend);
         let sql = format!("SELECT {key}, {columns} FROM ticket_search WHERE {key} IN ({marks})");
-        let values = ids.iter().map(|&id| id.into()).collect::<Vec<Value>>();
+        let n = if internal { 3 } else { 2 };
+        let mut values: Vec<Value> = std::iter::repeat_n(Value::from(word), n).collect();
+        values.extend(ids.iter().map(|&id| Value::from(id)));
         for r in self.db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await? {
             let id = r.try_get_by_index::<i64>(0)?;
-            let n = if internal { 3 } else { 2 };
             let mut texts = Vec::with_capacity(n);
             for i in 1..=n {
                 texts.push(r.try_get_by_index::<String>(i)?);

@@ -450,9 +450,7 @@ async fn call(app: &mut TestApp, w: &World, c: &mut Clients, col: Col, rpc: &str
             c.calls.end_call(pb::EndCallRequest { call_id }).await.map(drop)
         }
         "GetCall" => c.calls.get_call(pb::GetCallRequest { call_id: w.call }).await.map(drop),
-        "ListCalls" => {
-            c.calls.list_calls(pb::ListCallsRequest { ticket_id: t1, ..Default::default() }).await.map(drop)
-        }
+        "ListCalls" => c.calls.list_calls(pb::ListCallsRequest { ticket_id: t1, ..Default::default() }).await.map(drop),
         "SendCallSignal" => {
             let call_id = fresh_call(app, w, true).await;
             let candidate = pb::IceCandidate { candidate: "candidate:1".into(), ..Default::default() };

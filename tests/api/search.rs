@@ -140,6 +140,18 @@ async fn the_index_follows_edits_and_messages_and_filters_apply() {
     assert_eq!(ids(&mut app, query("firefox")).await, vec![id], "a message is searchable at once");
     assert_eq!(ids(&mut app, query("FIREF")).await, vec![id], "a word's start, any case");
 
+    // A match deep in a long conversation still shows where it is (the snippet reads only
+    // around it).
+    for i in 0..12 {
+        app.say(id, SenderKind::Customer, c, &format!("Still waiting, attempt {i}: {}", "nothing new. ".repeat(700)))
+            .await
+            .unwrap();
+    }
+    app.say(id, SenderKind::Customer, c, "Finally the Zanzibar proxy was the cause.").await.unwrap();
+    let deep = search(&mut app, query("zanzibar")).await;
+    assert_eq!(deep.len(), 1);
+    assert!(deep[0].1.snippet.contains("Zanzibar proxy"), "{}", deep[0].1.snippet);
+
     let open_only = pb::SearchTicketsRequest { statuses: vec![pb::TicketStatus::Closed.into()], ..query("firefox") };
     assert!(ids(&mut app, open_only).await.is_empty());
     let now = prost_types::Timestamp { seconds: chrono::Utc::now().timestamp() + 3600, nanos: 0 };
