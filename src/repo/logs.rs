@@ -42,13 +42,15 @@ fn to_domain(m: row::Model, attachments: Vec<AttachmentMeta>, names: &HashMap<i6
     })
 }
 
-/// Who wrote the ticket's latest public message, if anyone.
+/// Who wrote the ticket's latest public message, if anyone; the service's own messages
+/// (call records) are nobody's turn.
 async fn last_public_sender(txn: &DatabaseTransaction, ticket_id: i64) -> AppResult<Option<SenderKind>> {
     Ok(row::Entity::find()
         .select_only()
         .column(row::Column::SenderKind)
         .filter(row::Column::TicketId.eq(ticket_id))
         .filter(row::Column::Visibility.eq(Visibility::Public))
+        .filter(row::Column::SenderKind.ne(SenderKind::System))
         .order_by_desc(row::Column::Id)
         .limit(1)
         .into_tuple::<SenderKind>()
