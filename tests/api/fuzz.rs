@@ -186,7 +186,7 @@ enum Call {
     Suggest(i64),
     Webhook(pb::CreateWebhookRequest),
     Replay(i64, i64),
-    StartCall(i64),
+    Ring(i64),
     Signal(i64, String, i32),
 }
 
@@ -241,7 +241,7 @@ fn access_call() -> impl Strategy<Value = Call> {
             }
         ),
         (id(), id()).prop_map(|(w, s)| Call::Replay(w, s)),
-        id().prop_map(Call::StartCall),
+        id().prop_map(Call::Ring),
         (id(), text(), any::<i32>()).prop_map(|(c, t, i)| Call::Signal(c, t, i)),
     ]
 }
@@ -438,7 +438,7 @@ async fn perform(app: &mut Clients, call: Call) -> Result<(), tonic::Status> {
         Call::Replay(webhook_id, after_sequence) => {
             app.webhooks.replay_webhook(pb::ReplayWebhookRequest { webhook_id, after_sequence }).await.map(drop)
         }
-        Call::StartCall(ticket_id) => app.calls.start_call(pb::StartCallRequest { ticket_id }).await.map(drop),
+        Call::Ring(ticket_id) => app.calls.start_call(pb::StartCallRequest { ticket_id }).await.map(drop),
         Call::Signal(call_id, candidate, sdp_m_line_index) => {
             let c = pb::IceCandidate { candidate, sdp_mid: String::new(), sdp_m_line_index };
             let payload = Some(pb::send_call_signal_request::Payload::Candidate(c));
