@@ -1,5 +1,6 @@
-//! Voice calls (issue 20): the `calls` table, each department's choice to let customers
-//! call, and a `detail` on events for the calls and signals they carry.
+//! Voice calls and live chat (issue 20): the `calls` table, each department's choice to
+//! let customers call, a `detail` on events for the calls and signals they carry, and the
+//! `handovers` an agent who was OFF sees on return.
 //!
 //! One live call per ticket is the unique `live_ticket_id`: the ticket's id while the call
 //! rings or runs, NULL once it has ended (both engines let NULLs repeat).
@@ -33,6 +34,17 @@ enum Calls {
     EndedAt,
     CallerSeenAt,
     CalleeSeenAt,
+}
+
+/// Tickets handed over from an agent who was OFF, until that agent returns and sees them.
+#[derive(DeriveIden)]
+enum Handovers {
+    Table,
+    Id,
+    AgentId,
+    TicketId,
+    ToAgentId,
+    CreatedAt,
 }
 
 #[derive(DeriveIden)]
@@ -96,6 +108,23 @@ impl MigrationTrait for Migration {
             manager.create_index(index).await?;
         }
         manager
+            .create_table(
+                Table::create()
+                    .table(Handovers::Table)
+                    .col(ColumnDef::new(Handovers::Id).big_integer().not_null().auto_increment().primary_key())
+                    .col(ColumnDef::new(Handovers::AgentId).big_integer().not_null())
+                    .col(ColumnDef::new(Handovers::TicketId).big_integer().not_null())
+                    .col(ColumnDef::new(Handovers::ToAgentId).big_integer().null())
+                    .col(ts(b, Handovers::CreatedAt).not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create().name("ix_handovers_agent").table(Handovers::Table).col(Handovers::AgentId).to_owned(),
+            )
+            .await?;
+        manager
             .alter_table(
                 Table::alter()
                     .table(Departments::Table)
@@ -120,6 +149,7 @@ impl MigrationTrait for Migration {
         manager
             .alter_table(Table::alter().table(Departments::Table).drop_column(Departments::CustomerCalls).to_owned())
             .await?;
+        manager.drop_table(Table::drop().table(Handovers::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(Calls::Table).to_owned()).await
     }
 }

@@ -26,6 +26,21 @@ pub struct Department {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A ticket handed over from an agent who was OFF, as that agent is told on return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handover {
+    /// The ticket.
+    pub ticket_id: i64,
+    /// Its subject.
+    pub subject: String,
+    /// Who got it then; None: it waited in the department's backlog.
+    pub to_agent_id: Option<i64>,
+    /// Who has it now.
+    pub assigned_agent_id: Option<i64>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
 /// A validated department to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDepartment {

@@ -77,8 +77,19 @@ impl AgentService for AgentApi {
             return Err(AppError::Internal("checked fields missing".into()).into());
         };
         policy::own_agent(&who, id)?;
-        let a = retry_conflicts(|| self.0.repo.set_availability(id, availability, self.0.clock.now())).await?;
-        ok(pb::SetAgentAvailabilityResponse { agent: Some(a.into()) })
+        let (a, handed) =
+            retry_conflicts(|| self.0.repo.set_availability(id, availability, self.0.clock.now())).await?;
+        let handed_over = handed
+            .into_iter()
+            .map(|h| pb::HandedOverTicket {
+                ticket_id: h.ticket_id,
+                subject: h.subject,
+                to_agent_id: h.to_agent_id.unwrap_or(0),
+                assigned_agent_id: h.assigned_agent_id.unwrap_or(0),
+                handover_time: Some(convert::timestamp(h.at)),
+            })
+            .collect();
+        ok(pb::SetAgentAvailabilityResponse { agent: Some(a.into()), handed_over })
     }
 
     async fn get_agent_workload(

@@ -11,7 +11,9 @@ use super::credentials::{Account, bump_generation, insert_identity, move_identit
 use super::entity::{agent as row, department, ticket};
 use super::idempotency::IdempotencyKey;
 use super::{Repo, check_version, found, paging};
-use crate::domain::{Agent, AgentPatch, Availability, Department, NewAgent, Page, PageRequest, Status, Workload};
+use crate::domain::{
+    Agent, AgentPatch, Availability, Department, Handover, NewAgent, Page, PageRequest, Status, Workload,
+};
 use crate::error::{AppError, AppResult};
 
 const TAKEN: &str = "an agent with this email already exists";
@@ -172,7 +174,12 @@ impl Repo {
     /// tickets to the department and hands them to agents with room; coming back ACTIVE
     /// drains the department's backlog.
     #[tracing::instrument(skip_all, fields(agent_id = id))]
-    pub async fn set_availability(&self, id: i64, availability: Availability, now: DateTime<Utc>) -> AppResult<Agent> {
+    pub async fn set_availability(
+        &self,
+        id: i64,
+        availability: Availability,
+        now: DateTime<Utc>,
+    ) -> AppResult<(Agent, Vec<Handover>)> {
         let txn = self.begin().await?;
         let dept = found(row::Entity::find_by_id(id).one(&txn).await?, "agent", id)?.department_id;
         let agents = super::assignment::lock_department_agents(&txn, dept).await?;
@@ -181,7 +188,7 @@ impl Repo {
         };
         if current.availability == availability {
             txn.commit().await?;
-            return to_domain(current);
+            return Ok((to_domain(current)?, Vec::new()));
         }
         let version = current.version + 1;
         let mut am = current.into_active_model();
@@ -196,8 +203,13 @@ impl Repo {
             }
             Availability::Active => super::assignment::drain_backlog(&txn, dept, &self.rules, now).await?,
         };
+        // Back: what was handed over meanwhile, as it stands after the backlog drained.
+        let handovers = match availability {
+            Availability::Active => super::assignment::take_handovers(&txn, id).await?,
+            Availability::Off => Vec::new(),
+        };
         self.commit(txn).await?;
-        to_domain(m)
+        Ok((to_domain(m)?, handovers))
     }
 
     /// Counts an agent's assigned tickets by status in one grouped query.

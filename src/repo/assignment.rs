@@ -19,7 +19,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Statement, sea_query::Expr,
 };
 
-use super::entity::{agent, assignment, ticket};
+use super::entity::{agent, assignment, handover, ticket};
 use super::ticket_rows;
 use super::{Repo, Rules, events, found};
 use crate::domain::access::TicketScope;
@@ -27,7 +27,7 @@ use crate::domain::assignment::{Candidate, check_named, choose};
 use crate::domain::event::EventKind;
 use crate::domain::priority::PriorityPolicy;
 use crate::domain::ticket::Command;
-use crate::domain::{AssignmentReason, Availability, Status, Ticket};
+use crate::domain::{AssignmentReason, Availability, Handover, Status, Ticket};
 use crate::error::{AppError, AppResult};
 
 /// Who made an automatic assignment.
@@ -227,19 +227,76 @@ pub(crate) async fn hand_over_if_off(
     now: DateTime<Utc>,
 ) -> AppResult<ticket::Model> {
     let Some(agent_id) = t.assigned_agent_id.filter(|_| t.status != Status::Closed) else { return Ok(t) };
-    let off = agent::Entity::find_by_id(agent_id).one(txn).await?.is_some_and(|a| a.availability == Availability::Off);
-    if !off {
+    let Some(off) = agent::Entity::find_by_id(agent_id).one(txn).await?.filter(|a| a.availability == Availability::Off)
+    else {
         return Ok(t);
-    }
+    };
     lock_department_agents(txn, t.department_id).await?;
-    match least_loaded(txn, t.department_id, rules.agent_capacity).await? {
+    let away = format!("{} {} is away", off.first_name, off.last_name);
+    let (t, to, note) = match least_loaded(txn, t.department_id, rules.agent_capacity).await? {
         Some(to) => {
+            let name =
+                agent::Entity::find_by_id(to).one(txn).await?.map(|a| format!("{} {}", a.first_name, a.last_name));
             let reason = (AssignmentReason::Handover, Announce::Yes);
-            assign_to(txn, t, to, reason, SYSTEM, &rules.policy, now).await
+            let t = assign_to(txn, t, to, reason, SYSTEM, &rules.policy, now).await?;
+            (t, Some(to), format!("{away}; {} will answer.", name.unwrap_or_else(|| "another agent".into())))
         }
-        None => unassign(txn, t, now).await,
-    }
+        None => {
+            let t = unassign(txn, t, now).await?;
+            (t, None, format!("{away}; your message waits for the next agent of the department to become available."))
+        }
+    };
+    // The customer's conversation says who will answer; the agent is told on return.
+    super::logs::system_message(txn, &t, note, now).await?;
+    let record = handover::ActiveModel {
+        agent_id: Set(agent_id),
+        ticket_id: Set(t.id),
+        to_agent_id: Set(to),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    handover::Entity::insert(record).exec(txn).await?;
+    Ok(t)
 }
+
+/// The tickets handed over from `agent_id` while it was OFF, forgotten once returned:
+/// (ticket id, subject, who got it then, who has it now).
+pub(crate) async fn take_handovers(txn: &DatabaseTransaction, agent_id: i64) -> AppResult<Vec<Handover>> {
+    let rows = handover::Entity::find()
+        .filter(handover::Column::AgentId.eq(agent_id))
+        .order_by_asc(handover::Column::Id)
+        .limit(MAX_HANDOVERS)
+        .all(txn)
+        .await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let tickets: std::collections::HashMap<i64, ticket::Model> = ticket::Entity::find()
+        .filter(ticket::Column::Id.is_in(rows.iter().map(|r| r.ticket_id)))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    handover::Entity::delete_many().filter(handover::Column::Id.is_in(ids)).exec(txn).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let t = tickets.get(&r.ticket_id)?;
+            Some(Handover {
+                ticket_id: t.id,
+                subject: t.subject.clone(),
+                to_agent_id: r.to_agent_id,
+                assigned_agent_id: t.assigned_agent_id,
+                at: r.created_at,
+            })
+        })
+        .collect())
+}
+
+/// The most handovers one return reports (older ones are reported on the next).
+const MAX_HANDOVERS: u64 = 500;
 
 /// Returns an agent's not-yet-answered (OPEN) tickets to the backlog and hands them to
 /// other agents with room. IN_PROGRESS and RESOLVED tickets stay with the agent: the

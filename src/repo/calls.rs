@@ -15,14 +15,12 @@ use sea_orm::{
     IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqlErr, sea_query::Expr,
 };
 
-use super::entity::{agent, call as row, customer, department, log, ticket};
+use super::entity::{agent, call as row, customer, department, ticket};
 use super::events::{self, Detail};
 use super::{Repo, found, paging, ticket_rows};
 use crate::domain::access::{Principal, TicketScope};
 use crate::domain::call::{self, Call, CallState, CallViewer, Move, Party, Side, Signal, SignalPayload};
-use crate::domain::event::EventKind;
-use crate::domain::history;
-use crate::domain::{DeliveryStatus, Page, PageRequest, SenderKind, Visibility};
+use crate::domain::{Page, PageRequest, SenderKind};
 use crate::error::{AppError, AppResult};
 
 /// The display names of `parties`, two queries at most.
@@ -132,33 +130,9 @@ async fn change(
     let t = found(ticket::Entity::find_by_id(after.ticket_id).one(txn).await?, "ticket", after.ticket_id)?;
     events::record_call(txn, &t, Detail::Call(&after), now).await?;
     if after.state == CallState::Ended {
-        write_record(txn, &t, &after, now).await?;
+        super::logs::system_message(txn, &t, after.record(), now).await?;
     }
     Ok(after)
-}
-
-/// The ticket's record of an ended call: a public SYSTEM message, its event and its
-/// history entry. It changes nothing else on the ticket.
-async fn write_record(txn: &DatabaseTransaction, t: &ticket::Model, c: &Call, now: DateTime<Utc>) -> AppResult<()> {
-    let am = log::ActiveModel {
-        ticket_id: Set(t.id),
-        sender_kind: Set(SenderKind::System),
-        sender_id: Set(None),
-        body: Set(c.record()),
-        visibility: Set(Visibility::Public),
-        delivery_status: Set(DeliveryStatus::Sent),
-        created_at: Set(now),
-        ..Default::default()
-    };
-    let log_id = log::Entity::insert(am).exec(txn).await?.last_insert_id;
-    events::record(txn, EventKind::MessageAdded, Some(t), t, Some(log_id), now).await?;
-    let entry = history::Change::Message {
-        log_id,
-        sender: SenderKind::System,
-        sender_id: None,
-        visibility: Visibility::Public,
-    };
-    super::history::write(txn, t.id, vec![entry], now).await
 }
 
 /// Ends an agent's live calls as FAILED (the agent went OFF), in the caller's transaction.

@@ -58,6 +58,36 @@ async fn last_public_sender(txn: &DatabaseTransaction, ticket_id: i64) -> AppRes
         .await?)
 }
 
+/// Writes a public message of the service's own on ticket `t` (a call's record, a
+/// handover), with its MESSAGE_ADDED event and history entry. It is nobody's turn and
+/// changes nothing else on the ticket.
+pub(crate) async fn system_message(
+    txn: &DatabaseTransaction,
+    t: &ticket::Model,
+    body: String,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let am = row::ActiveModel {
+        ticket_id: Set(t.id),
+        sender_kind: Set(SenderKind::System),
+        sender_id: Set(None),
+        body: Set(body),
+        visibility: Set(Visibility::Public),
+        delivery_status: Set(DeliveryStatus::Sent),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    let log_id = row::Entity::insert(am).exec(txn).await?.last_insert_id;
+    events::record(txn, EventKind::MessageAdded, Some(t), t, Some(log_id), now).await?;
+    let entry = history::Change::Message {
+        log_id,
+        sender: SenderKind::System,
+        sender_id: None,
+        visibility: Visibility::Public,
+    };
+    super::history::write(txn, t.id, vec![entry], now).await
+}
+
 /// Stores a message's attachments; returns their metadata.
 async fn insert_attachments(
     txn: &DatabaseTransaction,

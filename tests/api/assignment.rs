@@ -187,14 +187,36 @@ async fn off_means_off_a_customer_writing_to_an_off_agent_is_handed_over_or_wait
     let handover = handover.expect("an assignment entry");
     assert_eq!((handover.before_agent_id, handover.after_agent_id), (a1.id, a2.id));
     assert_eq!(handover.reason, AssignmentReason::Handover as i32);
+    // The customer's conversation says who will answer, before her message.
+    let customer = support_service::domain::access::Principal::customer(c.id);
+    let said = |mut cl: crate::helpers::Clients| async move {
+        let req = pb::ListLogsRequest { ticket_id: t.id, page_size: 100, ..Default::default() };
+        cl.logs.list_logs(req).await.unwrap().into_inner().logs.into_iter().map(|l| l.body).collect::<Vec<_>>()
+    };
+    let logs = said(app.as_(&customer)).await;
+    let note = logs.iter().position(|b| b.contains(" is away; ") && b.ends_with(" will answer."));
+    let asked = logs.iter().position(|b| b == "are you there?");
+    assert!(note.is_some() && note < asked, "{logs:?}");
 
     // With nobody ACTIVE, the ticket waits in the department's backlog for the first return.
     app.availability(a2.id, Availability::Off).await;
     app.say(t.id, pb::SenderKind::Customer, c.id, "hello again?").await.unwrap();
     let waiting = app.get(t.id).await;
     assert_eq!((waiting.assigned_agent_id, waiting.status), (None, TicketStatus::InProgress as i32));
-    app.availability(a1.id, Availability::Active).await;
+    assert!(said(app.as_(&customer)).await.iter().any(|b| b.contains("waits for the next agent")), "marked as waiting");
+    let set =
+        |id, availability: Availability| pb::SetAgentAvailabilityRequest { id, availability: availability.into() };
+    let returned = app.agents.set_agent_availability(set(a1.id, Availability::Active)).await.unwrap().into_inner();
     let back = app.get(t.id).await;
     assert_eq!(back.assigned_agent_id, Some(a1.id), "the agent who returns gets it");
     assert_eq!(back.assignment_reason, AssignmentReason::BacklogDrain as i32);
+    // Each agent who was OFF is told once, on return, what was handed over meanwhile.
+    let told: Vec<_> = returned.handed_over.iter().map(|h| (h.ticket_id, h.to_agent_id, h.assigned_agent_id)).collect();
+    assert_eq!(told, [(t.id, a2.id, a1.id)], "a1's ticket went to a2 and is back with a1");
+    let other = app.agents.set_agent_availability(set(a2.id, Availability::Active)).await.unwrap().into_inner();
+    let told: Vec<_> = other.handed_over.iter().map(|h| (h.ticket_id, h.to_agent_id)).collect();
+    assert_eq!(told, [(t.id, 0)], "from a2 it waited in the backlog");
+    app.availability(a1.id, Availability::Off).await;
+    let again = app.agents.set_agent_availability(set(a1.id, Availability::Active)).await.unwrap().into_inner();
+    assert!(again.handed_over.is_empty(), "told once");
 }

@@ -110,7 +110,12 @@ function availabilitySwitch(id: bigint): HTMLElement {
   box.addEventListener("change", async () => {
     try {
       const r = await agents.setAgentAvailability({ id, availability: box.checked ? Availability.ACTIVE : Availability.OFF });
-      toast(r.agent?.availability === Availability.ACTIVE ? "You are active: new tickets come to you." : "You are off: no new tickets.");
+      const handed = r.handedOver.map((t) => `#${t.ticketId} ${t.subject} (${t.toAgentId ? "handed to a colleague" : "waited for an agent"})`);
+      toast(
+        r.agent?.availability === Availability.ACTIVE
+          ? `You are active: new tickets come to you.${handed.length ? ` While you were away, customers wrote on ${handed.length} of your tickets: ${handed.join("; ")}.` : ""}`
+          : "You are off: no new tickets or calls; customers who write are handed to an active colleague.",
+      );
     } catch (e) {
       box.checked = !box.checked;
       report(e);

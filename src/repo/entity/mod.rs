@@ -8,6 +8,7 @@ pub mod credential;
 pub mod customer;
 pub mod department;
 pub mod enums;
+pub mod handover;
 pub mod idempotency_key;
 pub mod log;
 pub mod mail_sent;

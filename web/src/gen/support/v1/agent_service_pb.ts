@@ -4,8 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { FieldMask } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_field_mask } from "@bufbuild/protobuf/wkt";
+import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Agent, Availability, Department, TicketStatus } from "./common_pb";
 import { file_support_v1_common } from "./common_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file support/v1/agent_service.proto.
  */
 export const file_support_v1_agent_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5zdXBwb3J0L3YxL2FnZW50X3NlcnZpY2UucHJvdG8SCnN1cHBvcnQudjEiSgoSQ3JlYXRlQWdlbnRSZXF1ZXN0EiAKBWFnZW50GAEgASgLMhEuc3VwcG9ydC52MS5BZ2VudBISCgpyZXF1ZXN0X2lkGAIgASgJIjcKE0NyZWF0ZUFnZW50UmVzcG9uc2USIAoFYWdlbnQYASABKAsyES5zdXBwb3J0LnYxLkFnZW50Ih0KD0dldEFnZW50UmVxdWVzdBIKCgJpZBgBIAEoAyJgChBHZXRBZ2VudFJlc3BvbnNlEiAKBWFnZW50GAEgASgLMhEuc3VwcG9ydC52MS5BZ2VudBIqCgpkZXBhcnRtZW50GAIgASgLMhYuc3VwcG9ydC52MS5EZXBhcnRtZW50IoEBChFMaXN0QWdlbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIVCg1kZXBhcnRtZW50X2lkGAMgASgDEi4KDGF2YWlsYWJpbGl0eRgEIAEoDjIYLnN1cHBvcnQudjEuQXZhaWxhYmlsaXR5IlAKEkxpc3RBZ2VudHNSZXNwb25zZRIhCgZhZ2VudHMYASADKAsyES5zdXBwb3J0LnYxLkFnZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJnChJVcGRhdGVBZ2VudFJlcXVlc3QSIAoFYWdlbnQYASABKAsyES5zdXBwb3J0LnYxLkFnZW50Ei8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayI3ChNVcGRhdGVBZ2VudFJlc3BvbnNlEiAKBWFnZW50GAEgASgLMhEuc3VwcG9ydC52MS5BZ2VudCJZChtTZXRBZ2VudEF2YWlsYWJpbGl0eVJlcXVlc3QSCgoCaWQYASABKAMSLgoMYXZhaWxhYmlsaXR5GAIgASgOMhguc3VwcG9ydC52MS5BdmFpbGFiaWxpdHkiQAocU2V0QWdlbnRBdmFpbGFiaWxpdHlSZXNwb25zZRIgCgVhZ2VudBgBIAEoCzIRLnN1cHBvcnQudjEuQWdlbnQiJQoXR2V0QWdlbnRXb3JrbG9hZFJlcXVlc3QSCgoCaWQYASABKAMiRgoLU3RhdHVzQ291bnQSKAoGc3RhdHVzGAEgASgOMhguc3VwcG9ydC52MS5UaWNrZXRTdGF0dXMSDQoFY291bnQYAiABKAMieAoYR2V0QWdlbnRXb3JrbG9hZFJlc3BvbnNlEhAKCGFnZW50X2lkGAEgASgDEicKBmNvdW50cxgCIAMoCzIXLnN1cHBvcnQudjEuU3RhdHVzQ291bnQSEgoKb3Blbl90b3RhbBgDIAEoAxINCgV0b3RhbBgEIAEoAzKMBAoMQWdlbnRTZXJ2aWNlEk4KC0NyZWF0ZUFnZW50Eh4uc3VwcG9ydC52MS5DcmVhdGVBZ2VudFJlcXVlc3QaHy5zdXBwb3J0LnYxLkNyZWF0ZUFnZW50UmVzcG9uc2USRQoIR2V0QWdlbnQSGy5zdXBwb3J0LnYxLkdldEFnZW50UmVxdWVzdBocLnN1cHBvcnQudjEuR2V0QWdlbnRSZXNwb25zZRJLCgpMaXN0QWdlbnRzEh0uc3VwcG9ydC52MS5MaXN0QWdlbnRzUmVxdWVzdBoeLnN1cHBvcnQudjEuTGlzdEFnZW50c1Jlc3BvbnNlEk4KC1VwZGF0ZUFnZW50Eh4uc3VwcG9ydC52MS5VcGRhdGVBZ2VudFJlcXVlc3QaHy5zdXBwb3J0LnYxLlVwZGF0ZUFnZW50UmVzcG9uc2USaQoUU2V0QWdlbnRBdmFpbGFiaWxpdHkSJy5zdXBwb3J0LnYxLlNldEFnZW50QXZhaWxhYmlsaXR5UmVxdWVzdBooLnN1cHBvcnQudjEuU2V0QWdlbnRBdmFpbGFiaWxpdHlSZXNwb25zZRJdChBHZXRBZ2VudFdvcmtsb2FkEiMuc3VwcG9ydC52MS5HZXRBZ2VudFdvcmtsb2FkUmVxdWVzdBokLnN1cHBvcnQudjEuR2V0QWdlbnRXb3JrbG9hZFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_field_mask, file_support_v1_common]);
+  fileDesc("Ch5zdXBwb3J0L3YxL2FnZW50X3NlcnZpY2UucHJvdG8SCnN1cHBvcnQudjEiSgoSQ3JlYXRlQWdlbnRSZXF1ZXN0EiAKBWFnZW50GAEgASgLMhEuc3VwcG9ydC52MS5BZ2VudBISCgpyZXF1ZXN0X2lkGAIgASgJIjcKE0NyZWF0ZUFnZW50UmVzcG9uc2USIAoFYWdlbnQYASABKAsyES5zdXBwb3J0LnYxLkFnZW50Ih0KD0dldEFnZW50UmVxdWVzdBIKCgJpZBgBIAEoAyJgChBHZXRBZ2VudFJlc3BvbnNlEiAKBWFnZW50GAEgASgLMhEuc3VwcG9ydC52MS5BZ2VudBIqCgpkZXBhcnRtZW50GAIgASgLMhYuc3VwcG9ydC52MS5EZXBhcnRtZW50IoEBChFMaXN0QWdlbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIVCg1kZXBhcnRtZW50X2lkGAMgASgDEi4KDGF2YWlsYWJpbGl0eRgEIAEoDjIYLnN1cHBvcnQudjEuQXZhaWxhYmlsaXR5IlAKEkxpc3RBZ2VudHNSZXNwb25zZRIhCgZhZ2VudHMYASADKAsyES5zdXBwb3J0LnYxLkFnZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJnChJVcGRhdGVBZ2VudFJlcXVlc3QSIAoFYWdlbnQYASABKAsyES5zdXBwb3J0LnYxLkFnZW50Ei8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayI3ChNVcGRhdGVBZ2VudFJlc3BvbnNlEiAKBWFnZW50GAEgASgLMhEuc3VwcG9ydC52MS5BZ2VudCJZChtTZXRBZ2VudEF2YWlsYWJpbGl0eVJlcXVlc3QSCgoCaWQYASABKAMSLgoMYXZhaWxhYmlsaXR5GAIgASgOMhguc3VwcG9ydC52MS5BdmFpbGFiaWxpdHkicwocU2V0QWdlbnRBdmFpbGFiaWxpdHlSZXNwb25zZRIgCgVhZ2VudBgBIAEoCzIRLnN1cHBvcnQudjEuQWdlbnQSMQoLaGFuZGVkX292ZXIYAiADKAsyHC5zdXBwb3J0LnYxLkhhbmRlZE92ZXJUaWNrZXQimQEKEEhhbmRlZE92ZXJUaWNrZXQSEQoJdGlja2V0X2lkGAEgASgDEg8KB3N1YmplY3QYAiABKAkSEwoLdG9fYWdlbnRfaWQYAyABKAMSGQoRYXNzaWduZWRfYWdlbnRfaWQYBCABKAMSMQoNaGFuZG92ZXJfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiJQoXR2V0QWdlbnRXb3JrbG9hZFJlcXVlc3QSCgoCaWQYASABKAMiRgoLU3RhdHVzQ291bnQSKAoGc3RhdHVzGAEgASgOMhguc3VwcG9ydC52MS5UaWNrZXRTdGF0dXMSDQoFY291bnQYAiABKAMieAoYR2V0QWdlbnRXb3JrbG9hZFJlc3BvbnNlEhAKCGFnZW50X2lkGAEgASgDEicKBmNvdW50cxgCIAMoCzIXLnN1cHBvcnQudjEuU3RhdHVzQ291bnQSEgoKb3Blbl90b3RhbBgDIAEoAxINCgV0b3RhbBgEIAEoAzKMBAoMQWdlbnRTZXJ2aWNlEk4KC0NyZWF0ZUFnZW50Eh4uc3VwcG9ydC52MS5DcmVhdGVBZ2VudFJlcXVlc3QaHy5zdXBwb3J0LnYxLkNyZWF0ZUFnZW50UmVzcG9uc2USRQoIR2V0QWdlbnQSGy5zdXBwb3J0LnYxLkdldEFnZW50UmVxdWVzdBocLnN1cHBvcnQudjEuR2V0QWdlbnRSZXNwb25zZRJLCgpMaXN0QWdlbnRzEh0uc3VwcG9ydC52MS5MaXN0QWdlbnRzUmVxdWVzdBoeLnN1cHBvcnQudjEuTGlzdEFnZW50c1Jlc3BvbnNlEk4KC1VwZGF0ZUFnZW50Eh4uc3VwcG9ydC52MS5VcGRhdGVBZ2VudFJlcXVlc3QaHy5zdXBwb3J0LnYxLlVwZGF0ZUFnZW50UmVzcG9uc2USaQoUU2V0QWdlbnRBdmFpbGFiaWxpdHkSJy5zdXBwb3J0LnYxLlNldEFnZW50QXZhaWxhYmlsaXR5UmVxdWVzdBooLnN1cHBvcnQudjEuU2V0QWdlbnRBdmFpbGFiaWxpdHlSZXNwb25zZRJdChBHZXRBZ2VudFdvcmtsb2FkEiMuc3VwcG9ydC52MS5HZXRBZ2VudFdvcmtsb2FkUmVxdWVzdBokLnN1cHBvcnQudjEuR2V0QWdlbnRXb3JrbG9hZFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_support_v1_common]);
 
 /**
  * The agent to create.
@@ -273,6 +273,14 @@ export type SetAgentAvailabilityResponse = Message<"support.v1.SetAgentAvailabil
    * @generated from field: support.v1.Agent agent = 1;
    */
   agent?: Agent | undefined;
+
+  /**
+   * On a return to ACTIVE: the tickets handed over from this agent while OFF (a customer
+   * wrote), oldest first, at most 500 (the rest on the next return).
+   *
+   * @generated from field: repeated support.v1.HandedOverTicket handed_over = 2;
+   */
+  handedOver: HandedOverTicket[];
 };
 
 /**
@@ -281,6 +289,55 @@ export type SetAgentAvailabilityResponse = Message<"support.v1.SetAgentAvailabil
  */
 export const SetAgentAvailabilityResponseSchema: GenMessage<SetAgentAvailabilityResponse> = /*@__PURE__*/
   messageDesc(file_support_v1_agent_service, 9);
+
+/**
+ * A ticket handed over from an agent who was OFF.
+ *
+ * @generated from message support.v1.HandedOverTicket
+ */
+export type HandedOverTicket = Message<"support.v1.HandedOverTicket"> & {
+  /**
+   * The ticket.
+   *
+   * @generated from field: int64 ticket_id = 1;
+   */
+  ticketId: bigint;
+
+  /**
+   * Its subject.
+   *
+   * @generated from field: string subject = 2;
+   */
+  subject: string;
+
+  /**
+   * Who got it then; 0 if it waited in the department's backlog.
+   *
+   * @generated from field: int64 to_agent_id = 3;
+   */
+  toAgentId: bigint;
+
+  /**
+   * Who has it now; 0 if nobody.
+   *
+   * @generated from field: int64 assigned_agent_id = 4;
+   */
+  assignedAgentId: bigint;
+
+  /**
+   * When it was handed over.
+   *
+   * @generated from field: google.protobuf.Timestamp handover_time = 5;
+   */
+  handoverTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message support.v1.HandedOverTicket.
+ * Use `create(HandedOverTicketSchema)` to create a new message.
+ */
+export const HandedOverTicketSchema: GenMessage<HandedOverTicket> = /*@__PURE__*/
+  messageDesc(file_support_v1_agent_service, 10);
 
 /**
  * Whose workload to count.
@@ -301,7 +358,7 @@ export type GetAgentWorkloadRequest = Message<"support.v1.GetAgentWorkloadReques
  * Use `create(GetAgentWorkloadRequestSchema)` to create a new message.
  */
 export const GetAgentWorkloadRequestSchema: GenMessage<GetAgentWorkloadRequest> = /*@__PURE__*/
-  messageDesc(file_support_v1_agent_service, 10);
+  messageDesc(file_support_v1_agent_service, 11);
 
 /**
  * The number of tickets assigned to an agent in one status.
@@ -329,7 +386,7 @@ export type StatusCount = Message<"support.v1.StatusCount"> & {
  * Use `create(StatusCountSchema)` to create a new message.
  */
 export const StatusCountSchema: GenMessage<StatusCount> = /*@__PURE__*/
-  messageDesc(file_support_v1_agent_service, 11);
+  messageDesc(file_support_v1_agent_service, 12);
 
 /**
  * An agent's assigned tickets counted by status.
@@ -371,7 +428,7 @@ export type GetAgentWorkloadResponse = Message<"support.v1.GetAgentWorkloadRespo
  * Use `create(GetAgentWorkloadResponseSchema)` to create a new message.
  */
 export const GetAgentWorkloadResponseSchema: GenMessage<GetAgentWorkloadResponse> = /*@__PURE__*/
-  messageDesc(file_support_v1_agent_service, 12);
+  messageDesc(file_support_v1_agent_service, 13);
 
 /**
  * Agents are the support staff who work tickets.
