@@ -24,7 +24,8 @@ use super::fanout::Live;
 use super::{EventHub, SharedEvent};
 use crate::domain::Ticket;
 use crate::domain::access::TicketScope;
-use crate::domain::event::{Delivery, QueueFilter};
+use crate::domain::event::{Delivery, QueueEvent, QueueFilter, reaches_reader};
+use crate::domain::{Clock, DeliveryStatus};
 use crate::error::{AppError, AppResult};
 use crate::observe::metrics::WatchMetrics;
 use crate::repo::Repo;
@@ -65,6 +66,7 @@ enum Wake {
 pub fn start(
     hub: EventHub,
     repo: Repo,
+    clock: Arc<dyn Clock>,
     request: WatchRequest,
     scope: TicketScope,
     shutdown: CancellationToken,
@@ -74,7 +76,7 @@ pub fn start(
     let metrics = hub.metrics().clone();
     let subscribed = Subscribed::new(metrics.clone());
     let mut lost = hub.lost_signal();
-    let mut sub = Subscriber { hub, repo, scope, filter: request.filter, last: 0, skip: HashSet::new() };
+    let mut sub = Subscriber { hub, repo, clock, scope, filter: request.filter, last: 0, skip: HashSet::new() };
     let items = async_stream::try_stream! {
         let _subscribed = subscribed;
         // Behind: events after `sub.last` may be in the database without coming live (after
@@ -186,6 +188,8 @@ impl Drop for Subscribed {
 struct Subscriber {
     hub: EventHub,
     repo: Repo,
+    /// The time receipts are stamped with.
+    clock: Arc<dyn Clock>,
     /// What the subscriber may see: applied to the snapshot query and to every event.
     scope: TicketScope,
     filter: QueueFilter,
@@ -243,6 +247,21 @@ impl Subscriber {
         Ok((items, done))
     }
 
+    /// Marks the message of `e` RECEIVED: it is on its way to its reader. In the background,
+    /// so the stream never waits for the write; a failure leaves it SENT until listed.
+    fn receipt(&self, e: &QueueEvent) {
+        let (Some(log), repo, now) = (e.log.as_ref(), self.repo.clone(), self.clock.now()) else { return };
+        let (ticket_id, ids) = (log.ticket_id, [log.id]);
+        tokio::spawn(async move {
+            let id = ids[0];
+            let received = DeliveryStatus::Received;
+            let marked = crate::repo::retry_conflicts(|| repo.advance_delivery(ticket_id, &ids, received, now));
+            if let Err(e) = marked.await {
+                tracing::debug!(error = %e, log_id = id, "a receipt was not recorded");
+            }
+        });
+    }
+
     /// What the subscriber gets of `e`, if anything; `e` is processed either way.
     fn deliver(&mut self, e: Arc<SharedEvent>) -> Option<WatchItem> {
         self.last = e.sequence;
@@ -251,7 +270,12 @@ impl Subscriber {
         }
         match self.filter.delivery(&e, &self.scope) {
             Delivery::Skip => None,
-            Delivery::Send => Some(WatchItem::Event(e, false)),
+            Delivery::Send => {
+                if reaches_reader(&e, &self.scope) {
+                    self.receipt(&e);
+                }
+                Some(WatchItem::Event(e, false))
+            }
             Delivery::Remove => Some(WatchItem::Event(e, true)),
         }
     }

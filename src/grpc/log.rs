@@ -5,13 +5,24 @@ use tonic::Request;
 use super::convert::{requests as req, required, ticket_requests as treq};
 use super::{RpcResult, State, caller, convert, ok};
 use crate::auth::policy;
-use crate::domain::SenderKind;
+use crate::domain::access::TicketScope;
 use crate::domain::validate::{self, Checker};
+use crate::domain::{DeliveryStatus, SenderKind};
 use crate::error::AppError;
 use crate::observe::rpc::ticket as on_ticket;
 use crate::pb::{self, log_service_server::LogService};
 use crate::repo::idempotency::IdempotencyKey;
 use crate::repo::retry_conflicts;
+
+/// Whether a caller who sees `scope` is the reader of messages from `sender`: customers
+/// read agents' messages, agents the customer's. (Which agent: the list is scoped to
+/// tickets they see; supervisors and services read without receiving.)
+fn reads(scope: &TicketScope, sender: SenderKind) -> bool {
+    matches!(
+        (scope, sender),
+        (TicketScope::Customer(_), SenderKind::Agent) | (TicketScope::Agent { .. }, SenderKind::Customer)
+    )
+}
 
 /// The message service.
 #[derive(Debug, Clone)]
@@ -47,7 +58,15 @@ impl LogService for LogApi {
         let r = request.into_inner();
         let ticket_id = req::resource_id("ticket_id", r.ticket_id)?;
         let page = req::page(r.page_size, &r.page_token)?;
-        let page = self.0.repo.list_logs(ticket_id, r.include_internal, &page, &who.ticket_scope()).await?;
+        let scope = who.ticket_scope();
+        let page = self.0.repo.list_logs(ticket_id, r.include_internal, &page, &scope).await?;
+        // Listed by their reader: the other party's messages are RECEIVED.
+        let received = page.items.iter().filter(|l| l.delivery_status == DeliveryStatus::Sent);
+        let ids: Vec<i64> = received.filter(|l| reads(&scope, l.sender_kind)).map(|l| l.id).collect();
+        if !ids.is_empty() {
+            let now = self.0.clock.now();
+            retry_conflicts(|| self.0.repo.advance_delivery(ticket_id, &ids, DeliveryStatus::Received, now)).await?;
+        }
         ok(pb::ListLogsResponse {
             logs: page.items.into_iter().map(Into::into).collect(),
             next_page_token: page.next_token.unwrap_or_default(),
@@ -71,7 +90,9 @@ impl LogService for LogApi {
         };
         let reader = policy::reader(&who, reader)?;
         let scope = who.ticket_scope();
-        let marked_count = retry_conflicts(|| self.0.repo.mark_read(ticket_id, up_to, reader, &scope)).await? as i64;
+        let now = self.0.clock.now();
+        let marked_count =
+            retry_conflicts(|| self.0.repo.mark_read(ticket_id, up_to, reader, &scope, now)).await? as i64;
         ok(pb::MarkReadResponse { marked_count })
     }
 

@@ -94,6 +94,32 @@ pub(crate) async fn record(
     super::history::record(txn, before, after, now).await
 }
 
+/// Writes an event of `kind` about ticket `t` that leaves the ticket as it is (a message's
+/// delivery status), without history entries.
+pub(crate) async fn record_unchanged(
+    txn: &DatabaseTransaction,
+    kind: EventKind,
+    t: &ticket::Model,
+    log_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let event = row::ActiveModel {
+        sequence: Set(None),
+        kind: Set(kind),
+        ticket_id: Set(t.id),
+        log_id: Set(log_id),
+        ticket: Set(payload::encode(&stored_ticket(t))?),
+        before_status: Set(Some(t.status)),
+        before_department_id: Set(Some(t.department_id)),
+        before_agent_id: Set(t.assigned_agent_id),
+        before_level: Set(Some(t.priority_level)),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    row::Entity::insert(event).exec(txn).await?;
+    Ok(())
+}
+
 /// Writes the event of a call (CALL_UPDATED, with the call) or of a signal (CALL_SIGNAL)
 /// on ticket `t`, in the caller's transaction. The ticket is unchanged; no history entry.
 pub(crate) async fn record_call(

@@ -42,6 +42,9 @@ fn to_domain(m: row::Model, attachments: Vec<AttachmentMeta>, names: &HashMap<i6
     })
 }
 
+/// The most messages one MarkRead moves (a later call moves the rest).
+const MAX_MARKED: u64 = 1_000;
+
 /// Who wrote the ticket's latest public message, if anyone; the service's own messages
 /// (call records) are nobody's turn.
 async fn last_public_sender(txn: &DatabaseTransaction, ticket_id: i64) -> AppResult<Option<SenderKind>> {
@@ -356,6 +359,7 @@ impl Repo {
         up_to: Option<i64>,
         reader: SenderKind,
         scope: &TicketScope,
+        now: DateTime<Utc>,
     ) -> AppResult<u64> {
         use row::Column as C;
         let t = found(ticket::Entity::find_by_id(ticket_id).one(&self.db).await?, "ticket", ticket_id)?;
@@ -364,17 +368,62 @@ impl Repo {
             SenderKind::Customer => SenderKind::Agent,
             _ => SenderKind::Customer,
         };
-        let mut q = row::Entity::update_many()
-            .col_expr(C::DeliveryStatus, Expr::value(DeliveryStatus::Read))
+        let mut q = row::Entity::find()
+            .select_only()
+            .column(C::Id)
             .filter(C::TicketId.eq(ticket_id))
             .filter(C::SenderKind.eq(written_by))
-            .filter(C::DeliveryStatus.ne(DeliveryStatus::Read));
+            .filter(C::DeliveryStatus.ne(DeliveryStatus::Read))
+            .order_by_asc(C::Id)
+            .limit(MAX_MARKED);
         if reader == SenderKind::Customer {
             q = q.filter(C::Visibility.eq(Visibility::Public));
         }
         if let Some(id) = up_to {
             q = q.filter(C::Id.lte(id));
         }
-        Ok(q.exec(&self.db).await?.rows_affected)
+        let ids: Vec<i64> = q.into_tuple().all(&self.db).await?;
+        self.advance_delivery(ticket_id, &ids, DeliveryStatus::Read, now).await
+    }
+
+    /// Moves messages `ids` of a ticket on to `to` (RECEIVED or READ; never back), each
+    /// with a MESSAGE_UPDATED event so that its sender sees it live. Returns how many moved.
+    pub async fn advance_delivery(
+        &self,
+        ticket_id: i64,
+        ids: &[i64],
+        to: DeliveryStatus,
+        now: DateTime<Utc>,
+    ) -> AppResult<u64> {
+        use row::Column as C;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let txn = self.begin().await?;
+        // Events of one ticket are written under its row lock, so they number in order.
+        let t = found(ticket::Entity::find_by_id(ticket_id).lock_exclusive().one(&txn).await?, "ticket", ticket_id)?;
+        let behind: Vec<DeliveryStatus> = DeliveryStatus::ALL.iter().copied().filter(|s| *s < to).collect();
+        let moving: Vec<i64> = row::Entity::find()
+            .select_only()
+            .column(C::Id)
+            .filter(C::TicketId.eq(ticket_id))
+            .filter(C::Id.is_in(ids.iter().copied()))
+            .filter(C::DeliveryStatus.is_in(behind))
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        if moving.is_empty() {
+            return Ok(0);
+        }
+        row::Entity::update_many()
+            .col_expr(C::DeliveryStatus, Expr::value(to))
+            .filter(C::Id.is_in(moving.iter().copied()))
+            .exec(&txn)
+            .await?;
+        for id in &moving {
+            events::record_unchanged(&txn, EventKind::MessageUpdated, &t, Some(*id), now).await?;
+        }
+        self.commit(txn).await?;
+        Ok(moving.len() as u64)
     }
 }

@@ -330,3 +330,71 @@ async fn calls_end_declined_missed_or_failed_and_customers_call_where_allowed() 
     assert_eq!(outcomes, ["DECLINED", "MISSED", "FAILED", "FAILED", "MISSED", "FAILED"], "{record:?}");
     app.stop().await;
 }
+
+/// The next event on a queue stream (snapshots and heartbeats skipped).
+async fn next_event(stream: &mut Streaming<pb::WatchQueueResponse>) -> pb::QueueEvent {
+    loop {
+        let item = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("an event within 10 s")
+            .expect("open")
+            .expect("not an error");
+        if let Some(pb::watch_queue_response::Item::Event(e)) = item.item {
+            return e;
+        }
+    }
+}
+
+/// The next MESSAGE_UPDATED event's message `id` on a queue stream.
+async fn next_receipt(stream: &mut Streaming<pb::WatchQueueResponse>, id: i64) -> pb::Log {
+    loop {
+        let e = next_event(stream).await;
+        if e.kind == pb::QueueEventKind::MessageUpdated as i32 && e.log.as_ref().is_some_and(|l| l.id == id) {
+            return e.log.expect("the message");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_message_becomes_received_on_its_readers_stream_or_list_and_read_by_mark_read_and_the_sender_sees_it_live() {
+    let mut app = spawn_with(|_| {}).await;
+    let mut s = scene(&mut app).await;
+    let watch = pb::WatchQueueRequest { ticket_id: s.ticket, include_messages: true, ..Default::default() };
+    let mut agent_stream = s.agent.tickets.watch_queue(watch.clone()).await.unwrap().into_inner();
+    let mut customer_stream = s.customer.tickets.watch_queue(watch).await.unwrap().into_inner();
+
+    // Delivered to the customer's stream: RECEIVED, and the agent sees it move.
+    let reply = app.say(s.ticket, SenderKind::Agent, s.agent_id, "We are on it.").await.unwrap();
+    assert_eq!(reply.delivery_status, pb::DeliveryStatus::Sent as i32);
+    let got = loop {
+        let e = next_event(&mut customer_stream).await;
+        if e.kind == pb::QueueEventKind::MessageAdded as i32 {
+            break e;
+        }
+    };
+    assert_eq!(got.log.map(|l| l.id), Some(reply.id));
+    let receipt = next_receipt(&mut agent_stream, reply.id).await;
+    assert_eq!((receipt.id, receipt.delivery_status), (reply.id, pb::DeliveryStatus::Received as i32));
+
+    // Read through MarkRead: READ, live to the agent.
+    let read = pb::MarkReadRequest { ticket_id: s.ticket, up_to_log_id: 0, reader_kind: SenderKind::Customer.into() };
+    assert_eq!(s.customer.logs.mark_read(read).await.unwrap().into_inner().marked_count, 1);
+    let receipt = next_receipt(&mut agent_stream, reply.id).await;
+    assert_eq!((receipt.id, receipt.delivery_status), (reply.id, pb::DeliveryStatus::Read as i32));
+
+    // Listed by its reader (the agent has no stream now): RECEIVED, live to the customer.
+    drop(agent_stream);
+    let question = app.say(s.ticket, SenderKind::Customer, s.customer_id, "Thanks, how long?").await.unwrap();
+    let listed = pb::ListLogsRequest { ticket_id: s.ticket, ..Default::default() };
+    // A supervisor reading is not the reader: nothing moves.
+    s.supervisor.logs.list_logs(listed.clone()).await.unwrap();
+    s.agent.logs.list_logs(listed.clone()).await.unwrap();
+    let receipt = next_receipt(&mut customer_stream, question.id).await;
+    assert_eq!((receipt.id, receipt.delivery_status), (question.id, pb::DeliveryStatus::Received as i32));
+    let again = s.customer.logs.list_logs(listed).await.unwrap().into_inner().logs;
+    let statuses: Vec<_> = again.iter().map(|l| (l.id, l.delivery_status)).collect();
+    assert!(statuses.contains(&(reply.id, pb::DeliveryStatus::Read as i32)), "never back: {statuses:?}");
+    assert!(statuses.contains(&(question.id, pb::DeliveryStatus::Received as i32)), "{statuses:?}");
+    let _ = (&mut s.other_agent, s.department);
+    app.stop().await;
+}

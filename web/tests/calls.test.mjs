@@ -73,6 +73,15 @@ describe("calls in the console", () => {
     await server?.stop();
   });
 
+  test("read ticks: the agent's reply turns read once the customer's page shows it", async () => {
+    await agent.getByLabel("Message").fill("I will call you in a minute.");
+    await agent.getByRole("button", { name: "Send" }).click();
+    await customer.getByText("I will call you in a minute.").waitFor({ timeout: 5000 });
+    const tick = agent.locator(".message", { hasText: "I will call you in a minute." }).locator(".tick");
+    await agent.locator('.message .tick[data-status="read"]').waitFor({ timeout: 10_000 });
+    assert.match(await tick.innerText(), /✓✓ read/);
+  });
+
   test("the agent calls, the customer accepts, both connect, and the record shows the duration", async () => {
     assert.equal(await customer.getByRole("button", { name: /^Call/ }).count(), 0, "this department takes no customer calls");
     await agent.getByRole("button", { name: "Call the customer" }).click();

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::access::TicketScope;
 use super::call::{Call, CallViewer, Party, Signal};
 use super::model::{Log, Ticket};
-use super::types::{Level, Status, Visibility};
+use super::types::{DeliveryStatus, Level, SenderKind, Status, Visibility};
 
 crate::domain::types::stored_enum!(
     /// What happened to a ticket.
@@ -26,6 +26,8 @@ crate::domain::types::stored_enum!(
         SlaBreached => "SLA_BREACHED",
         /// A message was added.
         MessageAdded => "MESSAGE_ADDED",
+        /// A message's delivery status moved (RECEIVED, READ).
+        MessageUpdated => "MESSAGE_UPDATED",
         /// A call rang, was answered or ended.
         CallUpdated => "CALL_UPDATED",
         /// A WebRTC signal for one party of a call (relayed by JoinCall only).
@@ -142,7 +144,7 @@ impl QueueFilter {
             (EventKind::CallUpdated, ..) => return Delivery::Skip,
             _ => {}
         }
-        if e.kind == EventKind::MessageAdded {
+        if matches!(e.kind, EventKind::MessageAdded | EventKind::MessageUpdated) {
             let visible = e.log.as_ref().is_some_and(|l| l.visibility == Visibility::Public || scope.sees_internal());
             return if self.include_messages && after && visible { Delivery::Send } else { Delivery::Skip };
         }
@@ -153,6 +155,24 @@ impl QueueFilter {
         } else {
             Delivery::Skip
         }
+    }
+}
+
+/// Whether delivering message event `e` to a subscriber who sees `scope` delivers it to
+/// its reader, the other party: the ticket's customer for an agent's public message, the
+/// ticket's assigned agent for the customer's. Such a delivery marks it RECEIVED.
+pub fn reaches_reader(e: &QueueEvent, scope: &TicketScope) -> bool {
+    let Some(log) =
+        e.log.as_ref().filter(|l| e.kind == EventKind::MessageAdded && l.delivery_status == DeliveryStatus::Sent)
+    else {
+        return false;
+    };
+    match (*scope, log.sender_kind) {
+        (TicketScope::Customer(c), SenderKind::Agent) => {
+            c == e.ticket.customer_id && log.visibility == Visibility::Public
+        }
+        (TicketScope::Agent { agent_id, .. }, SenderKind::Customer) => e.ticket.assigned_agent_id == Some(agent_id),
+        _ => false,
     }
 }
 

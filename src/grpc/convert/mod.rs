@@ -85,6 +85,7 @@ impl From<domain::event::EventKind> for pb::QueueEventKind {
             D::StatusChanged => Self::StatusChanged,
             D::SlaBreached => Self::SlaBreached,
             D::MessageAdded => Self::MessageAdded,
+            D::MessageUpdated => Self::MessageUpdated,
             D::CallUpdated => Self::CallUpdated,
             D::CallSignal => Self::Unspecified,
         }
@@ -100,6 +101,7 @@ impl WireEnum for domain::event::EventKind {
         Self::StatusChanged,
         Self::SlaBreached,
         Self::MessageAdded,
+        Self::MessageUpdated,
         Self::CallUpdated,
     ];
     fn from_wire(v: i32) -> Option<Self> {

@@ -9,6 +9,7 @@ import { agentNames, allAgents } from "../directory";
 import { field, fill, h, select, toast, values } from "../dom";
 import {
   ConversationMode,
+  DeliveryStatus,
   Feedback,
   SenderKind,
   TicketStatus,
@@ -77,10 +78,25 @@ export async function ticketPage(main: HTMLElement, args: string[], signal: Abor
     await drawActions(actions, latest, ctx);
     await drawTimeline(history, id, ctx.agents, staff).catch(report);
   };
+  // Messages from the other side are read once shown (debounced): their sender sees it.
+  let readTimer = 0;
+  const markRead = () => {
+    const reader = staff ? SenderKind.AGENT : SenderKind.CUSTOMER;
+    if (staff && current_.assignedAgentId !== who.agentId) return;
+    window.clearTimeout(readTimer);
+    readTimer = window.setTimeout(() => void logs.markRead({ ticketId: id, readerKind: reader }).catch(() => {}), 300);
+  };
   const add = (log: Log) => {
-    if (seen.has(log.id)) return;
+    const known = seen.get(log.id);
+    if (known) {
+      // A receipt: the status moved on.
+      seen.set(log.id, log);
+      conversation.querySelector(`[data-log="${log.id}"] .tick`)?.replaceWith(tick(log));
+      return;
+    }
     seen.set(log.id, log);
     conversation.appendChild(message(log, ctx));
+    if (!mine(log, ctx) && log.senderKind !== SenderKind.SYSTEM && document.visibilityState === "visible") markRead();
   };
 
   let pageToken = "";
@@ -214,10 +230,27 @@ function message(log: Log, ctx: Context): HTMLElement {
       h("strong", {}, sender(log, ctx)),
       ` · ${when(log.createTime)}`,
       internal ? h("span", { class: "tag" }, "Internal note: not visible to the customer") : null,
+      mine(log, ctx) && !internal ? tick(log) : null,
     ),
     h("p", { class: "body" }, log.body),
     log.attachments.length ? h("ul", { class: "files" }, log.attachments.map((a) => h("li", {}, download(a)))) : null,
   );
+}
+
+/** Whether this side wrote `log`. */
+function mine(log: Log, ctx: Context): boolean {
+  return ctx.staff ? log.senderKind === SenderKind.AGENT && log.senderId === ctx.who.agentId : log.senderKind === SenderKind.CUSTOMER;
+}
+
+/** Sent, delivered or read: the read ticks of one's own message. */
+function tick(log: Log): HTMLElement {
+  const [mark, words] =
+    log.deliveryStatus === DeliveryStatus.READ
+      ? ["✓✓", "read"]
+      : log.deliveryStatus === DeliveryStatus.RECEIVED
+        ? ["✓✓", "delivered"]
+        : ["✓", "sent"];
+  return h("span", { class: `tick d${log.deliveryStatus}`, "data-status": words, title: words }, ` ${mark} ${words}`);
 }
 
 function download(a: Attachment): HTMLElement {
