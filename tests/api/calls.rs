@@ -360,7 +360,7 @@ async fn a_message_becomes_received_on_its_readers_stream_or_list_and_read_by_ma
     let mut app = spawn_with(|_| {}).await;
     let mut s = scene(&mut app).await;
     let watch = pb::WatchQueueRequest { ticket_id: s.ticket, include_messages: true, ..Default::default() };
-    let mut agent_stream = s.agent.tickets.watch_queue(watch.clone()).await.unwrap().into_inner();
+    let mut agent_stream = s.agent.tickets.watch_queue(watch).await.unwrap().into_inner();
     let mut customer_stream = s.customer.tickets.watch_queue(watch).await.unwrap().into_inner();
 
     // Delivered to the customer's stream: RECEIVED, and the agent sees it move.
