@@ -59,8 +59,10 @@ impl Sub {
         self.events.iter().filter_map(|e| e.ticket.as_ref()).map(|t| t.id).collect()
     }
 
+    /// The messages added (receipts, MESSAGE_UPDATED, carry them again).
     fn messages(&self) -> Vec<&pb::Log> {
-        self.events.iter().filter_map(|e| e.log.as_ref()).collect()
+        let added = |e: &&pb::QueueEvent| e.kind == pb::QueueEventKind::MessageAdded as i32;
+        self.events.iter().filter(added).filter_map(|e| e.log.as_ref()).collect()
     }
 }
 
