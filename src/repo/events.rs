@@ -103,21 +103,7 @@ pub(crate) async fn record_unchanged(
     log_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let event = row::ActiveModel {
-        sequence: Set(None),
-        kind: Set(kind),
-        ticket_id: Set(t.id),
-        log_id: Set(log_id),
-        ticket: Set(payload::encode(&stored_ticket(t))?),
-        before_status: Set(Some(t.status)),
-        before_department_id: Set(Some(t.department_id)),
-        before_agent_id: Set(t.assigned_agent_id),
-        before_level: Set(Some(t.priority_level)),
-        created_at: Set(now),
-        ..Default::default()
-    };
-    row::Entity::insert(event).exec(txn).await?;
-    Ok(())
+    insert_unchanged(txn, kind, t, log_id, None, now).await
 }
 
 /// Writes the event of a call (CALL_UPDATED, with the call) or of a signal (CALL_SIGNAL)
@@ -133,13 +119,25 @@ pub(crate) async fn record_call(
         Detail::Signal(s) => (EventKind::CallSignal, serde_json::to_string(s)),
     };
     let json = json.map_err(|e| AppError::Internal(format!("a call event could not be written: {e}")))?;
+    insert_unchanged(txn, kind, t, None, Some(json), now).await
+}
+
+/// The event row of a change that leaves ticket `t` as it is: before and after alike.
+async fn insert_unchanged(
+    txn: &DatabaseTransaction,
+    kind: EventKind,
+    t: &ticket::Model,
+    log_id: Option<i64>,
+    detail: Option<String>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let event = row::ActiveModel {
         sequence: Set(None),
         kind: Set(kind),
         ticket_id: Set(t.id),
-        log_id: Set(None),
+        log_id: Set(log_id),
         ticket: Set(payload::encode(&stored_ticket(t))?),
-        detail: Set(Some(json)),
+        detail: Set(detail),
         before_status: Set(Some(t.status)),
         before_department_id: Set(Some(t.department_id)),
         before_agent_id: Set(t.assigned_agent_id),
