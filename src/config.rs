@@ -145,6 +145,10 @@ pub struct Settings {
     /// in its transaction); the maintenance job re-scores the rest on its next run.
     #[arg(long, env = "SUPPORT_MAX_RESCORED_PER_CALL", default_value_t = 200)]
     pub max_rescored_per_call: u64,
+    /// The address other replicas reach this one at (host:port of the gRPC listener), for
+    /// typing indicators; by default the listen address when it is a specific one.
+    #[arg(long, env = "SUPPORT_ADVERTISE_ADDR")]
+    pub advertise_addr: Option<String>,
     /// Seconds a call rings before it ends as MISSED.
     #[arg(long, env = "SUPPORT_CALL_RING_SECS", default_value_t = 30)]
     pub call_ring_secs: u64,

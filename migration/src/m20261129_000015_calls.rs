@@ -1,6 +1,7 @@
 //! Voice calls and live chat (issue 20): the `calls` table, each department's choice to
 //! let customers call, a `detail` on events for the calls and signals they carry, and the
-//! `handovers` an agent who was OFF sees on return.
+//! `handovers` an agent who was OFF sees on return, and the `replicas` that pass typing
+//! indicators to each other.
 //!
 //! One live call per ticket is the unique `live_ticket_id`: the ticket's id while the call
 //! rings or runs, NULL once it has ended (both engines let NULLs repeat).
@@ -45,6 +46,15 @@ enum Handovers {
     TicketId,
     ToAgentId,
     CreatedAt,
+}
+
+/// The live replicas and where they listen, for typing indicators passed between them.
+#[derive(DeriveIden)]
+enum Replicas {
+    Table,
+    Id,
+    Address,
+    SeenAt,
 }
 
 #[derive(DeriveIden)]
@@ -125,6 +135,16 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
+            .create_table(
+                Table::create()
+                    .table(Replicas::Table)
+                    .col(ColumnDef::new(Replicas::Id).string_len(36).not_null().primary_key())
+                    .col(ColumnDef::new(Replicas::Address).string_len(255).not_null())
+                    .col(ts(b, Replicas::SeenAt).not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
             .alter_table(
                 Table::alter()
                     .table(Departments::Table)
@@ -149,6 +169,7 @@ impl MigrationTrait for Migration {
         manager
             .alter_table(Table::alter().table(Departments::Table).drop_column(Departments::CustomerCalls).to_owned())
             .await?;
+        manager.drop_table(Table::drop().table(Replicas::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(Handovers::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(Calls::Table).to_owned()).await
     }

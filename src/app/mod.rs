@@ -146,7 +146,7 @@ impl App {
         }
         let mut accounts = Accounts::new(repo.clone(), tokens.clone(), standings.clone(), settings.accounts());
         accounts.observe(&metrics.security);
-        let mut gate = Gate::new(tokens, standings.clone(), settings.rate());
+        let mut gate = Gate::new(tokens.clone(), standings.clone(), settings.rate());
         gate.observe(&metrics.security);
         let (stop, tasks) = (CancellationToken::new(), TaskTracker::new());
         let events = EventHub::start(repo.clone(), settings.events(), &metrics, stop.clone(), &tasks)
@@ -175,6 +175,7 @@ impl App {
             streams,
             webhooks,
             calls: settings.calls(),
+            typing: crate::events::typing::TypingHub::new(tokens.clone()),
         };
         Ok(Self { state, settings, stop, tasks, gate, standings, metrics, probe, mailer })
     }
@@ -222,7 +223,13 @@ impl App {
 
     /// The background work of a ready app, on its task tracker, until its stop (which the
     /// server's drain triggers): health, maintenance, idle callers, standings.
-    fn start_background(&self, reporter: HealthReporter, unavailable: Arc<Notify>, draining: &CancellationToken) {
+    fn start_background(
+        &self,
+        reporter: HealthReporter,
+        unavailable: Arc<Notify>,
+        draining: &CancellationToken,
+        bound: Option<std::net::SocketAddr>,
+    ) {
         // The drain ends the app's streams and background tasks.
         let (drained, stop) = (draining.clone(), self.stop.clone());
         self.tasks.spawn(async move {
@@ -251,6 +258,14 @@ impl App {
         self.tasks.spawn(self.state.webhooks.clone().run(leader.clone(), latest.clone(), stop.clone()));
         let (repo, clock) = (self.state.repo.clone(), self.state.clock.clone());
         self.tasks.spawn(crate::jobs::sweep_calls(repo, clock, self.state.calls, leader.clone(), stop.clone()));
+        // Other replicas reach this one for typing indicators at the advertised address, or
+        // at the one it listens on when that is a specific address.
+        let advertise =
+            s.advertise_addr.clone().or_else(|| bound.filter(|a| !a.ip().is_unspecified()).map(|a| a.to_string()));
+        if advertise.is_none() {
+            tracing::info!("no SUPPORT_ADVERTISE_ADDR: typing indicators reach subscribers of this replica only");
+        }
+        self.tasks.spawn(self.state.typing.clone().run(self.state.repo.clone(), advertise, stop.clone()));
         if let Some(mailer) = &self.mailer {
             self.tasks.spawn(mailer.clone().run(leader, latest, stop.clone()));
         }

@@ -134,6 +134,7 @@ pub async fn serve(
     app: impl Future<Output = Result<App, StartError>>,
 ) -> Result<(), StartError> {
     let Listeners { api: listener, admin } = listeners;
+    let bound = listener.local_addr().ok();
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, ServingStatus::NotServing).await;
     let slots = Slots::default();
@@ -184,7 +185,7 @@ pub async fn serve(
     };
     slots.fill(&app);
     repo_slot.fill(app.state.repo.clone());
-    app.start_background(reporter, unavailable, &draining);
+    app.start_background(reporter, unavailable, &draining, bound);
     tracing::info!("ready");
     let grace = Duration::from_millis(settings.shutdown_grace_ms);
     let result = until_drained(serve, &draining, &hard_stop, grace).await;

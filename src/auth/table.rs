@@ -99,6 +99,9 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
     ("LogService", "ListLogs", rule(Roles(EVERYONE), Tickets)),
     ("LogService", "MarkRead", rule(Roles(EVERYONE), Tickets)),
     ("LogService", "GetAttachment", rule(Roles(EVERYONE), Tickets)),
+    ("LogService", "SendTyping", rule(Roles(PEOPLE), Tickets)),
+    // Replica to replica, with a service token of the cluster's signing key.
+    ("LogService", "RelayTyping", rule(Roles(&[Role::Service]), Unscoped)),
     ("AuthService", "Register", rule(Open, Presented)),
     ("AuthService", "Login", rule(Open, Presented)),
     ("AuthService", "Refresh", rule(Open, Presented)),

@@ -8,6 +8,7 @@
 pub mod fanout;
 pub mod sequencer;
 pub mod tailer;
+pub mod typing;
 pub mod watch;
 
 use std::ops::Deref;

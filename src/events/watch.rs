@@ -24,7 +24,7 @@ use super::fanout::Live;
 use super::{EventHub, SharedEvent};
 use crate::domain::Ticket;
 use crate::domain::access::TicketScope;
-use crate::domain::event::{Delivery, QueueEvent, QueueFilter, reaches_reader};
+use crate::domain::event::{Delivery, QueueEvent, QueueFilter, Typing, reaches_reader};
 use crate::domain::{Clock, DeliveryStatus};
 use crate::error::{AppError, AppResult};
 use crate::observe::metrics::WatchMetrics;
@@ -52,11 +52,14 @@ pub enum WatchItem {
     Event(Arc<SharedEvent>, bool),
     /// Nothing new up to this sequence.
     Heartbeat(i64),
+    /// The other party is typing (never stored, never replayed).
+    Typing(Arc<Typing>),
 }
 
 /// What woke the live loop.
 enum Wake {
     Live(Result<Live, broadcast::error::RecvError>),
+    Typing(Arc<Typing>),
     Quiet,
     Stop,
     Lost,
@@ -70,6 +73,7 @@ pub fn start(
     request: WatchRequest,
     scope: TicketScope,
     shutdown: CancellationToken,
+    mut typing: Option<broadcast::Receiver<Arc<Typing>>>,
 ) -> impl Stream<Item = AppResult<WatchItem>> + Send + 'static {
     // Subscribe before reading anything, so no event can fall between the two.
     let mut live = hub.subscribe(request.filter.department_id);
@@ -120,6 +124,7 @@ pub fn start(
             }
             let wake = tokio::select! {
                 received = live.recv() => Wake::Live(received),
+                Some(t) = next_typing(&mut typing) => Wake::Typing(t),
                 () = &mut quiet => Wake::Quiet,
                 _ = &mut stopping => Wake::Stop,
                 Ok(()) = lost.changed() => Wake::Lost,
@@ -149,6 +154,11 @@ pub fn start(
                     "this replica lost its database; reconnect through another replica with resume_after={}",
                     sub.last
                 )))?,
+                Wake::Typing(t) => {
+                    if sub.filter.wants_typing(&t, &sub.scope) {
+                        yield WatchItem::Typing(t);
+                    }
+                }
                 Wake::Quiet => {
                     let due = last_sent + heartbeat;
                     if due <= Instant::now() {
@@ -167,6 +177,19 @@ pub fn start(
             tracing::info!(reason = %e, "queue subscriber ended");
         }
     })
+}
+
+/// The next typing indicator, if the subscriber takes them (never, otherwise). A lagging
+/// subscriber skips the ones it missed: they are hints.
+async fn next_typing(typing: &mut Option<broadcast::Receiver<Arc<Typing>>>) -> Option<Arc<Typing>> {
+    let Some(rx) = typing.as_mut() else { return std::future::pending().await };
+    loop {
+        match rx.recv().await {
+            Ok(t) => return Some(t),
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return std::future::pending().await,
+        }
+    }
 }
 
 /// Counts a subscriber while its stream lives.

@@ -6,6 +6,8 @@ use super::convert::{requests as req, required, ticket_requests as treq};
 use super::{RpcResult, State, caller, convert, ok};
 use crate::auth::policy;
 use crate::domain::access::TicketScope;
+use crate::domain::call::Party;
+use crate::domain::event::Typing;
 use crate::domain::validate::{self, Checker};
 use crate::domain::{DeliveryStatus, SenderKind};
 use crate::error::AppError;
@@ -94,6 +96,57 @@ impl LogService for LogApi {
         let marked_count =
             retry_conflicts(|| self.0.repo.mark_read(ticket_id, up_to, reader, &scope, now)).await? as i64;
         ok(pb::MarkReadResponse { marked_count })
+    }
+
+    async fn send_typing(&self, request: Request<pb::SendTypingRequest>) -> RpcResult<pb::SendTypingResponse> {
+        let who = caller(&request)?;
+        let ticket_id = req::resource_id("ticket_id", request.into_inner().ticket_id)?;
+        let Some(me) = Party::of(&who) else {
+            return Err(AppError::PermissionDenied("only the ticket's customer or an agent types on it".into()).into());
+        };
+        let s = &self.0;
+        let t = s.repo.get_ticket(ticket_id).await?;
+        who.ticket_scope().check(t.id, t.customer_id, t.department_id, t.assigned_agent_id).map_err(AppError::from)?;
+        if !s.typing.admit(&who.subject, ticket_id) {
+            return ok(pb::SendTypingResponse { relayed: false });
+        }
+        let sender_name = match me.kind {
+            SenderKind::Agent => s.repo.get_agent(me.id).await.map(|a| format!("{} {}", a.first_name, a.last_name))?,
+            _ => String::new(),
+        };
+        let typing = Typing {
+            ticket_id,
+            customer_id: t.customer_id,
+            department_id: t.department_id,
+            agent_id: t.assigned_agent_id,
+            from: me.kind,
+            sender_id: me.id,
+            sender_name,
+        };
+        s.typing.publish(typing, true);
+        ok(pb::SendTypingResponse { relayed: true })
+    }
+
+    async fn relay_typing(&self, request: Request<pb::RelayTypingRequest>) -> RpcResult<pb::RelayTypingResponse> {
+        caller(&request)?;
+        let r = request.into_inner();
+        let Some(t) = r.typing else { return Err(AppError::invalid("typing", "is required").into()) };
+        let mut c = Checker::new();
+        let from = required::<SenderKind>(&mut c, "typing.sender_kind", t.sender_kind);
+        c.finish()?;
+        let typing = Typing {
+            ticket_id: t.ticket_id,
+            customer_id: t.customer_id,
+            department_id: t.department_id,
+            agent_id: (t.assigned_agent_id > 0).then_some(t.assigned_agent_id),
+            from: from.unwrap_or(SenderKind::Customer),
+            sender_id: t.sender_id,
+            sender_name: t.sender_name,
+        };
+        if r.origin != self.0.typing.id() {
+            self.0.typing.publish(typing, false);
+        }
+        ok(pb::RelayTypingResponse {})
     }
 
     async fn get_attachment(&self, request: Request<pb::GetAttachmentRequest>) -> RpcResult<pb::GetAttachmentResponse> {

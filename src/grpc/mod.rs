@@ -53,6 +53,8 @@ pub struct State {
     pub webhooks: Arc<crate::notify::webhooks::Deliverer>,
     /// How calls ring and how their relays are watched.
     pub calls: crate::jobs::CallSettings,
+    /// Typing indicators, passed between replicas.
+    pub typing: crate::events::typing::TypingHub,
 }
 
 /// The caller the auth layer verified (with its role already checked against

@@ -122,6 +122,7 @@ impl CallService for CallApi {
             request,
             TicketScope::All,
             s.shutdown.clone(),
+            None,
         );
         let mut lost = Relay { state: s.clone(), id, side, live };
         // Calls only move forward (RINGING, ACTIVE, ENDED): an event the first item
@@ -161,7 +162,7 @@ impl CallService for CallApi {
                             item: Some(pb::join_call_response::Item::Heartbeat(pb::Heartbeat { sequence })),
                         };
                     }
-                    WatchItem::SnapshotTicket(_) | WatchItem::SnapshotEnd(_) => {}
+                    WatchItem::SnapshotTicket(_) | WatchItem::SnapshotEnd(_) | WatchItem::Typing(_) => {}
                 }
             }
         };

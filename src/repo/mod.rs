@@ -18,6 +18,7 @@ pub mod logs;
 pub mod mail;
 pub mod maintenance;
 pub mod paging;
+pub mod replicas;
 pub mod replies;
 pub mod reports;
 pub mod search;

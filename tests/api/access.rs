@@ -98,6 +98,8 @@ const MATRIX: &[(&str, &str)] = &[
     ("ReplayWebhook", "UPPPPPOO"),
     ("DeleteWebhook", "UPPPPPOO"),
     // Calls on department 1's tickets: a1 calls c1. The supervisor is department 2's.
+    ("SendTyping", "UONOPOPP"),
+    ("RelayTyping", "UPPPPPPO"),
     ("StartCall", "UFNOPOPP"),
     ("AnswerCall", "UONPNNPP"),
     ("EndCall", "UONONNPP"),
@@ -436,6 +438,19 @@ async fn call(app: &mut TestApp, w: &World, c: &mut Clients, col: Col, rpc: &str
             let id = fresh_ticket(app, w).await;
             let r = pb::CloseTicketRequest { id, feedback: pb::Feedback::Satisfied.into(), rating: 5 };
             c.tickets.close_ticket(r).await.map(drop)
+        }
+        "SendTyping" => c.logs.send_typing(pb::SendTypingRequest { ticket_id: t1 }).await.map(drop),
+        "RelayTyping" => {
+            let typing = pb::TypingIndicator {
+                ticket_id: t1,
+                sender_kind: pb::SenderKind::Agent.into(),
+                sender_id: w.a1,
+                ..Default::default()
+            };
+            c.logs
+                .relay_typing(pb::RelayTypingRequest { typing: Some(typing), origin: "elsewhere".into() })
+                .await
+                .map(drop)
         }
         "StartCall" => {
             let ticket_id = fresh_ticket(app, w).await;

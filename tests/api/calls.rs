@@ -398,3 +398,58 @@ async fn a_message_becomes_received_on_its_readers_stream_or_list_and_read_by_ma
     let _ = (&mut s.other_agent, s.department);
     app.stop().await;
 }
+
+/// The next typing indicator on a queue stream within `wait`, if any.
+async fn typing_within(stream: &mut Streaming<pb::WatchQueueResponse>, wait: Duration) -> Option<pb::TypingIndicator> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let item = tokio::time::timeout(left, stream.next()).await.ok()??.ok()?;
+        if let Some(pb::watch_queue_response::Item::Typing(t)) = item.item {
+            return Some(t);
+        }
+    }
+}
+
+#[tokio::test]
+async fn typing_reaches_only_the_other_party_whichever_replica_it_is_on() {
+    let mut app = spawn_with(|_| {}).await;
+    let mut s = scene(&mut app).await;
+    let other = app.replica(|_| {}).await;
+    let watch = pb::WatchQueueRequest { ticket_id: s.ticket, include_messages: true, ..Default::default() };
+    // The customer on the second replica; the agent, and a colleague, on the first.
+    let mut customer_b = other.as_(&Principal::customer(s.customer_id));
+    let mut customer_stream = customer_b.tickets.watch_queue(watch).await.unwrap().into_inner();
+    let mut agent_stream = s.agent.tickets.watch_queue(watch).await.unwrap().into_inner();
+    let mut colleague_stream = s.other_agent.tickets.watch_queue(watch).await.unwrap().into_inner();
+
+    // The replicas find each other within a few seconds: type until it arrives.
+    let typing = pb::SendTypingRequest { ticket_id: s.ticket };
+    let mut got = None;
+    for _ in 0..10 {
+        let sent = s.agent.logs.send_typing(typing).await.unwrap().into_inner();
+        assert!(sent.relayed, "one every 2 s passes");
+        let again = s.agent.logs.send_typing(typing).await.unwrap().into_inner();
+        assert!(!again.relayed, "at once again: dropped by the rate limit");
+        got = typing_within(&mut customer_stream, Duration::from_millis(2_100)).await;
+        if got.is_some() {
+            break;
+        }
+    }
+    let got = got.expect("the agent's typing reached the customer on the other replica");
+    assert_eq!((got.ticket_id, got.sender_kind, got.sender_id), (s.ticket, SenderKind::Agent as i32, s.agent_id));
+    assert!(!got.sender_name.is_empty(), "with the agent's name");
+
+    // The customer types on the second replica: her agent sees it on the first.
+    let mine = customer_b.logs.send_typing(typing).await.unwrap().into_inner();
+    assert!(mine.relayed);
+    let seen = typing_within(&mut agent_stream, Duration::from_secs(5)).await.expect("the customer's typing");
+    assert_eq!((seen.sender_kind, seen.sender_id), (SenderKind::Customer as i32, s.customer_id));
+    // Nobody else gets it: not the colleague, not the sender's own stream.
+    assert!(typing_within(&mut colleague_stream, Duration::from_millis(500)).await.is_none(), "not the colleague");
+    assert!(typing_within(&mut agent_stream, Duration::from_millis(500)).await.is_none(), "once, and not my own");
+    // Services are no party.
+    let refused = app.logs.send_typing(typing).await.unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    app.stop().await;
+}

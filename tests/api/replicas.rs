@@ -94,6 +94,7 @@ async fn read_until(stream: &mut tonic::Streaming<pb::WatchQueueResponse>, seen:
                 seen.last = e.sequence;
             }
             Item::Heartbeat(h) => seen.last = seen.last.max(h.sequence),
+            Item::Typing(_) => {}
             Item::Event(e) => {
                 seen.sequences.push(e.sequence);
                 seen.last = e.sequence;

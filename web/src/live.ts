@@ -6,7 +6,7 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { isSignedOut, renew, tickets } from "./api";
-import type { Log, Ticket } from "./gen/support/v1/common_pb";
+import type { Log, Ticket, TypingIndicator } from "./gen/support/v1/common_pb";
 import { type QueueEvent, WatchQueueRequestSchema } from "./gen/support/v1/ticket_service_pb";
 
 export type LiveState = "connecting" | "live" | "reconnecting" | "signed-out";
@@ -18,6 +18,8 @@ export interface LiveHandlers {
   event(e: QueueEvent, view: Map<bigint, Ticket>): void;
   /** A message arrived (with `include_messages`). */
   message?(log: Log): void;
+  /** The other party is typing (with `include_messages`). */
+  typing?(t: TypingIndicator): void;
   /** The connection changed state; `detail` says why. */
   state(s: LiveState, detail: string): void;
 }
@@ -70,6 +72,9 @@ export function watch(
               on.event(item.value, view);
               break;
             case "heartbeat":
+              break;
+            case "typing":
+              on.typing?.(item.value);
               break;
           }
         }

@@ -73,6 +73,12 @@ describe("calls in the console", () => {
     await server?.stop();
   });
 
+  test("typing: the agent sees the customer typing, with no message sent", async () => {
+    await customer.getByLabel("Message").pressSequentially("Hello, are you", { delay: 20 });
+    await agent.getByText("The customer is typing…").waitFor({ timeout: 5000 });
+    await customer.getByLabel("Message").fill("");
+  });
+
   test("read ticks: the agent's reply turns read once the customer's page shows it", async () => {
     await agent.getByLabel("Message").fill("I will call you in a minute.");
     await agent.getByRole("button", { name: "Send" }).click();

@@ -158,6 +158,44 @@ impl QueueFilter {
     }
 }
 
+/// Someone typing on a ticket: never stored, sent only to the ticket's other party.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Typing {
+    /// The ticket.
+    pub ticket_id: i64,
+    /// Its customer.
+    pub customer_id: i64,
+    /// Its department.
+    pub department_id: i64,
+    /// Its assigned agent.
+    pub agent_id: Option<i64>,
+    /// Who types: CUSTOMER or AGENT.
+    pub from: SenderKind,
+    /// Their id.
+    pub sender_id: i64,
+    /// An agent's display name.
+    pub sender_name: String,
+}
+
+impl QueueFilter {
+    /// Whether a subscriber who sees `scope` gets `t`: with messages, on a ticket its
+    /// filter takes, and only as the other party (the customer for an agent typing, the
+    /// assigned agent for the customer).
+    pub fn wants_typing(&self, t: &Typing, scope: &TicketScope) -> bool {
+        let other = match (*scope, t.from) {
+            (TicketScope::Customer(c), SenderKind::Agent) => c == t.customer_id,
+            (TicketScope::Agent { agent_id, .. }, SenderKind::Customer) => t.agent_id == Some(agent_id),
+            _ => false,
+        };
+        other
+            && self.include_messages
+            && self.relay.is_none()
+            && self.ticket_id.is_none_or(|id| id == t.ticket_id)
+            && self.department_id.is_none_or(|d| d == t.department_id)
+            && self.agent_id.is_none_or(|a| Some(a) == t.agent_id)
+    }
+}
+
 /// Whether delivering message event `e` to a subscriber who sees `scope` delivers it to
 /// its reader, the other party: the ticket's customer for an agent's public message, the
 /// ticket's assigned agent for the customer's. Such a delivery marks it RECEIVED.

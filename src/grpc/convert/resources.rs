@@ -178,6 +178,7 @@ impl From<WatchItem> for pb::WatchQueueResponse {
             WatchItem::SnapshotTicket(t) => Item::SnapshotTicket((*t).into()),
             WatchItem::SnapshotEnd(sequence) => Item::SnapshotEnd(pb::SnapshotEnd { sequence }),
             WatchItem::Heartbeat(sequence) => Item::Heartbeat(pb::Heartbeat { sequence }),
+            WatchItem::Typing(t) => Item::Typing(crate::events::typing::wire(&t)),
             WatchItem::Event(e, removed) => return Self::event(&e, removed),
         };
         pb::WatchQueueResponse { item: Some(item) }

@@ -17,6 +17,7 @@ pub mod queue_event;
 pub mod queue_state;
 pub mod quick_reply;
 pub mod refresh_token;
+pub mod replica;
 pub mod service_secret;
 pub mod set_password_token;
 pub mod ticket;

@@ -43,6 +43,8 @@ export async function ticketPage(main: HTMLElement, args: string[], signal: Abor
   const actions = h("section", { class: "card", "aria-label": "Actions" });
   const conversation = h("ol", { class: "conversation", "aria-label": "Conversation" });
   const turn = h("p", { class: "turn", "aria-live": "polite" });
+  const typingNote = h("p", { class: "typing", "aria-live": "polite" });
+  let typingTimer = 0;
   const composer = h("section", { class: "card", "aria-label": "Reply" });
   const history = h("section", { class: "card", "aria-label": "Ticket history" });
   let current_ = ticket;
@@ -58,7 +60,7 @@ export async function ticketPage(main: HTMLElement, args: string[], signal: Abor
     },
     signal,
   );
-  fill(main, header, call.el, h("section", { class: "card" }, h("h2", {}, "Conversation"), turn, conversation), composer, actions, history);
+  fill(main, header, call.el, h("section", { class: "card" }, h("h2", {}, "Conversation"), turn, conversation, typingNote), composer, actions, history);
   conversation.appendChild(
     h(
       "li",
@@ -124,7 +126,15 @@ export async function ticketPage(main: HTMLElement, args: string[], signal: Abor
         void draw();
       },
       message: (log) => {
-        if (log.ticketId === id) add(log);
+        if (log.ticketId !== id) return;
+        add(log);
+        if (!mine(log, ctx)) typingNote.textContent = "";
+      },
+      typing: (t) => {
+        if (t.ticketId !== id) return;
+        typingNote.textContent = `${t.senderName || (staff ? "The customer" : "Your agent")} is typing…`;
+        window.clearTimeout(typingTimer);
+        typingTimer = window.setTimeout(() => (typingNote.textContent = ""), 4000);
       },
       state: (s) => s === "signed-out" && signedOut(),
     },
@@ -295,6 +305,13 @@ function drawComposer(el: HTMLElement, latest: () => Ticket, messages: Log[], ct
   }
   const errors = h("div", { "aria-live": "assertive" });
   const box = h("textarea", { name: "body", rows: 4, maxlength: 10000, required: true });
+  // The other side sees "… is typing": one indicator every 2 seconds while typing.
+  let lastTyping = 0;
+  box.addEventListener("input", () => {
+    if (Date.now() - lastTyping < 2000) return;
+    lastTyping = Date.now();
+    void logs.sendTyping({ ticketId: t.id }).catch(() => {});
+  });
   const heading = h("h2", {}, ctx.staff ? "Reply or note" : "Reply");
   const form = h(
     "form",

@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Attachment, Log, SenderKind, Visibility } from "./common_pb";
+import type { Attachment, Log, SenderKind, TypingIndicator, Visibility } from "./common_pb";
 import { file_support_v1_common } from "./common_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -12,7 +12,92 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file support/v1/log_service.proto.
  */
 export const file_support_v1_log_service: GenFile = /*@__PURE__*/
-  fileDesc("ChxzdXBwb3J0L3YxL2xvZ19zZXJ2aWNlLnByb3RvEgpzdXBwb3J0LnYxIkwKEEF0dGFjaG1lbnRVcGxvYWQSEQoJZmlsZV9uYW1lGAEgASgJEhQKDGNvbnRlbnRfdHlwZRgCIAEoCRIPCgdjb250ZW50GAMgASgMIuMBCg1BZGRMb2dSZXF1ZXN0EhEKCXRpY2tldF9pZBgBIAEoAxIrCgtzZW5kZXJfa2luZBgCIAEoDjIWLnN1cHBvcnQudjEuU2VuZGVyS2luZBIRCglzZW5kZXJfaWQYAyABKAMSDAoEYm9keRgEIAEoCRIqCgp2aXNpYmlsaXR5GAUgASgOMhYuc3VwcG9ydC52MS5WaXNpYmlsaXR5EjEKC2F0dGFjaG1lbnRzGAYgAygLMhwuc3VwcG9ydC52MS5BdHRhY2htZW50VXBsb2FkEhIKCnJlcXVlc3RfaWQYByABKAkiLgoOQWRkTG9nUmVzcG9uc2USHAoDbG9nGAEgASgLMg8uc3VwcG9ydC52MS5Mb2ciZQoPTGlzdExvZ3NSZXF1ZXN0EhEKCXRpY2tldF9pZBgBIAEoAxIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIYChBpbmNsdWRlX2ludGVybmFsGAQgASgIIkoKEExpc3RMb2dzUmVzcG9uc2USHQoEbG9ncxgBIAMoCzIPLnN1cHBvcnQudjEuTG9nEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJnCg9NYXJrUmVhZFJlcXVlc3QSEQoJdGlja2V0X2lkGAEgASgDEhQKDHVwX3RvX2xvZ19pZBgCIAEoAxIrCgtyZWFkZXJfa2luZBgDIAEoDjIWLnN1cHBvcnQudjEuU2VuZGVyS2luZCIoChBNYXJrUmVhZFJlc3BvbnNlEhQKDG1hcmtlZF9jb3VudBgBIAEoAyIiChRHZXRBdHRhY2htZW50UmVxdWVzdBIKCgJpZBgBIAEoAyJUChVHZXRBdHRhY2htZW50UmVzcG9uc2USKgoKYXR0YWNobWVudBgBIAEoCzIWLnN1cHBvcnQudjEuQXR0YWNobWVudBIPCgdjb250ZW50GAIgASgMMrECCgpMb2dTZXJ2aWNlEj8KBkFkZExvZxIZLnN1cHBvcnQudjEuQWRkTG9nUmVxdWVzdBoaLnN1cHBvcnQudjEuQWRkTG9nUmVzcG9uc2USRQoITGlzdExvZ3MSGy5zdXBwb3J0LnYxLkxpc3RMb2dzUmVxdWVzdBocLnN1cHBvcnQudjEuTGlzdExvZ3NSZXNwb25zZRJFCghNYXJrUmVhZBIbLnN1cHBvcnQudjEuTWFya1JlYWRSZXF1ZXN0Ghwuc3VwcG9ydC52MS5NYXJrUmVhZFJlc3BvbnNlElQKDUdldEF0dGFjaG1lbnQSIC5zdXBwb3J0LnYxLkdldEF0dGFjaG1lbnRSZXF1ZXN0GiEuc3VwcG9ydC52MS5HZXRBdHRhY2htZW50UmVzcG9uc2ViBnByb3RvMw", [file_support_v1_common]);
+  fileDesc("ChxzdXBwb3J0L3YxL2xvZ19zZXJ2aWNlLnByb3RvEgpzdXBwb3J0LnYxIiYKEVNlbmRUeXBpbmdSZXF1ZXN0EhEKCXRpY2tldF9pZBgBIAEoAyIlChJTZW5kVHlwaW5nUmVzcG9uc2USDwoHcmVsYXllZBgBIAEoCCJRChJSZWxheVR5cGluZ1JlcXVlc3QSKwoGdHlwaW5nGAEgASgLMhsuc3VwcG9ydC52MS5UeXBpbmdJbmRpY2F0b3ISDgoGb3JpZ2luGAIgASgJIhUKE1JlbGF5VHlwaW5nUmVzcG9uc2UiTAoQQXR0YWNobWVudFVwbG9hZBIRCglmaWxlX25hbWUYASABKAkSFAoMY29udGVudF90eXBlGAIgASgJEg8KB2NvbnRlbnQYAyABKAwi4wEKDUFkZExvZ1JlcXVlc3QSEQoJdGlja2V0X2lkGAEgASgDEisKC3NlbmRlcl9raW5kGAIgASgOMhYuc3VwcG9ydC52MS5TZW5kZXJLaW5kEhEKCXNlbmRlcl9pZBgDIAEoAxIMCgRib2R5GAQgASgJEioKCnZpc2liaWxpdHkYBSABKA4yFi5zdXBwb3J0LnYxLlZpc2liaWxpdHkSMQoLYXR0YWNobWVudHMYBiADKAsyHC5zdXBwb3J0LnYxLkF0dGFjaG1lbnRVcGxvYWQSEgoKcmVxdWVzdF9pZBgHIAEoCSIuCg5BZGRMb2dSZXNwb25zZRIcCgNsb2cYASABKAsyDy5zdXBwb3J0LnYxLkxvZyJlCg9MaXN0TG9nc1JlcXVlc3QSEQoJdGlja2V0X2lkGAEgASgDEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJEhgKEGluY2x1ZGVfaW50ZXJuYWwYBCABKAgiSgoQTGlzdExvZ3NSZXNwb25zZRIdCgRsb2dzGAEgAygLMg8uc3VwcG9ydC52MS5Mb2cSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImcKD01hcmtSZWFkUmVxdWVzdBIRCgl0aWNrZXRfaWQYASABKAMSFAoMdXBfdG9fbG9nX2lkGAIgASgDEisKC3JlYWRlcl9raW5kGAMgASgOMhYuc3VwcG9ydC52MS5TZW5kZXJLaW5kIigKEE1hcmtSZWFkUmVzcG9uc2USFAoMbWFya2VkX2NvdW50GAEgASgDIiIKFEdldEF0dGFjaG1lbnRSZXF1ZXN0EgoKAmlkGAEgASgDIlQKFUdldEF0dGFjaG1lbnRSZXNwb25zZRIqCgphdHRhY2htZW50GAEgASgLMhYuc3VwcG9ydC52MS5BdHRhY2htZW50Eg8KB2NvbnRlbnQYAiABKAwyzgMKCkxvZ1NlcnZpY2USPwoGQWRkTG9nEhkuc3VwcG9ydC52MS5BZGRMb2dSZXF1ZXN0Ghouc3VwcG9ydC52MS5BZGRMb2dSZXNwb25zZRJFCghMaXN0TG9ncxIbLnN1cHBvcnQudjEuTGlzdExvZ3NSZXF1ZXN0Ghwuc3VwcG9ydC52MS5MaXN0TG9nc1Jlc3BvbnNlEkUKCE1hcmtSZWFkEhsuc3VwcG9ydC52MS5NYXJrUmVhZFJlcXVlc3QaHC5zdXBwb3J0LnYxLk1hcmtSZWFkUmVzcG9uc2USVAoNR2V0QXR0YWNobWVudBIgLnN1cHBvcnQudjEuR2V0QXR0YWNobWVudFJlcXVlc3QaIS5zdXBwb3J0LnYxLkdldEF0dGFjaG1lbnRSZXNwb25zZRJLCgpTZW5kVHlwaW5nEh0uc3VwcG9ydC52MS5TZW5kVHlwaW5nUmVxdWVzdBoeLnN1cHBvcnQudjEuU2VuZFR5cGluZ1Jlc3BvbnNlEk4KC1JlbGF5VHlwaW5nEh4uc3VwcG9ydC52MS5SZWxheVR5cGluZ1JlcXVlc3QaHy5zdXBwb3J0LnYxLlJlbGF5VHlwaW5nUmVzcG9uc2ViBnByb3RvMw", [file_support_v1_common]);
+
+/**
+ * Who is typing where.
+ *
+ * @generated from message support.v1.SendTypingRequest
+ */
+export type SendTypingRequest = Message<"support.v1.SendTypingRequest"> & {
+  /**
+   * The ticket.
+   *
+   * @generated from field: int64 ticket_id = 1;
+   */
+  ticketId: bigint;
+};
+
+/**
+ * Describes the message support.v1.SendTypingRequest.
+ * Use `create(SendTypingRequestSchema)` to create a new message.
+ */
+export const SendTypingRequestSchema: GenMessage<SendTypingRequest> = /*@__PURE__*/
+  messageDesc(file_support_v1_log_service, 0);
+
+/**
+ * Whether the indicator was passed on.
+ *
+ * @generated from message support.v1.SendTypingResponse
+ */
+export type SendTypingResponse = Message<"support.v1.SendTypingResponse"> & {
+  /**
+   * False when dropped by the rate limit (one every 2 seconds).
+   *
+   * @generated from field: bool relayed = 1;
+   */
+  relayed: boolean;
+};
+
+/**
+ * Describes the message support.v1.SendTypingResponse.
+ * Use `create(SendTypingResponseSchema)` to create a new message.
+ */
+export const SendTypingResponseSchema: GenMessage<SendTypingResponse> = /*@__PURE__*/
+  messageDesc(file_support_v1_log_service, 1);
+
+/**
+ * A typing indicator from another replica.
+ *
+ * @generated from message support.v1.RelayTypingRequest
+ */
+export type RelayTypingRequest = Message<"support.v1.RelayTypingRequest"> & {
+  /**
+   * The indicator.
+   *
+   * @generated from field: support.v1.TypingIndicator typing = 1;
+   */
+  typing?: TypingIndicator | undefined;
+
+  /**
+   * The replica it came from (it is not sent back).
+   *
+   * @generated from field: string origin = 2;
+   */
+  origin: string;
+};
+
+/**
+ * Describes the message support.v1.RelayTypingRequest.
+ * Use `create(RelayTypingRequestSchema)` to create a new message.
+ */
+export const RelayTypingRequestSchema: GenMessage<RelayTypingRequest> = /*@__PURE__*/
+  messageDesc(file_support_v1_log_service, 2);
+
+/**
+ * Received.
+ *
+ * @generated from message support.v1.RelayTypingResponse
+ */
+export type RelayTypingResponse = Message<"support.v1.RelayTypingResponse"> & {
+};
+
+/**
+ * Describes the message support.v1.RelayTypingResponse.
+ * Use `create(RelayTypingResponseSchema)` to create a new message.
+ */
+export const RelayTypingResponseSchema: GenMessage<RelayTypingResponse> = /*@__PURE__*/
+  messageDesc(file_support_v1_log_service, 3);
 
 /**
  * A file to attach to a new message.
@@ -47,7 +132,7 @@ export type AttachmentUpload = Message<"support.v1.AttachmentUpload"> & {
  * Use `create(AttachmentUploadSchema)` to create a new message.
  */
 export const AttachmentUploadSchema: GenMessage<AttachmentUpload> = /*@__PURE__*/
-  messageDesc(file_support_v1_log_service, 0);
+  messageDesc(file_support_v1_log_service, 4);
 
 /**
  * The message to add.
@@ -110,7 +195,7 @@ export type AddLogRequest = Message<"support.v1.AddLogRequest"> & {
  * Use `create(AddLogRequestSchema)` to create a new message.
  */
 export const AddLogRequestSchema: GenMessage<AddLogRequest> = /*@__PURE__*/
-  messageDesc(file_support_v1_log_service, 1);
+  messageDesc(file_support_v1_log_service, 5);
 
 /**
  * The added message.
@@ -131,7 +216,7 @@ export type AddLogResponse = Message<"support.v1.AddLogResponse"> & {
  * Use `create(AddLogResponseSchema)` to create a new message.
  */
 export const AddLogResponseSchema: GenMessage<AddLogResponse> = /*@__PURE__*/
-  messageDesc(file_support_v1_log_service, 2);
+  messageDesc(file_support_v1_log_service, 6);
 
 /**
  * A page of a ticket's messages.
@@ -173,7 +258,7 @@ export type ListLogsRequest = Message<"support.v1.ListLogsRequest"> & {
  * Use `create(ListLogsRequestSchema)` to create a new message.
  */
 export const ListLogsRequestSchema: GenMessage<ListLogsRequest> = /*@__PURE__*/
-  messageDesc(file_support_v1_log_service, 3);
+  messageDesc(file_support_v1_log_service, 7);
 
 /**
  * A page of messages, oldest first.
@@ -201,7 +286,7 @@ export type ListLogsResponse = Message<"support.v1.ListLogsResponse"> & {
  * Use `create(ListLogsResponseSchema)` to create a new message.
  */
 export const ListLogsResponseSchema: GenMessage<ListLogsResponse> = /*@__PURE__*/
-  messageDesc(file_support_v1_log_service, 4);
+  messageDesc(file_support_v1_log_service, 8);
 
 /**
  * Which messages to mark as read, and by whom.
@@ -236,7 +321,7 @@ export type MarkReadRequest = Message<"support.v1.MarkReadRequest"> & {
  * Use `create(MarkReadRequestSchema)` to create a new message.
  */
 export const MarkReadRequestSchema: GenMessage<MarkReadRequest> = /*@__PURE__*/
-  messageDesc(file_support_v1_log_service, 5);
+  messageDesc(file_support_v1_log_service, 9);
 
 /**
  * How many messages changed.
@@ -257,7 +342,7 @@ export type MarkReadResponse = Message<"support.v1.MarkReadResponse"> & {
  * Use `create(MarkReadResponseSchema)` to create a new message.
  */
 export const MarkReadResponseSchema: GenMessage<MarkReadResponse> = /*@__PURE__*/
-  messageDesc(file_support_v1_log_service, 6);
+  messageDesc(file_support_v1_log_service, 10);
 
 /**
  * Which attachment to return.
@@ -278,7 +363,7 @@ export type GetAttachmentRequest = Message<"support.v1.GetAttachmentRequest"> & 
  * Use `create(GetAttachmentRequestSchema)` to create a new message.
  */
 export const GetAttachmentRequestSchema: GenMessage<GetAttachmentRequest> = /*@__PURE__*/
-  messageDesc(file_support_v1_log_service, 7);
+  messageDesc(file_support_v1_log_service, 11);
 
 /**
  * An attachment and its bytes.
@@ -306,7 +391,7 @@ export type GetAttachmentResponse = Message<"support.v1.GetAttachmentResponse"> 
  * Use `create(GetAttachmentResponseSchema)` to create a new message.
  */
 export const GetAttachmentResponseSchema: GenMessage<GetAttachmentResponse> = /*@__PURE__*/
-  messageDesc(file_support_v1_log_service, 8);
+  messageDesc(file_support_v1_log_service, 12);
 
 /**
  * Messages on tickets: the conversation between customer and agents.
@@ -353,6 +438,28 @@ export const LogService: GenService<{
     methodKind: "unary";
     input: typeof GetAttachmentRequestSchema;
     output: typeof GetAttachmentResponseSchema;
+  },
+  /**
+   * Tells the ticket's other party that the caller is typing (the customer, or an agent of
+   * the ticket). Send it every few seconds while typing; at most one every 2 seconds per
+   * sender and ticket is passed on, the rest are dropped.
+   *
+   * @generated from rpc support.v1.LogService.SendTyping
+   */
+  sendTyping: {
+    methodKind: "unary";
+    input: typeof SendTypingRequestSchema;
+    output: typeof SendTypingResponseSchema;
+  },
+  /**
+   * Internal: one replica passes a typing indicator to another (services only).
+   *
+   * @generated from rpc support.v1.LogService.RelayTyping
+   */
+  relayTyping: {
+    methodKind: "unary";
+    input: typeof RelayTypingRequestSchema;
+    output: typeof RelayTypingResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_support_v1_log_service, 0);
