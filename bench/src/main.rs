@@ -10,6 +10,8 @@
 
 mod client;
 mod fixture;
+mod floor;
+mod instructions;
 mod load;
 mod metrics_cost;
 mod raw;
@@ -29,7 +31,7 @@ use sea_orm::sqlx::MySqlPool;
 use support_service::pb;
 
 use client::{Clients, connect};
-use report::{Compared, CpuPerCall, Idle, Measure, Memory, Report, Watched};
+use report::{Compared, CpuPerCall, FloorMeasure, Idle, Measure, Memory, Report, Targets, Watched};
 use server::ServerProcess;
 use workload::Kind;
 
@@ -91,6 +93,8 @@ enum Scenario {
     AddLog(TableArgs),
     /// An agent's round (queue page, ticket, its messages, a reply) beside raw sqlx.
     Mixed(TableArgs),
+    /// Server instructions per call under callgrind, with the top functions by inclusive cost.
+    Instructions(InstructionArgs),
     /// WatchQueue commit-to-receive latency with N subscribers at a steady write rate.
     Watch(WatchArgs),
     /// CreateTicket throughput without and with N idle subscribers.
@@ -156,6 +160,24 @@ struct TableArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+struct InstructionArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The scenarios to count.
+    #[arg(long, value_delimiter = ',', default_value = "get-ticket,create-ticket,list-tickets,add-log")]
+    scenarios: Vec<Kind>,
+    /// Calls counted per scenario (one caller, after an uncounted warm-up).
+    #[arg(long, default_value_t = 1000)]
+    calls: u64,
+    /// Tickets in the database before the calls.
+    #[arg(long, default_value_t = 100_000)]
+    tickets: i64,
+    /// Keep callgrind's dumps in this directory (`callgrind_annotate` reads them).
+    #[arg(long)]
+    keep: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
 struct WatchArgs {
     #[command(flatten)]
     common: Common,
@@ -215,6 +237,7 @@ fn main() -> Fallible<()> {
             Scenario::ListTickets(a) => one(command, &a.common, Job::Compare(&a, Kind::ListTickets)).await,
             Scenario::AddLog(a) => one(command, &a.common, Job::Compare(&a, Kind::AddLog)).await,
             Scenario::Mixed(a) => one(command, &a.common, Job::Compare(&a, Kind::Mixed)).await,
+            Scenario::Instructions(a) => one(command, &a.common, Job::Instructions(&a)).await,
             Scenario::Watch(a) => one(command, &a.common, Job::Watch(&a)).await,
             Scenario::Idle(a) => one(command, &a.common, Job::Idle(&a)).await,
             Scenario::Memory(a) => one(command, &a.common, Job::Memory(&a)).await,
@@ -231,6 +254,7 @@ fn main() -> Fallible<()> {
 #[derive(Debug)]
 enum Job<'a> {
     Compare(&'a TableArgs, Kind),
+    Instructions(&'a InstructionArgs),
     Watch(&'a WatchArgs),
     Idle(&'a IdleArgs),
     Memory(&'a MemoryArgs),
@@ -241,6 +265,7 @@ async fn one(command: String, common: &Common, job: Job<'_>) -> Fallible<()> {
     let mut report = new_report(command, common).await?;
     match job {
         Job::Compare(a, kind) => compare(&mut report, a, kind).await?,
+        Job::Instructions(a) => instruction_counts(&mut report, a).await?,
         Job::Watch(a) => watch_latency(&mut report, a).await?,
         Job::Idle(a) => idle_cost(&mut report, a).await?,
         Job::Memory(a) => idle_memory(&mut report, a).await?,
@@ -322,16 +347,23 @@ async fn fresh_server(common: &Common) -> Fallible<(ServerProcess, String)> {
     Ok((server, url))
 }
 
-/// A scenario through the service and raw, interleaved, at each concurrency.
+/// A scenario through the service and raw, interleaved, at each concurrency; the floor
+/// (a health check on the same server) first, once per concurrency and report.
 async fn compare(report: &mut Report, a: &TableArgs, kind: Kind) -> Fallible<()> {
     let (server, url) = fresh_server(&a.common).await?;
-    let mut api = Clients::new(connect(&server.uri, &server.token).await?);
+    let channel = connect(&server.uri, &server.token).await?;
+    let mut api = Clients::new(channel.clone());
     let pool = raw::pool(&url).await?;
     eprintln!("{}: filling the database ({} tickets)", kind.name(), a.table.tickets);
     let fixture = Arc::new(fixture::fill(&mut api, &pool, a.table.tickets).await?);
     let run = Duration::from_secs_f64(a.table.seconds);
+    let rounds = a.table.rounds.max(1);
     let db = server::database_pids();
     for &concurrency in &a.table.concurrency {
+        if !report.floor.iter().any(|f| f.concurrency == concurrency) {
+            let floor = floor::Floor(tonic_health::pb::health_client::HealthClient::new(channel.clone()));
+            report.floor.push(measure_floor(&server, &db, floor, concurrency, run, rounds, a.common.seed).await);
+        }
         let service_op = workload::Api { kind, clients: api.clone(), fixture: fixture.clone() };
         let raw_op = raw::Raw { kind, pool: pool.clone(), fixture: fixture.clone() };
         // Warm both up (connections, statement caches, buffer pool), unmeasured.
@@ -342,36 +374,39 @@ async fn compare(report: &mut Report, a: &TableArgs, kind: Kind) -> Fallible<()>
         server.reset_peak();
         let (mut service, mut direct) = (load::Sample::empty(), load::Sample::empty());
         let mut round_ratios = Vec::new();
-        // CPU seconds of each process while each side ran.
-        let (mut service_cpu, mut raw_cpu) = (Vec::new(), Vec::new());
-        for round in 0..a.table.rounds.max(1) {
+        // Each round's CPU per call of each process, for both sides.
+        let mut round_cpu = Vec::new();
+        for round in 0..rounds {
             let seed = a.common.seed.wrapping_add(1_000 * (round as u64 + 1));
             let label = |side: &str| format!("{} ×{concurrency} {side} (round {})", kind.name(), round + 1);
             let mut sides = [true, false];
             if round % 2 == 1 {
                 sides.reverse();
             }
-            let (mut s_round, mut r_round) = (0.0, 0.0);
+            let (mut s_round, mut r_round) = (load::Sample::empty(), load::Sample::empty());
+            let (mut s_cpu, mut r_cpu) = (server::CpuClock::default(), server::CpuClock::default());
             for through_service in sides {
+                let bar = progress(label(if through_service { "service" } else { "raw" }));
+                let before = server.cpu_clock(&db);
                 if through_service {
-                    let bar = progress(label("service"));
-                    let before = server.cpu_clock(&db);
-                    let s = load::run(service_op.clone(), concurrency, run, seed, &bar).await;
-                    service_cpu.push(before.until(server.cpu_clock(&db)));
-                    bar.finish_and_clear();
-                    s_round = s.throughput();
-                    service.merge(&s);
+                    s_round = load::run(service_op.clone(), concurrency, run, seed, &bar).await;
+                    s_cpu = before.until(server.cpu_clock(&db));
                 } else {
-                    let bar = progress(label("raw"));
-                    let before = server.cpu_clock(&db);
-                    let r = load::run(raw_op.clone(), concurrency, run, seed, &bar).await;
-                    raw_cpu.push(before.until(server.cpu_clock(&db)));
-                    bar.finish_and_clear();
-                    r_round = r.throughput();
-                    direct.merge(&r);
+                    r_round = load::run(raw_op.clone(), concurrency, run, seed, &bar).await;
+                    r_cpu = before.until(server.cpu_clock(&db));
                 }
+                bar.finish_and_clear();
             }
-            round_ratios.push(((s_round / r_round.max(1e-9)) * 100.0).round() / 100.0);
+            round_ratios.push(((s_round.throughput() / r_round.throughput().max(1e-9)) * 100.0).round() / 100.0);
+            round_cpu.push(CpuPerCall {
+                service_generator: per_op(s_cpu.generator, s_round.ops),
+                service_server: per_op(s_cpu.server, s_round.ops),
+                service_database: per_op(s_cpu.database, s_round.ops),
+                raw_generator: per_op(r_cpu.generator, r_round.ops),
+                raw_database: per_op(r_cpu.database, r_round.ops),
+            });
+            service.merge(&s_round);
+            direct.merge(&r_round);
         }
         for (side, s) in [("service", &service), ("raw", &direct)] {
             if s.errors > 0 {
@@ -391,25 +426,68 @@ async fn compare(report: &mut Report, a: &TableArgs, kind: Kind) -> Fallible<()>
             raw: Measure::of(&direct),
             ratio: (ratio * 100.0).round() / 100.0,
             round_ratios,
-            target: match kind {
-                Kind::CreateTicket => 0.85,
-                Kind::GetTicket => 0.8,
-                Kind::ListTickets => 0.7,
-                Kind::AddLog | Kind::Mixed => 0.8,
-            },
-            server_cpu_us_per_op: per_op(service_cpu.iter().map(|c| c.server).sum(), service.ops),
-            cpu: CpuPerCall {
-                service_generator: per_op(service_cpu.iter().map(|c| c.generator).sum(), service.ops),
-                service_server: per_op(service_cpu.iter().map(|c| c.server).sum(), service.ops),
-                service_database: per_op(service_cpu.iter().map(|c| c.database).sum(), service.ops),
-                raw_generator: per_op(raw_cpu.iter().map(|c| c.generator).sum(), direct.ops),
-                raw_database: per_op(raw_cpu.iter().map(|c| c.database).sum(), direct.ops),
-            },
+            targets: targets(kind),
+            cpu: CpuPerCall::median(&round_cpu),
+            round_cpu,
             server_peak_rss_mib: mib(server.usage().peak_rss),
         });
     }
     pool.close().await;
     server.stop()
+}
+
+/// The targets of issue 21: the server's CPU per call above raw sqlx's (µs), and the
+/// database's CPU per call through the service ÷ raw.
+fn targets(kind: Kind) -> Targets {
+    let (overhead_us, database_ratio) = match kind {
+        Kind::GetTicket => (Some(40.0), Some(1.05)),
+        Kind::ListTickets => (Some(80.0), Some(1.05)),
+        Kind::CreateTicket | Kind::AddLog => (Some(60.0), Some(1.12)),
+        Kind::Mixed => (None, None),
+    };
+    Targets { overhead_us, database_ratio }
+}
+
+/// The floor at `concurrency`: health checks for `rounds` runs of `run`, the median round.
+async fn measure_floor(
+    server: &ServerProcess,
+    db: &[String],
+    op: floor::Floor,
+    concurrency: usize,
+    run: Duration,
+    rounds: usize,
+    seed: u64,
+) -> FloorMeasure {
+    let hidden = ProgressBar::hidden();
+    load::run(op.clone(), concurrency, run.min(Duration::from_secs(1)), seed, &hidden).await;
+    let mut all = load::Sample::empty();
+    let mut cpu = Vec::new();
+    for round in 0..rounds {
+        let bar = progress(format!("floor ×{concurrency} (round {})", round + 1));
+        let before = server.cpu_clock(db);
+        let s = load::run(op.clone(), concurrency, run, seed, &bar).await;
+        let used = before.until(server.cpu_clock(db));
+        bar.finish_and_clear();
+        cpu.push((per_op(used.server, s.ops), per_op(used.generator, s.ops)));
+        all.merge(&s);
+    }
+    FloorMeasure {
+        concurrency,
+        calls: Measure::of(&all),
+        server_us: report::median(cpu.iter().map(|c| c.0).collect()),
+        generator_us: report::median(cpu.iter().map(|c| c.1).collect()),
+        round_server_us: cpu.iter().map(|c| c.0).collect(),
+    }
+}
+
+/// Instruction counts per call (callgrind).
+async fn instruction_counts(report: &mut Report, a: &InstructionArgs) -> Fallible<()> {
+    let mut counted = vec![instructions::Counted::Floor];
+    counted.extend(a.scenarios.iter().map(|&kind| instructions::Counted::Scenario(kind)));
+    let counted =
+        instructions::count(&a.common.mysql, &counted, a.calls.max(1), a.tickets.max(1_000), a.keep.as_deref()).await?;
+    report.instructions.extend(counted);
+    Ok(())
 }
 
 /// CPU seconds spread over `ops` calls, in whole microseconds per call.
@@ -481,7 +559,7 @@ async fn watch_latency(report: &mut Report, a: &WatchArgs) -> Fallible<()> {
             write_p99_ms: w99,
             server_cpu_percent: (cpu / elapsed * 100.0).round(),
             server_peak_rss_mib: mib(peak),
-            target_p99_ms: 50.0,
+            target_p99_ms: 20.0,
         });
         server.stop()?;
     }
@@ -578,6 +656,18 @@ async fn all(command: String, common: Common, quick: bool, write: bool) -> Falli
     for kind in [Kind::CreateTicket, Kind::GetTicket, Kind::ListTickets, Kind::AddLog, Kind::Mixed] {
         jobs.push(Owned::Compare(TableArgs { common: common.clone(), table: table.clone() }, kind));
     }
+    jobs.push(Owned::Instructions(InstructionArgs {
+        common: common.clone(),
+        // Quick: the floor and one scenario, a few calls (a server under valgrind starts slowly).
+        scenarios: if quick {
+            vec![Kind::GetTicket]
+        } else {
+            vec![Kind::GetTicket, Kind::CreateTicket, Kind::ListTickets, Kind::AddLog]
+        },
+        calls: if quick { 5 } else { 1000 },
+        tickets: table.tickets,
+        keep: None,
+    }));
     let (subscribers, rate, seconds) = if quick { (vec![2], 20, 1.0) } else { (vec![10, 100, 1000], 200, 10.0) };
     jobs.push(Owned::Watch(WatchArgs { common: common.clone(), subscribers, rate, seconds }));
     jobs.push(Owned::Idle(if quick {
@@ -593,6 +683,7 @@ async fn all(command: String, common: Common, quick: bool, write: bool) -> Falli
     for job in &jobs {
         let (name, outcome) = match job {
             Owned::Compare(a, kind) => (kind.name(), compare(&mut report, a, *kind).await),
+            Owned::Instructions(a) => ("instructions", instruction_counts(&mut report, a).await),
             Owned::Watch(a) => ("watch", watch_latency(&mut report, a).await),
             Owned::Idle(a) => ("idle", idle_cost(&mut report, a).await),
             Owned::Memory(a) => ("memory", idle_memory(&mut report, a).await),
@@ -673,6 +764,7 @@ async fn search(url: String, callers: usize, seconds: f64) -> Fallible<()> {
 #[derive(Debug)]
 enum Owned {
     Compare(TableArgs, Kind),
+    Instructions(InstructionArgs),
     Watch(WatchArgs),
     Idle(IdleArgs),
     Memory(MemoryArgs),

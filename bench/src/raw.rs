@@ -24,6 +24,17 @@ pub(crate) async fn pool(url: &str) -> Fallible<MySqlPool> {
     let size = support_service::config::Settings::with_database("sqlite::memory:").db_max_connections;
     Ok(MySqlPoolOptions::new()
         .max_connections(size)
+        // As the service's pool: a connection is pinged before use only after a second
+        // unused (sqlx pings each one it gets back anyway).
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= std::time::Duration::from_secs(1) {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .after_connect(|conn, _meta| {
             Box::pin(
                 async move { conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await.map(drop) },
@@ -261,7 +272,16 @@ impl Raw {
         .await
         .map_err(err)?;
         t.id = done.last_insert_id() as i64;
+        // Its search document (the feature's own work, as in the service).
+        sqlx::query("INSERT INTO ticket_search (ticket_id, title, public_text, internal_text) VALUES (?, ?, '', '')")
+            .bind(t.id)
+            .bind(format!("{}\n{}", t.subject, t.description))
+            .execute(&mut *txn)
+            .await
+            .map_err(err)?;
         insert_event(&mut txn, "TICKET_CREATED", None, &t, None, now).await?;
+        let opened = format!(r#"{{"kind":"OPENED","department_id":{},"status":"OPEN"}}"#, t.department_id);
+        insert_history(&mut txn, t.id, now, &[("OPENED", opened)]).await?;
         txn.commit().await.map_err(err)
     }
 
@@ -338,10 +358,11 @@ impl Raw {
         department_mode(&mut txn, before.department_id).await.map_err(err)?;
         let _last_public: Option<String> = sqlx::query_scalar(
             "SELECT `logs`.`sender_kind` FROM `logs` WHERE `logs`.`ticket_id` = ? AND `logs`.`visibility` = ? \
-             ORDER BY `logs`.`id` DESC LIMIT ?",
+             AND `logs`.`sender_kind` <> ? ORDER BY `logs`.`id` DESC LIMIT ?",
         )
         .bind(ticket)
         .bind("PUBLIC")
+        .bind("SYSTEM")
         .bind(1_u64)
         .fetch_optional(&mut *txn)
         .await
@@ -371,6 +392,12 @@ impl Raw {
         .await
         .map_err(err)?
         .last_insert_id() as i64;
+        sqlx::query("UPDATE ticket_search SET public_text = CONCAT(public_text, ?, '\\n') WHERE ticket_id = ?")
+            .bind(&body)
+            .bind(ticket)
+            .execute(&mut *txn)
+            .await
+            .map_err(err)?;
         // The first agent reply moves OPEN to IN_PROGRESS and stamps the first response.
         let mut after = before.clone();
         after.last_response = body.clone();
@@ -403,8 +430,40 @@ impl Raw {
         let kind = if after.status != before.status { "STATUS_CHANGED" } else { "TICKET_UPDATED" };
         insert_event(&mut txn, kind, Some(&before), &after, None, now).await?;
         insert_event(&mut txn, "MESSAGE_ADDED", Some(&after), &after, Some(log_id), now).await?;
+        let mut entries = Vec::new();
+        if after.status != before.status {
+            entries.push((
+                "STATUS",
+                format!(r#"{{"kind":"STATUS","before":"{}","after":"{}"}}"#, before.status, after.status),
+            ));
+        }
+        entries.push((
+            "MESSAGE",
+            format!(
+                r#"{{"kind":"MESSAGE","log_id":{log_id},"sender":"AGENT","sender_id":{agent},"visibility":"PUBLIC"}}"#
+            ),
+        ));
+        insert_history(&mut txn, ticket, now, &entries).await?;
         txn.commit().await.map_err(err)
     }
+}
+
+/// The ticket's history entries (kind, detail JSON), in one statement.
+async fn insert_history(
+    txn: &mut Txn,
+    ticket: i64,
+    now: DateTime<Utc>,
+    entries: &[(&str, String)],
+) -> Result<(), String> {
+    let rows = vec!["(?, ?, ?, ?, ?)"; entries.len()].join(", ");
+    let sql =
+        format!("INSERT INTO `ticket_history` (`ticket_id`, `created_at`, `public`, `kind`, `detail`) VALUES {rows}");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (kind, detail) in entries {
+        q = q.bind(ticket).bind(now).bind(true).bind(*kind).bind(detail);
+    }
+    q.execute(&mut **txn).await.map_err(err)?;
+    Ok(())
 }
 
 impl Op for Raw {

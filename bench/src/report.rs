@@ -58,26 +58,109 @@ pub(crate) struct Compared {
     pub(crate) concurrency: usize,
     pub(crate) service: Measure,
     pub(crate) raw: Measure,
-    /// Service throughput ÷ raw throughput.
+    /// Service throughput ÷ raw throughput (for information: on one machine it is mostly
+    /// raw's CPU per call ÷ the service's).
     pub(crate) ratio: f64,
     /// The ratio per interleaved round (service ÷ raw of that round).
     pub(crate) round_ratios: Vec<f64>,
-    pub(crate) target: f64,
-    pub(crate) server_cpu_us_per_op: f64,
-    pub(crate) server_peak_rss_mib: f64,
-    /// Where each side's CPU went, per call.
+    pub(crate) targets: Targets,
+    /// Where each side's CPU went, per call: the median of the rounds, field by field.
     pub(crate) cpu: CpuPerCall,
+    /// The same, round by round.
+    pub(crate) round_cpu: Vec<CpuPerCall>,
+    pub(crate) server_peak_rss_mib: f64,
+}
+
+/// A scenario's targets (issue 21); None where it has none.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) struct Targets {
+    /// At most this many µs of server CPU per call above raw's generator.
+    pub(crate) overhead_us: Option<f64>,
+    /// At most this database CPU per call, service ÷ raw.
+    pub(crate) database_ratio: Option<f64>,
 }
 
 /// CPU time per call, in µs, of each process on the machine while a side ran: the load
 /// generator (its gRPC clients or its sqlx pool), the server, the database server.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize)]
 pub(crate) struct CpuPerCall {
     pub(crate) service_generator: f64,
     pub(crate) service_server: f64,
     pub(crate) service_database: f64,
     pub(crate) raw_generator: f64,
     pub(crate) raw_database: f64,
+}
+
+impl CpuPerCall {
+    /// What the service adds beyond the database work: the server's CPU per call less
+    /// raw's generator (which does the same database calls with sqlx and nothing else).
+    pub(crate) fn overhead(&self) -> f64 {
+        self.service_server - self.raw_generator
+    }
+
+    /// The database's CPU per call through the service ÷ raw.
+    pub(crate) fn database_ratio(&self) -> f64 {
+        self.service_database / self.raw_database.max(1e-9)
+    }
+
+    /// The median of each field over `rounds`.
+    pub(crate) fn median(rounds: &[CpuPerCall]) -> CpuPerCall {
+        let m = |f: fn(&CpuPerCall) -> f64| median(rounds.iter().map(f).collect());
+        CpuPerCall {
+            service_generator: m(|c| c.service_generator),
+            service_server: m(|c| c.service_server),
+            service_database: m(|c| c.service_database),
+            raw_generator: m(|c| c.raw_generator),
+            raw_database: m(|c| c.raw_database),
+        }
+    }
+}
+
+/// The median (the lower middle of an even count; 0 for none).
+pub(crate) fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len().saturating_sub(1) / 2).copied().unwrap_or(0.0)
+}
+
+/// The floor: a health check through the same server stack, at one concurrency.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct FloorMeasure {
+    pub(crate) concurrency: usize,
+    pub(crate) calls: Measure,
+    /// Server CPU per call, µs (median of the rounds).
+    pub(crate) server_us: f64,
+    /// Load generator CPU per call, µs (median of the rounds).
+    pub(crate) generator_us: f64,
+    pub(crate) round_server_us: Vec<f64>,
+}
+
+/// Instructions the server executes per call, counted by callgrind.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Instructions {
+    pub(crate) scenario: String,
+    /// Calls counted (after a warm-up that is not).
+    pub(crate) calls: u64,
+    /// Server instructions per call (Ir ÷ calls).
+    pub(crate) per_call: f64,
+    /// Instructions per second of the idle server (its timers and polls).
+    pub(crate) idle_per_second: f64,
+    /// Per call, less what the idle server would have spent meanwhile.
+    pub(crate) less_idle: f64,
+    /// memcpy's own share of all instructions (callgrind counts a byte moved by
+    /// `rep movsb` as one instruction, so large moves weigh more here than in time).
+    pub(crate) memcpy_percent: f64,
+    /// The functions with the highest inclusive cost: name, instructions per call, share.
+    pub(crate) top: Vec<TopFunction>,
+}
+
+/// One line of callgrind's inclusive profile.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct TopFunction {
+    pub(crate) function: String,
+    pub(crate) per_call: f64,
+    pub(crate) percent: f64,
+    /// The function's own instructions, as a share of all.
+    pub(crate) self_percent: f64,
 }
 
 /// The watch scenario.
@@ -128,7 +211,9 @@ pub(crate) struct Report {
     pub(crate) command: String,
     pub(crate) machine: String,
     pub(crate) database: String,
+    pub(crate) floor: Vec<FloorMeasure>,
     pub(crate) compared: Vec<Compared>,
+    pub(crate) instructions: Vec<Instructions>,
     pub(crate) watch: Vec<Watched>,
     pub(crate) idle: Vec<Idle>,
     pub(crate) memory: Vec<Memory>,
@@ -152,37 +237,34 @@ impl Report {
         line(String::new());
         line(format!("- Machine: {}", self.machine));
         line(format!("- Database: {}", self.database));
+        self.cost_tables(&mut line);
+        self.instruction_table(&mut line);
         if !self.compared.is_empty() {
             line(String::new());
-            line("#### Service ÷ raw (throughput ratio; latency p50 / p90 / p99 / p99.9 in ms)".into());
+            line("#### Throughput, for information (ops/s; latency p50 / p90 / p99 / p99.9 in ms)".into());
             line(String::new());
             line(
-                "| scenario | callers | service ops/s | raw ops/s | ratio | rounds | target | met | service latency | raw latency | server CPU µs/op |"
+                "| scenario | callers | service ops/s | raw ops/s | ratio | rounds | service latency | raw latency |"
                     .into(),
             );
-            line("|---|---:|---:|---:|---:|---|---:|---|---|---|---:|".into());
+            line("|---|---:|---:|---:|---:|---|---|---|".into());
             for c in &self.compared {
                 let lat = |m: &Measure| format!("{} / {} / {} / {}", m.p50_ms, m.p90_ms, m.p99_ms, m.p999_ms);
                 let rounds = c.round_ratios.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", ");
                 line(format!(
-                    "| {} | {} | {:.0} | {:.0} | {:.2} | {} | ≥ {:.2} | {} | {} | {} | {:.0} |",
+                    "| {} | {} | {:.0} | {:.0} | {:.2} | {} | {} | {} |",
                     c.scenario,
                     c.concurrency,
                     c.service.per_second,
                     c.raw.per_second,
                     c.ratio,
                     rounds,
-                    c.target,
-                    met(c.ratio >= c.target),
                     lat(&c.service),
                     lat(&c.raw),
-                    c.server_cpu_us_per_op
                 ));
             }
-        }
-        if !self.compared.is_empty() {
             line(String::new());
-            line("#### Where the CPU goes (µs of CPU per call, by process)".into());
+            line("#### Where the CPU goes (µs of CPU per call, by process; median of the rounds)".into());
             line(String::new());
             line(
                 "| scenario | callers | service: generator | server | database | total | raw: generator | database | total | service − raw |"
@@ -212,11 +294,11 @@ impl Report {
             line(String::new());
             line("#### WatchQueue: commit-to-receive latency (ms)".into());
             line(String::new());
-            line("| subscribers | writes/s | events delivered | p50 | p90 | p99 | p99.9 | max | CreateTicket p50 / p99 | server CPU | server peak RSS | p99 ≤ 50 |".into());
-            line("|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|".into());
+            line("| subscribers | writes/s | events delivered | p50 | p90 | p99 | p99.9 | max | CreateTicket p50 / p99 | server CPU | server peak RSS | target p99 | met |".into());
+            line("|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|".into());
             for w in &self.watch {
                 line(format!(
-                    "| {} | {} | {} of {} | {} | {} | {} | {} | {} | {} / {} | {:.0} % | {:.0} MiB | {} |",
+                    "| {} | {} | {} of {} | {} | {} | {} | {} | {} | {} / {} | {:.0} % | {:.0} MiB | ≤ {} | {} |",
                     w.subscribers,
                     w.writes_per_second,
                     w.received,
@@ -230,6 +312,7 @@ impl Report {
                     w.write_p99_ms,
                     w.server_cpu_percent,
                     w.server_peak_rss_mib,
+                    w.target_p99_ms,
                     met(w.p99_ms <= w.target_p99_ms)
                 ));
             }
@@ -280,6 +363,120 @@ impl Report {
             }
         }
         out
+    }
+
+    /// The floor, the service's overhead per call and the database's CPU ratio.
+    fn cost_tables(&self, line: &mut impl FnMut(String)) {
+        if !self.floor.is_empty() {
+            line(String::new());
+            line("#### The floor: a health check through the same server stack (µs of CPU per call; median of the rounds)".into());
+            line(String::new());
+            line("| callers | calls/s | p50 / p99 ms | server | rounds | generator |".into());
+            line("|---:|---:|---|---:|---|---:|".into());
+            for f in &self.floor {
+                let rounds = f.round_server_us.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ");
+                line(format!(
+                    "| {} | {:.0} | {} / {} | {:.0} | {} | {:.0} |",
+                    f.concurrency,
+                    f.calls.per_second,
+                    f.calls.p50_ms,
+                    f.calls.p99_ms,
+                    f.server_us,
+                    rounds,
+                    f.generator_us
+                ));
+            }
+        }
+        if self.compared.is_empty() {
+            return;
+        }
+        let target = |t: Option<f64>, sign: &str, digits: usize| {
+            t.map_or_else(|| "–".to_owned(), |t| format!("{sign} {t:.digits$}"))
+        };
+        let verdict = |t: Option<f64>, ok: bool| if t.is_some() { met(ok) } else { "–" };
+        line(String::new());
+        line("#### Service overhead per call: server CPU − raw generator CPU (µs; median of the rounds)".into());
+        line(String::new());
+        line("| scenario | callers | server | raw generator | overhead | rounds | target | met | floor | server − floor |".into());
+        line("|---|---:|---:|---:|---:|---|---:|---|---:|---:|".into());
+        for c in &self.compared {
+            let floor = self.floor.iter().find(|f| f.concurrency == c.concurrency).map_or(0.0, |f| f.server_us);
+            let rounds = c.round_cpu.iter().map(|r| format!("{:.0}", r.overhead())).collect::<Vec<_>>().join(", ");
+            let overhead = median(c.round_cpu.iter().map(CpuPerCall::overhead).collect());
+            line(format!(
+                "| {} | {} | {:.0} | {:.0} | {:.0} | {} | {} | {} | {:.0} | {:.0} |",
+                c.scenario,
+                c.concurrency,
+                c.cpu.service_server,
+                c.cpu.raw_generator,
+                overhead,
+                rounds,
+                target(c.targets.overhead_us, "≤", 0),
+                verdict(c.targets.overhead_us, c.targets.overhead_us.is_some_and(|t| overhead <= t)),
+                floor,
+                c.cpu.service_server - floor
+            ));
+        }
+        line(String::new());
+        line("#### Database CPU per call: through the service ÷ raw (µs; median of the rounds)".into());
+        line(String::new());
+        line("| scenario | callers | service | raw | ratio | rounds | target | met |".into());
+        line("|---|---:|---:|---:|---:|---|---:|---|".into());
+        for c in &self.compared {
+            let rounds =
+                c.round_cpu.iter().map(|r| format!("{:.2}", r.database_ratio())).collect::<Vec<_>>().join(", ");
+            let ratio = median(c.round_cpu.iter().map(CpuPerCall::database_ratio).collect());
+            line(format!(
+                "| {} | {} | {:.0} | {:.0} | {:.2} | {} | {} | {} |",
+                c.scenario,
+                c.concurrency,
+                c.cpu.service_database,
+                c.cpu.raw_database,
+                ratio,
+                rounds,
+                target(c.targets.database_ratio, "≤", 2),
+                verdict(c.targets.database_ratio, c.targets.database_ratio.is_some_and(|t| ratio <= t + 0.005)),
+            ));
+        }
+    }
+
+    /// Instructions per call, and where they go.
+    fn instruction_table(&self, line: &mut impl FnMut(String)) {
+        if self.instructions.is_empty() {
+            return;
+        }
+        line(String::new());
+        line("#### Instructions per call of the server (callgrind; one caller)".into());
+        line(String::new());
+        line(
+            "| scenario | calls counted | per call | per call, less the idle server's | idle server per second | memcpy's share |"
+                .into(),
+        );
+        line("|---|---:|---:|---:|---:|---:|".into());
+        for i in &self.instructions {
+            line(format!(
+                "| {} | {} | {:.0} | {:.0} | {:.0} | {:.1} % |",
+                i.scenario, i.calls, i.per_call, i.less_idle, i.idle_per_second, i.memcpy_percent
+            ));
+        }
+        for i in &self.instructions {
+            line(String::new());
+            line(format!("<details><summary>{}: the top functions by inclusive cost</summary>", i.scenario));
+            line(String::new());
+            line("| function | instructions per call (inclusive) | share | own share |".into());
+            line("|---|---:|---:|---:|".into());
+            for t in &i.top {
+                line(format!(
+                    "| `{}` | {:.0} | {:.1} % | {:.1} % |",
+                    t.function.replace('|', "\\|"),
+                    t.per_call,
+                    t.percent,
+                    t.self_percent
+                ));
+            }
+            line(String::new());
+            line("</details>".into());
+        }
     }
 
     /// Replaces the generated section of `path` (between the markers) with this report

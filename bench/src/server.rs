@@ -141,7 +141,21 @@ impl ServerProcess {
 
     /// Starts a server on `url` (migrated by the server itself) and waits until it listens.
     pub(crate) fn start(url: &str) -> Fallible<Self> {
-        let mut command = Command::new(std::env::current_exe()?);
+        Self::start_wrapped(url, &[])
+    }
+
+    /// [`ServerProcess::start`] under a wrapper command (`valgrind --tool=callgrind ...`),
+    /// which runs the server in its own process (the same pid).
+    pub(crate) fn start_wrapped(url: &str, wrapper: &[String]) -> Fallible<Self> {
+        let exe = std::env::current_exe()?;
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        };
         if let Ok(threads) = std::env::var("SUPPORT_BENCH_SERVER_THREADS") {
             // Tokio reads its worker count from this variable.
             command.env("TOKIO_WORKER_THREADS", threads);
@@ -163,6 +177,11 @@ impl ServerProcess {
             return Err(format!("the server did not start (said {line:?})").into());
         };
         Ok(Self { uri: format!("http://{addr}"), token: token.to_owned(), child })
+    }
+
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// CPU time and memory so far.

@@ -49,7 +49,24 @@ pub struct Tokens {
     validation: Validation,
     access_ttl: Duration,
     max_lifetime: Duration,
+    /// Tokens verified before, by their exact text: a caller sends the same token with
+    /// every call, and checking its signature and decoding its claims again cost about a
+    /// tenth of a GetTicket's instructions. A changed byte is another key, so only a token
+    /// that verified is ever found here; its times are checked again on every use.
+    verified: std::sync::Mutex<std::collections::HashMap<Box<str>, Verified>>,
 }
+
+/// What a verified token said, as far as later uses need it.
+#[derive(Debug, Clone)]
+struct Verified {
+    who: Principal,
+    generation: i64,
+    exp: u64,
+    nbf: Option<u64>,
+}
+
+/// At most this many tokens are remembered; the memory is emptied when it is full.
+const VERIFIED_CAPACITY: usize = 4096;
 
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -72,6 +89,7 @@ impl Tokens {
             validation,
             access_ttl,
             max_lifetime: DEFAULT_MAX_LIFETIME.max(access_ttl),
+            verified: std::sync::Mutex::default(),
         }
     }
 
@@ -136,6 +154,28 @@ impl Tokens {
 
     /// The principal of a valid token and the token generation it was minted at.
     pub fn verify_generation(&self, token: &str) -> AppResult<(Principal, i64)> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let leeway = self.validation.leeway;
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = verified.get(token) {
+            if v.exp.saturating_add(leeway) >= now && v.nbf.is_none_or(|nbf| nbf <= now.saturating_add(leeway)) {
+                return Ok((v.who.clone(), v.generation));
+            }
+            // Expired (or not yet valid): the full check below says which.
+            verified.remove(token);
+        }
+        drop(verified);
+        let v = self.verify_claims(token)?;
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if verified.len() >= VERIFIED_CAPACITY {
+            verified.clear();
+        }
+        verified.insert(token.into(), v.clone());
+        Ok((v.who, v.generation))
+    }
+
+    /// Checks a token's signature and claims.
+    fn verify_claims(&self, token: &str) -> AppResult<Verified> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
             AppError::Unauthenticated(match e.kind() {
                 ErrorKind::ExpiredSignature => {
@@ -170,7 +210,7 @@ impl Tokens {
             agent_id: c.agent_id,
             department_id: c.department_id,
         };
-        Ok((who, c.generation))
+        Ok(Verified { who, generation: c.generation, exp: c.exp, nbf: c.nbf })
     }
 }
 
@@ -245,5 +285,31 @@ mod tests {
         assert!(m.contains("nbf"), "{m}");
         assert!(t.verify(&sign(&claims(now, now + 600, None))).is_ok());
         assert!(t.mint_for(&Principal::customer(1), Duration::from_secs(365 * 24 * 3600)).is_err());
+    }
+
+    #[test]
+    fn a_remembered_token_is_checked_in_full_once_its_time_is_up_and_a_changed_one_is_never_found() {
+        let t = tokens("0123456789abcdef0123456789abcdef-memo");
+        let who = Principal::customer(4);
+        let token = t.mint(&who).unwrap();
+        assert_eq!(t.verify(&token).unwrap(), who);
+        assert_eq!(t.verify(&token).unwrap(), who, "the remembered answer is the same");
+        // The same text with its last signature character changed is another token.
+        let mut forged = token.clone();
+        let last = forged.pop().unwrap();
+        forged.push(if last == 'A' { 'B' } else { 'A' });
+        assert!(matches!(t.verify(&forged), Err(AppError::Unauthenticated(_))));
+        // A remembered entry past its time is never used: the token is checked in full again
+        // (here it is still valid, so it is remembered anew with its real expiry).
+        t.verified.lock().unwrap().get_mut(token.as_str()).unwrap().exp = 1;
+        t.verified.lock().unwrap().get_mut(token.as_str()).unwrap().who = Principal::customer(99);
+        assert_eq!(t.verify(&token).unwrap(), who, "an expired entry was used");
+        assert!(t.verified.lock().unwrap()[token.as_str()].exp > jsonwebtoken::get_current_timestamp());
+        // The memory is bounded.
+        for i in 0..VERIFIED_CAPACITY + 10 {
+            t.verify(&t.mint_for(&Principal::customer(i as i64 + 1), Duration::from_secs(60 + i as u64)).unwrap())
+                .unwrap();
+        }
+        assert!(t.verified.lock().unwrap().len() <= VERIFIED_CAPACITY);
     }
 }

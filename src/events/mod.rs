@@ -133,7 +133,8 @@ impl EventHub {
         // The tailer reads on a connection of its own, without causality waits: a Galera
         // node's lag only delays what it reads, and it never waits for a pooled connection.
         let tail = repo.detached().await?;
-        tasks.spawn(tailer::run(tail, start, live.clone(), latest_tx, numbered, settings.poll_interval, stop));
+        let wake = tailer::Wake { numbered, leader: leader.clone() };
+        tasks.spawn(tailer::run(tail, start, live.clone(), latest_tx, wake, settings.poll_interval, stop));
         let lost = Arc::new(w::channel(0).0);
         Ok(Self { live, latest, leader, settings: Arc::new(settings), reads, metrics: metrics.watch.clone(), lost })
     }

@@ -1,6 +1,7 @@
 //! The tailer: one reader of the event log per process. It reads each numbered event once,
 //! in sequence order, and broadcasts it to every local subscriber. It wakes when the local
-//! sequencer numbered something, and polls for events numbered by another replica.
+//! sequencer numbered something, and polls for events numbered by another replica (every
+//! second only, as a safety net, while the sequencer is the local one).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,16 +15,30 @@ use crate::repo::Repo;
 
 const BATCH: u64 = 500;
 
+/// How often the sequencer's own replica looks anyway: its sequencer tells it of every
+/// event it numbers, so this is a safety net, not the way events arrive.
+const LEADER_POLL: Duration = Duration::from_secs(1);
+
+/// What wakes the tailer besides its poll.
+#[derive(Debug)]
+pub struct Wake {
+    /// The local sequencer numbered events.
+    pub numbered: Arc<Notify>,
+    /// Whether the local sequencer holds the lease (then it numbers every event).
+    pub leader: watch::Receiver<bool>,
+}
+
 /// Reads from sequence `from` on until `stop`.
 pub async fn run(
     repo: Repo,
     from: i64,
     live: Arc<Fanout>,
     latest: watch::Sender<i64>,
-    numbered: Arc<Notify>,
+    wake: Wake,
     poll: Duration,
     stop: CancellationToken,
 ) {
+    let Wake { numbered, mut leader } = wake;
     let mut last = from;
     loop {
         if stop.is_cancelled() {
@@ -68,9 +83,13 @@ pub async fn run(
                 }
             }
         }
+        // Another replica's sequencer numbers events this one is not told of: poll for
+        // them, unless the sequencer is here.
+        let wait = if *leader.borrow_and_update() { poll.max(LEADER_POLL) } else { poll };
         tokio::select! {
             _ = numbered.notified() => {}
-            _ = tokio::time::sleep(poll) => {}
+            Ok(()) = leader.changed() => {}
+            _ = tokio::time::sleep(wait) => {}
             _ = stop.cancelled() => return,
         }
     }

@@ -77,10 +77,15 @@ impl Deliverer {
     ) {
         let mut tasks = JoinSet::new();
         let mut busy: HashMap<tokio::task::Id, i64> = HashMap::new();
+        // No subscription was due at the last look: new events alone wake nobody, and a
+        // new or recovering subscription waits for the next poll. Otherwise every numbered
+        // batch (a hundred a second under load) read the subscriptions again.
+        let mut quiet = false;
         loop {
             if *leader.borrow_and_update() {
                 match self.repo.due_webhooks(Utc::now()).await {
                     Ok(due) => {
+                        quiet = due.is_empty() && busy.is_empty();
                         let running: HashSet<i64> = busy.values().copied().collect();
                         for (hook, secret) in due {
                             if busy.len() >= IN_FLIGHT {
@@ -96,13 +101,15 @@ impl Deliverer {
                     }
                     Err(e) => tracing::warn!(error = %chain(&e), "webhooks: reading the due subscriptions failed"),
                 }
+            } else {
+                quiet = true;
             }
             tokio::select! {
                 Some(done) = tasks.join_next_with_id() => {
                     let id = match done { Ok((id, ())) => id, Err(e) => e.id() };
                     busy.remove(&id);
                 }
-                _ = latest.changed() => {}
+                _ = latest.changed(), if !quiet => {}
                 _ = leader.changed() => {}
                 _ = tokio::time::sleep(self.settings.poll) => {}
                 _ = stop.cancelled() => break,

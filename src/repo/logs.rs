@@ -149,7 +149,7 @@ impl Repo {
         }
         let txn = self.begin().await?;
         let t = found(
-            ticket::Entity::find_by_id(new.ticket_id).lock_exclusive().one(&txn).await?,
+            ticket_rows::one(ticket::Entity::find_by_id(new.ticket_id).lock_exclusive(), &txn).await?,
             "ticket",
             new.ticket_id,
         )?;
@@ -296,7 +296,7 @@ impl Repo {
         page: &PageRequest,
         scope: &TicketScope,
     ) -> AppResult<Page<Log>> {
-        let t = found(ticket::Entity::find_by_id(ticket_id).one(&self.db).await?, "ticket", ticket_id)?;
+        let t = found(ticket_rows::one(ticket::Entity::find_by_id(ticket_id), &self.db).await?, "ticket", ticket_id)?;
         ticket_rows::check_scope(scope, &t)?;
         let include_internal = include_internal && scope.sees_internal();
         let fp = paging::fingerprint(&(ticket_id, include_internal));
@@ -362,7 +362,7 @@ impl Repo {
         now: DateTime<Utc>,
     ) -> AppResult<u64> {
         use row::Column as C;
-        let t = found(ticket::Entity::find_by_id(ticket_id).one(&self.db).await?, "ticket", ticket_id)?;
+        let t = found(ticket_rows::one(ticket::Entity::find_by_id(ticket_id), &self.db).await?, "ticket", ticket_id)?;
         ticket_rows::check_scope(scope, &t)?;
         let written_by = match reader {
             SenderKind::Customer => SenderKind::Agent,

@@ -84,6 +84,12 @@ pub struct Repo {
     causal: bool,
 }
 
+/// A pooled connection is pinged before use only after this long unused. sqlx pings every
+/// connection it gets back (and would ping again on every checkout: one more round trip per
+/// call, about a third of GetTicket's); one idle this long may have been cut by the server,
+/// a proxy or a failover since.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 impl Repo {
     /// Opens the pool. SQLite gets one connection (it has one writer; a single connection
     /// avoids lock upgrades failing with SQLITE_BUSY), WAL and a busy timeout.
@@ -94,6 +100,7 @@ impl Repo {
             .min_connections(if sqlite { 1 } else { 0 })
             .acquire_timeout(settings.acquire_timeout)
             .connect_timeout(settings.connect_timeout)
+            .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
             .sqlx_logging(false);
         if sqlite {
             opts.map_sqlx_sqlite_opts(|o| {
@@ -138,6 +145,7 @@ impl Repo {
             .connect_timeout(self.settings.connect_timeout)
             .idle_timeout(Duration::from_secs(365 * 24 * 3600))
             .max_lifetime(Duration::from_secs(365 * 24 * 3600))
+            .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
             .sqlx_logging(false);
         if self.db.get_database_backend() == DatabaseBackend::MySql {
             mysql_session(&mut opts);

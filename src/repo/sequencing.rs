@@ -42,6 +42,9 @@ pub struct SequencerSeat {
     lease: Duration,
     /// The lease's fencing token while this replica holds it.
     token: Option<i64>,
+    /// The highest sequence this seat gave, while it has held the lease since: nobody else
+    /// numbers meanwhile (the fencing check), so the next round need not read it.
+    highest: Option<i64>,
 }
 
 /// The first column of the first row of `sql`, if any.
@@ -78,7 +81,7 @@ impl Repo {
             .await?;
         }
         let holder = format!("{:016x}", rand::random::<u64>());
-        Ok(SequencerSeat { conn, mysql, holder, lease, token: None })
+        Ok(SequencerSeat { conn, mysql, holder, lease, token: None, highest: None })
     }
 }
 
@@ -124,6 +127,7 @@ impl SequencerSeat {
 
     /// Counts the lease as lost (after an error), so the next round asks again.
     pub fn lose(&mut self) {
+        self.highest = None;
         if let Some(token) = self.token.take() {
             tracing::warn!(token, holder = %self.holder, "this replica is no longer the event sequencer");
         }
@@ -136,8 +140,9 @@ impl SequencerSeat {
     /// and on Galera the lease row in the write set makes certification refuse one of two
     /// overlapping rounds.
     pub async fn sequence_pending(&mut self, limit: u64) -> AppResult<Round> {
-        let txn = self.conn.begin().await?;
-        let start = max_sequence(&txn).await?;
+        // Which events wait, read without a transaction: most rounds find none, and then
+        // this is all they cost. The numbering below counts what it changed, so an event
+        // another sequencer numbered meanwhile cannot be numbered twice.
         let mut unnumbered = row::Entity::find()
             .select_only()
             .column(row::Column::Id)
@@ -153,11 +158,21 @@ impl SequencerSeat {
             sea_orm::QueryTrait::query(&mut unnumbered)
                 .force_index(sea_orm::sea_query::Alias::new("idx_queue_events_unnumbered"), IndexHintScope::All);
         }
-        let rows: Vec<(i64, sea_orm::prelude::DateTimeUtc)> = unnumbered.into_tuple().all(&txn).await?;
+        let rows: Vec<(i64, sea_orm::prelude::DateTimeUtc)> = unnumbered.into_tuple().all(&self.conn).await?;
         if rows.is_empty() {
-            txn.commit().await?;
             return Ok(Round::default());
         }
+        let numbered = self.number(rows).await;
+        if numbered.is_err() {
+            self.highest = None;
+        }
+        numbered
+    }
+
+    /// Numbers `rows` (ids in order, with their times) after the highest sequence, in one
+    /// transaction that first extends the lease.
+    async fn number(&mut self, rows: Vec<(i64, sea_orm::prelude::DateTimeUtc)>) -> AppResult<Round> {
+        let txn = self.conn.begin().await?;
         if self.mysql {
             let token = self.token.ok_or_else(|| AppError::Aborted("this replica does not hold the lease".into()))?;
             let values = vec![Value::from(self.lease.as_micros() as i64), self.holder.clone().into(), token.into()];
@@ -169,6 +184,10 @@ impl SequencerSeat {
                 ));
             }
         }
+        let start = match self.highest {
+            Some(highest) => highest,
+            None => max_sequence(&txn).await?,
+        };
         let oldest = rows.iter().map(|(_, at)| *at).min();
         let ids: Vec<i64> = rows.into_iter().map(|(id, _)| id).collect();
         // One statement: CASE id WHEN 17 THEN 101 WHEN 19 THEN 102 ... END.
@@ -194,6 +213,7 @@ impl SequencerSeat {
             return Err(AppError::Aborted("another sequencer numbered these events".into()));
         }
         txn.commit().await?;
+        self.highest = Some(start + ids.len() as i64);
         Ok(Round { numbered: ids.len() as u64, oldest })
     }
 

@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Quer
 use serde_json::Value;
 
 use super::entity::ticket as row;
-use super::ticket_rows::{to_domain, within};
+use super::ticket_rows::{self, to_domain, within};
 use super::{Repo, found, paging};
 use crate::domain::access::TicketScope;
 use crate::domain::{Page, PageRequest, Ticket, TicketFilter, TicketOrder};
@@ -15,7 +15,7 @@ impl Repo {
     /// One ticket.
     #[tracing::instrument(skip_all, fields(ticket_id = id))]
     pub async fn get_ticket(&self, id: i64) -> AppResult<Ticket> {
-        to_domain(found(row::Entity::find_by_id(id).one(&self.db).await?, "ticket", id)?)
+        to_domain(found(ticket_rows::one(row::Entity::find_by_id(id), &self.db).await?, "ticket", id)?)
     }
 
     /// A filtered page of tickets in a stable order, in one query.
@@ -58,7 +58,7 @@ impl Repo {
             TicketOrder::Priority => q.order_by_desc(C::PriorityScore).order_by_asc(C::CreatedAt).order_by_asc(C::Id),
             TicketOrder::CreateTime => q.order_by_desc(C::CreatedAt).order_by_desc(C::Id),
         };
-        let rows = q.all(&self.db).await?;
+        let rows = ticket_rows::all(q, &self.db).await?;
         let weight = |r: &row::Model| r.subject.len() + r.description.len() + r.last_response.len() + 512;
         let (rows, next_token) = paging::page_within(rows, page.size, key, &fp, weight);
         Ok(Page { items: rows.into_iter().map(to_domain).collect::<AppResult<_>>()?, next_token })

@@ -9,6 +9,22 @@ use crate::domain::priority::Priority;
 use crate::domain::*;
 use crate::error::{AppError, AppResult};
 
+/// The ticket `select` finds, if any, decoded by position ([`row::ByPosition`]).
+pub(crate) async fn one(
+    select: sea_orm::Select<row::Entity>,
+    conn: &impl sea_orm::ConnectionTrait,
+) -> Result<Option<row::Model>, sea_orm::DbErr> {
+    Ok(select.into_model::<row::ByPosition>().one(conn).await?.map(|r| r.0))
+}
+
+/// The tickets `select` finds, decoded by position ([`row::ByPosition`]).
+pub(crate) async fn all(
+    select: sea_orm::Select<row::Entity>,
+    conn: &impl sea_orm::ConnectionTrait,
+) -> Result<Vec<row::Model>, sea_orm::DbErr> {
+    Ok(select.into_model::<row::ByPosition>().all(conn).await?.into_iter().map(|r| r.0).collect())
+}
+
 /// What the history compares (see [`crate::domain::history::changes`]), without copying
 /// the ticket's texts.
 pub(crate) fn history_facts(m: &row::Model) -> crate::domain::history::Facts {
