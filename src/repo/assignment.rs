@@ -339,11 +339,15 @@ impl Repo {
         now: DateTime<Utc>,
     ) -> AppResult<Ticket> {
         let txn = self.begin().await?;
-        let seen = found(ticket::Entity::find_by_id(ticket_id).one(&txn).await?, "ticket", ticket_id)?;
+        let seen = found(ticket_rows::one(ticket::Entity::find_by_id(ticket_id), &txn).await?, "ticket", ticket_id)?;
         ticket_rows::check_scope(scope, &seen)?;
         let dept = seen.department_id;
         let agents = lock_department_agents(&txn, dept).await?;
-        let t = found(ticket::Entity::find_by_id(ticket_id).lock_exclusive().one(&txn).await?, "ticket", ticket_id)?;
+        let t = found(
+            ticket_rows::one(ticket::Entity::find_by_id(ticket_id).lock_exclusive(), &txn).await?,
+            "ticket",
+            ticket_id,
+        )?;
         if t.department_id != dept {
             return Err(AppError::Aborted("the ticket moved to another department meanwhile; retry".into()));
         }

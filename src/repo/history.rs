@@ -59,7 +59,11 @@ impl Repo {
         page: &PageRequest,
         scope: &TicketScope,
     ) -> AppResult<Page<Entry>> {
-        let t = found(ticket::Entity::find_by_id(ticket_id).one(self.connection()).await?, "ticket", ticket_id)?;
+        let t = found(
+            ticket_rows::one(ticket::Entity::find_by_id(ticket_id), self.connection()).await?,
+            "ticket",
+            ticket_id,
+        )?;
         ticket_rows::check_scope(scope, &t)?;
         let everything = scope.sees_internal();
         let fp = paging::fingerprint(&(ticket_id, everything));

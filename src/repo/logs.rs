@@ -335,7 +335,7 @@ impl Repo {
     pub async fn get_attachment(&self, id: i64, scope: &TicketScope) -> AppResult<(AttachmentMeta, Vec<u8>)> {
         let a = found(attachment::Entity::find_by_id(id).one(&self.db).await?, "attachment", id)?;
         let log = found(row::Entity::find_by_id(a.log_id).one(&self.db).await?, "attachment", id)?;
-        let t = found(ticket::Entity::find_by_id(log.ticket_id).one(&self.db).await?, "attachment", id)?;
+        let t = found(ticket_rows::one(ticket::Entity::find_by_id(log.ticket_id), &self.db).await?, "attachment", id)?;
         if !scope.admits(t.customer_id, t.department_id, t.assigned_agent_id)
             || (log.visibility != Visibility::Public && !scope.sees_internal())
         {
@@ -401,7 +401,11 @@ impl Repo {
         }
         let txn = self.begin().await?;
         // Events of one ticket are written under its row lock, so they number in order.
-        let t = found(ticket::Entity::find_by_id(ticket_id).lock_exclusive().one(&txn).await?, "ticket", ticket_id)?;
+        let t = found(
+            ticket_rows::one(ticket::Entity::find_by_id(ticket_id).lock_exclusive(), &txn).await?,
+            "ticket",
+            ticket_id,
+        )?;
         let behind: Vec<DeliveryStatus> = DeliveryStatus::ALL.iter().copied().filter(|s| *s < to).collect();
         let moving: Vec<i64> = row::Entity::find()
             .select_only()

@@ -52,7 +52,7 @@ async fn lock_with_agents(
     also: Option<i64>,
     scope: &TicketScope,
 ) -> AppResult<row::Model> {
-    let seen = found(row::Entity::find_by_id(id).one(txn).await?, "ticket", id)?;
+    let seen = found(ticket_rows::one(row::Entity::find_by_id(id), txn).await?, "ticket", id)?;
     check_scope(scope, &seen)?;
     let dept = seen.department_id;
     let mut depts = vec![dept];
