@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use tokio::sync::{Notify, Semaphore, SemaphorePermit, broadcast, watch as w};
+use tokio::sync::{Semaphore, SemaphorePermit, broadcast, watch as w};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -107,8 +107,8 @@ impl EventHub {
         stop: CancellationToken,
         tasks: &TaskTracker,
     ) -> AppResult<Self> {
-        let numbered = Arc::new(Notify::new());
         let start = repo.latest_sequence().await?;
+        let (numbered_tx, numbered) = w::channel(start);
         let live = Arc::new(Fanout::new(settings.subscriber_buffer, start));
         let (latest_tx, latest) = w::channel(start);
         let sequencer = metrics.sequencer.clone();
@@ -117,7 +117,7 @@ impl EventHub {
             repo.clone(),
             settings.sequencer_interval,
             settings.sequencer_lease,
-            numbered.clone(),
+            numbered_tx,
             leader_tx,
             sequencer,
             stop.clone(),

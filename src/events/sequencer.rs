@@ -2,10 +2,8 @@
 //!
 //! The election and the numbering's SQL live in [`crate::repo::sequencing`].
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::observe::metrics::SequencerMetrics;
@@ -15,14 +13,14 @@ use crate::repo::sequencing::Round;
 const BATCH: u64 = 1000;
 
 /// Numbers events until `stop` while this replica holds the lease (of `lease`); wakes on
-/// local commits (`repo.outbox_signal()`) or every `every`, tells the local tailer when
-/// it numbered something, and publishes whether it holds the lease on `leader` (the
-/// webhook deliverer works on the sequencer's replica).
+/// local commits (`repo.outbox_signal()`) or every `every`, tells the local tailer the
+/// highest sequence it numbered (committed) on `numbered`, and publishes whether it holds
+/// the lease on `leader` (the webhook deliverer works on the sequencer's replica).
 pub async fn run(
     repo: Repo,
     every: Duration,
     lease: Duration,
-    numbered: Arc<Notify>,
+    numbered: tokio::sync::watch::Sender<i64>,
     leader: tokio::sync::watch::Sender<bool>,
     metrics: SequencerMetrics,
     stop: CancellationToken,
@@ -69,7 +67,9 @@ pub async fn run(
                         let lag = (chrono::Utc::now() - at).to_std().unwrap_or_default();
                         metrics.lag.observe(lag.as_secs_f64());
                     }
-                    numbered.notify_one();
+                    if let Some(highest) = seat.highest() {
+                        numbered.send_replace(highest);
+                    }
                     if n == BATCH {
                         continue;
                     }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::SharedEvent;
@@ -22,8 +22,8 @@ const LEADER_POLL: Duration = Duration::from_secs(1);
 /// What wakes the tailer besides its poll.
 #[derive(Debug)]
 pub struct Wake {
-    /// The local sequencer numbered events.
-    pub numbered: Arc<Notify>,
+    /// The highest sequence the local sequencer numbered (committed).
+    pub numbered: watch::Receiver<i64>,
     /// Whether the local sequencer holds the lease (then it numbers every event).
     pub leader: watch::Receiver<bool>,
 }
@@ -38,7 +38,7 @@ pub async fn run(
     poll: Duration,
     stop: CancellationToken,
 ) {
-    let Wake { numbered, mut leader } = wake;
+    let Wake { mut numbered, mut leader } = wake;
     let mut last = from;
     loop {
         if stop.is_cancelled() {
@@ -50,8 +50,13 @@ pub async fn run(
                 // (and decoding) events nobody gets. The end is read *before* looking again
                 // for subscribers: one that arrives after that look has everything up to
                 // the end in its snapshot (read after it subscribed) or, resuming, reads it
-                // from the database in its catch-up, so nothing is skipped.
-                match repo.latest_sequence().await {
+                // from the database in its catch-up, so nothing is skipped. While the local
+                // sequencer leads, what it last numbered is the end without a query: never
+                // past the committed end, and an end read too low only means reading events
+                // a later subscriber already has, which it skips by sequence.
+                let end =
+                    if *leader.borrow() { Ok(*numbered.borrow_and_update()) } else { repo.latest_sequence().await };
+                match end {
                     Ok(top) if !live.watched() => {
                         last = last.max(top);
                         live.jump(last);
@@ -87,7 +92,7 @@ pub async fn run(
         // them, unless the sequencer is here.
         let wait = if *leader.borrow_and_update() { poll.max(LEADER_POLL) } else { poll };
         tokio::select! {
-            _ = numbered.notified() => {}
+            Ok(()) = numbered.changed() => {}
             Ok(()) = leader.changed() => {}
             _ = tokio::time::sleep(wait) => {}
             _ = stop.cancelled() => return,

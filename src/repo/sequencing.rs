@@ -125,6 +125,11 @@ impl SequencerSeat {
         self.token.is_some()
     }
 
+    /// The highest sequence this seat gave (committed), while it has held the lease since.
+    pub fn highest(&self) -> Option<i64> {
+        self.highest
+    }
+
     /// Counts the lease as lost (after an error), so the next round asks again.
     pub fn lose(&mut self) {
         self.highest = None;
