@@ -1,5 +1,6 @@
 //! The closed-loop driver: N concurrent callers, each calling as fast as its previous call
-//! returns, for a fixed time; latencies in an HDR histogram.
+//! returns (or, paced, at most at a given total rate), for a fixed time; latencies in an
+//! HDR histogram.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -62,16 +63,37 @@ impl Sample {
 /// Runs `op` from `concurrency` callers for `duration`. Caller `i` draws from
 /// `ChaCha8Rng::seed_from_u64(seed + i)`, so two runs with one seed make the same requests.
 pub(crate) async fn run<O: Op>(op: O, concurrency: usize, duration: Duration, seed: u64, bar: &ProgressBar) -> Sample {
+    paced(op, concurrency, duration, seed, bar, None).await
+}
+
+/// [`run`], with the callers together starting at most `rate` calls a second when given:
+/// each caller's calls are due every `concurrency / rate` seconds (staggered), and one
+/// that is late starts at once.
+pub(crate) async fn paced<O: Op>(
+    op: O,
+    concurrency: usize,
+    duration: Duration,
+    seed: u64,
+    bar: &ProgressBar,
+    rate: Option<f64>,
+) -> Sample {
     let shared = Arc::new(Mutex::new(Sample::empty()));
     let started = Instant::now();
     let deadline = started + duration;
+    let period = rate.map(|r| Duration::from_secs_f64(concurrency as f64 / r.max(1.0)));
     let mut callers = Vec::with_capacity(concurrency);
     for i in 0..concurrency {
         let (mut op, shared, bar) = (op.clone(), shared.clone(), bar.clone());
         callers.push(tokio::spawn(async move {
             let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(i as u64));
             let mut mine = Sample::empty();
+            let mut due =
+                period.map(|p| tokio::time::Instant::from_std(started) + p.mul_f64(i as f64 / concurrency as f64));
             while Instant::now() < deadline {
+                if let (Some(at), Some(p)) = (due.as_mut(), period) {
+                    tokio::time::sleep_until(*at).await;
+                    *at += p;
+                }
                 let t0 = Instant::now();
                 match op.call(&mut rng).await {
                     Ok(()) => {

@@ -9,6 +9,7 @@
 //! shows one scenario's options.
 
 mod client;
+mod dbstatus;
 mod fixture;
 mod floor;
 mod instructions;
@@ -379,31 +380,56 @@ async fn compare(report: &mut Report, a: &TableArgs, kind: Kind) -> Fallible<()>
         for round in 0..rounds {
             let seed = a.common.seed.wrapping_add(1_000 * (round as u64 + 1));
             let label = |side: &str| format!("{} ×{concurrency} {side} (round {})", kind.name(), round + 1);
-            let mut sides = [true, false];
+            // Raw twice: as fast as its callers go (its throughput, for information), and
+            // paced to the service's throughput this round. The database's CPU per
+            // statement falls as its load rises (at 16 callers raw runs it twice as hard as
+            // the service does), so the same work is compared at the same rate.
+            let mut sides = [Side::Service, Side::Raw, Side::Paced];
             if round % 2 == 1 {
-                sides.reverse();
+                sides.swap(0, 1);
             }
             let (mut s_round, mut r_round) = (load::Sample::empty(), load::Sample::empty());
-            let (mut s_cpu, mut r_cpu) = (server::CpuClock::default(), server::CpuClock::default());
-            for through_service in sides {
-                let bar = progress(label(if through_service { "service" } else { "raw" }));
+            let (mut s_cpu, mut r_cpu, mut p_cpu) = Default::default();
+            let mut p_ops = 0;
+            for side in sides {
+                let bar = progress(label(side.name()));
+                let status =
+                    if dbstatus::wanted() { Some(dbstatus::read(&pool, &db, server.pid()).await) } else { None };
                 let before = server.cpu_clock(&db);
-                if through_service {
-                    s_round = load::run(service_op.clone(), concurrency, run, seed, &bar).await;
-                    s_cpu = before.until(server.cpu_clock(&db));
-                } else {
-                    r_round = load::run(raw_op.clone(), concurrency, run, seed, &bar).await;
-                    r_cpu = before.until(server.cpu_clock(&db));
-                }
+                let calls = match side {
+                    Side::Service => {
+                        s_round = load::run(service_op.clone(), concurrency, run, seed, &bar).await;
+                        s_cpu = before.until(server.cpu_clock(&db));
+                        s_round.ops
+                    }
+                    Side::Raw => {
+                        r_round = load::run(raw_op.clone(), concurrency, run, seed, &bar).await;
+                        r_cpu = before.until(server.cpu_clock(&db));
+                        r_round.ops
+                    }
+                    Side::Paced => {
+                        let rate = Some(s_round.throughput());
+                        p_ops = load::paced(raw_op.clone(), concurrency, run, seed, &bar, rate).await.ops;
+                        p_cpu = before.until(server.cpu_clock(&db));
+                        p_ops
+                    }
+                };
                 bar.finish_and_clear();
+                if let Some(before) = status {
+                    let label = format!("{} ×{concurrency} {} (round {})", kind.name(), side.name(), round + 1);
+                    dbstatus::print(&label, &before, &dbstatus::read(&pool, &db, server.pid()).await, calls);
+                }
             }
             round_ratios.push(((s_round.throughput() / r_round.throughput().max(1e-9)) * 100.0).round() / 100.0);
+            let (s_cpu, r_cpu, p_cpu): (server::CpuClock, server::CpuClock, server::CpuClock) = (s_cpu, r_cpu, p_cpu);
             round_cpu.push(CpuPerCall {
                 service_generator: per_op(s_cpu.generator, s_round.ops),
                 service_server: per_op(s_cpu.server, s_round.ops),
                 service_database: per_op(s_cpu.database, s_round.ops),
                 raw_generator: per_op(r_cpu.generator, r_round.ops),
                 raw_database: per_op(r_cpu.database, r_round.ops),
+                paced_generator: per_op(p_cpu.generator, p_ops),
+                paced_database: per_op(p_cpu.database, p_ops),
             });
             service.merge(&s_round);
             direct.merge(&r_round);
@@ -434,6 +460,27 @@ async fn compare(report: &mut Report, a: &TableArgs, kind: Kind) -> Fallible<()>
     }
     pool.close().await;
     server.stop()
+}
+
+/// A side of a comparison round.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    /// Through the service.
+    Service,
+    /// Raw sqlx, as fast as its callers go.
+    Raw,
+    /// Raw sqlx, paced to the service's throughput in the same round.
+    Paced,
+}
+
+impl Side {
+    fn name(self) -> &'static str {
+        match self {
+            Side::Service => "service",
+            Side::Raw => "raw",
+            Side::Paced => "raw at the service's rate",
+        }
+    }
 }
 
 /// The targets of issue 21: the server's CPU per call above raw sqlx's (µs), and the
