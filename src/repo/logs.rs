@@ -45,20 +45,43 @@ fn to_domain(m: row::Model, attachments: Vec<AttachmentMeta>, names: &HashMap<i6
 /// The most messages one MarkRead moves (a later call moves the rest).
 const MAX_MARKED: u64 = 1_000;
 
-/// Who wrote the ticket's latest public message, if anyone; the service's own messages
-/// (call records) are nobody's turn.
-async fn last_public_sender(txn: &DatabaseTransaction, ticket_id: i64) -> AppResult<Option<SenderKind>> {
-    Ok(row::Entity::find()
+/// What a new message on ticket `t` needs besides the ticket, in one statement: the
+/// department's conversation mode; who wrote the latest public message, if anyone (the
+/// service's own messages, such as call records, are nobody's turn); and, when an agent
+/// sends it, the agent's name (NOT_FOUND when there is no such agent).
+async fn message_context(
+    txn: &DatabaseTransaction,
+    t: &ticket::Model,
+    new: &NewLog,
+) -> AppResult<(ConversationMode, Option<SenderKind>, String)> {
+    let last_public = Expr::cust_with_values(
+        "(SELECT sender_kind FROM logs WHERE ticket_id = ? AND visibility = ? AND sender_kind <> ? \
+         ORDER BY id DESC LIMIT 1)",
+        [sea_orm::Value::from(t.id), Visibility::Public.into(), SenderKind::System.into()],
+    );
+    let agent = (new.sender_kind == SenderKind::Agent).then_some(new.sender_id);
+    let name = |column: &str| {
+        Expr::cust_with_values(format!("(SELECT {column} FROM agents WHERE id = ?)"), [agent.unwrap_or(0)])
+    };
+    type Row = (ConversationMode, Option<SenderKind>, Option<String>, Option<String>);
+    let row: Option<Row> = department::Entity::find_by_id(t.department_id)
         .select_only()
-        .column(row::Column::SenderKind)
-        .filter(row::Column::TicketId.eq(ticket_id))
-        .filter(row::Column::Visibility.eq(Visibility::Public))
-        .filter(row::Column::SenderKind.ne(SenderKind::System))
-        .order_by_desc(row::Column::Id)
-        .limit(1)
-        .into_tuple::<SenderKind>()
+        .column(department::Column::ConversationMode)
+        .column_as(last_public, "last_public")
+        .column_as(name("first_name"), "first_name")
+        .column_as(name("last_name"), "last_name")
+        .into_tuple()
         .one(txn)
-        .await?)
+        .await?;
+    let (mode, last_public, first, last) = found(row, "department", t.department_id)?;
+    let sender_name = match agent {
+        Some(id) => {
+            let (first, last) = found(first.zip(last), "agent", id)?;
+            format!("{first} {last}")
+        }
+        None => String::new(),
+    };
+    Ok((mode, last_public, sender_name))
 }
 
 /// Writes a public message of the service's own on ticket `t` (a call's record, a
@@ -126,12 +149,6 @@ fn hex_sha256(bytes: &[u8]) -> String {
 }
 
 impl Repo {
-    /// The conversation mode of a department.
-    async fn conversation_mode(&self, txn: &DatabaseTransaction, id: i64) -> AppResult<ConversationMode> {
-        let d = found(department::Entity::find_by_id(id).one(txn).await?, "department", id)?;
-        Ok(d.conversation_mode)
-    }
-
     /// Adds a message. The sender must be the ticket's customer or an existing agent; a
     /// CLOSED ticket takes no messages. A public message becomes the ticket's
     /// `last_response`; the first public agent reply moves OPEN to IN_PROGRESS and stamps
@@ -158,19 +175,14 @@ impl Repo {
             SenderKind::Customer => super::assignment::hand_over_if_off(&txn, t, &self.rules, now).await?,
             _ => t,
         };
-        let sender_name = if new.sender_kind == SenderKind::Agent {
-            let a = found(agent::Entity::find_by_id(new.sender_id).one(&txn).await?, "agent", new.sender_id)?;
-            format!("{} {}", a.first_name, a.last_name)
-        } else {
-            String::new()
-        };
+        let (mode, last_public, sender_name) = message_context(&txn, &t, new).await?;
         let message = Message {
             sender: new.sender_kind,
             sender_id: new.sender_id,
             visibility: new.visibility,
             body: new.body.clone(),
-            mode: self.conversation_mode(&txn, t.department_id).await?,
-            last_public: last_public_sender(&txn, t.id).await?,
+            mode,
+            last_public,
         };
         let (after, _) = self.decide(&txn, t, &Command::Message(message), now).await?;
         let log = row::ActiveModel {

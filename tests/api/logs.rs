@@ -89,6 +89,9 @@ async fn messages_are_checked() {
     assert_eq!(err.code(), Code::FailedPrecondition);
     let err = app.logs.add_log(message(t.id, SenderKind::Unspecified, c.id, "")).await.unwrap_err();
     assert_eq!(bad_fields(&err), ["sender_kind", "body"]);
+    let err = app.logs.add_log(message(t.id, SenderKind::Agent, 999, "who am I")).await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+    assert!(err.message().contains("agent"), "{err:?}");
     let mut internal = message(t.id, SenderKind::Customer, c.id, "psst");
     internal.visibility = Visibility::Internal.into();
     let err = app.logs.add_log(internal).await.unwrap_err();
