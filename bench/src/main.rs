@@ -373,9 +373,10 @@ async fn compare(report: &mut Report, a: &TableArgs, kind: Kind) -> Fallible<()>
         load::run(service_op.clone(), concurrency, warm, a.common.seed, &hidden).await;
         load::run(raw_op.clone(), concurrency, warm, a.common.seed, &hidden).await;
         server.reset_peak();
-        let (mut service, mut direct) = (load::Sample::empty(), load::Sample::empty());
+        let (mut service, mut direct, mut paced) =
+            (load::Sample::empty(), load::Sample::empty(), load::Sample::empty());
         let mut round_ratios = Vec::new();
-        // Each round's CPU per call of each process, for both sides.
+        // Each round's CPU per call of each process, for every side.
         let mut round_cpu = Vec::new();
         for round in 0..rounds {
             let seed = a.common.seed.wrapping_add(1_000 * (round as u64 + 1));
@@ -388,11 +389,11 @@ async fn compare(report: &mut Report, a: &TableArgs, kind: Kind) -> Fallible<()>
             if round % 2 == 1 {
                 sides.swap(0, 1);
             }
-            let (mut s_round, mut r_round) = (load::Sample::empty(), load::Sample::empty());
-            let (mut s_cpu, mut r_cpu, mut p_cpu) = Default::default();
-            let mut p_ops = 0;
+            let [mut s_round, mut r_round, mut p_round] = [(); 3].map(|()| load::Sample::empty());
+            let [mut s_cpu, mut r_cpu, mut p_cpu] = [server::CpuClock::default(); 3];
             for side in sides {
-                let bar = progress(label(side.name()));
+                let label = label(side.name());
+                let bar = progress(label.clone());
                 let status =
                     if dbstatus::wanted() { Some(dbstatus::read(&pool, &db, server.pid()).await) } else { None };
                 let before = server.cpu_clock(&db);
@@ -409,32 +410,31 @@ async fn compare(report: &mut Report, a: &TableArgs, kind: Kind) -> Fallible<()>
                     }
                     Side::Paced => {
                         let rate = Some(s_round.throughput());
-                        p_ops = load::paced(raw_op.clone(), concurrency, run, seed, &bar, rate).await.ops;
+                        p_round = load::paced(raw_op.clone(), concurrency, run, seed, &bar, rate).await;
                         p_cpu = before.until(server.cpu_clock(&db));
-                        p_ops
+                        p_round.ops
                     }
                 };
                 bar.finish_and_clear();
                 if let Some(before) = status {
-                    let label = format!("{} ×{concurrency} {} (round {})", kind.name(), side.name(), round + 1);
                     dbstatus::print(&label, &before, &dbstatus::read(&pool, &db, server.pid()).await, calls);
                 }
             }
             round_ratios.push(((s_round.throughput() / r_round.throughput().max(1e-9)) * 100.0).round() / 100.0);
-            let (s_cpu, r_cpu, p_cpu): (server::CpuClock, server::CpuClock, server::CpuClock) = (s_cpu, r_cpu, p_cpu);
             round_cpu.push(CpuPerCall {
                 service_generator: per_op(s_cpu.generator, s_round.ops),
                 service_server: per_op(s_cpu.server, s_round.ops),
                 service_database: per_op(s_cpu.database, s_round.ops),
                 raw_generator: per_op(r_cpu.generator, r_round.ops),
                 raw_database: per_op(r_cpu.database, r_round.ops),
-                paced_generator: per_op(p_cpu.generator, p_ops),
-                paced_database: per_op(p_cpu.database, p_ops),
+                paced_generator: per_op(p_cpu.generator, p_round.ops),
+                paced_database: per_op(p_cpu.database, p_round.ops),
             });
             service.merge(&s_round);
             direct.merge(&r_round);
+            paced.merge(&p_round);
         }
-        for (side, s) in [("service", &service), ("raw", &direct)] {
+        for (side, s) in [("service", &service), ("raw", &direct), ("raw at the service's rate", &paced)] {
             if s.errors > 0 {
                 report.failures.push(format!(
                     "{} ×{concurrency}: {} {side} calls failed, e.g. {:?}",
