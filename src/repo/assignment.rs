@@ -21,7 +21,7 @@ use sea_orm::{
 
 use super::entity::{agent, assignment, handover, ticket};
 use super::ticket_rows;
-use super::{Repo, Rules, events, found};
+use super::{Repo, Rules, events};
 use crate::domain::access::TicketScope;
 use crate::domain::assignment::{Candidate, check_named, choose};
 use crate::domain::event::EventKind;
@@ -339,15 +339,11 @@ impl Repo {
         now: DateTime<Utc>,
     ) -> AppResult<Ticket> {
         let txn = self.begin().await?;
-        let seen = found(ticket_rows::one(ticket::Entity::find_by_id(ticket_id), &txn).await?, "ticket", ticket_id)?;
+        let seen = ticket_rows::read(&txn, ticket_id).await?;
         ticket_rows::check_scope(scope, &seen)?;
         let dept = seen.department_id;
         let agents = lock_department_agents(&txn, dept).await?;
-        let t = found(
-            ticket_rows::one(ticket::Entity::find_by_id(ticket_id).lock_exclusive(), &txn).await?,
-            "ticket",
-            ticket_id,
-        )?;
+        let t = ticket_rows::lock(&txn, ticket_id).await?;
         if t.department_id != dept {
             return Err(AppError::Aborted("the ticket moved to another department meanwhile; retry".into()));
         }

@@ -15,7 +15,7 @@ use sea_orm::{
     IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqlErr, sea_query::Expr,
 };
 
-use super::entity::{agent, call as row, customer, department, ticket};
+use super::entity::{agent, call as row, customer, department};
 use super::events::{self, Detail};
 use super::{Repo, found, paging, ticket_rows};
 use crate::domain::access::{Principal, TicketScope};
@@ -127,8 +127,7 @@ async fn change(
         ended_at: m.ended_at,
         ..before
     };
-    let t =
-        found(ticket_rows::one(ticket::Entity::find_by_id(after.ticket_id), txn).await?, "ticket", after.ticket_id)?;
+    let t = ticket_rows::read(txn, after.ticket_id).await?;
     events::record_call(txn, &t, Detail::Call(&after), now).await?;
     if after.state == CallState::Ended {
         super::logs::system_message(txn, &t, after.record(), now).await?;
@@ -169,11 +168,7 @@ impl Repo {
         now: DateTime<Utc>,
     ) -> AppResult<Call> {
         let txn = self.begin().await?;
-        let t = found(
-            ticket_rows::one(ticket::Entity::find_by_id(ticket_id).lock_exclusive(), &txn).await?,
-            "ticket",
-            ticket_id,
-        )?;
+        let t = ticket_rows::lock(&txn, ticket_id).await?;
         ticket_rows::check_scope(scope, &t)?;
         let d = found(department::Entity::find_by_id(t.department_id).one(&txn).await?, "department", t.department_id)?;
         let placement = call::Placement {
@@ -273,7 +268,7 @@ impl Repo {
 
     /// A ticket's calls that `who` may see, newest first.
     pub async fn list_calls(&self, ticket_id: i64, who: &Principal, page: &PageRequest) -> AppResult<Page<Call>> {
-        let t = found(ticket_rows::one(ticket::Entity::find_by_id(ticket_id), &self.db).await?, "ticket", ticket_id)?;
+        let t = ticket_rows::read(&self.db, ticket_id).await?;
         ticket_rows::check_scope(&who.ticket_scope(), &t)?;
         let fp = paging::fingerprint(&ticket_id);
         let mut q = row::Entity::find().filter(row::Column::TicketId.eq(ticket_id)).order_by_desc(row::Column::Id);
@@ -324,7 +319,7 @@ impl Repo {
         am.signals = Set(c.signals + 1);
         am.update(&txn).await?;
         let signal = Signal { call_id: id, from: c.party(side), to: c.other(side), payload };
-        let t = found(ticket_rows::one(ticket::Entity::find_by_id(c.ticket_id), &txn).await?, "ticket", c.ticket_id)?;
+        let t = ticket_rows::read(&txn, c.ticket_id).await?;
         events::record_call(&txn, &t, Detail::Signal(&signal), now).await?;
         self.commit(txn).await?;
         Ok(())

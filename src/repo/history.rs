@@ -6,7 +6,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, Q
 use serde_json::Value;
 
 use super::entity::{ticket, ticket_history as row};
-use super::{Repo, found, paging, ticket_rows};
+use super::{Repo, paging, ticket_rows};
 use crate::domain::access::TicketScope;
 use crate::domain::history::{self, Change, Entry};
 use crate::domain::{Page, PageRequest};
@@ -59,11 +59,7 @@ impl Repo {
         page: &PageRequest,
         scope: &TicketScope,
     ) -> AppResult<Page<Entry>> {
-        let t = found(
-            ticket_rows::one(ticket::Entity::find_by_id(ticket_id), self.connection()).await?,
-            "ticket",
-            ticket_id,
-        )?;
+        let t = ticket_rows::read(self.connection(), ticket_id).await?;
         ticket_rows::check_scope(scope, &t)?;
         let everything = scope.sees_internal();
         let fp = paging::fingerprint(&(ticket_id, everything));

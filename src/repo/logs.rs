@@ -165,11 +165,7 @@ impl Repo {
             return self.get_log(id).await;
         }
         let txn = self.begin().await?;
-        let t = found(
-            ticket_rows::one(ticket::Entity::find_by_id(new.ticket_id).lock_exclusive(), &txn).await?,
-            "ticket",
-            new.ticket_id,
-        )?;
+        let t = ticket_rows::lock(&txn, new.ticket_id).await?;
         ticket_rows::check_scope(scope, &t)?;
         let t = match new.sender_kind {
             SenderKind::Customer => super::assignment::hand_over_if_off(&txn, t, &self.rules, now).await?,
@@ -308,7 +304,7 @@ impl Repo {
         page: &PageRequest,
         scope: &TicketScope,
     ) -> AppResult<Page<Log>> {
-        let t = found(ticket_rows::one(ticket::Entity::find_by_id(ticket_id), &self.db).await?, "ticket", ticket_id)?;
+        let t = ticket_rows::read(&self.db, ticket_id).await?;
         ticket_rows::check_scope(scope, &t)?;
         let include_internal = include_internal && scope.sees_internal();
         let fp = paging::fingerprint(&(ticket_id, include_internal));
@@ -374,7 +370,7 @@ impl Repo {
         now: DateTime<Utc>,
     ) -> AppResult<u64> {
         use row::Column as C;
-        let t = found(ticket_rows::one(ticket::Entity::find_by_id(ticket_id), &self.db).await?, "ticket", ticket_id)?;
+        let t = ticket_rows::read(&self.db, ticket_id).await?;
         ticket_rows::check_scope(scope, &t)?;
         let written_by = match reader {
             SenderKind::Customer => SenderKind::Agent,
@@ -413,11 +409,7 @@ impl Repo {
         }
         let txn = self.begin().await?;
         // Events of one ticket are written under its row lock, so they number in order.
-        let t = found(
-            ticket_rows::one(ticket::Entity::find_by_id(ticket_id).lock_exclusive(), &txn).await?,
-            "ticket",
-            ticket_id,
-        )?;
+        let t = ticket_rows::lock(&txn, ticket_id).await?;
         let behind: Vec<DeliveryStatus> = DeliveryStatus::ALL.iter().copied().filter(|s| *s < to).collect();
         let moving: Vec<i64> = row::Entity::find()
             .select_only()

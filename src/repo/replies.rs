@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::entity::{agent, customer, department, log, quick_reply as row, ticket};
+use super::entity::{agent, customer, department, log, quick_reply as row};
 use super::idempotency::IdempotencyKey;
 use super::{Repo, check_version, found, paging, ticket_rows};
 use crate::domain::access::TicketScope;
@@ -147,7 +147,7 @@ impl Repo {
         drafter: Option<i64>,
         scope: &TicketScope,
     ) -> AppResult<(QuickReply, DraftContext)> {
-        let t = found(ticket_rows::one(ticket::Entity::find_by_id(ticket_id), &self.db).await?, "ticket", ticket_id)?;
+        let t = ticket_rows::read(&self.db, ticket_id).await?;
         ticket_rows::check_scope(scope, &t)?;
         let reply = self.get_quick_reply(quick_reply_id).await?;
         if reply.department_id != t.department_id {
@@ -182,7 +182,7 @@ impl Repo {
     /// again after them.
     #[tracing::instrument(skip_all, fields(ticket_id))]
     pub async fn past_replies(&self, ticket_id: i64, scope: &TicketScope) -> AppResult<Vec<PastReply>> {
-        let t = found(ticket_rows::one(ticket::Entity::find_by_id(ticket_id), &self.db).await?, "ticket", ticket_id)?;
+        let t = ticket_rows::read(&self.db, ticket_id).await?;
         ticket_rows::check_scope(scope, &t)?;
         let terms = crate::domain::search::similarity_terms(&format!("{}\n{}", t.subject, t.description));
         let similar = self.similar_resolved(&terms, ticket_id, scope, SIMILAR_TICKETS).await?;

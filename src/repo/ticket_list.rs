@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::entity::ticket as row;
 use super::ticket_rows::{self, to_domain, within};
-use super::{Repo, found, paging};
+use super::{Repo, paging};
 use crate::domain::access::TicketScope;
 use crate::domain::{Page, PageRequest, Ticket, TicketFilter, TicketOrder};
 use crate::error::AppResult;
@@ -15,7 +15,7 @@ impl Repo {
     /// One ticket.
     #[tracing::instrument(skip_all, fields(ticket_id = id))]
     pub async fn get_ticket(&self, id: i64) -> AppResult<Ticket> {
-        to_domain(found(ticket_rows::one(row::Entity::find_by_id(id), &self.db).await?, "ticket", id)?)
+        to_domain(ticket_rows::read(&self.db, id).await?)
     }
 
     /// A filtered page of tickets in a stable order, in one query.

@@ -1,9 +1,12 @@
 //! Ticket rows: to and from the domain, the scope condition, and writes without a
 //! read-back. A leaf: every module that touches tickets uses it, and it uses none of them.
 
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, TryIntoModel};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, TryIntoModel,
+};
 
 use super::entity::ticket as row;
+use super::found;
 use crate::domain::access::TicketScope;
 use crate::domain::priority::Priority;
 use crate::domain::*;
@@ -15,6 +18,16 @@ pub(crate) async fn one(
     conn: &impl sea_orm::ConnectionTrait,
 ) -> Result<Option<row::Model>, sea_orm::DbErr> {
     Ok(select.into_model::<row::ByPosition>().one(conn).await?.map(|r| r.0))
+}
+
+/// The ticket `id`, or NOT_FOUND naming it.
+pub(crate) async fn read(conn: &impl sea_orm::ConnectionTrait, id: i64) -> AppResult<row::Model> {
+    found(one(row::Entity::find_by_id(id), conn).await?, "ticket", id)
+}
+
+/// The ticket `id`, locked until the transaction ends, or NOT_FOUND naming it.
+pub(crate) async fn lock(txn: &DatabaseTransaction, id: i64) -> AppResult<row::Model> {
+    found(one(row::Entity::find_by_id(id).lock_exclusive(), txn).await?, "ticket", id)
 }
 
 /// The tickets `select` finds, decoded by position ([`row::ByPosition`]).

@@ -39,11 +39,6 @@ fn tier_of(c: &customer::Model) -> AppResult<Tier> {
     Ok(c.tier)
 }
 
-/// Loads a ticket for change, locked until the transaction ends.
-async fn lock_ticket(txn: &DatabaseTransaction, id: i64) -> AppResult<row::Model> {
-    found(ticket_rows::one(row::Entity::find_by_id(id).lock_exclusive(), txn).await?, "ticket", id)
-}
-
 /// Locks the agents of the ticket's department (and of `also`, in department order), then
 /// the ticket: the lock order of every transaction that may assign.
 async fn lock_with_agents(
@@ -52,7 +47,7 @@ async fn lock_with_agents(
     also: Option<i64>,
     scope: &TicketScope,
 ) -> AppResult<row::Model> {
-    let seen = found(ticket_rows::one(row::Entity::find_by_id(id), txn).await?, "ticket", id)?;
+    let seen = ticket_rows::read(txn, id).await?;
     check_scope(scope, &seen)?;
     let dept = seen.department_id;
     let mut depts = vec![dept];
@@ -61,7 +56,7 @@ async fn lock_with_agents(
     for d in depts {
         lock_department_agents(txn, d).await?;
     }
-    let t = lock_ticket(txn, id).await?;
+    let t = ticket_rows::lock(txn, id).await?;
     check_scope(scope, &t)?;
     if t.department_id != dept {
         return Err(AppError::Aborted("the ticket moved to another department meanwhile; retry".into()));
