@@ -12,7 +12,7 @@ pub mod typing;
 pub mod watch;
 
 use std::ops::Deref;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -92,9 +92,9 @@ pub struct EventHub {
     reads: Arc<Semaphore>,
     /// Subscribers, events sent, lag and resumes.
     metrics: WatchMetrics,
-    /// Bumped when this replica loses its database: its subscribers would wait for events
-    /// it cannot read, so they are ended and resume elsewhere.
-    lost: Arc<w::Sender<u64>>,
+    /// Cancelled (and replaced) when this replica loses its database: its subscribers would
+    /// wait for events it cannot read, so they are ended and resume elsewhere.
+    lost: Arc<Mutex<CancellationToken>>,
 }
 
 impl EventHub {
@@ -135,19 +135,22 @@ impl EventHub {
         let tail = repo.detached().await?;
         let wake = tailer::Wake { numbered, leader: leader.clone() };
         tasks.spawn(tailer::run(tail, start, live.clone(), latest_tx, wake, settings.poll_interval, stop));
-        let lost = Arc::new(w::channel(0).0);
+        let lost = Arc::new(Mutex::new(CancellationToken::new()));
         Ok(Self { live, latest, leader, settings: Arc::new(settings), reads, metrics: metrics.watch.clone(), lost })
     }
 
     /// Ends every subscriber's stream with UNAVAILABLE: this replica lost its database, so
     /// they should resume (with `resume_after`) through another replica.
     pub fn database_lost(&self) {
-        self.lost.send_modify(|epoch| *epoch += 1);
+        let mut current = self.lost.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut *current).cancel();
     }
 
-    /// Changes when this replica loses its database.
-    pub(crate) fn lost_signal(&self) -> w::Receiver<u64> {
-        self.lost.subscribe()
+    /// Cancelled when this replica loses its database. The subscriber's own token (a
+    /// child): each subscriber polls it when it waits, and a token shared by all would
+    /// make them contend for its lock on every event.
+    pub(crate) fn lost_signal(&self) -> CancellationToken {
+        self.lost.lock().unwrap_or_else(|p| p.into_inner()).child_token()
     }
 
     /// The WatchQueue metrics.

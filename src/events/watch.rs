@@ -79,7 +79,9 @@ pub fn start(
     let mut live = hub.subscribe(request.filter.department_id);
     let metrics = hub.metrics().clone();
     let subscribed = Subscribed::new(metrics.clone());
-    let mut lost = hub.lost_signal();
+    let lost = hub.lost_signal();
+    // The subscriber's own token: see `lost_signal`.
+    let shutdown = shutdown.child_token();
     let mut sub = Subscriber { hub, repo, clock, scope, filter: request.filter, last: 0, skip: HashSet::new() };
     let items = async_stream::try_stream! {
         let _subscribed = subscribed;
@@ -112,6 +114,8 @@ pub fn start(
         tokio::pin!(quiet);
         let stopping = shutdown.cancelled_owned();
         tokio::pin!(stopping);
+        let lost = lost.cancelled_owned();
+        tokio::pin!(lost);
         loop {
             while behind {
                 let (items, done) = sub.catch_up().await?;
@@ -122,12 +126,17 @@ pub fn start(
                 last_sent = Instant::now();
                 behind = !done;
             }
+            // In order, live events first: an event wakes every subscriber, and when it is
+            // there nothing else is polled (unbiased, the order is random and most events
+            // polled some of the others as well). A stop still ends a busy subscriber:
+            // nothing is published after it, so the live channel runs dry.
             let wake = tokio::select! {
+                biased;
                 received = live.recv() => Wake::Live(received),
                 Some(t) = next_typing(&mut typing) => Wake::Typing(t),
                 () = &mut quiet => Wake::Quiet,
                 _ = &mut stopping => Wake::Stop,
-                Ok(()) = lost.changed() => Wake::Lost,
+                () = &mut lost => Wake::Lost,
             };
             match wake {
                 // Already read from the database (or in the snapshot).

@@ -100,7 +100,7 @@ where
                 response.headers_mut().insert(REQUEST_ID, request_id);
                 let outcome = Outcome { metrics, labels, started, span: tracing::Span::current(), done: false };
                 let (parts, body) = response.into_parts();
-                let mut body = ObservedBody { inner: body, outcome, counter: Counter::default() };
+                let mut body = ObservedBody { inner: body, outcome, counter: Counter::default(), sent: None };
                 // A trailers-only response (an error before any message) ends here.
                 if let Some(code) = status_code(&parts.headers) {
                     body.outcome.finish(code);
@@ -186,6 +186,9 @@ pin_project_lite::pin_project! {
         inner: B,
         outcome: Outcome,
         counter: Counter,
+        // This call's series of `grpc_server_msg_sent`, found at the first message: a
+        // WatchQueue stream sends thousands, and each lookup hashes the labels under a lock.
+        sent: Option<prometheus_client::metrics::counter::Counter>,
     }
 }
 
@@ -213,7 +216,8 @@ impl<B: Body> Body for ObservedBody<B> {
                 {
                     let sent = this.counter.count(data.chunk());
                     if sent > 0 {
-                        m.rpc.msg_sent.get_or_create(&this.outcome.labels).inc_by(sent);
+                        let labels = &this.outcome.labels;
+                        this.sent.get_or_insert_with(|| m.rpc.msg_sent.get_or_create(labels).clone()).inc_by(sent);
                     }
                 }
                 if let Some(code) = f.trailers_ref().and_then(status_code) {

@@ -9,6 +9,7 @@ use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus,
 use tonic_reflection::pb::{v1, v1alpha};
 
 use crate::helpers::{Proxy, TestDb, spawn_app};
+use crate::watch::Watcher;
 
 #[tokio::test]
 async fn health_reports_serving_for_the_server_and_each_service() {
@@ -107,8 +108,22 @@ async fn health_is_not_serving_while_the_database_is_unreachable() {
         async move { h.check(HealthCheckRequest { service: String::new() }).await.unwrap().into_inner().status() }
     };
     wait_for(&mut health, status, ServingStatus::Serving).await;
+    let mut watcher = Watcher::open(&app, pb::WatchQueueRequest::default()).await;
+    watcher.snapshot().await;
     proxy.cut();
     wait_for(&mut health, status, ServingStatus::NotServing).await;
+    // Its queue subscribers are ended, to resume through another replica.
+    let ended = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if let Err(status) = watcher.next().await {
+                return status;
+            }
+        }
+    })
+    .await
+    .expect("the subscriber was not ended within 30 s of the database going away");
+    assert_eq!(ended.code(), tonic::Code::Unavailable, "{ended:?}");
+    assert!(ended.message().contains("another replica"), "{}", ended.message());
     // A call now is UNAVAILABLE (retryable), not INTERNAL.
     let mut tickets = app.tickets.clone();
     let err = tickets.get_ticket(pb::GetTicketRequest { id: 1 }).await.unwrap_err();
