@@ -577,6 +577,10 @@ async fn watch_latency(report: &mut Report, a: &WatchArgs) -> Fallible<()> {
         let (busy, _, customer) = watch_setup(&mut api).await?;
         eprintln!("watch: {n} subscribers, {} writes/s for {} s", a.rate, a.seconds);
         let subs = watch::Subscribers::open(&server.uri, &server.token, n, pb::WatchQueueRequest::default()).await?;
+        let settled = server::database_settled().await;
+        if settled > Duration::from_secs(2) {
+            eprintln!("watch: waited {:.0} s for the database to settle", settled.as_secs_f64());
+        }
         server.reset_peak();
         let before = server.usage();
         let started = Instant::now();
