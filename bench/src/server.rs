@@ -132,8 +132,8 @@ pub(crate) fn database_pids() -> Vec<String> {
 /// Waits, up to a minute, until the local database servers are quiet (under 5 % of a core
 /// over a second) and returns how long that took. What an earlier scenario left MariaDB to
 /// do (flushing its pages, dropping a database of 100,000 tickets) otherwise lands in the
-/// next scenario's tail latency: WatchQueue's p99 with 10 subscribers measured 35 ms right
-/// after the instruction counts and 4 ms alone.
+/// next measurement: WatchQueue's p99 with 10 subscribers once measured 35 ms right after
+/// the instruction counts, and 4 ms alone.
 pub(crate) async fn database_settled() -> Duration {
     let started = Instant::now();
     let pids = database_pids();
