@@ -62,7 +62,8 @@ async fn execute(conn: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> 
     Ok(done.rows_affected())
 }
 
-/// Extends the lease this seat holds: zero rows when it is no longer this holder's (another took it after it expired: the fencing check).
+/// Extends the lease this seat holds: zero rows when it is no longer this holder's
+/// (another took it after it expired: the fencing check).
 const EXTEND: &str = "UPDATE sequencer_lease SET expires_at = NOW(6) + INTERVAL ? MICROSECOND \
                       WHERE id = 1 AND holder = ? AND token = ? AND expires_at > NOW(6)";
 
@@ -177,7 +178,7 @@ impl SequencerSeat {
     /// transaction. On MySQL the numbering statement also extends the lease (a join on the
     /// lease row, fenced by holder, token and expiry): a deposed replica matches no row, and
     /// the lease row is in the write set for Galera's certification, without a round trip
-    /// of its own (a statement through sea-orm is ~60,000 instructions).
+    /// of its own.
     async fn number(&mut self, rows: Vec<(i64, sea_orm::prelude::DateTimeUtc)>) -> AppResult<Round> {
         let token = match (self.mysql, self.token) {
             (false, _) => None,
