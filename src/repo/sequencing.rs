@@ -95,9 +95,8 @@ impl SequencerSeat {
         }
         let micros = Value::from(self.lease.as_micros() as i64);
         match self.token {
-            Some(token) => {
-                let values = vec![micros, self.holder.clone().into(), token.into()];
-                if execute(&self.conn, EXTEND, values).await? != 1 {
+            Some(_) => {
+                if !self.extend().await? {
                     self.lose();
                 }
             }
@@ -225,7 +224,7 @@ impl SequencerSeat {
         let matched = txn.execute_unprepared(&sql).await?.rows_affected();
         if matched != ids.len() as u64 + lease_rows {
             txn.rollback().await?;
-            if lease_rows == 1 && !self.holds_lease().await? {
+            if lease_rows == 1 && !self.extend().await? {
                 self.lose();
                 return Err(AppError::Aborted(
                     "the sequencer lease was taken over; this replica stops numbering".into(),
@@ -239,15 +238,11 @@ impl SequencerSeat {
         Ok(Round { numbered: ids.len() as u64, oldest })
     }
 
-    /// Whether the lease row still names this seat's holder and token, unexpired.
-    async fn holds_lease(&self) -> AppResult<bool> {
+    /// Extends the lease this seat holds: false when it is no longer this holder's.
+    async fn extend(&self) -> AppResult<bool> {
         let Some(token) = self.token else { return Ok(false) };
-        let sql =
-            "SELECT COUNT(*) FROM sequencer_lease WHERE id = 1 AND holder = ? AND token = ? AND expires_at > NOW(6)";
-        let st =
-            Statement::from_sql_and_values(DatabaseBackend::MySql, sql, vec![self.holder.clone().into(), token.into()]);
-        let row = self.conn.query_one_raw(st).await?;
-        Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0) == 1)
+        let values = vec![Value::from(self.lease.as_micros() as i64), self.holder.clone().into(), token.into()];
+        Ok(execute(&self.conn, EXTEND, values).await? == 1)
     }
 
     /// Gives the lease up (expired now, so another replica takes over at once) and closes
