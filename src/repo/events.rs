@@ -26,6 +26,7 @@ use crate::domain::access::TicketScope;
 use crate::domain::call::{Call, Signal};
 use crate::domain::event::payload::{self, TicketV1};
 use crate::domain::event::{EventKind, Placement, QueueEvent, QueueFilter};
+use crate::domain::history::{self, Change};
 use crate::domain::{Level, Status, Ticket};
 use crate::error::{AppError, AppResult};
 
@@ -76,22 +77,55 @@ pub(crate) async fn record(
     log_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let json = payload::encode(&stored_ticket(after))?;
-    let event = row::ActiveModel {
-        sequence: Set(None),
-        kind: Set(kind),
-        ticket_id: Set(after.id),
-        log_id: Set(log_id),
-        ticket: Set(json),
-        before_status: Set(before.map(|b| b.status)),
-        before_department_id: Set(before.map(|b| b.department_id)),
-        before_agent_id: Set(before.and_then(|b| b.assigned_agent_id)),
-        before_level: Set(before.map(|b| b.priority_level)),
-        created_at: Set(now),
-        ..Default::default()
-    };
-    row::Entity::insert(event).exec(txn).await?;
-    super::history::record(txn, before, after, now).await
+    let mut batch = Batch::new(now);
+    batch.change(kind, before, after, log_id)?;
+    batch.write(txn).await
+}
+
+/// The events of a change and their history entries, kept until [`Batch::write`] writes
+/// them in one INSERT for the events and one for the entries, in the order they were
+/// added: a change that makes two events (AddLog's ticket update and its message) pays
+/// the round trips once. Write it last, as [`record`] is.
+#[must_use = "nothing is written until `write`"]
+pub(crate) struct Batch {
+    now: DateTime<Utc>,
+    events: Vec<row::ActiveModel>,
+    entries: Vec<(i64, Change)>,
+}
+
+impl Batch {
+    pub(crate) fn new(now: DateTime<Utc>) -> Self {
+        Self { now, events: Vec::new(), entries: Vec::new() }
+    }
+
+    /// Adds the event of a change from `before` (none: just opened) to `after`, and the
+    /// history entries for what changed.
+    pub(crate) fn change(
+        &mut self,
+        kind: EventKind,
+        before: Option<&ticket::Model>,
+        after: &ticket::Model,
+        log_id: Option<i64>,
+    ) -> AppResult<()> {
+        self.events.push(event_row(kind, before, after, log_id, self.now)?);
+        let before = before.map(ticket_rows::history_facts);
+        let changes = history::changes(before.as_ref(), &ticket_rows::history_facts(after));
+        self.entries.extend(changes.into_iter().map(|c| (after.id, c)));
+        Ok(())
+    }
+
+    /// Adds a history entry of ticket `ticket_id` that has no event of its own.
+    pub(crate) fn entry(&mut self, ticket_id: i64, change: Change) {
+        self.entries.push((ticket_id, change));
+    }
+
+    /// Writes what was added since the last write, and empties the batch.
+    pub(crate) async fn write(&mut self, txn: &DatabaseTransaction) -> AppResult<()> {
+        if !self.events.is_empty() {
+            row::Entity::insert_many(std::mem::take(&mut self.events)).exec(txn).await?;
+        }
+        super::history::write(txn, std::mem::take(&mut self.entries), self.now).await
+    }
 }
 
 /// Writes an event of `kind` about ticket `t` that leaves the ticket as it is (a message's
@@ -131,22 +165,32 @@ async fn insert_unchanged(
     detail: Option<String>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let event = row::ActiveModel {
-        sequence: Set(None),
-        kind: Set(kind),
-        ticket_id: Set(t.id),
-        log_id: Set(log_id),
-        ticket: Set(payload::encode(&stored_ticket(t))?),
-        detail: Set(detail),
-        before_status: Set(Some(t.status)),
-        before_department_id: Set(Some(t.department_id)),
-        before_agent_id: Set(t.assigned_agent_id),
-        before_level: Set(Some(t.priority_level)),
-        created_at: Set(now),
-        ..Default::default()
-    };
+    let event = row::ActiveModel { detail: Set(detail), ..event_row(kind, Some(t), t, log_id, now)? };
     row::Entity::insert(event).exec(txn).await?;
     Ok(())
+}
+
+/// The unnumbered event row of a change from `before` (none: just opened) to `after`.
+fn event_row(
+    kind: EventKind,
+    before: Option<&ticket::Model>,
+    after: &ticket::Model,
+    log_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> AppResult<row::ActiveModel> {
+    Ok(row::ActiveModel {
+        sequence: Set(None),
+        kind: Set(kind),
+        ticket_id: Set(after.id),
+        log_id: Set(log_id),
+        ticket: Set(payload::encode(&stored_ticket(after))?),
+        before_status: Set(before.map(|b| b.status)),
+        before_department_id: Set(before.map(|b| b.department_id)),
+        before_agent_id: Set(before.and_then(|b| b.assigned_agent_id)),
+        before_level: Set(before.map(|b| b.priority_level)),
+        created_at: Set(now),
+        ..Default::default()
+    })
 }
 
 /// What a call event carries.

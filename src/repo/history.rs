@@ -5,37 +5,20 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::Value;
 
-use super::entity::{ticket, ticket_history as row};
+use super::entity::ticket_history as row;
 use super::{Repo, paging, ticket_rows};
 use crate::domain::access::TicketScope;
-use crate::domain::history::{self, Change, Entry};
+use crate::domain::history::{Change, Entry};
 use crate::domain::{Page, PageRequest};
 use crate::error::AppResult;
 
-/// Writes the entries of the change from `before` (none: just opened) to `after`.
-pub(crate) async fn record(
-    txn: &DatabaseTransaction,
-    before: Option<&ticket::Model>,
-    after: &ticket::Model,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    let before = before.map(ticket_rows::history_facts);
-    let changes = history::changes(before.as_ref(), &ticket_rows::history_facts(after));
-    write(txn, after.id, changes, now).await
-}
-
-/// Writes `changes` to ticket `ticket_id`'s history, in order.
-pub(crate) async fn write(
-    txn: &DatabaseTransaction,
-    ticket_id: i64,
-    changes: Vec<Change>,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    if changes.is_empty() {
+/// Writes `entries`, each a change to the ticket it names, in order, in one INSERT.
+pub(crate) async fn write(txn: &DatabaseTransaction, entries: Vec<(i64, Change)>, now: DateTime<Utc>) -> AppResult<()> {
+    if entries.is_empty() {
         return Ok(());
     }
-    let mut rows = Vec::with_capacity(changes.len());
-    for change in changes {
+    let mut rows = Vec::with_capacity(entries.len());
+    for (ticket_id, change) in entries {
         rows.push(row::ActiveModel {
             ticket_id: Set(ticket_id),
             created_at: Set(now),

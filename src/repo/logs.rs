@@ -104,14 +104,16 @@ pub(crate) async fn system_message(
         ..Default::default()
     };
     let log_id = row::Entity::insert(am).exec(txn).await?.last_insert_id;
-    events::record(txn, EventKind::MessageAdded, Some(t), t, Some(log_id), now).await?;
+    let mut batch = events::Batch::new(now);
+    batch.change(EventKind::MessageAdded, Some(t), t, Some(log_id))?;
     let entry = history::Change::Message {
         log_id,
         sender: SenderKind::System,
         sender_id: None,
         visibility: Visibility::Public,
     };
-    super::history::write(txn, t.id, vec![entry], now).await
+    batch.entry(t.id, entry);
+    batch.write(txn).await
 }
 
 /// Stores a message's attachments; returns their metadata.
@@ -180,7 +182,9 @@ impl Repo {
             mode,
             last_public,
         };
-        let (after, _) = self.decide(&txn, t, &Command::Message(message), now).await?;
+        // The ticket's event and the message's are written together, after the message.
+        let mut batch = events::Batch::new(now);
+        let (after, _) = self.decide_into(&txn, t, &Command::Message(message), &mut batch, now).await?;
         let log = row::ActiveModel {
             ticket_id: Set(new.ticket_id),
             sender_kind: Set(new.sender_kind),
@@ -194,14 +198,15 @@ impl Repo {
         let log_id = row::Entity::insert(log).exec(&txn).await?.last_insert_id;
         let attachments = insert_attachments(&txn, log_id, &new.attachments).await?;
         super::search::index_message(&txn, new.ticket_id, new.visibility, &new.body).await?;
-        events::record(&txn, EventKind::MessageAdded, Some(&after), &after, Some(log_id), now).await?;
+        batch.change(EventKind::MessageAdded, Some(&after), &after, Some(log_id))?;
         let message = history::Change::Message {
             log_id,
             sender: new.sender_kind,
             sender_id: Some(new.sender_id),
             visibility: new.visibility,
         };
-        super::history::write(&txn, new.ticket_id, vec![message], now).await?;
+        batch.entry(new.ticket_id, message);
+        batch.write(&txn).await?;
         let id = self.commit_idempotent(txn, key, log_id, now).await?;
         if id != log_id {
             // A concurrent call with the same request id won: answer with its message.

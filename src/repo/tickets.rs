@@ -170,14 +170,32 @@ impl Repo {
         command: &Command,
         now: DateTime<Utc>,
     ) -> AppResult<(row::Model, Outcome)> {
+        let mut batch = events::Batch::new(now);
+        let decided = self.decide_into(txn, current, command, &mut batch, now).await?;
+        batch.write(txn).await?;
+        Ok(decided)
+    }
+
+    /// As [`Repo::decide`], but the outcome's event is added to `batch`, for the caller to
+    /// write with its own events. If the outcome frees an agent, the batch is written
+    /// before the backlog is drained, so the drained tickets' events come after it.
+    pub(crate) async fn decide_into(
+        &self,
+        txn: &DatabaseTransaction,
+        current: row::Model,
+        command: &Command,
+        batch: &mut events::Batch,
+        now: DateTime<Utc>,
+    ) -> AppResult<(row::Model, Outcome)> {
         let before = to_domain(current.clone())?;
         let outcome = before.apply(command, &self.rules.policy, now)?;
         let Some(kind) = outcome.event else { return Ok((current, outcome)) };
         let mut am = current.clone().into_active_model();
         set_changes(&mut am, &before, &outcome.ticket);
         let m = update_row(txn, am).await?;
-        events::record(txn, kind, Some(&current), &m, None, now).await?;
+        batch.change(kind, Some(&current), &m, None)?;
         if outcome.frees_agent {
+            batch.write(txn).await?;
             drain_backlog(txn, m.department_id, &self.rules, now).await?;
         }
         Ok((m, outcome))
