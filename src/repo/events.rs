@@ -98,6 +98,11 @@ impl Batch {
         Self { now, events: Vec::new(), entries: Vec::new() }
     }
 
+    /// The time of the change: every event and entry of the batch is stamped with it.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
     /// Adds the event of a change from `before` (none: just opened) to `after`, and the
     /// history entries for what changed.
     pub(crate) fn change(

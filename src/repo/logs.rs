@@ -184,7 +184,7 @@ impl Repo {
         };
         // The ticket's event and the message's are written together, after the message.
         let mut batch = events::Batch::new(now);
-        let (after, _) = self.decide_into(&txn, t, &Command::Message(message), &mut batch, now).await?;
+        let (after, _) = self.decide_into(&txn, t, &Command::Message(message), &mut batch).await?;
         let log = row::ActiveModel {
             ticket_id: Set(new.ticket_id),
             sender_kind: Set(new.sender_kind),

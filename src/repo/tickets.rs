@@ -171,22 +171,23 @@ impl Repo {
         now: DateTime<Utc>,
     ) -> AppResult<(row::Model, Outcome)> {
         let mut batch = events::Batch::new(now);
-        let decided = self.decide_into(txn, current, command, &mut batch, now).await?;
+        let decided = self.decide_into(txn, current, command, &mut batch).await?;
         batch.write(txn).await?;
         Ok(decided)
     }
 
-    /// As [`Repo::decide`], but the outcome's event is added to `batch`, for the caller to
-    /// write with its own events. If the outcome frees an agent, the batch is written
-    /// before the backlog is drained, so the drained tickets' events come after it.
+    /// As [`Repo::decide`], at the batch's time, but the outcome's event is added to
+    /// `batch`, for the caller to write with its own events. If the outcome frees an agent,
+    /// the batch is written before the backlog is drained, so the drained tickets' events
+    /// come after it.
     pub(crate) async fn decide_into(
         &self,
         txn: &DatabaseTransaction,
         current: row::Model,
         command: &Command,
         batch: &mut events::Batch,
-        now: DateTime<Utc>,
     ) -> AppResult<(row::Model, Outcome)> {
+        let now = batch.now();
         let before = to_domain(current.clone())?;
         let outcome = before.apply(command, &self.rules.policy, now)?;
         let Some(kind) = outcome.event else { return Ok((current, outcome)) };
