@@ -1,8 +1,11 @@
 //! Ticket rows: to and from the domain, the scope condition, and writes without a
 //! read-back. A leaf: every module that touches tickets uses it, and it uses none of them.
 
+use std::sync::OnceLock;
+
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, TryIntoModel,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult,
+    QueryFilter, QuerySelect, QueryTrait, Statement, TryIntoModel,
 };
 
 use super::entity::ticket as row;
@@ -22,12 +25,55 @@ pub(crate) async fn one(
 
 /// The ticket `id`, or NOT_FOUND naming it.
 pub(crate) async fn read(conn: &impl sea_orm::ConnectionTrait, id: i64) -> AppResult<row::Model> {
-    found(one(row::Entity::find_by_id(id), conn).await?, "ticket", id)
+    found(by_id(conn, id, Lock::No).await?, "ticket", id)
 }
 
 /// The ticket `id`, locked until the transaction ends, or NOT_FOUND naming it.
 pub(crate) async fn lock(txn: &DatabaseTransaction, id: i64) -> AppResult<row::Model> {
-    found(one(row::Entity::find_by_id(id).lock_exclusive(), txn).await?, "ticket", id)
+    found(by_id(txn, id, Lock::Exclusive).await?, "ticket", id)
+}
+
+#[derive(Clone, Copy)]
+enum Lock {
+    No,
+    Exclusive,
+}
+
+/// The ticket `id`, read with a statement built once: the text never changes, and having
+/// sea-query build it on every call was the largest part of GetTicket's handler
+/// (BENCHMARKS.md, issue 21). Only the id is bound anew.
+async fn by_id(
+    conn: &impl sea_orm::ConnectionTrait,
+    id: i64,
+    lock: Lock,
+) -> Result<Option<row::Model>, sea_orm::DbErr> {
+    let row = conn.query_one_raw(by_id_statement(conn.get_database_backend(), id, lock)).await?;
+    row.map(|r| row::ByPosition::from_query_result(&r, "").map(|r| r.0)).transpose()
+}
+
+/// What `Select::one` sends for the ticket `id`: its SELECT with LIMIT 1.
+fn by_id_select(id: i64, lock: Lock) -> sea_orm::sea_query::SelectStatement {
+    let mut select = row::Entity::find_by_id(id).limit(1);
+    if let Lock::Exclusive = lock {
+        select = select.lock_exclusive();
+    }
+    select.into_query()
+}
+
+/// [`by_id_select`] for `backend`, taken from the one built at the first call.
+fn by_id_statement(backend: DbBackend, id: i64, lock: Lock) -> Statement {
+    static BUILT: [OnceLock<Statement>; 2] = [OnceLock::new(), OnceLock::new()];
+    let built = BUILT[lock as usize].get_or_init(|| backend.build(&by_id_select(0, lock)));
+    match built.values.as_ref().map(|v| v.0.as_slice()) {
+        // The id is the first value (the limit the second); another backend builds its own.
+        Some([_, rest @ ..]) if built.db_backend == backend => {
+            let mut values = Vec::with_capacity(1 + rest.len());
+            values.push(id.into());
+            values.extend_from_slice(rest);
+            Statement::from_sql_and_values(backend, built.sql.clone(), values)
+        }
+        _ => backend.build(&by_id_select(id, lock)),
+    }
 }
 
 /// The tickets `select` finds, decoded by position ([`row::ByPosition`]).
@@ -210,5 +256,23 @@ pub(crate) fn set_changes(am: &mut row::ActiveModel, before: &Ticket, after: &Ti
     changed!(closed_at, closed_at);
     if before.priority != after.priority || before.sla != after.sla {
         set_decided(am, after);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A read by id sends what sea-query builds for that id, on either backend, whichever
+    /// backend built the kept statement.
+    #[test]
+    fn a_prebuilt_read_is_the_select_built_for_its_id() {
+        for backend in [DbBackend::MySql, DbBackend::Sqlite, DbBackend::MySql] {
+            for lock in [Lock::No, Lock::Exclusive] {
+                for id in [7, 1 << 40] {
+                    assert_eq!(by_id_statement(backend, id, lock), backend.build(&by_id_select(id, lock)));
+                }
+            }
+        }
     }
 }
