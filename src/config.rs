@@ -132,6 +132,11 @@ pub struct Settings {
     /// Milliseconds between database health checks.
     #[arg(long, env = "SUPPORT_HEALTH_INTERVAL_MS", default_value_t = 400)]
     pub health_interval_ms: u64,
+    /// Threads that run calls (1 to 1,024); by default one per CPU this process may use.
+    /// A replica given less than its machine's CPUs costs less a call with fewer
+    /// (BENCHMARKS.md, "Worker threads"); the Kubernetes manifest sets its CPU request.
+    #[arg(long, env = "SUPPORT_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub worker_threads: Option<u16>,
     /// Milliseconds in-flight calls get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "SUPPORT_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
     pub shutdown_grace_ms: u64,

@@ -252,3 +252,45 @@ async fn spans_go_out_over_otlp_as_children_of_the_callers_traceparent() {
         "{refused_line}"
     );
 }
+
+/// The real binary runs calls on the worker threads it is told (its start-up line says how
+/// many), and refuses a count of 0 naming the flag, before it listens.
+#[tokio::test]
+async fn the_worker_thread_count_is_the_one_configured() {
+    let refused = tokio::process::Command::new(env!("CARGO_BIN_EXE_support-service"))
+        .env("SUPPORT_WORKER_THREADS", "0")
+        .env("SUPPORT_LISTEN", "127.0.0.1:0")
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("--worker-threads"), "{stderr}");
+
+    let file = std::env::temp_dir().join(format!("support_workers_{}.db", uuid::Uuid::new_v4().simple()));
+    let _db = crate::helpers::TestDb::sqlite_file(file.clone());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_support-service"))
+        .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", file.display()))
+        .env("SUPPORT_LISTEN", "127.0.0.1:0")
+        .env("SUPPORT_ADMIN_LISTEN", "off")
+        .env("SUPPORT_WORKER_THREADS", "1")
+        .env("SUPPORT_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let serving = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("serving support.v1") {
+                return line;
+            }
+        }
+        panic!("the service exited before it listened");
+    })
+    .await
+    .expect("listening within 30 s");
+    let fields: serde_json::Value = serde_json::from_str(&serving).unwrap();
+    assert_eq!(fields["workers"], 1, "{serving}");
+}
