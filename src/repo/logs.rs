@@ -4,14 +4,16 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::Expr,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    sea_query::{Expr, SelectStatement},
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::entity::{agent, attachment, department, log as row, ticket};
 use super::idempotency::IdempotencyKey;
+use super::prebuilt::Prebuilt;
 use super::ticket_rows;
 use super::{Repo, events, found, paging};
 use crate::domain::access::TicketScope;
@@ -54,25 +56,15 @@ async fn message_context(
     t: &ticket::Model,
     new: &NewLog,
 ) -> AppResult<(ConversationMode, Option<SenderKind>, String)> {
-    let last_public = Expr::cust_with_values(
-        "(SELECT sender_kind FROM logs WHERE ticket_id = ? AND visibility = ? AND sender_kind <> ? \
-         ORDER BY id DESC LIMIT 1)",
-        [sea_orm::Value::from(t.id), Visibility::Public.into(), SenderKind::System.into()],
-    );
-    let agent = (new.sender_kind == SenderKind::Agent).then_some(new.sender_id);
-    let name = |column: &str| {
-        Expr::cust_with_values(format!("(SELECT {column} FROM agents WHERE id = ?)"), [agent.unwrap_or(0)])
-    };
     type Row = (ConversationMode, Option<SenderKind>, Option<String>, Option<String>);
-    let row: Option<Row> = department::Entity::find_by_id(t.department_id)
-        .select_only()
-        .column(department::Column::ConversationMode)
-        .column_as(last_public, "last_public")
-        .column_as(name("first_name"), "first_name")
-        .column_as(name("last_name"), "last_name")
-        .into_tuple()
-        .one(txn)
-        .await?;
+    let agent = (new.sender_kind == SenderKind::Agent).then_some(new.sender_id);
+    let (ticket_id, department_id, agent_or_0) = (t.id, t.department_id, agent.unwrap_or(0));
+    let statement = MESSAGE_CONTEXT.bind(
+        txn.get_database_backend(),
+        message_context_values(ticket_id, department_id, agent_or_0),
+        || message_context_select(ticket_id, department_id, agent_or_0),
+    );
+    let row = txn.query_one_raw(statement).await?.map(|r| r.try_get_many_by_index::<Row>()).transpose()?;
     let (mode, last_public, first, last) = found(row, "department", t.department_id)?;
     let sender_name = match agent {
         Some(id) => {
@@ -82,6 +74,41 @@ async fn message_context(
         None => String::new(),
     };
     Ok((mode, last_public, sender_name))
+}
+
+static MESSAGE_CONTEXT: Prebuilt = Prebuilt::new();
+
+/// [`message_context`]'s SELECT, built once ([`Prebuilt`]); `agent_or_0` is the sending
+/// agent, or 0 (no agent) when a customer sends.
+fn message_context_select(ticket_id: i64, department_id: i64, agent_or_0: i64) -> SelectStatement {
+    let last_public = Expr::cust_with_values(
+        "(SELECT sender_kind FROM logs WHERE ticket_id = ? AND visibility = ? AND sender_kind <> ? \
+         ORDER BY id DESC LIMIT 1)",
+        [sea_orm::Value::from(ticket_id), Visibility::Public.into(), SenderKind::System.into()],
+    );
+    let name =
+        |column: &str| Expr::cust_with_values(format!("(SELECT {column} FROM agents WHERE id = ?)"), [agent_or_0]);
+    department::Entity::find_by_id(department_id)
+        .select_only()
+        .column(department::Column::ConversationMode)
+        .column_as(last_public, "last_public")
+        .column_as(name("first_name"), "first_name")
+        .column_as(name("last_name"), "last_name")
+        .limit(1)
+        .into_query()
+}
+
+/// [`message_context_select`]'s values, in the order of their placeholders.
+fn message_context_values(ticket_id: i64, department_id: i64, agent_or_0: i64) -> Vec<sea_orm::Value> {
+    vec![
+        ticket_id.into(),
+        Visibility::Public.into(),
+        SenderKind::System.into(),
+        agent_or_0.into(),
+        agent_or_0.into(),
+        department_id.into(),
+        1u64.into(),
+    ]
 }
 
 /// Writes a public message of the service's own on ticket `t` (a call's record, a
@@ -438,5 +465,22 @@ impl Repo {
         }
         self.commit(txn).await?;
         Ok(moving.len() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_context_sends_the_select_built_for_its_values() {
+        for (ticket_id, department_id, agent_or_0) in [(7, 2, 0), (1 << 40, 9, 31)] {
+            let values = message_context_values(ticket_id, department_id, agent_or_0);
+            assert!(MESSAGE_CONTEXT.is_rebuilt_by(values, || message_context_select(
+                ticket_id,
+                department_id,
+                agent_or_0
+            )));
+        }
     }
 }

@@ -18,6 +18,7 @@ pub mod logs;
 pub mod mail;
 pub mod maintenance;
 pub mod paging;
+mod prebuilt;
 pub mod replicas;
 pub mod replies;
 pub mod reports;

@@ -1,8 +1,6 @@
 //! Ticket rows: to and from the domain, the scope condition, and writes without a
 //! read-back. A leaf: every module that touches tickets uses it, and it uses none of them.
 
-use std::sync::OnceLock;
-
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult,
     QueryFilter, QuerySelect, QueryTrait, Statement, TryIntoModel,
@@ -10,6 +8,7 @@ use sea_orm::{
 
 use super::entity::ticket as row;
 use super::found;
+use super::prebuilt::Prebuilt;
 use crate::domain::access::TicketScope;
 use crate::domain::priority::Priority;
 use crate::domain::*;
@@ -39,9 +38,7 @@ enum Lock {
     Exclusive,
 }
 
-/// The ticket `id`, read with a statement built once: the text never changes, and having
-/// sea-query build it on every call was the largest part of GetTicket's handler
-/// (BENCHMARKS.md, issue 21). Only the id is bound anew.
+/// The ticket `id`, read with a statement built once ([`Prebuilt`]).
 async fn by_id(
     conn: &impl sea_orm::ConnectionTrait,
     id: i64,
@@ -51,29 +48,23 @@ async fn by_id(
     row.map(|r| row::ByPosition::from_query_result(&r, "").map(|r| r.0)).transpose()
 }
 
+static BY_ID: [Prebuilt; 2] = [Prebuilt::new(), Prebuilt::new()];
+
 /// What `Select::one` sends for the ticket `id`: its SELECT with LIMIT 1.
+fn by_id_statement(backend: DbBackend, id: i64, lock: Lock) -> Statement {
+    BY_ID[lock as usize].bind(backend, by_id_values(id), || by_id_select(id, lock))
+}
+
+fn by_id_values(id: i64) -> Vec<sea_orm::Value> {
+    vec![id.into(), 1u64.into()]
+}
+
 fn by_id_select(id: i64, lock: Lock) -> sea_orm::sea_query::SelectStatement {
     let mut select = row::Entity::find_by_id(id).limit(1);
     if let Lock::Exclusive = lock {
         select = select.lock_exclusive();
     }
     select.into_query()
-}
-
-/// [`by_id_select`] for `backend`, taken from the one built at the first call.
-fn by_id_statement(backend: DbBackend, id: i64, lock: Lock) -> Statement {
-    static BUILT: [OnceLock<Statement>; 2] = [OnceLock::new(), OnceLock::new()];
-    let built = BUILT[lock as usize].get_or_init(|| backend.build(&by_id_select(0, lock)));
-    match built.values.as_ref().map(|v| v.0.as_slice()) {
-        // The id is the first value (the limit the second); another backend builds its own.
-        Some([_, rest @ ..]) if built.db_backend == backend => {
-            let mut values = Vec::with_capacity(1 + rest.len());
-            values.push(id.into());
-            values.extend_from_slice(rest);
-            Statement::from_sql_and_values(backend, built.sql.clone(), values)
-        }
-        _ => backend.build(&by_id_select(id, lock)),
-    }
 }
 
 /// The tickets `select` finds, decoded by position ([`row::ByPosition`]).
@@ -263,15 +254,11 @@ pub(crate) fn set_changes(am: &mut row::ActiveModel, before: &Ticket, after: &Ti
 mod tests {
     use super::*;
 
-    /// A read by id sends what sea-query builds for that id, on either backend, whichever
-    /// backend built the kept statement.
     #[test]
-    fn a_prebuilt_read_is_the_select_built_for_its_id() {
-        for backend in [DbBackend::MySql, DbBackend::Sqlite, DbBackend::MySql] {
-            for lock in [Lock::No, Lock::Exclusive] {
-                for id in [7, 1 << 40] {
-                    assert_eq!(by_id_statement(backend, id, lock), backend.build(&by_id_select(id, lock)));
-                }
+    fn a_read_by_id_sends_the_select_built_for_its_id() {
+        for lock in [Lock::No, Lock::Exclusive] {
+            for id in [7, 1 << 40] {
+                assert!(BY_ID[lock as usize].is_rebuilt_by(by_id_values(id), || by_id_select(id, lock)));
             }
         }
     }
