@@ -1,11 +1,13 @@
 //! Tickets: create, updates with re-scoring, status moves. Reads are in [`super::ticket_list`].
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QuerySelect};
+use sea_orm::sea_query::{Expr, SelectStatement};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QuerySelect, QueryTrait};
 
 use super::assignment::{Announce, auto_assign, drain_backlog, lock_department_agents};
 use super::entity::{customer, ticket as row};
 use super::idempotency::IdempotencyKey;
+use super::prebuilt::Prebuilt;
 use super::ticket_rows::{self, check_scope, insert_row, new_row, set_changes, to_domain, update_row};
 use super::{Repo, agents::require_department, check_version, events, found, search};
 use crate::domain::access::TicketScope;
@@ -21,18 +23,33 @@ async fn require_customer(conn: &impl ConnectionTrait, id: i64) -> AppResult<cus
 /// The tier of the customer opening a ticket in a department, with both checked in one
 /// statement (one round trip where two did): NOT_FOUND naming whichever is missing.
 async fn opening_tier(conn: &impl ConnectionTrait, customer_id: i64, department_id: i64) -> AppResult<Tier> {
-    use sea_orm::sea_query::Expr;
-    let department = Expr::cust_with_values("(SELECT id FROM departments WHERE id = ?)", [department_id]);
-    let row: Option<(Tier, Option<i64>)> = customer::Entity::find_by_id(customer_id)
-        .select_only()
-        .column(customer::Column::Tier)
-        .column_as(department, "department_id")
-        .into_tuple()
-        .one(conn)
-        .await?;
+    let statement =
+        OPENING_TIER.bind(conn.get_database_backend(), opening_tier_values(customer_id, department_id), || {
+            opening_tier_select(customer_id, department_id)
+        });
+    let row = conn.query_one_raw(statement).await?;
+    let row: Option<(Tier, Option<i64>)> = row.map(|r| r.try_get_many_by_index()).transpose()?;
     let (tier, department) = found(row, "customer", customer_id)?;
     found(department, "department", department_id)?;
     Ok(tier)
+}
+
+static OPENING_TIER: Prebuilt = Prebuilt::new();
+
+/// [`opening_tier`]'s SELECT, built once ([`Prebuilt`]).
+fn opening_tier_select(customer_id: i64, department_id: i64) -> SelectStatement {
+    let department = Expr::cust_with_values("(SELECT id FROM departments WHERE id = ?)", [department_id]);
+    customer::Entity::find_by_id(customer_id)
+        .select_only()
+        .column(customer::Column::Tier)
+        .column_as(department, "department_id")
+        .limit(1)
+        .into_query()
+}
+
+/// [`opening_tier_select`]'s values, in the order of their placeholders.
+fn opening_tier_values(customer_id: i64, department_id: i64) -> Vec<sea_orm::Value> {
+    vec![department_id.into(), customer_id.into(), 1u64.into()]
 }
 
 fn tier_of(c: &customer::Model) -> AppResult<Tier> {
@@ -200,5 +217,18 @@ impl Repo {
             drain_backlog(txn, m.department_id, &self.rules, now).await?;
         }
         Ok((m, outcome))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_opening_tier_sends_the_select_built_for_its_values() {
+        for (customer_id, department_id) in [(7, 2), (1 << 40, 9)] {
+            let values = opening_tier_values(customer_id, department_id);
+            assert!(OPENING_TIER.is_rebuilt_by(values, || opening_tier_select(customer_id, department_id)));
+        }
     }
 }
