@@ -597,7 +597,6 @@ async fn health_notices_a_hung_database_within_about_a_second() {
 /// appears, the service becomes ready. `--help` shows no database password.
 #[tokio::test]
 async fn it_listens_before_the_database_answers_and_serves_once_it_does() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
     use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
     let db = TestDb::create_mysql(&mysql_base()).await;
     let target = tokio::net::lookup_host(db.mysql_host_port()).await.unwrap().next().unwrap();
@@ -613,19 +612,12 @@ async fn it_listens_before_the_database_answers_and_serves_once_it_does() {
     assert!(help.contains("DATABASE_URL") && !help.contains("support:support@"), "{help}");
 
     let port = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_support-service"))
-        .env("DATABASE_URL", &url)
-        .env("SUPPORT_LISTEN", format!("127.0.0.1:{port}"))
-        .env("SUPPORT_ADMIN_LISTEN", "off")
-        .env("SUPPORT_AUTH_SECRET", crate::helpers::TEST_SECRET)
-        .env("SUPPORT_DB_CONNECT_TIMEOUT_MS", "300")
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let listen = format!("127.0.0.1:{port}");
+    let (mut child, mut lines) = crate::helpers::start_binary(&[
+        ("DATABASE_URL", &url),
+        ("SUPPORT_LISTEN", &listen),
+        ("SUPPORT_DB_CONNECT_TIMEOUT_MS", "300"),
+    ]);
     let waiting = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(line) = lines.next_line().await.unwrap() {
             assert!(!line.contains('\u{1b}'), "no colour escapes in a log that is not a terminal: {line:?}");

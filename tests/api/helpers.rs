@@ -650,3 +650,40 @@ async fn pump(
         }
     }
 }
+
+/// The real binary's log, line by line.
+pub type LogLines = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>;
+
+/// Starts the real binary with its admin listener off, the suite's secret and an info
+/// log on a pipe, killed when dropped; `env` adds settings (the database and the listen
+/// address among them) or overrides these.
+pub fn start_binary(env: &[(&str, &str)]) -> (tokio::process::Child, LogLines) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_support-service"))
+        .env("SUPPORT_ADMIN_LISTEN", "off")
+        .env("SUPPORT_AUTH_SECRET", TEST_SECRET)
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let lines = tokio::io::BufReader::new(child.stderr.take().expect("a piped stderr")).lines();
+    (child, lines)
+}
+
+/// The first log line containing `needle`, within 30 s (the test fails if the binary
+/// exits or stays silent).
+pub async fn log_line(lines: &mut LogLines, needle: &str) -> String {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.expect("the log reads") {
+            if line.contains(needle) {
+                return line;
+            }
+        }
+        panic!("the service exited before it logged {needle:?}");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{needle:?} logged within 30 s"))
+}

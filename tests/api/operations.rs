@@ -13,7 +13,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{Tra
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use support_service::pb::{self, ConversationMode, CustomerTier, Severity, watch_queue_response::Item};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::helpers::{TestApp, spawn_app};
 
@@ -173,31 +172,16 @@ async fn spans_go_out_over_otlp_as_children_of_the_callers_traceparent() {
     let file = std::env::temp_dir().join(format!("support_otel_{}.db", uuid::Uuid::new_v4().simple()));
     let _db = crate::helpers::TestDb::sqlite_file(file.clone());
     let port = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_support-service"))
-        .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", file.display()))
-        .env("SUPPORT_LISTEN", format!("127.0.0.1:{port}"))
-        .env("SUPPORT_ADMIN_LISTEN", "off")
-        .env("SUPPORT_AUTH_SECRET", crate::helpers::TEST_SECRET)
-        .env("SUPPORT_LOG_FORMAT", "json")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{otlp}"))
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.contains(r#""message":"ready""#) {
-                return;
-            }
-        }
-        panic!("the service exited before it was ready");
-    })
-    .await
-    .expect("ready within 30 s");
+    let (database, listen, otlp) =
+        (format!("sqlite://{}?mode=rwc", file.display()), format!("127.0.0.1:{port}"), format!("http://{otlp}"));
+    let (child, mut lines) = crate::helpers::start_binary(&[
+        ("DATABASE_URL", &database),
+        ("SUPPORT_LISTEN", &listen),
+        ("SUPPORT_LOG_FORMAT", "json"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ]);
+    crate::helpers::log_line(&mut lines, r#""message":"ready""#).await;
     let logs = tokio::spawn(async move {
         let mut all = Vec::new();
         while let Ok(Some(line)) = lines.next_line().await {
@@ -268,29 +252,14 @@ async fn the_worker_thread_count_is_the_one_configured() {
 
     let file = std::env::temp_dir().join(format!("support_workers_{}.db", uuid::Uuid::new_v4().simple()));
     let _db = crate::helpers::TestDb::sqlite_file(file.clone());
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_support-service"))
-        .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", file.display()))
-        .env("SUPPORT_LISTEN", "127.0.0.1:0")
-        .env("SUPPORT_ADMIN_LISTEN", "off")
-        .env("SUPPORT_WORKER_THREADS", "1")
-        .env("SUPPORT_LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let serving = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.contains("serving support.v1") {
-                return line;
-            }
-        }
-        panic!("the service exited before it listened");
-    })
-    .await
-    .expect("listening within 30 s");
+    let database = format!("sqlite://{}?mode=rwc", file.display());
+    let (_child, mut lines) = crate::helpers::start_binary(&[
+        ("DATABASE_URL", &database),
+        ("SUPPORT_LISTEN", "127.0.0.1:0"),
+        ("SUPPORT_WORKER_THREADS", "1"),
+        ("SUPPORT_LOG_FORMAT", "json"),
+    ]);
+    let serving = crate::helpers::log_line(&mut lines, "serving support.v1").await;
     let fields: serde_json::Value = serde_json::from_str(&serving).unwrap();
     assert_eq!(fields["workers"], 1, "{serving}");
 }
