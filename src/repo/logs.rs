@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     sea_query::{Expr, SelectStatement},
 };
 use serde_json::Value;
@@ -59,12 +59,9 @@ async fn message_context(
     type Row = (ConversationMode, Option<SenderKind>, Option<String>, Option<String>);
     let agent = (new.sender_kind == SenderKind::Agent).then_some(new.sender_id);
     let (ticket_id, department_id, agent_or_0) = (t.id, t.department_id, agent.unwrap_or(0));
-    let statement = MESSAGE_CONTEXT.bind(
-        txn.get_database_backend(),
-        message_context_values(ticket_id, department_id, agent_or_0),
-        || message_context_select(ticket_id, department_id, agent_or_0),
-    );
-    let row = txn.query_one_raw(statement).await?.map(|r| r.try_get_many_by_index::<Row>()).transpose()?;
+    let values = message_context_values(ticket_id, department_id, agent_or_0);
+    let row = MESSAGE_CONTEXT.one(txn, values, || message_context_select(ticket_id, department_id, agent_or_0)).await?;
+    let row = row.map(|r| r.try_get_many_by_index::<Row>()).transpose()?;
     let (mode, last_public, first, last) = found(row, "department", t.department_id)?;
     let sender_name = match agent {
         Some(id) => {

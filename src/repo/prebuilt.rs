@@ -6,7 +6,7 @@
 
 use std::sync::OnceLock;
 
-use sea_orm::{DbBackend, Statement, StatementBuilder, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, StatementBuilder, Value};
 
 /// One statement's text, built by the first call. Its `build` must give the same text
 /// whatever the values (no value may add or drop a clause), and each call's `values` must
@@ -19,20 +19,36 @@ impl Prebuilt {
         Self(OnceLock::new())
     }
 
-    /// The statement for `values`: the kept text, or `build`'s own statement when the text
-    /// was kept for another backend or another number of values.
-    pub(crate) fn bind<S: StatementBuilder>(
+    /// The first row `conn` returns for the statement with `values`.
+    pub(crate) async fn one<S: StatementBuilder>(
+        &self,
+        conn: &impl ConnectionTrait,
+        values: Vec<Value>,
+        build: impl FnOnce() -> S,
+    ) -> Result<Option<QueryResult>, DbErr> {
+        conn.query_one_raw(self.bind(conn.get_database_backend(), values, build)).await
+    }
+
+    /// The statement for `values`: the kept text, or `build`'s own statement when none is
+    /// kept yet (then it is kept), or it was kept for another backend or number of values.
+    fn bind<S: StatementBuilder>(
         &self,
         backend: DbBackend,
         values: Vec<Value>,
         build: impl FnOnce() -> S,
     ) -> Statement {
-        let mut build = Some(build);
-        let kept = self.0.get_or_init(|| backend.build(&(build.take().expect("called once"))()));
-        let count = kept.values.as_ref().map_or(0, |v| v.0.len());
-        match build {
-            Some(build) if kept.db_backend != backend || count != values.len() => backend.build(&build()),
-            _ => Statement::from_sql_and_values(backend, kept.sql.clone(), values),
+        match self.0.get() {
+            Some(kept)
+                if kept.db_backend == backend && kept.values.as_ref().map_or(0, |v| v.0.len()) == values.len() =>
+            {
+                Statement::from_sql_and_values(backend, kept.sql.clone(), values)
+            }
+            _ => {
+                let built = backend.build(&build());
+                // Another call may have kept one meanwhile; both are the same text.
+                let _ = self.0.set(built.clone());
+                built
+            }
         }
     }
 

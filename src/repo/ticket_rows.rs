@@ -2,8 +2,8 @@
 //! read-back. A leaf: every module that touches tickets uses it, and it uses none of them.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult,
-    QueryFilter, QuerySelect, QueryTrait, Statement, TryIntoModel,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter,
+    QuerySelect, QueryTrait, TryIntoModel,
 };
 
 use super::entity::ticket as row;
@@ -44,21 +44,18 @@ async fn by_id(
     id: i64,
     lock: Lock,
 ) -> Result<Option<row::Model>, sea_orm::DbErr> {
-    let row = conn.query_one_raw(by_id_statement(conn.get_database_backend(), id, lock)).await?;
+    let row = BY_ID[lock as usize].one(conn, by_id_values(id), || by_id_select(id, lock)).await?;
     row.map(|r| row::ByPosition::from_query_result(&r, "").map(|r| r.0)).transpose()
 }
 
 static BY_ID: [Prebuilt; 2] = [Prebuilt::new(), Prebuilt::new()];
 
-/// What `Select::one` sends for the ticket `id`: its SELECT with LIMIT 1.
-fn by_id_statement(backend: DbBackend, id: i64, lock: Lock) -> Statement {
-    BY_ID[lock as usize].bind(backend, by_id_values(id), || by_id_select(id, lock))
-}
-
+/// [`by_id_select`]'s values, in the order of their placeholders.
 fn by_id_values(id: i64) -> Vec<sea_orm::Value> {
     vec![id.into(), 1u64.into()]
 }
 
+/// What `Select::one` sends for the ticket `id`: its SELECT with LIMIT 1.
 fn by_id_select(id: i64, lock: Lock) -> sea_orm::sea_query::SelectStatement {
     let mut select = row::Entity::find_by_id(id).limit(1);
     if let Lock::Exclusive = lock {

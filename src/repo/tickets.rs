@@ -23,11 +23,8 @@ async fn require_customer(conn: &impl ConnectionTrait, id: i64) -> AppResult<cus
 /// The tier of the customer opening a ticket in a department, with both checked in one
 /// statement (one round trip where two did): NOT_FOUND naming whichever is missing.
 async fn opening_tier(conn: &impl ConnectionTrait, customer_id: i64, department_id: i64) -> AppResult<Tier> {
-    let statement =
-        OPENING_TIER.bind(conn.get_database_backend(), opening_tier_values(customer_id, department_id), || {
-            opening_tier_select(customer_id, department_id)
-        });
-    let row = conn.query_one_raw(statement).await?;
+    let values = opening_tier_values(customer_id, department_id);
+    let row = OPENING_TIER.one(conn, values, || opening_tier_select(customer_id, department_id)).await?;
     let row: Option<(Tier, Option<i64>)> = row.map(|r| r.try_get_many_by_index()).transpose()?;
     let (tier, department) = found(row, "customer", customer_id)?;
     found(department, "department", department_id)?;
