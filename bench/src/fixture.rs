@@ -18,7 +18,7 @@ pub(crate) const AGENTS_PER_DEPARTMENT: usize = 10;
 pub(crate) const CUSTOMERS: i64 = 1_000;
 
 /// The ids a workload draws from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Fixture {
     /// Agents, with their department.
     pub(crate) agents: Vec<(i64, i64)>,

@@ -6,6 +6,9 @@
 //! even when it is smaller than the noise of the timed tables. Background work that runs
 //! meanwhile (the sequencer numbering each call's event, the tailer) counts, as it should;
 //! timers that tick by the clock (heartbeats) add a little that does not scale with calls.
+//!
+//! The raw generator's making the same calls in raw sqlx is counted the same way, so the
+//! service's overhead (server − raw generator, as in the timed tables) has a count too.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,9 +20,11 @@ use rand_chacha::ChaCha8Rng;
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::client::{Clients, connect};
+use crate::fixture::Fixture;
 use crate::floor::Floor;
 use crate::load::Op;
-use crate::report::{Instructions, TopFunction};
+use crate::raw::Raw;
+use crate::report::{Counts, Instructions, TopFunction};
 use crate::server::ServerProcess;
 use crate::workload::{Api, Kind};
 use crate::{Fallible, fixture, raw};
@@ -54,20 +59,9 @@ pub(crate) async fn count(
 async fn one(mysql: &str, counted: Counted, calls: u64, tickets: i64, dir: &Path) -> Fallible<Instructions> {
     let name = counted.name();
     let url = fixture::fresh_database(mysql, "support_bench").await?;
-    let out_file = dir.join(format!("{name}.%p.out"));
-    for old in std::fs::read_dir(dir)?.flatten() {
-        if old.file_name().to_string_lossy().starts_with(&format!("{name}.")) {
-            let _ = std::fs::remove_file(old.path());
-        }
-    }
-    let wrapper = [
-        "valgrind".to_owned(),
-        "--tool=callgrind".to_owned(),
-        "--instr-atstart=no".to_owned(),
-        format!("--callgrind-out-file={}", out_file.display()),
-    ];
+    remove_dumps(dir, name)?;
     eprintln!("{name}: starting the server under callgrind");
-    let server = ServerProcess::start_wrapped(&url, &wrapper)?;
+    let server = ServerProcess::start_wrapped(&url, &callgrind(dir, name))?;
     let channel = connect(&server.uri, &server.token).await?;
     let mut api = Clients::new(channel.clone());
     let pool = raw::pool(&url).await?;
@@ -75,10 +69,41 @@ async fn one(mysql: &str, counted: Counted, calls: u64, tickets: i64, dir: &Path
     let pid = server.pid().to_string();
     let elapsed = match counted {
         Counted::Floor => calls_counted(Floor(HealthClient::new(channel)), calls, &pid).await?,
-        Counted::Scenario(kind) => calls_counted(Api { kind, clients: api, fixture }, calls, &pid).await?,
+        Counted::Scenario(kind) => {
+            calls_counted(Api { kind, clients: api, fixture: fixture.clone() }, calls, &pid).await?
+        }
     };
     pool.close().await;
     server.stop()?;
+    let server = counts(dir, name, calls, elapsed)?;
+    let raw_generator = match counted {
+        Counted::Floor => None,
+        Counted::Scenario(kind) => Some(raw_counts(&url, kind, calls, &fixture, dir).await?),
+    };
+    Ok(Instructions { scenario: name.into(), calls, server, raw_generator })
+}
+
+/// `valgrind`'s command line for a process counted by hand, its dumps named after `name`.
+fn callgrind(dir: &Path, name: &str) -> [String; 4] {
+    [
+        "valgrind".to_owned(),
+        "--tool=callgrind".to_owned(),
+        "--instr-atstart=no".to_owned(),
+        format!("--callgrind-out-file={}", dir.join(format!("{name}.%p.out")).display()),
+    ]
+}
+
+fn remove_dumps(dir: &Path, name: &str) -> Fallible<()> {
+    for old in std::fs::read_dir(dir)?.flatten() {
+        if old.file_name().to_string_lossy().starts_with(&format!("{name}.")) {
+            let _ = std::fs::remove_file(old.path());
+        }
+    }
+    Ok(())
+}
+
+/// The process's counts from its two dumps (idle, then the calls that took `elapsed`).
+fn counts(dir: &Path, name: &str, calls: u64, elapsed: Duration) -> Fallible<Counts> {
     let dumps = dumps(dir, name)?;
     let [idle_dump, dump] = dumps.as_slice() else {
         return Err(format!("callgrind wrote {} dumps for {name}, not 2", dumps.len()).into());
@@ -87,15 +112,55 @@ async fn one(mysql: &str, counted: Counted, calls: u64, tickets: i64, dir: &Path
     let total = totals(dump)?;
     let idle = idle_per_second * elapsed.as_secs_f64();
     let top = annotate(dump, total, calls)?;
-    Ok(Instructions {
-        scenario: name.into(),
-        calls,
+    Ok(Counts {
         per_call: (total as f64 / calls as f64).round(),
         idle_per_second: idle_per_second.round(),
         less_idle: ((total as f64 - idle).max(0.0) / calls as f64).round(),
         memcpy_percent: top.iter().find(|t| t.function.contains("memcpy")).map_or(0.0, |t| t.self_percent),
         top,
     })
+}
+
+/// The raw generator's count of the same calls: this executable under callgrind
+/// (`bench raw-calls`, [`raw_calls`]) makes them in raw sqlx, with the same draws, on the
+/// same database once the server has stopped.
+async fn raw_counts(url: &str, kind: Kind, calls: u64, fixture: &Fixture, dir: &Path) -> Fallible<Counts> {
+    let name = format!("raw-{}", kind.name());
+    remove_dumps(dir, &name)?;
+    let fixture_file = dir.join(format!("{name}.fixture.json"));
+    std::fs::write(&fixture_file, serde_json::to_vec(fixture)?)?;
+    eprintln!("{}: the raw generator under callgrind", kind.name());
+    // Blocking: nothing else runs in the bench meanwhile.
+    let output = Command::new("valgrind")
+        .args(&callgrind(dir, &name)[1..])
+        .arg(std::env::current_exe()?)
+        .args(["raw-calls", "--database-url", url, "--scenario", kind.name(), "--calls"])
+        .arg(calls.to_string())
+        .arg("--fixture")
+        .arg(&fixture_file)
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
+    let _ = std::fs::remove_file(&fixture_file);
+    if !output.status.success() {
+        return Err(format!("bench raw-calls under callgrind failed: {}", output.status).into());
+    }
+    let elapsed: f64 = String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .map_err(|e| format!("bench raw-calls printed no elapsed seconds: {e}"))?;
+    counts(dir, &name, calls, Duration::from_secs_f64(elapsed))
+}
+
+/// (The child of [`raw_counts`], under callgrind.) Makes `calls` calls of `kind` in raw
+/// sqlx, counting them as the server's are counted; prints the seconds they took.
+pub(crate) async fn raw_calls(url: &str, kind: Kind, calls: u64, fixture: &Path) -> Fallible<()> {
+    let fixture: Fixture = serde_json::from_slice(&std::fs::read(fixture)?)?;
+    let pool = raw::pool(url).await?;
+    let op = Raw { kind, pool: pool.clone(), fixture: Arc::new(fixture) };
+    let elapsed = calls_counted(op, calls, &std::process::id().to_string()).await?;
+    pool.close().await;
+    println!("{}", elapsed.as_secs_f64());
+    Ok(())
 }
 
 /// How long the idle server is counted before the calls, for the rate its timers cost.

@@ -144,6 +144,19 @@ enum Scenario {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
+    /// (internal) The raw generator's calls counted under callgrind (`instructions`).
+    #[command(hide = true)]
+    RawCalls {
+        #[arg(long)]
+        database_url: String,
+        #[arg(long)]
+        scenario: Kind,
+        #[arg(long)]
+        calls: u64,
+        /// The fixture as JSON.
+        #[arg(long)]
+        fixture: std::path::PathBuf,
+    },
     /// (internal) The service under test; prints `ADDR TOKEN`, stops when stdin closes.
     #[command(hide = true)]
     Serve {
@@ -231,6 +244,9 @@ fn main() -> Fallible<()> {
         let command = format!("cargo run --release -p bench -- {command}");
         match cli.scenario {
             Scenario::Serve { database_url } => server::serve_child(database_url).await,
+            Scenario::RawCalls { database_url, scenario, calls, fixture } => {
+                instructions::raw_calls(&database_url, scenario, calls, &fixture).await
+            }
             Scenario::Reports { database_url, runs } => reports(database_url, runs.max(1)).await,
             Scenario::Search { database_url, callers, seconds } => search(database_url, callers.max(1), seconds).await,
             Scenario::CreateTicket(a) => one(command, &a.common, Job::Compare(&a, Kind::CreateTicket)).await,

@@ -146,17 +146,26 @@ pub(crate) struct FloorMeasure {
     pub(crate) round_server_us: Vec<f64>,
 }
 
-/// Instructions the server executes per call, counted by callgrind.
+/// Instructions per call, counted by callgrind: the server's and, for a scenario, the raw
+/// generator's making the same calls in raw sqlx.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Instructions {
     pub(crate) scenario: String,
     /// Calls counted (after a warm-up that is not).
     pub(crate) calls: u64,
-    /// Server instructions per call (Ir ÷ calls).
+    pub(crate) server: Counts,
+    /// The same calls made by the raw generator (none for the floor).
+    pub(crate) raw_generator: Option<Counts>,
+}
+
+/// One process's count of a run of calls.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Counts {
+    /// Instructions per call (Ir ÷ calls).
     pub(crate) per_call: f64,
-    /// Instructions per second of the idle server (its timers and polls).
+    /// Instructions per second of the idle process (its timers and polls).
     pub(crate) idle_per_second: f64,
-    /// Per call, less what the idle server would have spent meanwhile.
+    /// Per call, less what the idle process would have spent meanwhile.
     pub(crate) less_idle: f64,
     /// memcpy's own share of all instructions (callgrind counts a byte moved by
     /// `rep movsb` as one instruction, so large moves weigh more here than in time).
@@ -231,6 +240,26 @@ pub(crate) struct Report {
     pub(crate) memory: Vec<Memory>,
     /// Scenarios that failed, with the error.
     pub(crate) failures: Vec<String>,
+}
+
+/// A profile's top functions, folded under `summary`.
+fn top_functions(line: &mut impl FnMut(String), summary: &str, counts: &Counts) {
+    line(String::new());
+    line(format!("<details><summary>{summary}</summary>"));
+    line(String::new());
+    line("| function | instructions per call (inclusive) | share | own share |".into());
+    line("|---|---:|---:|---:|".into());
+    for t in &counts.top {
+        line(format!(
+            "| `{}` | {:.0} | {:.1} % | {:.1} % |",
+            t.function.replace('|', "\\|"),
+            t.per_call,
+            t.percent,
+            t.self_percent
+        ));
+    }
+    line(String::new());
+    line("</details>".into());
 }
 
 fn met(ok: bool) -> &'static str {
@@ -476,28 +505,50 @@ impl Report {
         );
         line("|---|---:|---:|---:|---:|---:|".into());
         for i in &self.instructions {
+            let c = &i.server;
             line(format!(
                 "| {} | {} | {:.0} | {:.0} | {:.0} | {:.1} % |",
-                i.scenario, i.calls, i.per_call, i.less_idle, i.idle_per_second, i.memcpy_percent
+                i.scenario, i.calls, c.per_call, c.less_idle, c.idle_per_second, c.memcpy_percent
             ));
         }
-        for i in &self.instructions {
+        let floor = self.instructions.iter().find(|i| i.raw_generator.is_none()).map(|i| &i.server);
+        if self.instructions.iter().any(|i| i.raw_generator.is_some()) {
             line(String::new());
-            line(format!("<details><summary>{}: the top functions by inclusive cost</summary>", i.scenario));
+            line("#### Instructions per call: the server beside the raw generator (callgrind; one caller; less each one's idle count)".into());
             line(String::new());
-            line("| function | instructions per call (inclusive) | share | own share |".into());
-            line("|---|---:|---:|---:|".into());
-            for t in &i.top {
+            line(
+                "| scenario | server | raw generator | overhead (server − raw) | overhead less the floor | of which memcpy | server's memcpy | raw's memcpy |"
+                    .into(),
+            );
+            line("|---|---:|---:|---:|---:|---:|---:|---:|".into());
+            let memcpy = |c: &Counts| c.per_call * c.memcpy_percent / 100.0;
+            for i in &self.instructions {
+                let Some(raw) = &i.raw_generator else { continue };
+                let overhead = i.server.less_idle - raw.less_idle;
+                let (above, moved) = floor.map_or(("–".to_owned(), "–".to_owned()), |f| {
+                    let moved = memcpy(&i.server) - memcpy(raw) - memcpy(f);
+                    (format!("{:.0}", overhead - f.less_idle), format!("{moved:.0}"))
+                });
                 line(format!(
-                    "| `{}` | {:.0} | {:.1} % | {:.1} % |",
-                    t.function.replace('|', "\\|"),
-                    t.per_call,
-                    t.percent,
-                    t.self_percent
+                    "| {} | {:.0} | {:.0} | {:.0} | {above} | {moved} | {:.0} | {:.0} |",
+                    i.scenario,
+                    i.server.less_idle,
+                    raw.less_idle,
+                    overhead,
+                    memcpy(&i.server),
+                    memcpy(raw)
                 ));
             }
-            line(String::new());
-            line("</details>".into());
+        }
+        for i in &self.instructions {
+            top_functions(line, &format!("{}: the server's top functions by inclusive cost", i.scenario), &i.server);
+            if let Some(raw) = &i.raw_generator {
+                top_functions(
+                    line,
+                    &format!("{}: the raw generator's top functions by inclusive cost", i.scenario),
+                    raw,
+                );
+            }
         }
     }
 
