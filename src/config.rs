@@ -134,7 +134,7 @@ pub struct Settings {
     pub health_interval_ms: u64,
     /// Threads that run calls (1 to 1,024); by default one per CPU this process may use.
     /// A replica given less than its machine's CPUs costs less a call with fewer
-    /// (BENCHMARKS.md, "Worker threads"); the Kubernetes manifest sets its CPU request.
+    /// (BENCHMARKS.md, "The fifth session on it", item 17); the Kubernetes manifest sets its CPU request.
     #[arg(long, env = "SUPPORT_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub worker_threads: Option<u16>,
     /// Milliseconds in-flight calls get to finish after SIGTERM/SIGINT.
