@@ -11,8 +11,11 @@ import {
   database,
   freePort,
   grpcurl,
+  reloadSafely,
   shot,
+  shown,
   startServer,
+  trackRefreshes,
 } from "./harness.mjs";
 
 const PASSWORD = "correct horse battery";
@@ -35,6 +38,9 @@ describe("the console", () => {
     const customerContext = await chrome.newContext({ viewport: { width: 1280, height: 900 } });
     await customerContext.addInitScript(RECORD_RESPONSES);
     customer = await customerContext.newPage();
+    // Both reload mid-session, which must not cut a token refresh short.
+    trackRefreshes(agent);
+    trackRefreshes(customer);
   });
 
   after(async () => {
@@ -180,7 +186,7 @@ describe("the console", () => {
     const { ticket } = await grpcurl(port, "support.v1.TicketService/GetTicket", { id: ticketId }, adminJwt);
     const quickReply = { departmentId: ticket.departmentId, title: "Greeting", body: "Hello {customer.first_name}, this is ticket {ticket.id}." };
     await grpcurl(port, "support.v1.ReplyService/CreateQuickReply", { quickReply }, adminJwt);
-    await agent.reload();
+    await reloadSafely(agent);
     await agent.getByLabel("Quick reply").selectOption({ label: "Greeting" });
     await agent.getByRole("button", { name: "Insert" }).click();
     await agent.waitForFunction(() => document.querySelector("textarea[name=body]")?.value.startsWith("Hello Ada"));
@@ -220,7 +226,7 @@ describe("the console", () => {
     await customer.getByRole("link", { name: /Checkout fails/ }).waitFor();
     assert.ok(refreshes.length >= 1, "the console refreshed its token");
     // A reload keeps the tab's session (the refresh token lives for the tab).
-    await customer.reload();
+    await reloadSafely(customer);
     await customer.getByRole("heading", { name: "My tickets" }).waitFor();
     await shot(customer, "customer-tickets");
     // Her email preference: unticked, the service keeps her out of the mail.
@@ -307,7 +313,7 @@ describe("the console", () => {
 });
 
 describe("the dashboard on the demo dataset", () => {
-  let db, port, server, chrome, page, adminJwt;
+  let db, port, server, chrome, page, adminJwt, supervisor;
 
   before(async () => {
     db = database();
@@ -315,6 +321,9 @@ describe("the dashboard on the demo dataset", () => {
     await command(db, port, ["seed-demo"]);
     server = await startServer(db, port);
     adminJwt = await adminToken(db, port);
+    const agents = (await grpcurl(port, "support.v1.AgentService/ListAgents", { pageSize: 100 }, adminJwt)).agents;
+    supervisor = agents.find((a) => a.role === "AGENT_ROLE_SUPERVISOR");
+    await grpcurl(port, "support.v1.AuthService/SetAgentPassword", { agentId: supervisor.id, password: PASSWORD }, adminJwt);
     chrome = await browser();
     page = await (await chrome.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   });
@@ -325,15 +334,12 @@ describe("the dashboard on the demo dataset", () => {
   });
 
   test("4. the supervisor's dashboard shows the figures ReportService returns", async () => {
-    const agents = (await grpcurl(port, "support.v1.AgentService/ListAgents", { pageSize: 100 }, adminJwt)).agents;
-    const supervisor = agents.find((a) => a.role === "AGENT_ROLE_SUPERVISOR");
-    await grpcurl(port, "support.v1.AuthService/SetAgentPassword", { agentId: supervisor.id, password: PASSWORD }, adminJwt);
     await page.goto(server.url);
     await page.getByLabel("Email").fill(supervisor.email);
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("link", { name: "Dashboard" }).click();
-    await page.locator("#backlog table.numbers tbody tr").first().waitFor();
+    await shown(page.locator("#backlog table.numbers tbody tr"));
     await page.locator("#backlog canvas").waitFor();
     await shot(page, "supervisor-dashboard");
 
@@ -372,5 +378,35 @@ describe("the dashboard on the demo dataset", () => {
     await page.getByRole("link", { name: "Queue" }).click();
     await page.locator('.live[data-state="live"]').waitFor();
     await shot(page, "supervisor-queue");
+  });
+
+  test("a read answered UNAVAILABLE is asked again; a sign-in (a write) is not", async () => {
+    const tab = await (await chrome.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    // What the service answers while its database is busy or down (a trailers-only
+    // gRPC-Web response), given to the first tries; the later ones reach the service.
+    const unavailable = {
+      status: 200,
+      headers: { "content-type": "application/grpc-web+proto", "grpc-status": "14", "grpc-message": "the database is unavailable; retry shortly" },
+      body: "",
+    };
+    const tries = { login: 0, backlog: 0 };
+    await tab.route("**/support.v1.AuthService/Login", (route) => (tries.login++ === 0 ? route.fulfill(unavailable) : route.continue()));
+    await tab.route("**/support.v1.ReportService/GetBacklogReport", (route) =>
+      tries.backlog++ < 2 ? route.fulfill(unavailable) : route.continue(),
+    );
+
+    await tab.goto(server.url);
+    await tab.getByLabel("Email").fill(supervisor.email);
+    await tab.getByLabel("Password").fill(PASSWORD);
+    await tab.getByRole("button", { name: "Sign in" }).click();
+    await tab.getByRole("alert").filter({ hasText: "not reachable right now" }).waitFor();
+    assert.equal(tries.login, 1, "a sign-in answered UNAVAILABLE is not repeated by the console");
+
+    await tab.getByRole("button", { name: "Sign in" }).click();
+    await tab.getByRole("link", { name: "Dashboard" }).click();
+    await shown(tab.locator("#backlog table.numbers tbody tr"));
+    assert.equal(tries.backlog, 3, "the backlog report was asked three times: two refused, the third answered");
+    assert.equal(await tab.locator("#resolution .error").count(), 0);
+    await tab.context().close();
   });
 });

@@ -52,14 +52,27 @@ export function env(db, port, extra = {}) {
   };
 }
 
-/** The service running on `db`; `stop()` sends SIGTERM and waits. */
+/** A JSON log line at WARN or ERROR. */
+const ALARM = /"level":"(WARN|ERROR)"/;
+
+/**
+ * The service running on `db`; `stop()` sends SIGTERM and waits. Its warnings and errors
+ * go to the tests' stderr as they come (the test runner shows them beside a failure).
+ */
 export async function startServer(db, port, extra = {}) {
   const child = spawn(BIN, [], { env: env(db, port, extra), stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   const ready = new Promise((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`the service did not get ready in 60 s:\n${log}`)), 60_000);
     const read = (chunk) => {
+      const start = log.lastIndexOf("\n") + 1;
       log += chunk;
+      const end = log.lastIndexOf("\n");
+      if (end >= start) {
+        for (const line of log.slice(start, end).split("\n")) {
+          if (ALARM.test(line)) process.stderr.write(`[service :${port}] ${line}\n`);
+        }
+      }
       if (log.includes('"message":"ready"')) {
         clearTimeout(timer);
         ok();
@@ -100,6 +113,45 @@ export async function grpcurl(port, method, body, token) {
   args.push(`127.0.0.1:${port}`, method);
   const { stdout } = await run(process.env.GRPCURL ?? "grpcurl", args, { maxBuffer: 1 << 24 });
   return JSON.parse(stdout || "{}");
+}
+
+/** Waits for `locator`'s first match; if none shows, the error tells what the page shows. */
+export async function shown(locator) {
+  try {
+    await locator.first().waitFor();
+  } catch (e) {
+    const text = await locator.page().locator("main").innerText().catch(() => "(unreadable)");
+    e.message += `\nThe page shows:\n${text}`;
+    throw e;
+  }
+}
+
+const REFRESH = "/support.v1.AuthService/Refresh";
+const inFlight = new WeakMap();
+
+/** Counts `page`'s token refreshes on the way (for [`reloadSafely`]). */
+export function trackRefreshes(page) {
+  inFlight.set(page, 0);
+  const count = (by) => (r) => r.url().endsWith(REFRESH) && inFlight.set(page, inFlight.get(page) + by);
+  page.on("request", count(1));
+  page.on("requestfinished", count(-1));
+  page.on("requestfailed", count(-1));
+}
+
+/**
+ * Reloads `page` (tracked by [`trackRefreshes`]) with no token refresh on the way: a
+ * reload then would lose the rotated token, and presenting the spent one again would end
+ * the tab's session (reuse detection). The old document sends nothing more (its `fetch`
+ * never answers), the refreshes it sent finish and are kept, and then it reloads.
+ */
+export async function reloadSafely(page) {
+  await page.evaluate(() => {
+    window.fetch = () => new Promise(() => {});
+  });
+  while (inFlight.get(page) > 0) await page.waitForTimeout(20);
+  // The last refresh's answer is stored by the page's own code, a moment after it arrived.
+  await page.waitForTimeout(200);
+  await page.reload();
 }
 
 /** Debian's Chromium, headless, as the machine allows it. */
