@@ -2,10 +2,12 @@
 //
 // The access token lives in memory only; the refresh token lives in sessionStorage, so it
 // lasts as long as the tab. Every call carries the access token, refreshed (with rotation)
-// shortly before it expires, or once after an UNAUTHENTICATED answer.
+// shortly before it expires, or once after an UNAUTHENTICATED answer. A read (a method
+// the contract marks NO_SIDE_EFFECTS) answered UNAVAILABLE is asked again a few times.
 
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { BadRequestSchema } from "./gen/google/rpc/error_details_pb";
 import { AgentService } from "./gen/support/v1/agent_service_pb";
 import { AuthService, type TokenPair } from "./gen/support/v1/auth_service_pb";
@@ -166,10 +168,32 @@ const bearer: Interceptor = (next) => async (req) => {
   }
 };
 
+/** Milliseconds before each new try of a read answered UNAVAILABLE. */
+const RETRY_AFTER_MS = [250, 750, 2000];
+
+/**
+ * A unary read answered UNAVAILABLE (the database busy or unreachable for a moment, a
+ * replica starting or stopping: "retry shortly") is asked again, up to three times over
+ * three seconds; a write is never repeated here (it carries its own request id).
+ */
+const retryReads: Interceptor = (next) => async (req) => {
+  if (req.stream || req.method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS) return next(req);
+  for (const wait of RETRY_AFTER_MS) {
+    try {
+      return await next(req);
+    } catch (e) {
+      if (ConnectError.from(e).code !== Code.Unavailable || req.signal.aborted) throw e;
+      await new Promise((ok) => setTimeout(ok, wait));
+    }
+  }
+  return next(req);
+};
+
 const transport = createGrpcWebTransport({
   baseUrl: window.location.origin,
   useBinaryFormat: true,
-  interceptors: [bearer],
+  // The first is outermost: each try gets the current token.
+  interceptors: [retryReads, bearer],
 });
 
 export const auth = createClient(AuthService, transport);
