@@ -130,9 +130,10 @@ async fn raw_counts(url: &str, kind: Kind, calls: u64, fixture: &Fixture, dir: &
     let fixture_file = dir.join(format!("{name}.fixture.json"));
     std::fs::write(&fixture_file, serde_json::to_vec(fixture)?)?;
     eprintln!("{}: the raw generator under callgrind", kind.name());
+    let [valgrind, options @ ..] = callgrind(dir, &name);
     // Blocking: nothing else runs in the bench meanwhile.
-    let output = Command::new("valgrind")
-        .args(&callgrind(dir, &name)[1..])
+    let output = Command::new(valgrind)
+        .args(options)
         .arg(std::env::current_exe()?)
         .args(["raw-calls", "--database-url", url, "--scenario", kind.name(), "--calls"])
         .arg(calls.to_string())

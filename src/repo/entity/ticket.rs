@@ -119,10 +119,13 @@ impl Row<'_> {
     }
 }
 
-/// A column type [`ByPosition`] reads.
-trait Cell: Sized {
+/// A column type [`ByPosition`] reads: by sqlx from a MySQL row, by sea-orm from any.
+trait Cell: sea_orm::TryGetable {
     fn from_mysql(row: &MySqlRow, index: usize) -> Result<Self, DbErr>;
-    fn from_any(res: &QueryResult, index: usize) -> Result<Self, DbErr>;
+
+    fn from_any(res: &QueryResult, index: usize) -> Result<Self, DbErr> {
+        res.try_get_by_index(index)
+    }
 }
 
 fn undecodable(index: usize, e: sea_orm::sqlx::Error) -> DbErr {
@@ -140,10 +143,6 @@ macro_rules! decoded {
             fn from_mysql(row: &MySqlRow, index: usize) -> Result<Self, DbErr> {
                 row.try_get(index).map_err(|e| undecodable(index, e))
             }
-
-            fn from_any(res: &QueryResult, index: usize) -> Result<Self, DbErr> {
-                res.try_get_by_index(index)
-            }
         }
     )+};
 }
@@ -158,20 +157,12 @@ macro_rules! stored {
                 let text: &str = row.try_get(index).map_err(|e| undecodable(index, e))?;
                 parsed(text, $t::parse, stringify!($t))
             }
-
-            fn from_any(res: &QueryResult, index: usize) -> Result<Self, DbErr> {
-                res.try_get_by_index(index)
-            }
         }
 
         impl Cell for Option<$t> {
             fn from_mysql(row: &MySqlRow, index: usize) -> Result<Self, DbErr> {
                 let text: Option<&str> = row.try_get(index).map_err(|e| undecodable(index, e))?;
                 text.map(|text| parsed(text, $t::parse, stringify!($t))).transpose()
-            }
-
-            fn from_any(res: &QueryResult, index: usize) -> Result<Self, DbErr> {
-                res.try_get_by_index(index)
             }
         }
     )+};
