@@ -1,11 +1,15 @@
 //! Instruction counts per call: the server runs under `valgrind --tool=callgrind` with
 //! instrumentation off; the bench fills the database and warms the server up, zeroes the
 //! counters and turns them on (`callgrind_control`), makes a fixed number of calls from
-//! one caller, dumps, and divides. Instructions, unlike seconds, repeat exactly for the
+//! one caller or several at once, dumps, and divides. Instructions, unlike seconds, repeat exactly for the
 //! same binary and requests whatever else the machine does, so a change's effect shows
 //! even when it is smaller than the noise of the timed tables. Background work that runs
 //! meanwhile (the sequencer numbering each call's event, the tailer) counts, as it should;
 //! timers that tick by the clock (heartbeats) add a little that does not scale with calls.
+//! With one caller every write has a numbering round of its own; with several, as in the
+//! timed tables, a round numbers the events of the calls in flight, so that count is the
+//! one to compare with them (it repeats less exactly: how many calls a round serves
+//! depends on timing).
 //!
 //! The raw generator's making the same calls in raw sqlx is counted the same way, so the
 //! service's overhead (server − raw generator, as in the timed tables) has a count too.
@@ -32,12 +36,19 @@ use crate::{Fallible, fixture, raw};
 /// How many functions of each profile the report lists.
 const TOP: usize = 25;
 
-/// Counts `calls` calls of each of `kinds` on a database of `tickets` tickets.
+/// How many calls are counted, and by how many callers at once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Calls {
+    pub(crate) calls: u64,
+    pub(crate) callers: u64,
+}
+
+/// Counts the calls of each of `kinds` on a database of `tickets` tickets.
 /// The dumps are kept in `keep` (for `callgrind_annotate` by hand), or removed.
 pub(crate) async fn count(
     mysql: &str,
     kinds: &[Counted],
-    calls: u64,
+    calls: Calls,
     tickets: i64,
     keep: Option<&Path>,
 ) -> Fallible<Vec<Instructions>> {
@@ -56,7 +67,7 @@ pub(crate) async fn count(
     Ok(out)
 }
 
-async fn one(mysql: &str, counted: Counted, calls: u64, tickets: i64, dir: &Path) -> Fallible<Instructions> {
+async fn one(mysql: &str, counted: Counted, calls: Calls, tickets: i64, dir: &Path) -> Fallible<Instructions> {
     let name = counted.name();
     let url = fixture::fresh_database(mysql, "support_bench").await?;
     remove_dumps(dir, name)?;
@@ -75,12 +86,12 @@ async fn one(mysql: &str, counted: Counted, calls: u64, tickets: i64, dir: &Path
     };
     pool.close().await;
     server.stop()?;
-    let server = counts(dir, name, calls, elapsed)?;
+    let server = counts(dir, name, calls.calls, elapsed)?;
     let raw_generator = match counted {
         Counted::Floor => None,
         Counted::Scenario(kind) => Some(raw_counts(&url, kind, calls, &fixture, dir).await?),
     };
-    Ok(Instructions { scenario: name.into(), calls, server, raw_generator })
+    Ok(Instructions { scenario: name.into(), calls: calls.calls, callers: calls.callers, server, raw_generator })
 }
 
 /// `valgrind`'s command line for a process counted by hand, its dumps named after `name`.
@@ -124,7 +135,7 @@ fn counts(dir: &Path, name: &str, calls: u64, elapsed: Duration) -> Fallible<Cou
 /// The raw generator's count of the same calls: this executable under callgrind
 /// (`bench raw-calls`, [`raw_calls`]) makes them in raw sqlx, with the same draws, on the
 /// same database once the server has stopped.
-async fn raw_counts(url: &str, kind: Kind, calls: u64, fixture: &Fixture, dir: &Path) -> Fallible<Counts> {
+async fn raw_counts(url: &str, kind: Kind, calls: Calls, fixture: &Fixture, dir: &Path) -> Fallible<Counts> {
     let name = format!("raw-{}", kind.name());
     remove_dumps(dir, &name)?;
     let fixture_file = dir.join(format!("{name}.fixture.json"));
@@ -135,8 +146,8 @@ async fn raw_counts(url: &str, kind: Kind, calls: u64, fixture: &Fixture, dir: &
     let output = Command::new(valgrind)
         .args(options)
         .arg(std::env::current_exe()?)
-        .args(["raw-calls", "--database-url", url, "--scenario", kind.name(), "--calls"])
-        .arg(calls.to_string())
+        .args(["raw-calls", "--database-url", url, "--scenario", kind.name()])
+        .args(["--calls", &calls.calls.to_string(), "--callers", &calls.callers.to_string()])
         .arg("--fixture")
         .arg(&fixture_file)
         .stderr(std::process::Stdio::inherit())
@@ -149,12 +160,12 @@ async fn raw_counts(url: &str, kind: Kind, calls: u64, fixture: &Fixture, dir: &
         .trim()
         .parse()
         .map_err(|e| format!("bench raw-calls printed no elapsed seconds: {e}"))?;
-    counts(dir, &name, calls, Duration::from_secs_f64(elapsed))
+    counts(dir, &name, calls.calls, Duration::from_secs_f64(elapsed))
 }
 
 /// (The child of [`raw_counts`], under callgrind.) Makes `calls` calls of `kind` in raw
 /// sqlx, counting them as the server's are counted; prints the seconds they took.
-pub(crate) async fn raw_calls(url: &str, kind: Kind, calls: u64, fixture: &Path) -> Fallible<()> {
+pub(crate) async fn raw_calls(url: &str, kind: Kind, calls: Calls, fixture: &Path) -> Fallible<()> {
     let fixture: Fixture = serde_json::from_slice(&std::fs::read(fixture)?)?;
     let pool = raw::pool(url).await?;
     let op = Raw { kind, pool: pool.clone(), fixture: Arc::new(fixture) };
@@ -183,13 +194,16 @@ impl Counted {
     }
 }
 
-/// Warms up, counts the idle server for [`IDLE`] (the first dump), then `calls` calls of
-/// `op` (the second); how long the second count ran.
-async fn calls_counted<O: Op>(mut op: O, calls: u64, pid: &str) -> Fallible<Duration> {
-    let mut rng = ChaCha8Rng::seed_from_u64(7);
+/// Warms up, counts the idle server for [`IDLE`] (the first dump), then the calls of `op`
+/// (the second); how long the second count ran. Caller `i` draws from the seed `7 + i`,
+/// so the server and the raw generator make the same calls.
+async fn calls_counted<O: Op>(op: O, calls: Calls, pid: &str) -> Fallible<Duration> {
+    let callers = calls.callers.clamp(1, calls.calls.max(1));
+    let mut rngs: Vec<_> = (0..callers).map(|i| ChaCha8Rng::seed_from_u64(7 + i)).collect();
     // Warm-up, uncounted: connections, statement caches, lazily built tables.
-    for _ in 0..calls.min(50) {
-        op.call(&mut rng).await?;
+    let mut warming = op.clone();
+    for _ in 0..calls.calls.min(50) {
+        warming.call(&mut rngs[0]).await?;
     }
     // Let background work that the warm-up caused finish before counting starts.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -198,8 +212,19 @@ async fn calls_counted<O: Op>(mut op: O, calls: u64, pid: &str) -> Fallible<Dura
     tokio::time::sleep(IDLE).await;
     control(&["-d", pid])?;
     let started = std::time::Instant::now();
-    for _ in 0..calls {
-        op.call(&mut rng).await?;
+    let mut running = tokio::task::JoinSet::new();
+    for (i, mut rng) in (0..callers).zip(rngs) {
+        let share = calls.calls / callers + u64::from(i < calls.calls % callers);
+        let mut op = op.clone();
+        running.spawn(async move {
+            for _ in 0..share {
+                op.call(&mut rng).await?;
+            }
+            Ok::<_, String>(())
+        });
+    }
+    while let Some(caller) = running.join_next().await {
+        caller??;
     }
     // The events of the last calls are numbered and fanned out by background tasks.
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -153,6 +153,8 @@ enum Scenario {
         scenario: Kind,
         #[arg(long)]
         calls: u64,
+        #[arg(long)]
+        callers: u64,
         /// The fixture as JSON.
         #[arg(long)]
         fixture: std::path::PathBuf,
@@ -180,9 +182,12 @@ struct InstructionArgs {
     /// The scenarios to count.
     #[arg(long, value_delimiter = ',', default_value = "get-ticket,create-ticket,list-tickets,add-log")]
     scenarios: Vec<Kind>,
-    /// Calls counted per scenario (one caller, after an uncounted warm-up).
+    /// Calls counted per scenario (after an uncounted warm-up).
     #[arg(long, default_value_t = 1000)]
     calls: u64,
+    /// Callers making them at once (with one, every write has a numbering round of its own).
+    #[arg(long, default_value_t = 1)]
+    callers: u64,
     /// Tickets in the database before the calls.
     #[arg(long, default_value_t = 100_000)]
     tickets: i64,
@@ -244,8 +249,8 @@ fn main() -> Fallible<()> {
         let command = format!("cargo run --release -p bench -- {command}");
         match cli.scenario {
             Scenario::Serve { database_url } => server::serve_child(database_url).await,
-            Scenario::RawCalls { database_url, scenario, calls, fixture } => {
-                instructions::raw_calls(&database_url, scenario, calls, &fixture).await
+            Scenario::RawCalls { database_url, scenario, calls, callers, fixture } => {
+                instructions::raw_calls(&database_url, scenario, instructions::Calls { calls, callers }, &fixture).await
             }
             Scenario::Reports { database_url, runs } => reports(database_url, runs.max(1)).await,
             Scenario::Search { database_url, callers, seconds } => search(database_url, callers.max(1), seconds).await,
@@ -551,8 +556,9 @@ async fn measure_floor(
 async fn instruction_counts(report: &mut Report, a: &InstructionArgs) -> Fallible<()> {
     let mut counted = vec![instructions::Counted::Floor];
     counted.extend(a.scenarios.iter().map(|&kind| instructions::Counted::Scenario(kind)));
+    let calls = instructions::Calls { calls: a.calls.max(1), callers: a.callers.clamp(1, 256) };
     let counted =
-        instructions::count(&a.common.mysql, &counted, a.calls.max(1), a.tickets.max(1_000), a.keep.as_deref()).await?;
+        instructions::count(&a.common.mysql, &counted, calls, a.tickets.max(1_000), a.keep.as_deref()).await?;
     report.instructions.extend(counted);
     Ok(())
 }
@@ -736,9 +742,23 @@ async fn all(command: String, common: Common, quick: bool, write: bool) -> Falli
             vec![Kind::GetTicket, Kind::CreateTicket, Kind::ListTickets, Kind::AddLog]
         },
         calls: if quick { 5 } else { 1000 },
+        // Quick: two callers, so the concurrent count is exercised too.
+        callers: if quick { 2 } else { 1 },
         tickets: table.tickets,
         keep: None,
     }));
+    if !quick {
+        // The writes again as the timed tables make them: a numbering round serves the
+        // calls in flight, not one each.
+        jobs.push(Owned::Instructions(InstructionArgs {
+            common: common.clone(),
+            scenarios: vec![Kind::CreateTicket, Kind::AddLog],
+            calls: 1000,
+            callers: 16,
+            tickets: table.tickets,
+            keep: None,
+        }));
+    }
     let (subscribers, rate, seconds) = if quick { (vec![2], 20, 1.0) } else { (vec![10, 100, 1000], 200, 10.0) };
     jobs.push(Owned::Watch(WatchArgs { common: common.clone(), subscribers, rate, seconds }));
     jobs.push(Owned::Idle(if quick {

@@ -153,6 +153,8 @@ pub(crate) struct Instructions {
     pub(crate) scenario: String,
     /// Calls counted (after a warm-up that is not).
     pub(crate) calls: u64,
+    /// Callers making them at once.
+    pub(crate) callers: u64,
     pub(crate) server: Counts,
     /// The same calls made by the raw generator (none for the floor).
     pub(crate) raw_generator: Option<Counts>,
@@ -497,41 +499,45 @@ impl Report {
             return;
         }
         line(String::new());
-        line("#### Instructions per call of the server (callgrind; one caller)".into());
+        line("#### Instructions per call of the server (callgrind)".into());
         line(String::new());
         line(
-            "| scenario | calls counted | per call | per call, less the idle server's | idle server per second | memcpy's share |"
+            "| scenario | callers | calls counted | per call | per call, less the idle server's | idle server per second | memcpy's share |"
                 .into(),
         );
-        line("|---|---:|---:|---:|---:|---:|".into());
+        line("|---|---:|---:|---:|---:|---:|---:|".into());
         for i in &self.instructions {
             let c = &i.server;
             line(format!(
-                "| {} | {} | {:.0} | {:.0} | {:.0} | {:.1} % |",
-                i.scenario, i.calls, c.per_call, c.less_idle, c.idle_per_second, c.memcpy_percent
+                "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.1} % |",
+                i.scenario, i.callers, i.calls, c.per_call, c.less_idle, c.idle_per_second, c.memcpy_percent
             ));
         }
-        let floor = self.instructions.iter().find(|i| i.raw_generator.is_none()).map(|i| &i.server);
+        // The floor counted with as many callers.
+        let floor = |callers: u64| {
+            self.instructions.iter().find(|i| i.raw_generator.is_none() && i.callers == callers).map(|i| &i.server)
+        };
         if self.instructions.iter().any(|i| i.raw_generator.is_some()) {
             line(String::new());
-            line("#### Instructions per call: the server beside the raw generator (callgrind; one caller; less each one's idle count)".into());
+            line("#### Instructions per call: the server beside the raw generator (callgrind; less each one's idle count)".into());
             line(String::new());
             line(
-                "| scenario | server | raw generator | overhead (server − raw) | overhead less the floor | of which memcpy | server's memcpy | raw's memcpy |"
+                "| scenario | callers | server | raw generator | overhead (server − raw) | overhead less the floor | of which memcpy | server's memcpy | raw's memcpy |"
                     .into(),
             );
-            line("|---|---:|---:|---:|---:|---:|---:|---:|".into());
+            line("|---|---:|---:|---:|---:|---:|---:|---:|---:|".into());
             let memcpy = |c: &Counts| c.per_call * c.memcpy_percent / 100.0;
             for i in &self.instructions {
                 let Some(raw) = &i.raw_generator else { continue };
                 let overhead = i.server.less_idle - raw.less_idle;
-                let (above, moved) = floor.map_or(("–".to_owned(), "–".to_owned()), |f| {
+                let (above, moved) = floor(i.callers).map_or(("–".to_owned(), "–".to_owned()), |f| {
                     let moved = memcpy(&i.server) - memcpy(raw) - memcpy(f);
                     (format!("{:.0}", overhead - f.less_idle), format!("{moved:.0}"))
                 });
                 line(format!(
-                    "| {} | {:.0} | {:.0} | {:.0} | {above} | {moved} | {:.0} | {:.0} |",
+                    "| {} | {} | {:.0} | {:.0} | {:.0} | {above} | {moved} | {:.0} | {:.0} |",
                     i.scenario,
+                    i.callers,
                     i.server.less_idle,
                     raw.less_idle,
                     overhead,
@@ -541,11 +547,19 @@ impl Report {
             }
         }
         for i in &self.instructions {
-            top_functions(line, &format!("{}: the server's top functions by inclusive cost", i.scenario), &i.server);
+            let callers = match i.callers {
+                1 => "one caller".to_owned(),
+                n => format!("{n} callers"),
+            };
+            top_functions(
+                line,
+                &format!("{}, {callers}: the server's top functions by inclusive cost", i.scenario),
+                &i.server,
+            );
             if let Some(raw) = &i.raw_generator {
                 top_functions(
                     line,
-                    &format!("{}: the raw generator's top functions by inclusive cost", i.scenario),
+                    &format!("{}, {callers}: the raw generator's top functions by inclusive cost", i.scenario),
                     raw,
                 );
             }
