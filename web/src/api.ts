@@ -18,6 +18,7 @@ import { LogService } from "./gen/support/v1/log_service_pb";
 import { ReplyService } from "./gen/support/v1/reply_service_pb";
 import { ReportService } from "./gen/support/v1/report_service_pb";
 import { TicketService } from "./gen/support/v1/ticket_service_pb";
+import { WebhookService } from "./gen/support/v1/webhook_service_pb";
 
 export type Role = "customer" | "agent" | "supervisor" | "admin" | "service";
 
@@ -205,6 +206,7 @@ export const customers = createClient(CustomerService, transport);
 export const reports = createClient(ReportService, transport);
 export const replies = createClient(ReplyService, transport);
 export const calls = createClient(CallService, transport);
+export const webhooks = createClient(WebhookService, transport);
 
 /** An error in words: each field named with its reason, or what the status means. */
 export function describe(e: unknown): string {

@@ -10,6 +10,8 @@ import {
   TicketCategory,
   TicketStatus,
 } from "./gen/support/v1/common_pb";
+import { QueueEventKind } from "./gen/support/v1/ticket_service_pb";
+import { DeliveryState } from "./gen/support/v1/webhook_service_pb";
 
 export const STATUS: Record<TicketStatus, string> = {
   [TicketStatus.UNSPECIFIED]: "any",
@@ -64,6 +66,26 @@ export const REASON: Record<AssignmentReason, string> = {
   [AssignmentReason.AUTO_LEAST_LOADED]: "least loaded",
   [AssignmentReason.BACKLOG_DRAIN]: "from the backlog",
   [AssignmentReason.HANDOVER]: "taken over: the agent was off",
+};
+
+export const KIND: Record<QueueEventKind, string> = {
+  [QueueEventKind.UNSPECIFIED]: "",
+  [QueueEventKind.TICKET_CREATED]: "Ticket created",
+  [QueueEventKind.TICKET_UPDATED]: "Ticket updated",
+  [QueueEventKind.PRIORITY_CHANGED]: "Priority changed",
+  [QueueEventKind.ASSIGNED]: "Assigned",
+  [QueueEventKind.STATUS_CHANGED]: "Status changed",
+  [QueueEventKind.SLA_BREACHED]: "Service level missed",
+  [QueueEventKind.MESSAGE_ADDED]: "Message added",
+  [QueueEventKind.CALL_UPDATED]: "Call updated",
+  [QueueEventKind.MESSAGE_UPDATED]: "Message updated",
+};
+
+export const DELIVERY: Record<DeliveryState, string> = {
+  [DeliveryState.UNSPECIFIED]: "",
+  [DeliveryState.RETRYING]: "retrying",
+  [DeliveryState.SUCCEEDED]: "delivered",
+  [DeliveryState.FAILED]: "failed",
 };
 
 /** The options of an enum's labels, without UNSPECIFIED unless `any` is given. */

@@ -13,6 +13,7 @@ import { queue } from "./pages/queue";
 import { searchBox, searchPage } from "./pages/search";
 import { register, signIn } from "./pages/signin";
 import { ticketPage } from "./pages/ticket";
+import { adminWebhooks } from "./pages/webhooks";
 
 /** A page: it fills `main` and stops its streams when `signal` aborts. */
 export type Page = (main: HTMLElement, args: string[], signal: AbortSignal) => Promise<void>;
@@ -33,6 +34,7 @@ const ROUTES: Record<string, { page: Page; roles: string[] | null; title: string
   departments: { page: adminDepartments, roles: ADMINS, title: "Departments" },
   agents: { page: adminAgents, roles: ADMINS, title: "Agents" },
   customers: { page: adminCustomers, roles: ADMINS, title: "Customers" },
+  webhooks: { page: adminWebhooks, roles: ADMINS, title: "Webhooks" },
 };
 
 /** Where a user lands. */
@@ -89,6 +91,7 @@ function bar(): void {
           ADMINS.includes(w.role) ? link("departments", "Departments") : null,
           ADMINS.includes(w.role) ? link("agents", "Agents") : null,
           ADMINS.includes(w.role) ? link("customers", "Customers") : null,
+          ADMINS.includes(w.role) ? link("webhooks", "Webhooks") : null,
         ];
   const out = h("button", { type: "button", onclick: () => void signOut().then(() => (location.hash = "#/signin")) }, "Sign out");
   const label = h("span", { class: "who" }, w.role);

@@ -6,7 +6,7 @@ import { field, fill, h, select, toast, values } from "../dom";
 import { AgentRole, ConversationMode, CustomerTier, type Customer } from "../gen/support/v1/common_pb";
 import { MODE, TIER, options } from "../format";
 
-function listTable(caption: string, head: string[], rows: (Node | string)[][]): HTMLElement {
+export function listTable(caption: string, head: string[], rows: (Node | string)[][]): HTMLElement {
   return h(
     "div",
     { class: "scroll" },
@@ -21,7 +21,7 @@ function listTable(caption: string, head: string[], rows: (Node | string)[][]): 
 }
 
 /** A form that calls `submit` with its values, shows errors by field, and then `done`. */
-function form(title: string, controls: HTMLElement[], button: string, submit: (v: Record<string, string>) => Promise<unknown>, done: () => void): HTMLElement {
+export function form(title: string, controls: HTMLElement[], button: string, submit: (v: Record<string, string>) => Promise<unknown>, done: () => void): HTMLElement {
   const errors = h("div", { "aria-live": "assertive" });
   const el = h("form", { class: "card" }, h("h2", {}, title), controls, errors, h("button", { type: "submit" }, button));
   el.addEventListener("submit", async (ev) => {
