@@ -84,6 +84,8 @@ fi
 # ---- the web console ----------------------------------------------------------------
 step "web console: the committed bundle is what the sources build"
 if ! command -v chromium >/dev/null 2>&1; then apt_install chromium; fi
+# The calls test relays its media through a real TURN server.
+if ! command -v turnserver >/dev/null 2>&1; then apt_install coturn; fi
 (cd web && npm ci --no-audit --no-fund --loglevel=error && npx buf generate && npm run build --silent)
 if [ -n "$(git status --porcelain -- web/dist web/src/gen)" ]; then
   git status --short -- web/dist web/src/gen
@@ -133,6 +135,8 @@ SUPPORT_TEST_DB=mysql cargo test --test api
 release_log=$(mktemp)
 nice -n 15 cargo build --release --quiet --bin support-service >"$release_log" 2>&1 &
 release_build=$!
+# A step that fails ends the script: the build must not outlive it.
+trap 'pkill -P "$release_build" 2>/dev/null; kill "$release_build" 2>/dev/null || true' EXIT
 
 step "the web console in Chromium (screenshots in docs/screenshots)"
 cargo build --quiet

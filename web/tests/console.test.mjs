@@ -403,6 +403,9 @@ describe("the dashboard on the demo dataset", () => {
     assert.equal(tries.login, 1, "a sign-in answered UNAVAILABLE is not repeated by the console");
 
     await tab.getByRole("button", { name: "Sign in" }).click();
+    // Signed in, the console goes to the queue: only then is a click on Dashboard the last
+    // word (before it, the sign-in's own move to the queue could follow the click).
+    await tab.getByRole("heading", { name: "Queue" }).waitFor();
     await tab.getByRole("link", { name: "Dashboard" }).click();
     await shown(tab.locator("#backlog table.numbers tbody tr"));
     assert.equal(tries.backlog, 3, "the backlog report was asked three times: two refused, the third answered");

@@ -162,7 +162,7 @@ describe("webhooks in the console", () => {
     admin.once("dialog", (d) => void d.accept());
     await admin.getByRole("button", { name: /^Delete webhook/ }).click();
     await admin.getByText("Webhook deleted.").waitFor();
-    assert.equal(await admin.getByRole("row").filter({ hasText: sink.url }).count(), 0);
+    await admin.getByRole("row").filter({ hasText: sink.url }).waitFor({ state: "detached" });
     const left = await grpcurl(port, "support.v1.WebhookService/ListWebhooks", {}, adminJwt);
     assert.deepEqual(left.webhooks ?? [], []);
   });

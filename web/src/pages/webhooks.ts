@@ -105,10 +105,13 @@ function actions(w: Webhook, reload: (message: string) => void): HTMLElement {
     if (!confirm(`Delete the webhook to ${w.url} and its delivery records?`)) return;
     try {
       await webhooks.deleteWebhook({ id: w.id });
-      toast("Webhook deleted.");
-      // Its deliveries were shown: leaving them re-renders the page.
-      if (location.hash === `#/webhooks/${w.id}`) location.hash = "#/webhooks";
-      else reload("Webhook deleted.");
+      if (location.hash === `#/webhooks/${w.id}`) {
+        // Its deliveries were shown: leaving them draws the page again.
+        location.hash = "#/webhooks";
+        toast("Webhook deleted.");
+      } else {
+        reload("Webhook deleted.");
+      }
     } catch (e) {
       toast(describe(e));
     }
