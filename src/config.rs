@@ -157,6 +157,18 @@ pub struct Settings {
     /// Seconds a call rings before it ends as MISSED.
     #[arg(long, env = "SUPPORT_CALL_RING_SECS", default_value_t = 30)]
     pub call_ring_secs: u64,
+    /// STUN and TURN servers for calls' browsers, comma-separated (e.g.
+    /// `stun:stun.example.com:3478,turn:turn.example.com:3478`); none: host candidates only,
+    /// which connect parties on one network.
+    #[arg(long, env = "SUPPORT_ICE_URLS", value_delimiter = ',')]
+    pub ice_urls: Vec<String>,
+    /// The TURN server's shared secret (coturn's `static-auth-secret`): each caller gets
+    /// credentials of their own from it, per the TURN REST API.
+    #[arg(long, env = "SUPPORT_TURN_SECRET", hide_env_values = true, value_parser = secret)]
+    pub turn_secret: Option<SecretString>,
+    /// Seconds a TURN credential lasts: longer than the longest call.
+    #[arg(long, env = "SUPPORT_TURN_TTL_SECS", default_value_t = 86_400)]
+    pub turn_ttl_secs: u64,
     /// Milliseconds between looks for calls that rang out or lost a relay.
     #[arg(long, env = "SUPPORT_CALL_SWEEP_MS", default_value_t = 1_000)]
     pub call_sweep_ms: u64,
@@ -392,6 +404,11 @@ impl Settings {
             // A relay touches its call at each heartbeat; three missed mean it is gone.
             stale: chrono::Duration::from_std(heartbeat * 3).unwrap_or(chrono::Duration::seconds(15)),
         }
+    }
+
+    /// The STUN and TURN servers calls use, checked.
+    pub fn ice(&self) -> Result<crate::domain::ice::IceSettings, String> {
+        crate::domain::ice::IceSettings::new(&self.ice_urls, self.turn_secret.clone(), self.turn_ttl_secs)
     }
 
     /// The event log's tuning.

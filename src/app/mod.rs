@@ -175,6 +175,7 @@ impl App {
             streams,
             webhooks,
             calls: settings.calls(),
+            ice: Arc::new(settings.ice().map_err(StartError::Config)?),
             typing: crate::events::typing::TypingHub::new(tokens.clone()),
         };
         Ok(Self { state, settings, stop, tasks, gate, standings, metrics, probe, mailer })

@@ -126,6 +126,8 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
     ("CallService", "ListCalls", rule(Roles(EVERYONE), Calls)),
     ("CallService", "SendCallSignal", rule(Roles(PEOPLE), Calls)),
     ("CallService", "JoinCall", rule(Roles(PEOPLE), Calls)),
+    // TURN relays media, so its credentials go to those who take part in calls.
+    ("CallService", "GetIceServers", rule(Roles(PEOPLE), Unscoped)),
     ("WebhookService", "CreateWebhook", rule(Roles(ADMINS), Unscoped)),
     ("WebhookService", "GetWebhook", rule(Roles(ADMINS), Unscoped)),
     ("WebhookService", "ListWebhooks", rule(Roles(ADMINS), Unscoped)),

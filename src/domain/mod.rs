@@ -25,6 +25,7 @@ pub mod clock;
 pub mod error;
 pub mod event;
 pub mod history;
+pub mod ice;
 pub mod limits;
 pub mod model;
 pub mod page;

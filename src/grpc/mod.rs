@@ -53,6 +53,8 @@ pub struct State {
     pub webhooks: Arc<crate::notify::webhooks::Deliverer>,
     /// How calls ring and how their relays are watched.
     pub calls: crate::jobs::CallSettings,
+    /// The STUN and TURN servers calls use.
+    pub ice: Arc<crate::domain::ice::IceSettings>,
     /// Typing indicators, passed between replicas.
     pub typing: crate::events::typing::TypingHub,
 }

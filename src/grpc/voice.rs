@@ -68,6 +68,22 @@ impl CallService for CallApi {
         ok(pb::EndCallResponse { call: call(c) })
     }
 
+    async fn get_ice_servers(
+        &self,
+        request: Request<pb::GetIceServersRequest>,
+    ) -> RpcResult<pb::GetIceServersResponse> {
+        let who = caller(&request)?;
+        let ice = self.0.ice.servers(&who.subject, self.0.clock.now());
+        ok(pb::GetIceServersResponse {
+            ice_servers: ice
+                .servers
+                .into_iter()
+                .map(|s| pb::IceServer { urls: s.urls, username: s.username, credential: s.credential })
+                .collect(),
+            expire_time: ice.expire.map(super::convert::timestamp),
+        })
+    }
+
     async fn get_call(&self, request: Request<pb::GetCallRequest>) -> RpcResult<pb::GetCallResponse> {
         let who = caller(&request)?;
         let id = req::resource_id("call_id", request.into_inner().call_id)?;

@@ -107,6 +107,7 @@ const MATRIX: &[(&str, &str)] = &[
     ("ListCalls", "UONOPOOO"),
     ("SendCallSignal", "UONONNPP"),
     ("JoinCall", "UONONNPP"),
+    ("GetIceServers", "UOOOOOPP"),
     ("Logout", "OOOOOOOO"),
     ("SetPasswordWithToken", "UUUUUUUU"),
     ("IssueSetPasswordToken", "UPPPPOOO"),
@@ -476,6 +477,7 @@ async fn call(app: &mut TestApp, w: &World, c: &mut Clients, col: Col, rpc: &str
             let call_id = fresh_call(app, w, true).await;
             c.calls.join_call(pb::JoinCallRequest { call_id }).await.map(drop)
         }
+        "GetIceServers" => c.calls.get_ice_servers(pb::GetIceServersRequest {}).await.map(drop),
         "GetAllowedTransitions" => {
             c.tickets.get_allowed_transitions(pb::GetAllowedTransitionsRequest { id: t1 }).await.map(drop)
         }

@@ -453,3 +453,51 @@ async fn typing_reaches_only_the_other_party_whichever_replica_it_is_on() {
     assert_eq!(refused.code(), Code::PermissionDenied);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn ice_servers_are_the_configured_ones_with_turn_credentials_of_the_callers_own() {
+    use hmac::{Hmac, Mac};
+    let mut app = spawn_with(|s| {
+        s.ice_urls = vec!["stun:stun.example.com:3478".into(), "turn:turn.example.com:3478?transport=udp".into()];
+        s.turn_secret = Some("coturn-static-auth-secret".to_owned().into());
+        s.turn_ttl_secs = 3_600;
+    })
+    .await;
+    let mut s = scene(&mut app).await;
+    let now = support_service::domain::Clock::now(&app.clock);
+    let got = s.customer.calls.get_ice_servers(pb::GetIceServersRequest {}).await.expect("ice").into_inner();
+    assert_eq!(got.ice_servers.len(), 2, "{got:?}");
+    assert_eq!(got.ice_servers[0].urls, ["stun:stun.example.com:3478"]);
+    assert!(got.ice_servers[0].username.is_empty() && got.ice_servers[0].credential.is_empty());
+    let turn = &got.ice_servers[1];
+    assert_eq!(turn.urls, ["turn:turn.example.com:3478?transport=udp"]);
+    // The TURN REST API: "<expiry>:<user>", and base64(HMAC-SHA1(secret, username)).
+    let expiry = now.timestamp() + 3_600;
+    assert_eq!(turn.username, format!("{expiry}:customer.{}", s.customer_id));
+    assert_eq!(got.expire_time.as_ref().map(|t| t.seconds), Some(expiry));
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(b"coturn-static-auth-secret").expect("key");
+    mac.update(turn.username.as_bytes());
+    use base64::Engine;
+    assert_eq!(turn.credential, base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()));
+    // Each party gets its own; the agent's differ from the customer's.
+    let agent = s.agent.calls.get_ice_servers(pb::GetIceServersRequest {}).await.expect("ice").into_inner();
+    assert_ne!(agent.ice_servers[1].username, turn.username);
+    assert_ne!(agent.ice_servers[1].credential, turn.credential);
+    // Only those who take part in calls: not anonymous callers, nor services.
+    let anonymous = app.anonymous().calls.get_ice_servers(pb::GetIceServersRequest {}).await.unwrap_err();
+    assert_eq!(anonymous.code(), Code::Unauthenticated);
+    let service = app
+        .as_(&Principal::named(support_service::domain::access::Role::Service, "bot"))
+        .calls
+        .get_ice_servers(pb::GetIceServersRequest {})
+        .await;
+    assert_eq!(service.unwrap_err().code(), Code::PermissionDenied);
+    app.stop().await;
+
+    // None configured: none given, and the browsers use host candidates.
+    let mut plain = spawn_with(|_| {}).await;
+    let mut s = scene(&mut plain).await;
+    let got = s.agent.calls.get_ice_servers(pb::GetIceServersRequest {}).await.expect("ice").into_inner();
+    assert_eq!((got.ice_servers.len(), got.expire_time), (0, None));
+    plain.stop().await;
+}

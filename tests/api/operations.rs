@@ -263,3 +263,21 @@ async fn the_worker_thread_count_is_the_one_configured() {
     let fields: serde_json::Value = serde_json::from_str(&serving).unwrap();
     assert_eq!(fields["workers"], 1, "{serving}");
 }
+
+/// A TURN server without its shared secret is refused at start, naming the setting.
+#[tokio::test]
+async fn a_turn_server_without_its_secret_is_refused_at_start() {
+    let file = std::env::temp_dir().join(format!("support_turn_{}.db", uuid::Uuid::new_v4().simple()));
+    let _db = crate::helpers::TestDb::sqlite_file(file.clone());
+    let refused = tokio::process::Command::new(env!("CARGO_BIN_EXE_support-service"))
+        .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", file.display()))
+        .env("SUPPORT_LISTEN", "127.0.0.1:0")
+        .env("SUPPORT_ADMIN_LISTEN", "off")
+        .env("SUPPORT_ICE_URLS", "stun:stun.example.com:3478,turn:turn.example.com:3478")
+        .env_remove("SUPPORT_TURN_SECRET")
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("set SUPPORT_TURN_SECRET"), "{stderr}");
+}

@@ -3,8 +3,9 @@
 //
 // The service only relays signalling: StartCall or AnswerCall, then JoinCall (this party's
 // stream: the call's changes and the other party's SDP and ICE candidates), and
-// SendCallSignal for ours. Media flows between the two browsers. No STUN or TURN server is
-// configured: host candidates connect parties on one network (see the README to add TURN).
+// SendCallSignal for ours. Media flows between the two browsers, through the STUN and TURN
+// servers the service names (GetIceServers, with this party's own TURN credentials); with
+// none, host candidates connect parties on one network.
 
 import { calls, describe } from "./api";
 import { fill, h, toast } from "./dom";
@@ -162,6 +163,11 @@ class Session {
 
   private async run(): Promise<void> {
     try {
+      // Before anything is gathered (gathering starts with the local description).
+      const { iceServers } = await calls.getIceServers({});
+      this.pc.setConfiguration({
+        iceServers: iceServers.map((s) => ({ urls: s.urls, username: s.username || undefined, credential: s.credential || undefined })),
+      });
       if (this.side === "caller") {
         await this.media();
         const offer = await this.pc.createOffer();

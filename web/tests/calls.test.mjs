@@ -1,21 +1,48 @@
 // A real WebRTC call between two Chromium contexts, signalled only through the service:
 // the agent calls from the ticket page, the customer's page rings, she accepts, both peer
-// connections reach "connected" over host candidates on loopback (no STUN or TURN), the
-// agent hangs up, and the ticket's conversation then shows the call's record.
+// connections reach "connected" through a real TURN server (coturn) whose credentials each
+// page got from GetIceServers, the agent hangs up, and the ticket's conversation then
+// shows the call's record. The pages are held to relayed candidates, so the call connects
+// only if those credentials work.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { adminToken, browser, database, freePort, grpcurl, shot, startServer } from "./harness.mjs";
+import { adminToken, browser, database, freePort, grpcurl, shot, startServer, startTurn } from "./harness.mjs";
 
 const PASSWORD = "correct horse battery";
+const TURN_SECRET = "coturn-static-auth-secret-for-tests";
+
+/**
+ * In the page: every peer connection the console configures is held to relayed candidates
+ * (TURN), and the configuration it was given is kept for the test.
+ */
+const RELAY_ONLY = () => {
+  window.__ice = [];
+  const set = RTCPeerConnection.prototype.setConfiguration;
+  RTCPeerConnection.prototype.setConfiguration = function (config) {
+    window.__ice.push(config);
+    window.__pc = this;
+    return set.call(this, { ...config, iceTransportPolicy: "relay" });
+  };
+};
+
+/** The local candidate type of the pair the page's peer connection uses. */
+async function selectedCandidate(page) {
+  return page.evaluate(async () => {
+    const stats = [...(await window.__pc.getStats()).values()];
+    const pair = stats.find((s) => s.type === "candidate-pair" && s.state === "succeeded" && s.nominated);
+    return stats.find((s) => s.id === pair?.localCandidateId)?.candidateType ?? "none";
+  });
+}
 
 describe("calls in the console", () => {
-  let db, port, server, chrome, agent, customer, adminJwt, ticketId;
+  let db, port, server, turn, chrome, agent, customer, adminJwt, ticketId;
 
   before(async () => {
     db = database();
     port = await freePort();
-    server = await startServer(db, port);
+    turn = await startTurn(TURN_SECRET);
+    server = await startServer(db, port, { SUPPORT_ICE_URLS: turn.url, SUPPORT_TURN_SECRET: TURN_SECRET });
     adminJwt = await adminToken(db, port);
     const dept = await grpcurl(
       port,
@@ -54,6 +81,7 @@ describe("calls in the console", () => {
     chrome = await browser();
     agent = await (await chrome.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     customer = await (await chrome.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    for (const page of [agent, customer]) await page.addInitScript(RELAY_ONLY);
     for (const [page, email] of [
       [agent, "grace@support.example"],
       [customer, "ada@example.com"],
@@ -71,6 +99,7 @@ describe("calls in the console", () => {
   after(async () => {
     await chrome?.close();
     await server?.stop();
+    turn?.stop();
   });
 
   test("typing: the agent sees the customer typing, with no message sent", async () => {
@@ -99,10 +128,18 @@ describe("calls in the console", () => {
 
     await agent.locator('.call[data-connection="connected"]').waitFor({ timeout: 20_000 });
     await customer.locator('.call[data-connection="connected"]').waitFor({ timeout: 20_000 });
-    // Audio flows: the remote track arrived on both sides.
-    for (const page of [agent, customer]) {
+    // Audio flows: the remote track arrived on both sides, relayed by the TURN server with
+    // each side's own credentials from GetIceServers.
+    for (const [page, who] of [
+      [agent, /^\d+:agent\.\d+$/],
+      [customer, /^\d+:customer\.\d+$/],
+    ]) {
       const tracks = await page.evaluate(() => document.querySelector(".call audio")?.srcObject?.getAudioTracks().length ?? 0);
       assert.equal(tracks, 1);
+      const [given] = await page.evaluate(() => window.__ice.map((c) => c.iceServers));
+      assert.deepEqual(given.map((s) => s.urls), [[turn.url]]);
+      assert.match(given[0].username, who);
+      assert.equal(await selectedCandidate(page), "relay");
     }
     await shot(agent, "agent-in-call");
     await customer.getByRole("button", { name: "Mute" }).click();

@@ -154,6 +154,53 @@ export async function reloadSafely(page) {
   await page.reload();
 }
 
+/**
+ * A TURN server (Debian's coturn) on loopback that checks TURN REST API credentials with
+ * `secret`, relaying between loopback peers; `stop()` ends it.
+ */
+export async function startTurn(secret) {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "support-turn-"));
+  const child = spawn(
+    process.env.TURNSERVER ?? "turnserver",
+    [
+      "-n",
+      "--listening-ip=127.0.0.1",
+      "--relay-ip=127.0.0.1",
+      `--listening-port=${port}`,
+      "--use-auth-secret",
+      `--static-auth-secret=${secret}`,
+      "--realm=support.test",
+      "--allow-loopback-peers",
+      "--no-cli",
+      "--no-tls",
+      "--no-dtls",
+      `--userdb=${join(dir, "turndb")}`,
+      `--pidfile=${join(dir, "turnserver.pid")}`,
+      "--log-file=stdout",
+      "--simple-log",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let log = "";
+  await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`coturn did not start in 10 s:\n${log}`)), 10_000);
+    child.stdout.on("data", (chunk) => {
+      log += chunk;
+      if (/Total General servers/.test(log)) {
+        clearTimeout(timer);
+        ok();
+      }
+    });
+    child.on("exit", (code) => fail(new Error(`coturn exited (${code}):\n${log}`)));
+  });
+  return {
+    url: `turn:127.0.0.1:${port}?transport=udp`,
+    log: () => log,
+    stop: () => child.kill("SIGTERM"),
+  };
+}
+
 /** Debian's Chromium, headless, as the machine allows it. */
 export async function browser() {
   return chromium.launch({

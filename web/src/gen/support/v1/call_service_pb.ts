@@ -4,6 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Call, CallSignal, IceCandidate, SessionDescription } from "./common_pb";
 import { file_support_v1_common } from "./common_pb";
 import type { Heartbeat } from "./ticket_service_pb";
@@ -14,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file support/v1/call_service.proto.
  */
 export const file_support_v1_call_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zdXBwb3J0L3YxL2NhbGxfc2VydmljZS5wcm90bxIKc3VwcG9ydC52MSIlChBTdGFydENhbGxSZXF1ZXN0EhEKCXRpY2tldF9pZBgBIAEoAyIzChFTdGFydENhbGxSZXNwb25zZRIeCgRjYWxsGAEgASgLMhAuc3VwcG9ydC52MS5DYWxsIjQKEUFuc3dlckNhbGxSZXF1ZXN0Eg8KB2NhbGxfaWQYASABKAMSDgoGYWNjZXB0GAIgASgIIjQKEkFuc3dlckNhbGxSZXNwb25zZRIeCgRjYWxsGAEgASgLMhAuc3VwcG9ydC52MS5DYWxsIiEKDkVuZENhbGxSZXF1ZXN0Eg8KB2NhbGxfaWQYASABKAMiMQoPRW5kQ2FsbFJlc3BvbnNlEh4KBGNhbGwYASABKAsyEC5zdXBwb3J0LnYxLkNhbGwiIQoOR2V0Q2FsbFJlcXVlc3QSDwoHY2FsbF9pZBgBIAEoAyIxCg9HZXRDYWxsUmVzcG9uc2USHgoEY2FsbBgBIAEoCzIQLnN1cHBvcnQudjEuQ2FsbCJMChBMaXN0Q2FsbHNSZXF1ZXN0EhEKCXRpY2tldF9pZBgBIAEoAxIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJNChFMaXN0Q2FsbHNSZXNwb25zZRIfCgVjYWxscxgBIAMoCzIQLnN1cHBvcnQudjEuQ2FsbBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkimQEKFVNlbmRDYWxsU2lnbmFsUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgDEjUKC2Rlc2NyaXB0aW9uGAIgASgLMh4uc3VwcG9ydC52MS5TZXNzaW9uRGVzY3JpcHRpb25IABItCgljYW5kaWRhdGUYAyABKAsyGC5zdXBwb3J0LnYxLkljZUNhbmRpZGF0ZUgAQgkKB3BheWxvYWQiGAoWU2VuZENhbGxTaWduYWxSZXNwb25zZSIiCg9Kb2luQ2FsbFJlcXVlc3QSDwoHY2FsbF9pZBgBIAEoAyKSAQoQSm9pbkNhbGxSZXNwb25zZRIgCgRjYWxsGAEgASgLMhAuc3VwcG9ydC52MS5DYWxsSAASKAoGc2lnbmFsGAIgASgLMhYuc3VwcG9ydC52MS5DYWxsU2lnbmFsSAASKgoJaGVhcnRiZWF0GAMgASgLMhUuc3VwcG9ydC52MS5IZWFydGJlYXRIAEIGCgRpdGVtMqIECgtDYWxsU2VydmljZRJICglTdGFydENhbGwSHC5zdXBwb3J0LnYxLlN0YXJ0Q2FsbFJlcXVlc3QaHS5zdXBwb3J0LnYxLlN0YXJ0Q2FsbFJlc3BvbnNlEksKCkFuc3dlckNhbGwSHS5zdXBwb3J0LnYxLkFuc3dlckNhbGxSZXF1ZXN0Gh4uc3VwcG9ydC52MS5BbnN3ZXJDYWxsUmVzcG9uc2USQgoHRW5kQ2FsbBIaLnN1cHBvcnQudjEuRW5kQ2FsbFJlcXVlc3QaGy5zdXBwb3J0LnYxLkVuZENhbGxSZXNwb25zZRJHCgdHZXRDYWxsEhouc3VwcG9ydC52MS5HZXRDYWxsUmVxdWVzdBobLnN1cHBvcnQudjEuR2V0Q2FsbFJlc3BvbnNlIgOQAgESTQoJTGlzdENhbGxzEhwuc3VwcG9ydC52MS5MaXN0Q2FsbHNSZXF1ZXN0Gh0uc3VwcG9ydC52MS5MaXN0Q2FsbHNSZXNwb25zZSIDkAIBElcKDlNlbmRDYWxsU2lnbmFsEiEuc3VwcG9ydC52MS5TZW5kQ2FsbFNpZ25hbFJlcXVlc3QaIi5zdXBwb3J0LnYxLlNlbmRDYWxsU2lnbmFsUmVzcG9uc2USRwoISm9pbkNhbGwSGy5zdXBwb3J0LnYxLkpvaW5DYWxsUmVxdWVzdBocLnN1cHBvcnQudjEuSm9pbkNhbGxSZXNwb25zZTABYgZwcm90bzM", [file_support_v1_common, file_support_v1_ticket_service]);
+  fileDesc("Ch1zdXBwb3J0L3YxL2NhbGxfc2VydmljZS5wcm90bxIKc3VwcG9ydC52MSIlChBTdGFydENhbGxSZXF1ZXN0EhEKCXRpY2tldF9pZBgBIAEoAyIzChFTdGFydENhbGxSZXNwb25zZRIeCgRjYWxsGAEgASgLMhAuc3VwcG9ydC52MS5DYWxsIjQKEUFuc3dlckNhbGxSZXF1ZXN0Eg8KB2NhbGxfaWQYASABKAMSDgoGYWNjZXB0GAIgASgIIjQKEkFuc3dlckNhbGxSZXNwb25zZRIeCgRjYWxsGAEgASgLMhAuc3VwcG9ydC52MS5DYWxsIiEKDkVuZENhbGxSZXF1ZXN0Eg8KB2NhbGxfaWQYASABKAMiMQoPRW5kQ2FsbFJlc3BvbnNlEh4KBGNhbGwYASABKAsyEC5zdXBwb3J0LnYxLkNhbGwiIQoOR2V0Q2FsbFJlcXVlc3QSDwoHY2FsbF9pZBgBIAEoAyIxCg9HZXRDYWxsUmVzcG9uc2USHgoEY2FsbBgBIAEoCzIQLnN1cHBvcnQudjEuQ2FsbCJMChBMaXN0Q2FsbHNSZXF1ZXN0EhEKCXRpY2tldF9pZBgBIAEoAxIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJNChFMaXN0Q2FsbHNSZXNwb25zZRIfCgVjYWxscxgBIAMoCzIQLnN1cHBvcnQudjEuQ2FsbBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkimQEKFVNlbmRDYWxsU2lnbmFsUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgDEjUKC2Rlc2NyaXB0aW9uGAIgASgLMh4uc3VwcG9ydC52MS5TZXNzaW9uRGVzY3JpcHRpb25IABItCgljYW5kaWRhdGUYAyABKAsyGC5zdXBwb3J0LnYxLkljZUNhbmRpZGF0ZUgAQgkKB3BheWxvYWQiGAoWU2VuZENhbGxTaWduYWxSZXNwb25zZSIiCg9Kb2luQ2FsbFJlcXVlc3QSDwoHY2FsbF9pZBgBIAEoAyKSAQoQSm9pbkNhbGxSZXNwb25zZRIgCgRjYWxsGAEgASgLMhAuc3VwcG9ydC52MS5DYWxsSAASKAoGc2lnbmFsGAIgASgLMhYuc3VwcG9ydC52MS5DYWxsU2lnbmFsSAASKgoJaGVhcnRiZWF0GAMgASgLMhUuc3VwcG9ydC52MS5IZWFydGJlYXRIAEIGCgRpdGVtIhYKFEdldEljZVNlcnZlcnNSZXF1ZXN0InQKFUdldEljZVNlcnZlcnNSZXNwb25zZRIqCgtpY2Vfc2VydmVycxgBIAMoCzIVLnN1cHBvcnQudjEuSWNlU2VydmVyEi8KC2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI/CglJY2VTZXJ2ZXISDAoEdXJscxgBIAMoCRIQCgh1c2VybmFtZRgCIAEoCRISCgpjcmVkZW50aWFsGAMgASgJMv0ECgtDYWxsU2VydmljZRJICglTdGFydENhbGwSHC5zdXBwb3J0LnYxLlN0YXJ0Q2FsbFJlcXVlc3QaHS5zdXBwb3J0LnYxLlN0YXJ0Q2FsbFJlc3BvbnNlEksKCkFuc3dlckNhbGwSHS5zdXBwb3J0LnYxLkFuc3dlckNhbGxSZXF1ZXN0Gh4uc3VwcG9ydC52MS5BbnN3ZXJDYWxsUmVzcG9uc2USQgoHRW5kQ2FsbBIaLnN1cHBvcnQudjEuRW5kQ2FsbFJlcXVlc3QaGy5zdXBwb3J0LnYxLkVuZENhbGxSZXNwb25zZRJHCgdHZXRDYWxsEhouc3VwcG9ydC52MS5HZXRDYWxsUmVxdWVzdBobLnN1cHBvcnQudjEuR2V0Q2FsbFJlc3BvbnNlIgOQAgESTQoJTGlzdENhbGxzEhwuc3VwcG9ydC52MS5MaXN0Q2FsbHNSZXF1ZXN0Gh0uc3VwcG9ydC52MS5MaXN0Q2FsbHNSZXNwb25zZSIDkAIBElcKDlNlbmRDYWxsU2lnbmFsEiEuc3VwcG9ydC52MS5TZW5kQ2FsbFNpZ25hbFJlcXVlc3QaIi5zdXBwb3J0LnYxLlNlbmRDYWxsU2lnbmFsUmVzcG9uc2USRwoISm9pbkNhbGwSGy5zdXBwb3J0LnYxLkpvaW5DYWxsUmVxdWVzdBocLnN1cHBvcnQudjEuSm9pbkNhbGxSZXNwb25zZTABElkKDUdldEljZVNlcnZlcnMSIC5zdXBwb3J0LnYxLkdldEljZVNlcnZlcnNSZXF1ZXN0GiEuc3VwcG9ydC52MS5HZXRJY2VTZXJ2ZXJzUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_timestamp, file_support_v1_common, file_support_v1_ticket_service]);
 
 /**
  * The call to place.
@@ -380,6 +382,84 @@ export const JoinCallResponseSchema: GenMessage<JoinCallResponse> = /*@__PURE__*
   messageDesc(file_support_v1_call_service, 13);
 
 /**
+ * Nothing: the servers are the same for every caller, the credentials the caller's own.
+ *
+ * @generated from message support.v1.GetIceServersRequest
+ */
+export type GetIceServersRequest = Message<"support.v1.GetIceServersRequest"> & {
+};
+
+/**
+ * Describes the message support.v1.GetIceServersRequest.
+ * Use `create(GetIceServersRequestSchema)` to create a new message.
+ */
+export const GetIceServersRequestSchema: GenMessage<GetIceServersRequest> = /*@__PURE__*/
+  messageDesc(file_support_v1_call_service, 14);
+
+/**
+ * The servers, as a browser's RTCPeerConnection takes them.
+ *
+ * @generated from message support.v1.GetIceServersResponse
+ */
+export type GetIceServersResponse = Message<"support.v1.GetIceServersResponse"> & {
+  /**
+   * In order of preference; empty when none are configured.
+   *
+   * @generated from field: repeated support.v1.IceServer ice_servers = 1;
+   */
+  iceServers: IceServer[];
+
+  /**
+   * When the TURN credentials stop working; unset when there are none.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 2;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message support.v1.GetIceServersResponse.
+ * Use `create(GetIceServersResponseSchema)` to create a new message.
+ */
+export const GetIceServersResponseSchema: GenMessage<GetIceServersResponse> = /*@__PURE__*/
+  messageDesc(file_support_v1_call_service, 15);
+
+/**
+ * One RTCIceServer.
+ *
+ * @generated from message support.v1.IceServer
+ */
+export type IceServer = Message<"support.v1.IceServer"> & {
+  /**
+   * stun:, stuns:, turn: or turns: URLs.
+   *
+   * @generated from field: repeated string urls = 1;
+   */
+  urls: string[];
+
+  /**
+   * For TURN: "<expiry in Unix seconds>:<caller>" (the TURN REST API's form).
+   *
+   * @generated from field: string username = 2;
+   */
+  username: string;
+
+  /**
+   * For TURN: base64(HMAC-SHA1(the TURN server's shared secret, username)).
+   *
+   * @generated from field: string credential = 3;
+   */
+  credential: string;
+};
+
+/**
+ * Describes the message support.v1.IceServer.
+ * Use `create(IceServerSchema)` to create a new message.
+ */
+export const IceServerSchema: GenMessage<IceServer> = /*@__PURE__*/
+  messageDesc(file_support_v1_call_service, 16);
+
+/**
  * Voice calls on a ticket, between its customer and an agent: ringing, accept or decline,
  * and WebRTC signalling relayed by the service. Media flows between the two browsers.
  *
@@ -463,6 +543,18 @@ export const CallService: GenService<{
     methodKind: "server_streaming";
     input: typeof JoinCallRequestSchema;
     output: typeof JoinCallResponseSchema;
+  },
+  /**
+   * The STUN and TURN servers a party's peer connection should use (RTCIceServer), TURN
+   * with credentials of its own that expire; none when the service names none (host
+   * candidates only, which connect parties on one network). Ask before each call.
+   *
+   * @generated from rpc support.v1.CallService.GetIceServers
+   */
+  getIceServers: {
+    methodKind: "unary";
+    input: typeof GetIceServersRequestSchema;
+    output: typeof GetIceServersResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_support_v1_call_service, 0);
