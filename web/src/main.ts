@@ -58,11 +58,14 @@ async function route(): Promise<void> {
     location.hash = `#/${to}`;
     return;
   }
-  const main = document.getElementById("main")!;
   document.title = `${target.title} · Support console`;
-  fill(main);
+  // Each visit draws into an element of its own: a page still loading when the user moves
+  // on (pages await their data, then draw) draws into a detached element, not over the
+  // page that replaced it.
+  const view = h("div", { class: "page" });
+  fill(document.getElementById("main")!, view);
   try {
-    await target.page(main, args, controller.signal);
+    await target.page(view, args, controller.signal);
   } catch (e) {
     report(e);
   }
