@@ -1,9 +1,9 @@
 //! Instruction counts per call: the server runs under `valgrind --tool=callgrind` with
 //! instrumentation off; the bench fills the database and warms the server up, zeroes the
 //! counters and turns them on (`callgrind_control`), makes a fixed number of calls from
-//! one caller or several at once, dumps, and divides. Instructions, unlike seconds, repeat exactly for the
-//! same binary and requests whatever else the machine does, so a change's effect shows
-//! even when it is smaller than the noise of the timed tables. Background work that runs
+//! one caller or several at once, dumps, and divides. Instructions, unlike seconds, repeat
+//! exactly for the same binary and requests whatever else the machine does, so a change's
+//! effect shows even when it is smaller than the noise of the timed tables. Background work that runs
 //! meanwhile (the sequencer numbering each call's event, the tailer) counts, as it should;
 //! timers that tick by the clock (heartbeats) add a little that does not scale with calls.
 //! With one caller every write has a numbering round of its own; with several, as in the
