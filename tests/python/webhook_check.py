@@ -18,6 +18,7 @@ import hmac
 import http.server
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -39,7 +40,21 @@ from support.v1 import webhook_service_pb2 as ws  # noqa: E402
 from support.v1 import webhook_service_pb2_grpc as ws_grpc  # noqa: E402
 
 BIN = os.environ["SUPPORT_BIN"]
-PORTS = [50071, 50072]
+
+
+def free_ports(n):
+    """Ports nothing listens on (fixed ones may be taken as an outgoing connection's own)."""
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+# Kept for the whole run: a killed replica restarts on its own port.
+PORTS = free_ports(2)
 TIMEOUT_MS = 500
 CHANGES_PER_PHASE = 60
 
