@@ -128,3 +128,12 @@ export function hours(d: Duration | undefined): number {
 export function countdown(due: number, now: number): string {
   return due >= now ? `in ${span(due - now)}` : `${span(now - due)} late`;
 }
+
+/**
+ * The number that ends a page's address, such as 12 in `#/ticket/12`; anything else is
+ * an address that names nothing, said in words (BigInt's own error would not be).
+ */
+export function idArg(arg: string | undefined, what: string): bigint {
+  if (arg !== undefined && /^[1-9][0-9]{0,17}$/.test(arg)) return BigInt(arg);
+  throw new Error(`There is no ${what} "${arg ?? ""}": the address should end in its number.`);
+}

@@ -273,6 +273,9 @@ describe("the console", () => {
     }, adminJwt);
     await agent.goto(`${server.url}#/ticket/${elsewhere.ticket.id}`);
     await agent.locator("#toast.shown", { hasText: "You are not allowed to do this." }).waitFor();
+    // An address that names no ticket is said in words, in the page's place.
+    await agent.goto(`${server.url}#/ticket/abc`);
+    await agent.locator("#main p.error", { hasText: 'There is no ticket "abc"' }).waitFor();
 
     const grace = (await grpcurl(port, "support.v1.AgentService/ListAgents", {}, adminJwt)).agents.find((a) => a.email === "grace@support.example");
     await grpcurl(port, "support.v1.AuthService/SetAccountEnabled", { account: { agentId: grace.id }, enabled: false }, adminJwt);

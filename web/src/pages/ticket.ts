@@ -18,7 +18,7 @@ import {
   type Log,
   type Ticket,
 } from "../gen/support/v1/common_pb";
-import { CATEGORY, LEVEL, REASON, STATUS, countdown, millis, when } from "../format";
+import { CATEGORY, LEVEL, REASON, STATUS, countdown, idArg, millis, when } from "../format";
 import { watch } from "../live";
 import { report, signedOut } from "../report";
 import { answers } from "./answers";
@@ -32,7 +32,7 @@ interface Context {
 }
 
 export async function ticketPage(main: HTMLElement, args: string[], signal: AbortSignal): Promise<void> {
-  const id = BigInt(args[0] ?? "0");
+  const id = idArg(args[0], "ticket");
   const who = current()!;
   const staff = who.role !== "customer";
   const ticket = (await tickets.getTicket({ id })).ticket!;

@@ -5,7 +5,7 @@
 import { all, describe, requestId, webhooks } from "../api";
 import { allDepartments } from "../directory";
 import { field, fill, h, select, toast } from "../dom";
-import { DELIVERY, KIND, options, when } from "../format";
+import { DELIVERY, KIND, idArg, options, when } from "../format";
 import type { QueueEventKind } from "../gen/support/v1/ticket_service_pb";
 import type { Webhook } from "../gen/support/v1/webhook_service_pb";
 import { form, listTable } from "./admin";
@@ -39,7 +39,7 @@ export async function adminWebhooks(main: HTMLElement, args: string[]): Promise<
     h("label", { class: "check" }, h("input", { type: "checkbox", name: `${KIND_FIELD}${k}` }), ` ${label}`),
   );
   const deptOptions: [string, string][] = [["0", "All departments"], ...depts.map((d): [string, string] => [String(d.id), d.name])];
-  const deliveries = args[0] ? await deliveriesOf(BigInt(args[0]), list, reload) : null;
+  const deliveries = args[0] ? await deliveriesOf(idArg(args[0], "webhook"), list, reload) : null;
   fill(
     main,
     h("h1", {}, "Webhooks"),
