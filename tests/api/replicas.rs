@@ -2,7 +2,7 @@
 //! subscriber on each: both see every change exactly once, in one gap-free order, and
 //! end with a view equal to the database.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -250,8 +250,19 @@ async fn two_replicas_eight_writers_every_subscriber_sees_every_change_once_in_o
     }
     for (name, seen) in [("a", &seen_a), ("b", &seen_b)] {
         let expected: Vec<i64> = (seen.snapshot_end + 1..=max).collect();
-        assert_eq!(seen.sequences.len(), expected.len(), "subscriber {name}: every change once");
-        assert!(seen.sequences == expected, "subscriber {name}: strictly increasing, no gaps");
+        // Said in full when it fails: which numbers came twice, out of order or never.
+        let out_of_order: Vec<(i64, i64)> =
+            seen.sequences.windows(2).filter(|w| w[1] <= w[0]).map(|w| (w[0], w[1])).collect();
+        let got: BTreeSet<i64> = seen.sequences.iter().copied().collect();
+        let missing: Vec<&i64> = expected.iter().filter(|s| !got.contains(s)).collect();
+        assert!(
+            seen.sequences == expected,
+            "subscriber {name}: every change once, in order, after the snapshot's end {}: {} received for {} \
+             expected; out of order or repeated {out_of_order:?}, missing {missing:?}",
+            seen.snapshot_end,
+            seen.sequences.len(),
+            expected.len(),
+        );
         assert!(seen.view == open, "subscriber {name}: its final view equals the database");
     }
     eprintln!("{changes} writes produced {max} events; both subscribers saw all of them in order");
