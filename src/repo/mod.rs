@@ -379,7 +379,10 @@ where
 {
     let mut attempt = 0u32;
     loop {
-        match write().await {
+        // On the heap: a transaction's future holds sea-orm's and sqlx's (tens of KB), and
+        // held by value it would be copied again into every future above it, down to the
+        // handler's, which tonic boxes.
+        match Box::pin(write()).await {
             Err(AppError::Conflict(reason)) if attempt < 3 => {
                 attempt += 1;
                 tracing::info!(attempt, %reason, "transaction conflicted; running it again");
