@@ -2,7 +2,7 @@
 // where errors become words (or the sign-in page).
 
 import "./style.css";
-import { agents, current, customers, describe, isSignedOut, onSession, resume, signOut, type Who } from "./api";
+import { agents, current, customers, onSession, resume, signOut, type Who } from "./api";
 import { fill, h, toast } from "./dom";
 import { report } from "./report";
 import { Availability } from "./gen/support/v1/common_pb";
@@ -67,9 +67,9 @@ async function route(): Promise<void> {
   try {
     await target.page(view, args, controller.signal);
   } catch (e) {
-    report(e);
     // A page that failed before it drew says why in its place, not only in the toast.
-    if (!view.hasChildNodes() && !isSignedOut(e)) fill(view, h("h1", {}, target.title), h("p", { class: "error" }, describe(e)));
+    const text = report(e);
+    if (text !== undefined && !view.hasChildNodes()) fill(view, h("h1", {}, target.title), h("p", { class: "error" }, text));
   }
   bar();
 }

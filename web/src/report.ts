@@ -9,11 +9,11 @@ export function signedOut(): void {
   void signOut().finally(() => (location.hash = "#/signin"));
 }
 
-/** Shows an error in words; a lost session leads to the sign-in page. */
-export function report(e: unknown, where?: HTMLElement): void {
+/** Shows an error in words and returns them; a lost session leads to the sign-in page. */
+export function report(e: unknown, where?: HTMLElement): string | undefined {
   if (isSignedOut(e)) {
     signedOut();
-    return;
+    return undefined;
   }
   const text = describe(e);
   if (where) {
@@ -21,5 +21,6 @@ export function report(e: unknown, where?: HTMLElement): void {
   } else {
     toast(text);
   }
+  return text;
 }
 
