@@ -12,11 +12,11 @@ Usage: SUPPORT_TOKEN=<service token> python3 tests/python/call_callee.py HOST:PO
 """
 
 import os
-import queue
 import sys
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import checks  # noqa: E402
+from checks import Stream, check  # noqa: E402
 from support_stubs import bearer  # noqa: E402
 
 import grpc  # noqa: E402
@@ -35,45 +35,6 @@ from support.v1 import ticket_service_pb2 as ts  # noqa: E402
 from support.v1 import ticket_service_pb2_grpc as ts_grpc  # noqa: E402
 
 PASSWORD = "a decent passphrase"
-passed = 0
-
-
-def check(condition, what):
-    global passed
-    if not condition:
-        print(f"FAILED: {what}")
-        print(f"{passed} passed, 1 failed")
-        sys.exit(1)
-    passed += 1
-
-
-class Stream:
-    """Reads a server stream on a thread, so the test can wait with a timeout."""
-
-    def __init__(self, call):
-        self.items = queue.Queue()
-        self.call = call
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self):
-        try:
-            for item in self.call:
-                self.items.put(item)
-            self.items.put(None)
-        except grpc.RpcError as e:
-            self.items.put(e)
-
-    def next(self):
-        """The next item that is not a heartbeat: (kind, value), or None at the end."""
-        while True:
-            item = self.items.get(timeout=15)
-            if isinstance(item, grpc.RpcError):
-                raise item
-            if item is None:
-                return None
-            which = item.WhichOneof("item")
-            if which != "heartbeat":
-                return which, getattr(item, which)
 
 
 def main(target):
@@ -202,7 +163,7 @@ def main(target):
     check(len(records) == 2, f"two call records: {records}")
     check(records[0].startswith("Call from Grace Hopper (agent) to Guido Py (customer): ACCEPTED"), records[0])
     check("DECLINED" in records[1], records[1])
-    print(f"{passed} passed")
+    print(f"{checks.passed} passed")
 
 
 if __name__ == "__main__":

@@ -10,11 +10,11 @@ Usage: SUPPORT_TOKEN=<service token> python3 tests/python/watch_client.py HOST:P
 """
 
 import os
-import queue
 import sys
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import checks  # noqa: E402
+from checks import Stream, check  # noqa: E402
 from support_stubs import bearer  # noqa: E402
 
 import grpc  # noqa: E402
@@ -27,46 +27,6 @@ from support.v1 import department_service_pb2 as ds  # noqa: E402
 from support.v1 import department_service_pb2_grpc as ds_grpc  # noqa: E402
 from support.v1 import ticket_service_pb2 as ts  # noqa: E402
 from support.v1 import ticket_service_pb2_grpc as ts_grpc  # noqa: E402
-
-passed = 0
-
-
-def check(condition, what):
-    global passed
-    if not condition:
-        print(f"FAILED: {what}")
-        print(f"{passed} passed, 1 failed")
-        sys.exit(1)
-    passed += 1
-
-
-class Subscriber:
-    """Reads a WatchQueue stream on a thread, so the test can wait with a timeout."""
-
-    def __init__(self, stub, request, token):
-        self.items = queue.Queue()
-        self.call = stub.WatchQueue(request, metadata=bearer(token))
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self):
-        try:
-            for item in self.call:
-                self.items.put(item)
-        except grpc.RpcError as e:
-            self.items.put(e)
-
-    def next(self, kind=None):
-        while True:
-            item = self.items.get(timeout=15)
-            if isinstance(item, grpc.RpcError):
-                raise item
-            which = item.WhichOneof("item")
-            if which == "heartbeat" and kind != "heartbeat":
-                continue
-            return which, getattr(item, which)
-
-    def close(self):
-        self.call.cancel()
 
 
 def main(target):
@@ -95,6 +55,11 @@ def main(target):
         auth.RegisterRequest(first_name="Guido", last_name="Py", email="guido@example.com", password="a decent passphrase")
     )
     customer_token = signed_up.tokens.access_token
+
+    def watch(request):
+        """The customer's WatchQueue stream."""
+        return Stream(tickets.WatchQueue(request, metadata=bearer(customer_token)))
+
     other = customers.CreateCustomer(
         cs.CreateCustomerRequest(
             customer=common_pb2.Customer(first_name="Other", last_name="Person", email="other@example.com")
@@ -123,7 +88,7 @@ def main(target):
     first = open_ticket("before the snapshot")
 
     # 1. Fresh start as the customer: their snapshot, its end marker, then live events.
-    sub = Subscriber(tickets, ts.WatchQueueRequest(department_id=dept.id), customer_token)
+    sub = watch(ts.WatchQueueRequest(department_id=dept.id))
     kind, item = sub.next()
     check(kind == "snapshot_ticket" and item.id == first.id, "the snapshot holds the existing ticket")
     kind, end = sub.next()
@@ -141,7 +106,7 @@ def main(target):
     sub.close()
     missed_a = open_ticket("missed a", common_pb2.SEVERITY_CRITICAL)
     missed_b = open_ticket("missed b", common_pb2.SEVERITY_MINOR)
-    sub = Subscriber(tickets, ts.WatchQueueRequest(department_id=dept.id, resume_after=last), customer_token)
+    sub = watch(ts.WatchQueueRequest(department_id=dept.id, resume_after=last))
     _, e1 = sub.next()
     _, e2 = sub.next()
     check([e1.ticket.id, e2.ticket.id] == [missed_a.id, missed_b.id], "the resumed stream replays the missed events")
@@ -154,14 +119,14 @@ def main(target):
     sub.close()
 
     # 3. A resume point older than the history is OUT_OF_RANGE; ahead of it too.
-    sub = Subscriber(tickets, ts.WatchQueueRequest(resume_after=10_000_000), customer_token)
+    sub = watch(ts.WatchQueueRequest(resume_after=10_000_000))
     try:
         sub.next()
         check(False, "resuming ahead of the log fails")
     except grpc.RpcError as e:
         check(e.code() == grpc.StatusCode.OUT_OF_RANGE, f"OUT_OF_RANGE, got {e.code()}")
 
-    print(f"{passed} passed, 0 failed")
+    print(f"{checks.passed} passed, 0 failed")
 
 
 if __name__ == "__main__":
