@@ -3,13 +3,13 @@
 //! counters and turns them on (`callgrind_control`), makes a fixed number of calls from
 //! one caller or several at once, dumps, and divides. Instructions, unlike seconds, repeat
 //! exactly for the same binary and requests whatever else the machine does, so a change's
-//! effect shows even when it is smaller than the noise of the timed tables. Background work that runs
-//! meanwhile (the sequencer numbering each call's event, the tailer) counts, as it should;
-//! timers that tick by the clock (heartbeats) add a little that does not scale with calls.
-//! With one caller every write has a numbering round of its own; with several, as in the
-//! timed tables, a round numbers the events of the calls in flight, so that count is the
-//! one to compare with them (it repeats less exactly: how many calls a round serves
-//! depends on timing).
+//! effect shows even when it is smaller than the noise of the timed tables. Background
+//! work that runs meanwhile (the sequencer numbering each call's event, the tailer)
+//! counts, as it should; timers that tick by the clock (heartbeats) add a little that
+//! does not scale with calls. With one caller every write has a numbering round of its
+//! own; with several, as in the timed tables, a round numbers the events of the calls in
+//! flight, so that count is the one to compare with them (it repeats less exactly: how
+//! many calls a round serves depends on timing).
 //!
 //! The raw generator's making the same calls in raw sqlx is counted the same way, so the
 //! service's overhead (server − raw generator, as in the timed tables) has a count too.

@@ -608,13 +608,15 @@ async fn watch_latency(report: &mut Report, a: &WatchArgs) -> Fallible<()> {
             eprintln!("watch: waited {:.0} s for the database to settle", settled.as_secs_f64());
         }
         server.reset_peak();
-        let before = server.usage();
+        let db = server::database_pids();
+        let before = server.cpu_clock(&db);
         let started = Instant::now();
         let (written, writes) = watch::steady_writes(&api, customer, busy, a.rate, a.seconds).await?;
         let expected = written * n as u64;
         let received = subs.wait_for(expected, Duration::from_secs(30)).await;
-        let cpu = server.usage().cpu_secs - before.cpu_secs;
+        let cpu = before.until(server.cpu_clock(&db));
         let elapsed = started.elapsed().as_secs_f64();
+        let percent = |secs: f64| (secs / elapsed * 100.0).round();
         let peak = server.usage().peak_rss;
         let latency = subs.close().await;
         if received < expected {
@@ -634,7 +636,9 @@ async fn watch_latency(report: &mut Report, a: &WatchArgs) -> Fallible<()> {
             max_ms,
             write_p50_ms: w50,
             write_p99_ms: w99,
-            server_cpu_percent: (cpu / elapsed * 100.0).round(),
+            server_cpu_percent: percent(cpu.server),
+            subscribers_cpu_percent: percent(cpu.generator),
+            database_cpu_percent: percent(cpu.database),
             server_peak_rss_mib: mib(peak),
             target_p99_ms: 20.0,
         });

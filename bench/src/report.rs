@@ -201,6 +201,9 @@ pub(crate) struct Watched {
     pub(crate) write_p50_ms: f64,
     pub(crate) write_p99_ms: f64,
     pub(crate) server_cpu_percent: f64,
+    /// This process: the subscribers decoding what they receive, and the writer.
+    pub(crate) subscribers_cpu_percent: f64,
+    pub(crate) database_cpu_percent: f64,
     pub(crate) server_peak_rss_mib: f64,
     pub(crate) target_p99_ms: f64,
 }
@@ -337,11 +340,11 @@ impl Report {
             line(String::new());
             line("#### WatchQueue: commit-to-receive latency (ms)".into());
             line(String::new());
-            line("| subscribers | writes/s | events delivered | p50 | p90 | p99 | p99.9 | max | CreateTicket p50 / p99 | server CPU | server peak RSS | target p99 | met |".into());
-            line("|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|".into());
+            line("| subscribers | writes/s | events delivered | p50 | p90 | p99 | p99.9 | max | CreateTicket p50 / p99 | CPU: server | subscribers and writer | database | server peak RSS | target p99 | met |".into());
+            line("|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|".into());
             for w in &self.watch {
                 line(format!(
-                    "| {} | {} | {} of {} | {} | {} | {} | {} | {} | {} / {} | {:.0} % | {:.0} MiB | ≤ {} | {} |",
+                    "| {} | {} | {} of {} | {} | {} | {} | {} | {} | {} / {} | {:.0} % | {:.0} % | {:.0} % | {:.0} MiB | ≤ {} | {} |",
                     w.subscribers,
                     w.writes_per_second,
                     w.received,
@@ -354,6 +357,8 @@ impl Report {
                     w.write_p50_ms,
                     w.write_p99_ms,
                     w.server_cpu_percent,
+                    w.subscribers_cpu_percent,
+                    w.database_cpu_percent,
                     w.server_peak_rss_mib,
                     w.target_p99_ms,
                     met(w.p99_ms <= w.target_p99_ms)
