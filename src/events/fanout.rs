@@ -104,6 +104,18 @@ impl Fanout {
         inner.position = sequence;
     }
 
+    /// Ends every channel: its subscribers receive what was sent to them, then `Closed`,
+    /// and end (the server stopping, or this replica losing its database). Subscribers
+    /// from then on get new channels. Ending the streams this way costs a subscriber
+    /// nothing while it waits; a token of its own to poll would cost a lock after every
+    /// event.
+    pub fn close(&self) {
+        let mut inner = self.lock();
+        let position = inner.position;
+        inner.all = Channel { tx: broadcast::channel(self.capacity).0, prev: position };
+        inner.departments.clear();
+    }
+
     /// Moves every channel to `position` without sending what lies between (the tailer
     /// skipped reading while nobody watched); subscribers behind it read the gap from the
     /// database.

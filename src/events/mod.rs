@@ -12,7 +12,7 @@ pub mod typing;
 pub mod watch;
 
 use std::ops::Deref;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -92,9 +92,8 @@ pub struct EventHub {
     reads: Arc<Semaphore>,
     /// Subscribers, events sent, lag and resumes.
     metrics: WatchMetrics,
-    /// Cancelled (and replaced) when this replica loses its database: its subscribers would
-    /// wait for events it cannot read, so they are ended and resume elsewhere.
-    lost: Arc<Mutex<CancellationToken>>,
+    /// Cancelled when the server stops.
+    stop: CancellationToken,
 }
 
 impl EventHub {
@@ -123,34 +122,33 @@ impl EventHub {
             stop.clone(),
         ));
         let reads = Arc::new(Semaphore::new(settings.subscriber_reads.max(1)));
+        // Stopping turns away subscribers waiting for a read, and ends the live ones.
         tasks.spawn({
-            let (reads, stop) = (reads.clone(), stop.clone());
+            let (reads, live, stop) = (reads.clone(), live.clone(), stop.clone());
             async move {
                 stop.cancelled().await;
                 reads.close();
+                live.close();
             }
         });
         // The tailer reads on a connection of its own, without causality waits: a Galera
         // node's lag only delays what it reads, and it never waits for a pooled connection.
         let tail = repo.detached().await?;
         let wake = tailer::Wake { numbered, leader: leader.clone() };
-        tasks.spawn(tailer::run(tail, start, live.clone(), latest_tx, wake, settings.poll_interval, stop));
-        let lost = Arc::new(Mutex::new(CancellationToken::new()));
-        Ok(Self { live, latest, leader, settings: Arc::new(settings), reads, metrics: metrics.watch.clone(), lost })
+        tasks.spawn(tailer::run(tail, start, live.clone(), latest_tx, wake, settings.poll_interval, stop.clone()));
+        Ok(Self { live, latest, leader, settings: Arc::new(settings), reads, metrics: metrics.watch.clone(), stop })
     }
 
     /// Ends every subscriber's stream with UNAVAILABLE: this replica lost its database, so
     /// they should resume (with `resume_after`) through another replica.
     pub fn database_lost(&self) {
-        let mut current = self.lost.lock().unwrap_or_else(|p| p.into_inner());
-        std::mem::take(&mut *current).cancel();
+        self.live.close();
     }
 
-    /// Cancelled when this replica loses its database. The subscriber's own token (a
-    /// child): each subscriber polls it when it waits, and a token shared by all would
-    /// make them contend for its lock on every event.
-    pub(crate) fn lost_signal(&self) -> CancellationToken {
-        self.lost.lock().unwrap_or_else(|p| p.into_inner()).child_token()
+    /// Whether the server is stopping (else a closed live channel means this replica lost
+    /// its database).
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop.is_cancelled()
     }
 
     /// The WatchQueue metrics.

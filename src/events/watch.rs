@@ -18,7 +18,6 @@ use std::sync::Arc;
 use futures::Stream;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use super::fanout::Live;
 use super::{EventHub, SharedEvent};
@@ -61,27 +60,24 @@ enum Wake {
     Live(Result<Live, broadcast::error::RecvError>),
     Typing(Arc<Typing>),
     Quiet,
-    Stop,
-    Lost,
 }
 
-/// Serves a subscriber; the stream ends with the error that ended it, if any.
+/// Serves a subscriber; the stream ends with the error that ended it, if any. `typing` is
+/// kept only if the subscriber can get typing indicators ([`QueueFilter::takes_typing`]):
+/// otherwise every event would make it poll that channel too, for nothing.
 pub fn start(
     hub: EventHub,
     repo: Repo,
     clock: Arc<dyn Clock>,
     request: WatchRequest,
     scope: TicketScope,
-    shutdown: CancellationToken,
-    mut typing: Option<broadcast::Receiver<Arc<Typing>>>,
+    typing: Option<broadcast::Receiver<Arc<Typing>>>,
 ) -> impl Stream<Item = AppResult<WatchItem>> + Send + 'static {
     // Subscribe before reading anything, so no event can fall between the two.
     let mut live = hub.subscribe(request.filter.department_id);
+    let mut typing = typing.filter(|_| request.filter.takes_typing(&scope));
     let metrics = hub.metrics().clone();
     let subscribed = Subscribed::new(metrics.clone());
-    let lost = hub.lost_signal();
-    // The subscriber's own token: see `lost_signal`.
-    let shutdown = shutdown.child_token();
     let mut sub = Subscriber { hub, repo, clock, scope, filter: request.filter, last: 0, skip: HashSet::new() };
     let items = async_stream::try_stream! {
         let _subscribed = subscribed;
@@ -105,17 +101,12 @@ pub fn start(
                 false
             }
         };
-        // The timer and the shutdown wait live across events: made afresh for each, they
-        // cost a timer registration and a waiter-list insertion per event per subscriber.
-        // The heartbeat timer is reset only when it fires.
+        // The timer lives across events: made afresh for each, it would cost a timer
+        // registration per event per subscriber. It is reset only when it fires.
         let heartbeat = sub.hub.settings().heartbeat;
         let mut last_sent = Instant::now();
         let quiet = tokio::time::sleep(heartbeat);
         tokio::pin!(quiet);
-        let stopping = shutdown.cancelled_owned();
-        tokio::pin!(stopping);
-        let lost = lost.cancelled_owned();
-        tokio::pin!(lost);
         loop {
             while behind {
                 let (items, done) = sub.catch_up().await?;
@@ -128,15 +119,13 @@ pub fn start(
             }
             // In order, live events first: an event wakes every subscriber, and when it is
             // there nothing else is polled (unbiased, the order is random and most events
-            // polled some of the others as well). A stop still ends a busy subscriber:
-            // nothing is published after it, so the live channel runs dry.
+            // polled some of the others as well). Stopping, or losing the database, ends
+            // the subscriber through the live channel itself, after what was sent on it.
             let wake = tokio::select! {
                 biased;
                 received = live.recv() => Wake::Live(received),
                 Some(t) = next_typing(&mut typing) => Wake::Typing(t),
                 () = &mut quiet => Wake::Quiet,
-                _ = &mut stopping => Wake::Stop,
-                () = &mut lost => Wake::Lost,
             };
             match wake {
                 // Already read from the database (or in the snapshot).
@@ -158,8 +147,12 @@ pub fn start(
                         sub.last
                     )))?;
                 }
-                Wake::Live(Err(broadcast::error::RecvError::Closed)) | Wake::Stop => Err(sub.shutting_down())?,
-                Wake::Lost => Err(AppError::ShuttingDown(format!(
+                // The live channels end when the server stops or loses its database
+                // (`Fanout::close`), after what was sent on them.
+                Wake::Live(Err(broadcast::error::RecvError::Closed)) if sub.hub.stopping() => {
+                    Err(sub.shutting_down())?
+                }
+                Wake::Live(Err(broadcast::error::RecvError::Closed)) => Err(AppError::ShuttingDown(format!(
                     "this replica lost its database; reconnect through another replica with resume_after={}",
                     sub.last
                 )))?,

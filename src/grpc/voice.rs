@@ -131,15 +131,7 @@ impl CallService for CallApi {
         // joined (the caller's offer while ringing) come first.
         let filter = QueueFilter { relay: Some((id, me)), ..Default::default() };
         let request = WatchRequest { filter, resume_after: Some(current.after_sequence) };
-        let events = watch::start(
-            s.events.clone(),
-            s.repo.clone(),
-            s.clock.clone(),
-            request,
-            TicketScope::All,
-            s.shutdown.clone(),
-            None,
-        );
+        let events = watch::start(s.events.clone(), s.repo.clone(), s.clock.clone(), request, TicketScope::All, None);
         let mut lost = Relay { state: s.clone(), id, side, live };
         // Calls only move forward (RINGING, ACTIVE, ENDED): an event the first item
         // already reflects is not sent again.

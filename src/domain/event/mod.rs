@@ -178,6 +178,14 @@ pub struct Typing {
 }
 
 impl QueueFilter {
+    /// Whether a subscriber who sees `scope` can get any typing indicator at all: a customer
+    /// or an agent (a party to tickets) watching with messages, not a call's relay.
+    pub fn takes_typing(&self, scope: &TicketScope) -> bool {
+        matches!(scope, TicketScope::Customer(_) | TicketScope::Agent { .. })
+            && self.include_messages
+            && self.relay.is_none()
+    }
+
     /// Whether a subscriber who sees `scope` gets `t`: with messages, on a ticket its
     /// filter takes, and only as the other party (the customer for an agent typing, the
     /// assigned agent for the customer).
@@ -188,8 +196,7 @@ impl QueueFilter {
             _ => false,
         };
         other
-            && self.include_messages
-            && self.relay.is_none()
+            && self.takes_typing(scope)
             && self.ticket_id.is_none_or(|id| id == t.ticket_id)
             && self.department_id.is_none_or(|d| d == t.department_id)
             && self.agent_id.is_none_or(|a| Some(a) == t.agent_id)
