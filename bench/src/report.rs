@@ -203,6 +203,7 @@ pub(crate) struct Watched {
     pub(crate) server_cpu_percent: f64,
     /// This process: the subscribers decoding what they receive, and the writer.
     pub(crate) subscribers_cpu_percent: f64,
+    /// MariaDB's process: the writer's transactions and the sequencer's numbering.
     pub(crate) database_cpu_percent: f64,
     pub(crate) server_peak_rss_mib: f64,
     pub(crate) target_p99_ms: f64,

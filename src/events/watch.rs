@@ -20,6 +20,7 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use super::fanout::Live;
+use super::typing::TypingHub;
 use super::{EventHub, SharedEvent};
 use crate::domain::Ticket;
 use crate::domain::access::TicketScope;
@@ -62,8 +63,8 @@ enum Wake {
     Quiet,
 }
 
-/// Serves a subscriber; the stream ends with the error that ended it, if any. `typing` is
-/// kept only if the subscriber can get typing indicators ([`QueueFilter::takes_typing`]):
+/// Serves a subscriber; the stream ends with the error that ended it, if any. It listens
+/// to `typing` only if it can get typing indicators ([`QueueFilter::takes_typing`]):
 /// otherwise every event would make it poll that channel too, for nothing.
 pub fn start(
     hub: EventHub,
@@ -71,11 +72,11 @@ pub fn start(
     clock: Arc<dyn Clock>,
     request: WatchRequest,
     scope: TicketScope,
-    typing: Option<broadcast::Receiver<Arc<Typing>>>,
+    typing: Option<&TypingHub>,
 ) -> impl Stream<Item = AppResult<WatchItem>> + Send + 'static {
     // Subscribe before reading anything, so no event can fall between the two.
     let mut live = hub.subscribe(request.filter.department_id);
-    let mut typing = typing.filter(|_| request.filter.takes_typing(&scope));
+    let mut typing = typing.filter(|_| request.filter.takes_typing(&scope)).map(TypingHub::subscribe);
     let metrics = hub.metrics().clone();
     let subscribed = Subscribed::new(metrics.clone());
     let mut sub = Subscriber { hub, repo, clock, scope, filter: request.filter, last: 0, skip: HashSet::new() };
@@ -119,8 +120,7 @@ pub fn start(
             }
             // In order, live events first: an event wakes every subscriber, and when it is
             // there nothing else is polled (unbiased, the order is random and most events
-            // polled some of the others as well). Stopping, or losing the database, ends
-            // the subscriber through the live channel itself, after what was sent on it.
+            // polled some of the others as well).
             let wake = tokio::select! {
                 biased;
                 received = live.recv() => Wake::Live(received),
@@ -149,13 +149,7 @@ pub fn start(
                 }
                 // The live channels end when the server stops or loses its database
                 // (`Fanout::close`), after what was sent on them.
-                Wake::Live(Err(broadcast::error::RecvError::Closed)) if sub.hub.stopping() => {
-                    Err(sub.shutting_down())?
-                }
-                Wake::Live(Err(broadcast::error::RecvError::Closed)) => Err(AppError::ShuttingDown(format!(
-                    "this replica lost its database; reconnect through another replica with resume_after={}",
-                    sub.last
-                )))?,
+                Wake::Live(Err(broadcast::error::RecvError::Closed)) => Err(sub.ended())?,
                 Wake::Typing(t) => {
                     if sub.filter.wants_typing(&t, &sub.scope) {
                         yield WatchItem::Typing(t);
@@ -225,8 +219,14 @@ struct Subscriber {
 }
 
 impl Subscriber {
-    fn shutting_down(&self) -> AppError {
-        AppError::ShuttingDown(format!("the server is shutting down; reconnect with resume_after={}", self.last))
+    /// Why the live channel closed: the server is stopping, or it lost its database.
+    fn ended(&self) -> AppError {
+        let last = self.last;
+        AppError::ShuttingDown(if self.hub.stopping() {
+            format!("the server is shutting down; reconnect with resume_after={last}")
+        } else {
+            format!("this replica lost its database; reconnect through another replica with resume_after={last}")
+        })
     }
 
     async fn check_resume(&mut self, r: i64) -> AppResult<()> {

@@ -196,7 +196,7 @@ impl TicketService for TicketApi {
         let permit = if who.role == Role::Service { None } else { Some(s.streams.acquire(&who.subject)?) };
         let scope = who.ticket_scope();
         let (hub, repo, clock) = (s.events.clone(), s.repo.clone(), s.clock.clone());
-        let stream = events::watch::start(hub, repo, clock, watch, scope, Some(s.typing.subscribe()));
+        let stream = events::watch::start(hub, repo, clock, watch, scope, Some(&s.typing));
         // The permit and the tracker's token live as long as the stream: shutdown waits
         // for the stream to end.
         let tracked = s.tasks.token();
