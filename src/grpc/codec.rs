@@ -1,16 +1,19 @@
-//! The protobuf codec of every generated service: prost's, except that a message that
-//! does not decode is `INVALID_ARGUMENT` (the caller sent bad bytes) instead of tonic's
-//! `INTERNAL`, so that nothing a caller sends yields `INTERNAL`. A WatchQueue stream
-//! encodes into a small buffer: the buffer lives as long as the stream, for hours, and
-//! its frames are a few hundred bytes (8 KiB each would be 80 MiB for 10,000 streams).
+//! The protobuf codec of every generated service: prost's, except that
+//! - a message that does not decode is `INVALID_ARGUMENT` (the caller sent bad bytes)
+//!   instead of tonic's `INTERNAL`, so that nothing a caller sends yields `INTERNAL`;
+//! - a response is encoded into a plain byte slice first ([`SliceEncoder`]);
+//! - a WatchQueue stream encodes into a small buffer: the buffer lives as long as the
+//!   stream, for hours, and its frames are a few hundred bytes (8 KiB each would be
+//!   80 MiB for 10,000 streams).
 
 use std::any::TypeId;
 use std::marker::PhantomData;
 
+use bytes::BufMut;
 use prost::Message;
 use tonic::Status;
-use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder};
-use tonic_prost::{ProstDecoder, ProstEncoder};
+use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic_prost::ProstDecoder;
 
 use super::frame::WatchFrame;
 
@@ -35,11 +38,11 @@ where
 {
     type Encode = T;
     type Decode = U;
-    type Encoder = ProstEncoder<T>;
+    type Encoder = SliceEncoder<T>;
     type Decoder = StrictDecoder<U>;
 
     fn encoder(&mut self) -> Self::Encoder {
-        ProstEncoder::new(encode_buffer::<T>())
+        SliceEncoder { settings: encode_buffer::<T>(), scratch: Vec::new(), _item: PhantomData }
     }
 
     fn decoder(&mut self) -> Self::Decoder {
@@ -55,6 +58,48 @@ fn encode_buffer<T: 'static>() -> BufferSettings {
     } else {
         BufferSettings::default()
     }
+}
+
+/// Encodes with prost into a byte slice of the message's length, then hands tonic the
+/// bytes in one copy. prost writes a message a byte or a field at a time (each tag, each
+/// varint); into tonic's buffer every one of those writes was a call that checks the
+/// capacity and copies with `memcpy`, about 3,300 for a page of 50 tickets, 40
+/// instructions each (`bench instructions --scenarios list-tickets`, BENCHMARKS.md).
+/// Into a slice they are stores.
+#[derive(Debug)]
+pub struct SliceEncoder<T> {
+    settings: BufferSettings,
+    /// Reused by a stream's messages.
+    scratch: Vec<u8>,
+    _item: PhantomData<T>,
+}
+
+impl<T: Message + 'static> Encoder for SliceEncoder<T> {
+    type Item = T;
+    type Error = Status;
+
+    fn encode(&mut self, item: T, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        // A frame is its bytes already: one copy straight into the buffer, and no scratch
+        // kept for the hours a stream lives.
+        if TypeId::of::<T>() == TypeId::of::<WatchFrame>() {
+            return item.encode(buf).map_err(unencodable);
+        }
+        let len = item.encoded_len();
+        self.scratch.clear();
+        self.scratch.resize(len, 0);
+        item.encode(&mut self.scratch.as_mut_slice()).map_err(unencodable)?;
+        buf.put_slice(&self.scratch);
+        Ok(())
+    }
+
+    fn buffer_settings(&self) -> BufferSettings {
+        self.settings
+    }
+}
+
+/// prost fails to encode only into less room than the message's own `encoded_len`.
+fn unencodable(e: prost::EncodeError) -> Status {
+    Status::internal(format!("a response did not fit its own encoded length: {e}"))
 }
 
 /// Initial encode buffer of a WatchQueue stream, bytes.
