@@ -23,9 +23,9 @@ impl AgentService for AgentApi {
     async fn create_agent(&self, request: Request<pb::CreateAgentRequest>) -> RpcResult<pb::CreateAgentResponse> {
         let who = caller(&request)?;
         let r = request.into_inner();
-        let fingerprint = convert::fingerprint(&r);
+        let id = convert::request_id(&r, &r.request_id);
         let new = req::new_agent(r.agent)?;
-        let key = IdempotencyKey::new(&who.subject, "CreateAgent", req::request_id(&r.request_id)?, fingerprint, &new);
+        let key = IdempotencyKey::new(&who.subject, "CreateAgent", id?, &new);
         let a = retry_conflicts(|| self.0.repo.create_agent(&new, key.as_ref(), self.0.clock.now())).await?;
         ok(pb::CreateAgentResponse { agent: Some(a.into()) })
     }

@@ -25,10 +25,9 @@ impl CustomerService for CustomerApi {
     ) -> RpcResult<pb::CreateCustomerResponse> {
         let who = caller(&request)?;
         let r = request.into_inner();
-        let fingerprint = convert::fingerprint(&r);
+        let id = convert::request_id(&r, &r.request_id);
         let new = req::new_customer(r.customer)?;
-        let key =
-            IdempotencyKey::new(&who.subject, "CreateCustomer", req::request_id(&r.request_id)?, fingerprint, &new);
+        let key = IdempotencyKey::new(&who.subject, "CreateCustomer", id?, &new);
         let c = retry_conflicts(|| self.0.repo.create_customer(&new, key.as_ref(), self.0.clock.now())).await?;
         ok(pb::CreateCustomerResponse { customer: Some(c.into()) })
     }

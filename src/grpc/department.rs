@@ -20,10 +20,9 @@ impl DepartmentService for DepartmentApi {
     ) -> RpcResult<pb::CreateDepartmentResponse> {
         let who = caller(&request)?;
         let r = request.into_inner();
-        let fingerprint = convert::fingerprint(&r);
+        let id = convert::request_id(&r, &r.request_id);
         let new = req::new_department(r.department)?;
-        let key =
-            IdempotencyKey::new(&who.subject, "CreateDepartment", req::request_id(&r.request_id)?, fingerprint, &new);
+        let key = IdempotencyKey::new(&who.subject, "CreateDepartment", id?, &new);
         let d = retry_conflicts(|| self.0.repo.create_department(&new, key.as_ref(), self.0.clock.now())).await?;
         ok(pb::CreateDepartmentResponse { department: Some(d.into()) })
     }

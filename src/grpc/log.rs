@@ -44,11 +44,10 @@ impl LogService for LogApi {
                 r.sender_id = id;
             }
         }
-        let request_id = req::request_id(&r.request_id)?;
-        let fingerprint = convert::fingerprint(&r);
+        let id = convert::request_id(&r, &r.request_id)?;
         let new = treq::new_log(r, &self.0.limits)?;
         policy::check_sender(&who, new.sender_kind, new.sender_id, new.visibility)?;
-        let key = IdempotencyKey::new(&who.subject, "AddLog", request_id, fingerprint, &new);
+        let key = IdempotencyKey::new(&who.subject, "AddLog", id, &new);
         let scope = who.ticket_scope();
         let log = retry_conflicts(|| self.0.repo.add_log(&new, key.as_ref(), &scope, self.0.clock.now())).await?;
         ok(pb::AddLogResponse { log: Some(log.into()) })

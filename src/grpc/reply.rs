@@ -23,11 +23,10 @@ impl ReplyService for ReplyApi {
     ) -> RpcResult<pb::CreateQuickReplyResponse> {
         let who = caller(&request)?;
         let r = request.into_inner();
-        let fingerprint = convert::fingerprint(&r);
+        let id = convert::request_id(&r, &r.request_id);
         let new = conv::new_quick_reply(r.quick_reply)?;
         policy::own_department(&who, new.department_id)?;
-        let key =
-            IdempotencyKey::new(&who.subject, "CreateQuickReply", req::request_id(&r.request_id)?, fingerprint, &new);
+        let key = IdempotencyKey::new(&who.subject, "CreateQuickReply", id?, &new);
         let q = retry_conflicts(|| self.0.repo.create_quick_reply(&new, key.as_ref(), self.0.clock.now())).await?;
         ok(pb::CreateQuickReplyResponse { quick_reply: Some(q.into()) })
     }

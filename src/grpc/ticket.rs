@@ -49,9 +49,8 @@ impl TicketService for TicketApi {
             r.customer_id = own;
         }
         policy::own_customer(&who, r.customer_id)?;
-        let fingerprint = convert::fingerprint(&r);
         let new = treq::new_ticket(&r)?;
-        let key = IdempotencyKey::new(&who.subject, "CreateTicket", req::request_id(&r.request_id)?, fingerprint, &new);
+        let key = IdempotencyKey::new(&who.subject, "CreateTicket", convert::request_id(&r, &r.request_id)?, &new);
         let t = retry_conflicts(|| self.0.repo.create_ticket(&new, key.as_ref(), self.0.clock.now())).await?;
         on_ticket(t.id);
         ok(pb::CreateTicketResponse { ticket: ticket(t) })

@@ -19,13 +19,7 @@ impl WebhookService for WebhookApi {
         let who = caller(&request)?;
         let r = request.into_inner();
         let new = conv::new_webhook(&r, self.0.webhooks.allow())?;
-        let key = IdempotencyKey::new(
-            &who.subject,
-            "CreateWebhook",
-            req::request_id(&r.request_id)?,
-            convert::fingerprint(&r),
-            &new,
-        );
+        let key = IdempotencyKey::new(&who.subject, "CreateWebhook", convert::request_id(&r, &r.request_id)?, &new);
         let secret = sign::new_secret();
         let (w, secret) =
             retry_conflicts(|| self.0.repo.create_webhook(&new, &secret, key.as_ref(), self.0.clock.now())).await?;

@@ -8,6 +8,15 @@ use super::entity::idempotency_key as key;
 use super::{Repo, paging};
 use crate::error::{AppError, AppResult};
 
+/// A request's id (AIP-155), validated, and the fingerprint of the request as sent.
+#[derive(Debug, Clone)]
+pub struct RequestId {
+    /// The caller's request id.
+    pub id: String,
+    /// The fingerprint of the request as sent (`grpc::convert::fingerprint`).
+    pub fingerprint: String,
+}
+
 /// A caller's idempotency key for one kind of create.
 #[derive(Debug, Clone)]
 pub struct IdempotencyKey {
@@ -27,20 +36,18 @@ pub struct IdempotencyKey {
 }
 
 impl IdempotencyKey {
-    /// `principal`'s key for a request with this `fingerprint` (see
-    /// `grpc::convert::fingerprint`), validated as `validated`, if it carries a request id.
+    /// `principal`'s key for a request validated as `validated`, if it carries a request id.
     pub fn new(
         principal: &str,
         scope: &'static str,
-        request_id: Option<String>,
-        fingerprint: String,
+        request: Option<RequestId>,
         validated: &impl std::fmt::Debug,
     ) -> Option<Self> {
-        request_id.map(|request_id| Self {
+        request.map(|r| Self {
             principal: principal.to_owned(),
             scope,
-            request_id,
-            fingerprint,
+            request_id: r.id,
+            fingerprint: r.fingerprint,
             legacy: paging::fingerprint(validated),
         })
     }
@@ -141,8 +148,7 @@ mod tests {
         let key = IdempotencyKey::new(
             "customer:7",
             "CreateTicket",
-            Some("r1".into()),
-            "v2:0123456789abcdef".into(),
+            Some(RequestId { id: "r1".into(), fingerprint: "v2:0123456789abcdef".into() }),
             &new_ticket(),
         )
         .expect("a key");
