@@ -63,9 +63,9 @@ fn encode_buffer<T: 'static>() -> BufferSettings {
 /// Encodes with prost into a byte slice of the message's length, then hands tonic the
 /// bytes in one copy. prost writes a message a byte or a field at a time (each tag, each
 /// varint); into tonic's buffer every one of those writes was a call that checks the
-/// capacity and copies with `memcpy`, about 3,300 for a page of 50 tickets, 40
-/// instructions each (`bench instructions --scenarios list-tickets`, BENCHMARKS.md).
-/// Into a slice they are stores.
+/// capacity and copies with `memcpy`, 41 instructions each, about 3,300 for a page of 31
+/// tickets (`bench instructions --scenarios list-tickets`, BENCHMARKS.md item 26). Into a
+/// slice they are stores.
 #[derive(Debug)]
 pub struct SliceEncoder<T> {
     settings: BufferSettings,
