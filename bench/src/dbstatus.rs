@@ -1,11 +1,13 @@
 //! What the database did per call, for finding where a difference in its CPU comes from:
-//! MariaDB's own counters (statements, prepares, bytes, handler reads) and the context
-//! switches of each process, before and after a run. Printed when `SUPPORT_BENCH_DB_STATUS`
-//! is set; the tables do not use it.
+//! MariaDB's own counters (statements, prepares, bytes, handler reads), and the context
+//! switches and the user and system (kernel) CPU time of each process, before and after a
+//! run. Printed when `SUPPORT_BENCH_DB_STATUS` is set; the tables do not use it.
 
 use std::collections::BTreeMap;
 
 use sea_orm::sqlx::MySqlPool;
+
+use crate::server::cpu_of;
 
 /// MariaDB's global counters that tell two runs' database work apart.
 const COUNTERS: [&str; 16] = [
@@ -36,8 +38,8 @@ pub(crate) fn wanted() -> bool {
     std::env::var_os("SUPPORT_BENCH_DB_STATUS").is_some()
 }
 
-/// MariaDB's counters and the context switches of the database (`db`), the server
-/// (`server`) and this process.
+/// MariaDB's counters, and the context switches and CPU time of the database (`db`), the
+/// server (`server`) and this process.
 pub(crate) async fn read(pool: &MySqlPool, db: &[String], server: u32) -> Counters {
     let rows: Vec<(String, String)> =
         sea_orm::sqlx::query_as("SHOW GLOBAL STATUS").fetch_all(pool).await.unwrap_or_default();
@@ -51,6 +53,9 @@ pub(crate) async fn read(pool: &MySqlPool, db: &[String], server: u32) -> Counte
         let (voluntary, forced) = pids.iter().map(|p| switches(p)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
         all.insert(format!("{who}_voluntary_switches"), voluntary);
         all.insert(format!("{who}_involuntary_switches"), forced);
+        let (user, system) = pids.iter().map(|p| cpu_of(p)).fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+        all.insert(format!("{who}_user_us"), (user * 1e6) as i64);
+        all.insert(format!("{who}_system_us"), (system * 1e6) as i64);
     }
     Counters(all)
 }

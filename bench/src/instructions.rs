@@ -13,6 +13,10 @@
 //!
 //! The raw generator's making the same calls in raw sqlx is counted the same way, so the
 //! service's overhead (server − raw generator, as in the timed tables) has a count too.
+//!
+//! When the database itself runs under callgrind (`scripts/bench-database-instructions.sh`
+//! starts a `mariadbd` so), its counters are zeroed and dumped with the caller's, so the
+//! work each call asks of MariaDB is counted through the service and from raw sqlx alike.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,7 +33,7 @@ use crate::floor::Floor;
 use crate::load::Op;
 use crate::raw::Raw;
 use crate::report::{Counts, Instructions, TopFunction};
-use crate::server::ServerProcess;
+use crate::server::{Quiet, ServerProcess};
 use crate::workload::{Api, Kind};
 use crate::{Fallible, fixture, raw};
 
@@ -43,6 +47,40 @@ pub(crate) struct Calls {
     pub(crate) callers: u64,
 }
 
+/// The program name `callgrind_control` finds the database by when it runs under callgrind.
+pub(crate) const DATABASE: &str = "mariadbd";
+
+/// Where the database under callgrind writes its dumps (`DATABASE.PID.out.N`), if it runs so.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Database<'a> {
+    pub(crate) dumps: Option<&'a Path>,
+}
+
+/// The processes whose counters a window zeroes and dumps: `pid`'s, and the database's if
+/// it is counted too.
+fn targets(pid: u32, database: bool) -> Vec<String> {
+    let mut targets = vec![pid.to_string()];
+    targets.extend(database.then(|| DATABASE.to_owned()));
+    targets
+}
+
+impl Database<'_> {
+    /// The database's counts of the window just counted, its two dumps then moved into
+    /// `keep` as `NAME.database.N` (or removed); none if it does not run under callgrind.
+    fn counts(self, keep: &Path, name: &str, calls: u64, elapsed: Duration) -> Fallible<Option<Counts>> {
+        let Some(dir) = self.dumps else { return Ok(None) };
+        let dumps = dumps(dir, DATABASE)?;
+        let counted = counts_of(&dumps, &format!("the database ({name})"), calls, elapsed);
+        for (n, dump) in dumps.iter().enumerate() {
+            let kept = keep.join(format!("{name}.database.{}", n + 1));
+            if std::fs::rename(dump, &kept).is_err() {
+                let _ = std::fs::remove_file(dump);
+            }
+        }
+        counted.map(Some)
+    }
+}
+
 /// Counts the calls of each of `kinds` on a database of `tickets` tickets.
 /// The dumps are kept in `keep` (for `callgrind_annotate` by hand), or removed.
 pub(crate) async fn count(
@@ -51,6 +89,7 @@ pub(crate) async fn count(
     calls: Calls,
     tickets: i64,
     keep: Option<&Path>,
+    database: Database<'_>,
 ) -> Fallible<Vec<Instructions>> {
     let dir = match keep {
         Some(dir) => dir.to_path_buf(),
@@ -59,7 +98,7 @@ pub(crate) async fn count(
     std::fs::create_dir_all(&dir)?;
     let mut out = Vec::new();
     for &counted in kinds {
-        out.push(one(mysql, counted, calls, tickets, &dir).await?);
+        out.push(one(mysql, counted, calls, tickets, &dir, database).await?);
     }
     if keep.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
@@ -67,31 +106,55 @@ pub(crate) async fn count(
     Ok(out)
 }
 
-async fn one(mysql: &str, counted: Counted, calls: Calls, tickets: i64, dir: &Path) -> Fallible<Instructions> {
+async fn one(
+    mysql: &str,
+    counted: Counted,
+    calls: Calls,
+    tickets: i64,
+    dir: &Path,
+    database: Database<'_>,
+) -> Fallible<Instructions> {
     let name = counted.name();
     let url = fixture::fresh_database(mysql, "support_bench").await?;
     remove_dumps(dir, name)?;
+    if let Some(database_dir) = database.dumps {
+        remove_dumps(database_dir, DATABASE)?;
+    }
     eprintln!("{name}: starting the server under callgrind");
-    let server = ServerProcess::start_wrapped(&url, &callgrind(dir, name))?;
+    // With the database counted, the sequencer's empty polls are kept out of its count.
+    let quiet = if database.dumps.is_some() { Quiet::Yes } else { Quiet::No };
+    let server = ServerProcess::start_wrapped(&url, &callgrind(dir, name), quiet)?;
     let channel = connect(&server.uri, &server.token).await?;
     let mut api = Clients::new(channel.clone());
     let pool = raw::pool(&url).await?;
     let fixture = Arc::new(fixture::fill(&mut api, &pool, tickets).await?);
-    let pid = server.pid().to_string();
+    let targets = targets(server.pid(), database.dumps.is_some());
     let elapsed = match counted {
-        Counted::Floor => calls_counted(Floor(HealthClient::new(channel)), calls, &pid).await?,
+        Counted::Floor => calls_counted(Floor(HealthClient::new(channel)), calls, &targets).await?,
         Counted::Scenario(kind) => {
-            calls_counted(Api { kind, clients: api, fixture: fixture.clone() }, calls, &pid).await?
+            calls_counted(Api { kind, clients: api, fixture: fixture.clone() }, calls, &targets).await?
         }
     };
     pool.close().await;
     server.stop()?;
     let server = counts(dir, name, calls.calls, elapsed)?;
-    let raw_generator = match counted {
-        Counted::Floor => None,
-        Counted::Scenario(kind) => Some(raw_counts(&url, kind, calls, &fixture, dir).await?),
+    let server_database = database.counts(dir, name, calls.calls, elapsed)?;
+    let (raw_generator, raw_database) = match counted {
+        Counted::Floor => (None, None),
+        Counted::Scenario(kind) => {
+            let (generator, database) = raw_counts(&url, kind, calls, &fixture, dir, database).await?;
+            (Some(generator), database)
+        }
     };
-    Ok(Instructions { scenario: name.into(), calls: calls.calls, callers: calls.callers, server, raw_generator })
+    Ok(Instructions {
+        scenario: name.into(),
+        calls: calls.calls,
+        callers: calls.callers,
+        server,
+        raw_generator,
+        database: server_database,
+        raw_database,
+    })
 }
 
 /// `valgrind`'s command line for a process counted by hand, its dumps named after `name`.
@@ -113,10 +176,14 @@ fn remove_dumps(dir: &Path, name: &str) -> Fallible<()> {
     Ok(())
 }
 
-/// The process's counts from its two dumps (idle, then the calls that took `elapsed`).
+/// The process's counts from its two dumps in `dir` (idle, then the calls that took `elapsed`).
 fn counts(dir: &Path, name: &str, calls: u64, elapsed: Duration) -> Fallible<Counts> {
-    let dumps = dumps(dir, name)?;
-    let [idle_dump, dump] = dumps.as_slice() else {
+    counts_of(&dumps(dir, name)?, name, calls, elapsed)
+}
+
+/// [`counts`] from the two dumps.
+fn counts_of(dumps: &[PathBuf], name: &str, calls: u64, elapsed: Duration) -> Fallible<Counts> {
+    let [idle_dump, dump] = dumps else {
         return Err(format!("callgrind wrote {} dumps for {name}, not 2", dumps.len()).into());
     };
     let idle_per_second = totals(idle_dump)? as f64 / IDLE.as_secs_f64();
@@ -134,8 +201,15 @@ fn counts(dir: &Path, name: &str, calls: u64, elapsed: Duration) -> Fallible<Cou
 
 /// The raw generator's count of the same calls: this executable under callgrind
 /// (`bench raw-calls`, [`raw_calls`]) makes them in raw sqlx, with the same draws, on the
-/// same database once the server has stopped.
-async fn raw_counts(url: &str, kind: Kind, calls: Calls, fixture: &Fixture, dir: &Path) -> Fallible<Counts> {
+/// same database once the server has stopped. With it, the database's count of them.
+async fn raw_counts(
+    url: &str,
+    kind: Kind,
+    calls: Calls,
+    fixture: &Fixture,
+    dir: &Path,
+    database: Database<'_>,
+) -> Fallible<(Counts, Option<Counts>)> {
     let name = format!("raw-{}", kind.name());
     remove_dumps(dir, &name)?;
     let fixture_file = dir.join(format!("{name}.fixture.json"));
@@ -148,6 +222,7 @@ async fn raw_counts(url: &str, kind: Kind, calls: Calls, fixture: &Fixture, dir:
         .arg(std::env::current_exe()?)
         .args(["raw-calls", "--database-url", url, "--scenario", kind.name()])
         .args(["--calls", &calls.calls.to_string(), "--callers", &calls.callers.to_string()])
+        .args(database.dumps.map(|_| "--count-database"))
         .arg("--fixture")
         .arg(&fixture_file)
         .stderr(std::process::Stdio::inherit())
@@ -160,16 +235,24 @@ async fn raw_counts(url: &str, kind: Kind, calls: Calls, fixture: &Fixture, dir:
         .trim()
         .parse()
         .map_err(|e| format!("bench raw-calls printed no elapsed seconds: {e}"))?;
-    counts(dir, &name, calls.calls, Duration::from_secs_f64(elapsed))
+    let elapsed = Duration::from_secs_f64(elapsed);
+    Ok((counts(dir, &name, calls.calls, elapsed)?, database.counts(dir, &name, calls.calls, elapsed)?))
 }
 
 /// (The child of [`raw_counts`], under callgrind.) Makes `calls` calls of `kind` in raw
-/// sqlx, counting them as the server's are counted; prints the seconds they took.
-pub(crate) async fn raw_calls(url: &str, kind: Kind, calls: Calls, fixture: &Path) -> Fallible<()> {
+/// sqlx, counting them as the server's are counted (and the database's with them, if
+/// `count_database`); prints the seconds they took.
+pub(crate) async fn raw_calls(
+    url: &str,
+    kind: Kind,
+    calls: Calls,
+    fixture: &Path,
+    count_database: bool,
+) -> Fallible<()> {
     let fixture: Fixture = serde_json::from_slice(&std::fs::read(fixture)?)?;
     let pool = raw::pool(url).await?;
     let op = Raw { kind, pool: pool.clone(), fixture: Arc::new(fixture) };
-    let elapsed = calls_counted(op, calls, &std::process::id().to_string()).await?;
+    let elapsed = calls_counted(op, calls, &targets(std::process::id(), count_database)).await?;
     pool.close().await;
     println!("{}", elapsed.as_secs_f64());
     Ok(())
@@ -194,27 +277,41 @@ impl Counted {
     }
 }
 
-/// Warms up, counts the idle server for [`IDLE`] (the first dump), then the calls of `op`
-/// (the second); how long the second count ran. Caller `i` draws from the seed `7 + i`,
-/// so the server and the raw generator make the same calls.
-async fn calls_counted<O: Op>(op: O, calls: Calls, pid: &str) -> Fallible<Duration> {
+/// Warms up, counts the idle `targets` (the caller's process, and the database if it runs
+/// under callgrind) for [`IDLE`] (the first dump), then the calls of `op` (the second);
+/// how long the second count ran. Counted caller `i` draws from the seed `7 + i`, so the
+/// server and the raw generator make the same calls.
+async fn calls_counted<O: Op>(op: O, calls: Calls, targets: &[String]) -> Fallible<Duration> {
     let callers = calls.callers.clamp(1, calls.calls.max(1));
-    let mut rngs: Vec<_> = (0..callers).map(|i| ChaCha8Rng::seed_from_u64(7 + i)).collect();
-    // Warm-up, uncounted: connections, statement caches, lazily built tables.
-    let mut warming = op.clone();
-    for _ in 0..calls.calls.min(50) {
-        warming.call(&mut rngs[0]).await?;
-    }
+    let rngs = |seed: u64| (0..callers).map(|i| ChaCha8Rng::seed_from_u64(seed + i)).collect::<Vec<_>>();
+    // Warm-up, uncounted: connections, statement caches, lazily built tables. As many
+    // callers at once as are counted, so that every connection the counted calls use is
+    // open and has its statements prepared; the warm-up's callers draw from seeds of
+    // their own.
+    call_concurrently(&op, calls.calls.min(50).max(4 * callers), rngs(1_007)).await?;
     // Let background work that the warm-up caused finish before counting starts.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    control(&["-z", pid])?;
-    control(&["-i", "on", pid])?;
+    control(&["-z"], targets)?;
+    control(&["--instr=on"], targets)?;
     tokio::time::sleep(IDLE).await;
-    control(&["-d", pid])?;
+    control(&["--dump="], targets)?;
     let started = std::time::Instant::now();
+    call_concurrently(&op, calls.calls, rngs(7)).await?;
+    // The events of the last calls are numbered and fanned out by background tasks.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    control(&["--dump="], targets)?;
+    let elapsed = started.elapsed();
+    control(&["--instr=off"], targets)?;
+    Ok(elapsed)
+}
+
+/// Makes `calls` calls of `op`, shared out among callers that call at once, one for each
+/// generator in `rngs`.
+async fn call_concurrently<O: Op>(op: &O, calls: u64, rngs: Vec<ChaCha8Rng>) -> Fallible<()> {
+    let callers = rngs.len() as u64;
     let mut running = tokio::task::JoinSet::new();
     for (i, mut rng) in (0..callers).zip(rngs) {
-        let share = calls.calls / callers + u64::from(i < calls.calls % callers);
+        let share = calls / callers + u64::from(i < calls % callers);
         let mut op = op.clone();
         running.spawn(async move {
             for _ in 0..share {
@@ -226,17 +323,20 @@ async fn calls_counted<O: Op>(op: O, calls: Calls, pid: &str) -> Fallible<Durati
     while let Some(caller) = running.join_next().await {
         caller??;
     }
-    // The events of the last calls are numbered and fanned out by background tasks.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    control(&["-d", pid])?;
-    let elapsed = started.elapsed();
-    control(&["-i", "off", pid])?;
-    Ok(elapsed)
+    Ok(())
 }
 
-fn control(args: &[&str]) -> Fallible<()> {
-    let status = Command::new("callgrind_control").args(args).stdout(std::process::Stdio::null()).status()?;
-    if status.success() { Ok(()) } else { Err(format!("callgrind_control {args:?} failed: {status}").into()) }
+/// `callgrind_control ACTION TARGETS...`: one command, so every target acts at once. The
+/// actions are written `--dump=` and `--instr=on`: `-d` and `-i` would take a program name
+/// after them as their argument.
+fn control(action: &[&str], targets: &[String]) -> Fallible<()> {
+    let status =
+        Command::new("callgrind_control").args(action).args(targets).stdout(std::process::Stdio::null()).status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("callgrind_control {action:?} {targets:?} failed: {status}").into())
+    }
 }
 
 /// The dumps `callgrind_control -d` wrote (`NAME.PID.out.N`, numbered after the file

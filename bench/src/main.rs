@@ -158,12 +158,18 @@ enum Scenario {
         /// The fixture as JSON.
         #[arg(long)]
         fixture: std::path::PathBuf,
+        /// Count the database's instructions too (it runs under callgrind).
+        #[arg(long)]
+        count_database: bool,
     },
     /// (internal) The service under test; prints `ADDR TOKEN`, stops when stdin closes.
     #[command(hide = true)]
     Serve {
         #[arg(long)]
         database_url: String,
+        /// The sequencer polls once a second, not every 20 ms ([`server::Quiet`]).
+        #[arg(long)]
+        quiet: bool,
     },
 }
 
@@ -194,6 +200,11 @@ struct InstructionArgs {
     /// Keep callgrind's dumps in this directory (`callgrind_annotate` reads them).
     #[arg(long)]
     keep: Option<std::path::PathBuf>,
+    /// The database (`--mysql`) runs under callgrind and writes its dumps into this
+    /// directory: count its instructions per call too, through the service and from raw
+    /// sqlx (`scripts/bench-database-instructions.sh` starts such a database).
+    #[arg(long)]
+    database_dumps: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -248,9 +259,10 @@ fn main() -> Fallible<()> {
         let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
         let command = format!("cargo run --release -p bench -- {command}");
         match cli.scenario {
-            Scenario::Serve { database_url } => server::serve_child(database_url).await,
-            Scenario::RawCalls { database_url, scenario, calls, callers, fixture } => {
-                instructions::raw_calls(&database_url, scenario, instructions::Calls { calls, callers }, &fixture).await
+            Scenario::Serve { database_url, quiet } => server::serve_child(database_url, quiet).await,
+            Scenario::RawCalls { database_url, scenario, calls, callers, fixture, count_database } => {
+                let calls = instructions::Calls { calls, callers };
+                instructions::raw_calls(&database_url, scenario, calls, &fixture, count_database).await
             }
             Scenario::Reports { database_url, runs } => reports(database_url, runs.max(1)).await,
             Scenario::Search { database_url, callers, seconds } => search(database_url, callers.max(1), seconds).await,
@@ -385,6 +397,7 @@ async fn compare(report: &mut Report, a: &TableArgs, kind: Kind) -> Fallible<()>
     let run = Duration::from_secs_f64(a.table.seconds);
     let rounds = a.table.rounds.max(1);
     let db = server::database_pids();
+    let floor_beside = floor_beside()?;
     for &concurrency in &a.table.concurrency {
         if !report.floor.iter().any(|f| f.concurrency == concurrency) {
             let floor = floor::Floor(tonic_health::pb::health_client::HealthClient::new(channel.clone()));
@@ -435,7 +448,18 @@ async fn compare(report: &mut Report, a: &TableArgs, kind: Kind) -> Fallible<()>
                     }
                     Side::Paced => {
                         let rate = Some(s_round.throughput());
+                        let beside = floor_beside.map(|rate| {
+                            let floor =
+                                floor::Floor(tonic_health::pb::health_client::HealthClient::new(channel.clone()));
+                            let hidden = ProgressBar::hidden();
+                            tokio::spawn(async move {
+                                load::paced(floor, concurrency, run, seed, &hidden, Some(rate)).await
+                            })
+                        });
                         p_round = load::paced(raw_op.clone(), concurrency, run, seed, &bar, rate).await;
+                        if let Some(beside) = beside {
+                            beside.await?;
+                        }
                         p_cpu = before.until(server.cpu_clock(&db));
                         p_round.ops
                     }
@@ -557,10 +581,27 @@ async fn instruction_counts(report: &mut Report, a: &InstructionArgs) -> Fallibl
     let mut counted = vec![instructions::Counted::Floor];
     counted.extend(a.scenarios.iter().map(|&kind| instructions::Counted::Scenario(kind)));
     let calls = instructions::Calls { calls: a.calls.max(1), callers: a.callers.clamp(1, 256) };
+    let database = instructions::Database { dumps: a.database_dumps.as_deref() };
     let counted =
-        instructions::count(&a.common.mysql, &counted, calls, a.tickets.max(1_000), a.keep.as_deref()).await?;
+        instructions::count(&a.common.mysql, &counted, calls, a.tickets.max(1_000), a.keep.as_deref(), database)
+            .await?;
     report.instructions.extend(counted);
     Ok(())
+}
+
+/// Health checks a second that keep the server busy while raw runs at the service's rate
+/// (`SUPPORT_BENCH_PACED_BESIDE`, for finding out whether the database's CPU per call
+/// moves with what else the machine runs; item 31 of BENCHMARKS.md). The checks never
+/// reach the database; their callers' CPU counts as raw's generator's, so the overhead
+/// table is not read with it.
+fn floor_beside() -> Fallible<Option<f64>> {
+    match std::env::var("SUPPORT_BENCH_PACED_BESIDE") {
+        Err(_) => Ok(None),
+        Ok(rate) => match rate.parse::<f64>() {
+            Ok(rate) if rate > 0.0 && rate.is_finite() => Ok(Some(rate)),
+            _ => Err(format!("SUPPORT_BENCH_PACED_BESIDE must be health checks a second, not {rate:?}").into()),
+        },
+    }
 }
 
 /// CPU seconds spread over `ops` calls, in whole microseconds per call.
@@ -750,6 +791,7 @@ async fn all(command: String, common: Common, quick: bool, write: bool) -> Falli
         callers: if quick { 2 } else { 1 },
         tickets: table.tickets,
         keep: None,
+        database_dumps: None,
     }));
     if !quick {
         // The writes again as the timed tables make them: a numbering round serves the
@@ -761,6 +803,7 @@ async fn all(command: String, common: Common, quick: bool, write: bool) -> Falli
             callers: 16,
             tickets: table.tickets,
             keep: None,
+            database_dumps: None,
         }));
     }
     let (subscribers, rate, seconds) = if quick { (vec![2], 20, 1.0) } else { (vec![10, 100, 1000], 200, 10.0) };

@@ -158,6 +158,12 @@ pub(crate) struct Instructions {
     pub(crate) server: Counts,
     /// The same calls made by the raw generator (none for the floor).
     pub(crate) raw_generator: Option<Counts>,
+    /// The database's count of the server's calls, when it runs under callgrind too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) database: Option<Counts>,
+    /// The database's count of the raw generator's calls, likewise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) raw_database: Option<Counts>,
 }
 
 /// One process's count of a run of calls.
@@ -552,6 +558,7 @@ impl Report {
                 ));
             }
         }
+        self.database_instruction_table(line);
         for i in &self.instructions {
             let callers = match i.callers {
                 1 => "one caller".to_owned(),
@@ -569,6 +576,46 @@ impl Report {
                     raw,
                 );
             }
+            for (whose, counts) in [("the service's", &i.database), ("raw's", &i.raw_database)] {
+                if let Some(counts) = counts {
+                    top_functions(
+                        line,
+                        &format!("{}, {callers}: the database's top functions for {whose} calls", i.scenario),
+                        counts,
+                    );
+                }
+            }
+        }
+    }
+
+    /// The database's instructions per call through the service beside raw's, when it was
+    /// counted (`bench instructions --database-dumps`).
+    fn database_instruction_table(&self, line: &mut impl FnMut(String)) {
+        if self.instructions.iter().all(|i| i.database.is_none()) {
+            return;
+        }
+        line(String::new());
+        line("#### Instructions per call of the database: through the service beside raw (callgrind; less each one's idle count)".into());
+        line(String::new());
+        line(
+            "| scenario | callers | through the service | raw | service ÷ raw | idle per second: service's, raw's |"
+                .into(),
+        );
+        line("|---|---:|---:|---:|---:|---|".into());
+        for i in &self.instructions {
+            let Some(service) = &i.database else { continue };
+            let (raw, ratio, raw_idle) = match &i.raw_database {
+                Some(raw) => (
+                    format!("{:.0}", raw.less_idle),
+                    format!("{:.3}", service.less_idle / raw.less_idle.max(1.0)),
+                    format!("{:.0}", raw.idle_per_second),
+                ),
+                None => ("–".to_owned(), "–".to_owned(), "–".to_owned()),
+            };
+            line(format!(
+                "| {} | {} | {:.0} | {raw} | {ratio} | {:.0}, {raw_idle} |",
+                i.scenario, i.callers, service.less_idle, service.idle_per_second
+            ));
         }
     }
 

@@ -31,11 +31,30 @@ pub(crate) fn bench_settings(url: String) -> Settings {
     settings
 }
 
+/// How often a quiet server's sequencer polls for events to number, in ms (20 by default).
+const QUIET_SEQUENCER_INTERVAL_MS: u64 = 1_000;
+
+/// Whether the server's sequencer polls the database less often. The poll looks for
+/// events written through other replicas (this replica's writes wake the sequencer
+/// themselves), 50 statements a second that no call asks for. When the database's own
+/// instructions are counted (`bench instructions --database-dumps`) they would be a fifth
+/// of a GetTicket's count, and subtracting them at the idle rate is only as exact as that
+/// rate is steady under load, which it is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Quiet {
+    No,
+    Yes,
+}
+
 /// The child's side: serve `url` on an ephemeral port, print `ADDR TOKEN` on stdout, and
 /// stop when stdin closes (the bench exited or dropped its handle).
-pub(crate) async fn serve_child(url: String) -> Fallible<()> {
+pub(crate) async fn serve_child(url: String, quiet: bool) -> Fallible<()> {
     support_service::telemetry::init(support_service::config::LogFormat::Text);
-    let app = App::build(bench_settings(url), Arc::new(SystemClock)).await?;
+    let mut settings = bench_settings(url);
+    if quiet {
+        settings.sequencer_interval_ms = QUIET_SEQUENCER_INTERVAL_MS;
+    }
+    let app = App::build(settings, Arc::new(SystemClock)).await?;
     let token = app.tokens().mint(&Principal::named(Role::Service, "bench"))?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     println!("{} {token}", listener.local_addr()?);
@@ -71,19 +90,26 @@ pub(crate) struct Usage {
     pub(crate) rss: u64,
 }
 
-/// Reads `/proc/PID/stat` and `/proc/PID/status` (`self` for this process).
-pub(crate) fn usage_of(pid: &str) -> Usage {
+/// The user and the system (kernel) CPU seconds of `pid`, all its threads, from
+/// `/proc/PID/stat` (`self` for this process; in clock ticks of 10 ms).
+pub(crate) fn cpu_of(pid: &str) -> (f64, f64) {
     let ticks = 100.0; // USER_HZ on Linux
-    let cpu_secs = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|s| {
             // Fields after the command name (which is in parentheses and may hold spaces).
             let rest = s.rsplit_once(')')?.1.split_whitespace().collect::<Vec<_>>();
             let utime: f64 = rest.get(11)?.parse().ok()?;
             let stime: f64 = rest.get(12)?.parse().ok()?;
-            Some((utime + stime) / ticks)
+            Some((utime / ticks, stime / ticks))
         })
-        .unwrap_or(0.0);
+        .unwrap_or_default()
+}
+
+/// Reads `/proc/PID/stat` and `/proc/PID/status` (`self` for this process).
+pub(crate) fn usage_of(pid: &str) -> Usage {
+    let (user, system) = cpu_of(pid);
+    let cpu_secs = user + system;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let kib = |key: &str| {
         status
@@ -160,12 +186,12 @@ impl ServerProcess {
 
     /// Starts a server on `url` (migrated by the server itself) and waits until it listens.
     pub(crate) fn start(url: &str) -> Fallible<Self> {
-        Self::start_wrapped(url, &[])
+        Self::start_wrapped(url, &[], Quiet::No)
     }
 
     /// [`ServerProcess::start`] under a wrapper command (`valgrind --tool=callgrind ...`),
     /// which runs the server in its own process (the same pid).
-    pub(crate) fn start_wrapped(url: &str, wrapper: &[String]) -> Fallible<Self> {
+    pub(crate) fn start_wrapped(url: &str, wrapper: &[String], quiet: Quiet) -> Fallible<Self> {
         let exe = std::env::current_exe()?;
         let mut command = match wrapper.split_first() {
             Some((program, args)) => {
@@ -179,8 +205,11 @@ impl ServerProcess {
             // Tokio reads its worker count from this variable.
             command.env("TOKIO_WORKER_THREADS", threads);
         }
+        command.args(["serve", "--database-url", url]);
+        if quiet == Quiet::Yes {
+            command.arg("--quiet");
+        }
         let mut child = command
-            .args(["serve", "--database-url", url])
             // The server's log filter: warnings, unless SUPPORT_BENCH_SERVER_LOG says otherwise.
             .env("RUST_LOG", std::env::var("SUPPORT_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
             .stdin(Stdio::piped())
