@@ -255,6 +255,15 @@ pub(crate) struct Report {
 }
 
 /// A profile's top functions, folded under `summary`.
+/// A table's heading, its column names and their alignment row, after a blank line.
+fn table_head(line: &mut impl FnMut(String), title: &str, columns: &str, alignment: &str) {
+    line(String::new());
+    line(format!("#### {title}"));
+    line(String::new());
+    line(columns.into());
+    line(alignment.into());
+}
+
 fn top_functions(line: &mut impl FnMut(String), summary: &str, counts: &Counts) {
     line(String::new());
     line(format!("<details><summary>{summary}</summary>"));
@@ -293,14 +302,12 @@ impl Report {
         self.cost_tables(&mut line);
         self.instruction_table(&mut line);
         if !self.compared.is_empty() {
-            line(String::new());
-            line("#### Throughput, for information (ops/s; latency p50 / p90 / p99 / p99.9 in ms)".into());
-            line(String::new());
-            line(
-                "| scenario | callers | service ops/s | raw ops/s | ratio | rounds | service latency | raw latency |"
-                    .into(),
+            table_head(
+                &mut line,
+                "Throughput, for information (ops/s; latency p50 / p90 / p99 / p99.9 in ms)",
+                "| scenario | callers | service ops/s | raw ops/s | ratio | rounds | service latency | raw latency |",
+                "|---|---:|---:|---:|---:|---|---|---|",
             );
-            line("|---|---:|---:|---:|---:|---|---|---|".into());
             for c in &self.compared {
                 let lat = |m: &Measure| format!("{} / {} / {} / {}", m.p50_ms, m.p90_ms, m.p99_ms, m.p999_ms);
                 let rounds = c.round_ratios.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", ");
@@ -316,14 +323,12 @@ impl Report {
                     lat(&c.raw),
                 ));
             }
-            line(String::new());
-            line("#### Where the CPU goes (µs of CPU per call, by process; median of the rounds)".into());
-            line(String::new());
-            line(
-                "| scenario | callers | service: generator | server | database | total | raw: generator | database | total | service − raw |"
-                    .into(),
+            table_head(
+                &mut line,
+                "Where the CPU goes (µs of CPU per call, by process; median of the rounds)",
+                "| scenario | callers | service: generator | server | database | total | raw: generator | database | total | service − raw |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
             );
-            line("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|".into());
             for c in &self.compared {
                 let p = &c.cpu;
                 let service = p.service_generator + p.service_server + p.service_database;
@@ -344,11 +349,12 @@ impl Report {
             }
         }
         if !self.watch.is_empty() {
-            line(String::new());
-            line("#### WatchQueue: commit-to-receive latency (ms)".into());
-            line(String::new());
-            line("| subscribers | writes/s | events delivered | p50 | p90 | p99 | p99.9 | max | CreateTicket p50 / p99 | CPU: server | subscribers and writer | database | server peak RSS | target p99 | met |".into());
-            line("|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|".into());
+            table_head(
+                &mut line,
+                "WatchQueue: commit-to-receive latency (ms)",
+                "| subscribers | writes/s | events delivered | p50 | p90 | p99 | p99.9 | max | CreateTicket p50 / p99 | CPU: server | subscribers and writer | database | server peak RSS | target p99 | met |",
+                "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|",
+            );
             for w in &self.watch {
                 line(format!(
                     "| {} | {} | {} of {} | {} | {} | {} | {} | {} | {} / {} | {:.0} % | {:.0} % | {:.0} % | {:.0} MiB | ≤ {} | {} |",
@@ -373,11 +379,12 @@ impl Report {
             }
         }
         if !self.idle.is_empty() {
-            line(String::new());
-            line("#### Idle subscribers: what they cost CreateTicket callers".into());
-            line(String::new());
-            line("| idle subscribers | callers | ops/s without | ops/s with | cost | target | met |".into());
-            line("|---:|---:|---:|---:|---:|---:|---|".into());
+            table_head(
+                &mut line,
+                "Idle subscribers: what they cost CreateTicket callers",
+                "| idle subscribers | callers | ops/s without | ops/s with | cost | target | met |",
+                "|---:|---:|---:|---:|---:|---:|---|",
+            );
             for i in &self.idle {
                 line(format!(
                     "| {} | {} | {:.0} | {:.0} | {:.1} % | ≤ {:.0} % | {} |",
@@ -392,11 +399,12 @@ impl Report {
             }
         }
         if !self.memory.is_empty() {
-            line(String::new());
-            line("#### Idle subscribers: server memory".into());
-            line(String::new());
-            line("| idle subscribers | RSS before | peak RSS | per subscriber | target | met |".into());
-            line("|---:|---:|---:|---:|---:|---|".into());
+            table_head(
+                &mut line,
+                "Idle subscribers: server memory",
+                "| idle subscribers | RSS before | peak RSS | per subscriber | target | met |",
+                "|---:|---:|---:|---:|---:|---|",
+            );
             for m in &self.memory {
                 line(format!(
                     "| {} | {:.0} MiB | {:.0} MiB | {:.1} KiB | ≤ {:.0} MiB | {} |",
@@ -423,11 +431,12 @@ impl Report {
     /// The floor, the service's overhead per call and the database's CPU ratio.
     fn cost_tables(&self, line: &mut impl FnMut(String)) {
         if !self.floor.is_empty() {
-            line(String::new());
-            line("#### The floor: a health check through the same server stack (µs of CPU per call; median of the rounds)".into());
-            line(String::new());
-            line("| callers | calls/s | p50 / p99 ms | server | rounds | generator |".into());
-            line("|---:|---:|---|---:|---|---:|".into());
+            table_head(
+                line,
+                "The floor: a health check through the same server stack (µs of CPU per call; median of the rounds)",
+                "| callers | calls/s | p50 / p99 ms | server | rounds | generator |",
+                "|---:|---:|---|---:|---|---:|",
+            );
             for f in &self.floor {
                 let rounds = f.round_server_us.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ");
                 line(format!(
@@ -449,11 +458,12 @@ impl Report {
             t.map_or_else(|| "–".to_owned(), |t| format!("{sign} {t:.digits$}"))
         };
         let verdict = |t: Option<f64>, ok: bool| if t.is_some() { met(ok) } else { "–" };
-        line(String::new());
-        line("#### Service overhead per call: server CPU − raw generator CPU (µs; median of the rounds)".into());
-        line(String::new());
-        line("| scenario | callers | server | raw generator | overhead | rounds | target | met | floor | server − floor | raw generator at the service's rate |".into());
-        line("|---|---:|---:|---:|---:|---|---:|---|---:|---:|---:|".into());
+        table_head(
+            line,
+            "Service overhead per call: server CPU − raw generator CPU (µs; median of the rounds)",
+            "| scenario | callers | server | raw generator | overhead | rounds | target | met | floor | server − floor | raw generator at the service's rate |",
+            "|---|---:|---:|---:|---:|---|---:|---|---:|---:|---:|",
+        );
         for c in &self.compared {
             let floor = self.floor.iter().find(|f| f.concurrency == c.concurrency).map_or(0.0, |f| f.server_us);
             let rounds = c.round_cpu.iter().map(|r| format!("{:.0}", r.overhead())).collect::<Vec<_>>().join(", ");
@@ -510,14 +520,12 @@ impl Report {
         if self.instructions.is_empty() {
             return;
         }
-        line(String::new());
-        line("#### Instructions per call of the server (callgrind)".into());
-        line(String::new());
-        line(
-            "| scenario | callers | calls counted | per call | per call, less the idle server's | idle server per second | memcpy's share |"
-                .into(),
+        table_head(
+            line,
+            "Instructions per call of the server (callgrind)",
+            "| scenario | callers | calls counted | per call | per call, less the idle server's | idle server per second | memcpy's share |",
+            "|---|---:|---:|---:|---:|---:|---:|",
         );
-        line("|---|---:|---:|---:|---:|---:|---:|".into());
         for i in &self.instructions {
             let c = &i.server;
             line(format!(
@@ -530,14 +538,12 @@ impl Report {
             self.instructions.iter().find(|i| i.raw_generator.is_none() && i.callers == callers).map(|i| &i.server)
         };
         if self.instructions.iter().any(|i| i.raw_generator.is_some()) {
-            line(String::new());
-            line("#### Instructions per call: the server beside the raw generator (callgrind; less each one's idle count)".into());
-            line(String::new());
-            line(
-                "| scenario | callers | server | raw generator | overhead (server − raw) | overhead less the floor | of which memcpy | server's memcpy | raw's memcpy |"
-                    .into(),
+            table_head(
+                line,
+                "Instructions per call: the server beside the raw generator (callgrind; less each one's idle count)",
+                "| scenario | callers | server | raw generator | overhead (server − raw) | overhead less the floor | of which memcpy | server's memcpy | raw's memcpy |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
             );
-            line("|---|---:|---:|---:|---:|---:|---:|---:|---:|".into());
             let memcpy = |c: &Counts| c.per_call * c.memcpy_percent / 100.0;
             for i in &self.instructions {
                 let Some(raw) = &i.raw_generator else { continue };
@@ -594,14 +600,12 @@ impl Report {
         if self.instructions.iter().all(|i| i.database.is_none()) {
             return;
         }
-        line(String::new());
-        line("#### Instructions per call of the database: through the service beside raw (callgrind; less each one's idle count)".into());
-        line(String::new());
-        line(
-            "| scenario | callers | through the service | raw | service ÷ raw | idle per second: service's, raw's |"
-                .into(),
+        table_head(
+            line,
+            "Instructions per call of the database: through the service beside raw (callgrind; less each one's idle count)",
+            "| scenario | callers | through the service | raw | service ÷ raw | idle per second: service's, raw's |",
+            "|---|---:|---:|---:|---:|---|",
         );
-        line("|---|---:|---:|---:|---:|---|".into());
         for i in &self.instructions {
             let Some(service) = &i.database else { continue };
             let (raw, ratio, raw_idle) = match &i.raw_database {
