@@ -13,7 +13,9 @@ use crate::error::{AppError, AppResult};
 pub struct RequestId {
     /// The caller's request id.
     pub id: String,
-    /// The fingerprint of the request as sent (`grpc::convert::fingerprint`).
+    /// A fingerprint of the request as sent (its protobuf encoding, made by
+    /// `grpc::convert::request_id`), to refuse reuse with other content; `v2:` and 16 hex
+    /// digits.
     pub fingerprint: String,
 }
 
@@ -25,11 +27,8 @@ pub struct IdempotencyKey {
     pub principal: String,
     /// The kind of create, e.g. `CreateTicket`.
     pub scope: &'static str,
-    /// The caller's request id.
-    pub request_id: String,
-    /// A fingerprint of the request as sent (its protobuf encoding), to refuse reuse with
-    /// other content; `v2:` and 16 hex digits.
-    pub fingerprint: String,
+    /// The caller's request id, with the request's fingerprint.
+    pub request: RequestId,
     /// The fingerprint the service stored before version 2 (a hash of the validated
     /// request's debug form), still accepted for keys written by that code.
     pub legacy: String,
@@ -46,15 +45,14 @@ impl IdempotencyKey {
         request.map(|r| Self {
             principal: principal.to_owned(),
             scope,
-            request_id: r.id,
-            fingerprint: r.fingerprint,
+            request: r,
             legacy: paging::fingerprint(validated),
         })
     }
 
     /// Whether a stored fingerprint is this request's, in any version.
     pub fn matches(&self, stored: &str) -> bool {
-        stored == self.fingerprint || stored == self.legacy
+        stored == self.request.fingerprint || stored == self.legacy
     }
 }
 
@@ -62,7 +60,7 @@ async fn lookup(conn: &impl ConnectionTrait, k: &IdempotencyKey) -> AppResult<Op
     let row = key::Entity::find()
         .filter(key::Column::Principal.eq(k.principal.as_str()))
         .filter(key::Column::Scope.eq(k.scope))
-        .filter(key::Column::RequestId.eq(k.request_id.as_str()))
+        .filter(key::Column::RequestId.eq(k.request.id.as_str()))
         .one(conn)
         .await?;
     match row {
@@ -100,8 +98,8 @@ impl Repo {
         let row = key::ActiveModel {
             principal: Set(k.principal.clone()),
             scope: Set(k.scope.to_owned()),
-            request_id: Set(k.request_id.clone()),
-            fingerprint: Set(k.fingerprint.clone()),
+            request_id: Set(k.request.id.clone()),
+            fingerprint: Set(k.request.fingerprint.clone()),
             resource_id: Set(id),
             created_at: Set(now),
             ..Default::default()
