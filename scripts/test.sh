@@ -167,6 +167,13 @@ for row in '| create-ticket | 4 |' '| get-ticket | 4 |' '| list-tickets | 4 |' '
   grep -qF -- "$row" /tmp/support-bench-smoke.md || { echo "benchmark smoke: no row $row" >&2; exit 1; }
 done
 
+# The bare tonic server beside the service (a call fails the run if either side errs).
+cargo run --quiet -p bench -- bare --scenarios get-ticket,add-log --concurrency 2 --seconds 0.5 --rounds 1 \
+  --tickets 1000 2>/dev/null | tee /tmp/support-bench-bare.md
+for row in '| get-ticket | 2 | median |' '| add-log | 2 | median |'; do
+  grep -qF -- "$row" /tmp/support-bench-bare.md || { echo "benchmark smoke: no bare row $row" >&2; exit 1; }
+done
+
 cargo run --quiet -p bench -- metrics-cost --calls 2000 --rounds 1
 
 # ---- the README's examples ----------------------------------------------------------

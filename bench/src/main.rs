@@ -8,6 +8,7 @@
 //! generated section of BENCHMARKS.md; `cargo run --release -p bench -- SCENARIO --help`
 //! shows one scenario's options.
 
+mod bare;
 mod client;
 mod dbstatus;
 mod fixture;
@@ -96,6 +97,10 @@ enum Scenario {
     Mixed(TableArgs),
     /// Server instructions per call under callgrind, with the top functions by inclusive cost.
     Instructions(InstructionArgs),
+    /// Each scenario's server CPU a call beside a bare tonic server's doing the same work in
+    /// raw sqlx, and the floor: what the service adds to the cheapest gRPC server that does
+    /// its database work (prints a table; not part of `all`).
+    Bare(BareArgs),
     /// WatchQueue commit-to-receive latency with N subscribers at a steady write rate.
     Watch(WatchArgs),
     /// CreateTicket throughput without and with N idle subscribers.
@@ -162,6 +167,15 @@ enum Scenario {
         #[arg(long)]
         count_database: bool,
     },
+    /// (internal) The bare tonic server of `bare`; prints `ADDR -`, stops when stdin closes.
+    #[command(hide = true)]
+    ServeBare {
+        #[arg(long)]
+        database_url: String,
+        /// The fixture as JSON.
+        #[arg(long)]
+        fixture: std::path::PathBuf,
+    },
     /// (internal) The service under test; prints `ADDR TOKEN`, stops when stdin closes.
     #[command(hide = true)]
     Serve {
@@ -179,6 +193,17 @@ struct TableArgs {
     common: Common,
     #[command(flatten)]
     table: Table,
+}
+
+#[derive(Debug, Clone, Args)]
+struct BareArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    table: Table,
+    /// The scenarios to compare.
+    #[arg(long, value_delimiter = ',', default_value = "get-ticket,create-ticket,list-tickets,add-log")]
+    scenarios: Vec<Kind>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -260,6 +285,12 @@ fn main() -> Fallible<()> {
         let command = format!("cargo run --release -p bench -- {command}");
         match cli.scenario {
             Scenario::Serve { database_url, quiet } => server::serve_child(database_url, quiet).await,
+            Scenario::ServeBare { database_url, fixture } => bare::serve_child(database_url, &fixture).await,
+            Scenario::Bare(a) => {
+                let t = &a.table;
+                let seed = a.common.seed;
+                bare::compare(&a.common.mysql, &a.scenarios, &t.concurrency, t.seconds, t.rounds, t.tickets, seed).await
+            }
             Scenario::RawCalls { database_url, scenario, calls, callers, fixture, count_database } => {
                 let calls = instructions::Calls { calls, callers };
                 instructions::raw_calls(&database_url, scenario, calls, &fixture, count_database).await

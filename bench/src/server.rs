@@ -192,6 +192,19 @@ impl ServerProcess {
     /// [`ServerProcess::start`] under a wrapper command (`valgrind --tool=callgrind ...`),
     /// which runs the server in its own process (the same pid).
     pub(crate) fn start_wrapped(url: &str, wrapper: &[String], quiet: Quiet) -> Fallible<Self> {
+        Self::spawn(url, wrapper, "serve", if quiet == Quiet::Yes { &["--quiet"] } else { &[] })
+    }
+
+    /// A bare tonic server on `url` doing raw's calls, with the fixture in the file
+    /// `fixture` ([`crate::bare`]).
+    pub(crate) fn start_bare(url: &str, fixture: &std::path::Path) -> Fallible<Self> {
+        let fixture = fixture.to_str().ok_or("the fixture's path is not UTF-8")?;
+        Self::spawn(url, &[], "serve-bare", &["--fixture", fixture])
+    }
+
+    /// Runs this executable's `subcommand` on `url` (under `wrapper`, if any) and waits
+    /// until it prints `ADDR TOKEN`.
+    fn spawn(url: &str, wrapper: &[String], subcommand: &str, options: &[&str]) -> Fallible<Self> {
         let exe = std::env::current_exe()?;
         let mut command = match wrapper.split_first() {
             Some((program, args)) => {
@@ -205,10 +218,7 @@ impl ServerProcess {
             // Tokio reads its worker count from this variable.
             command.env("TOKIO_WORKER_THREADS", threads);
         }
-        command.args(["serve", "--database-url", url]);
-        if quiet == Quiet::Yes {
-            command.arg("--quiet");
-        }
+        command.args([subcommand, "--database-url", url]).args(options);
         let mut child = command
             // The server's log filter: warnings, unless SUPPORT_BENCH_SERVER_LOG says otherwise.
             .env("RUST_LOG", std::env::var("SUPPORT_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))

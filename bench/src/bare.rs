@@ -1,0 +1,217 @@
+//! Each scenario's floor with its database work: the cheapest gRPC server that does the
+//! same work. A bare tonic server (this executable's `serve-bare`) answers
+//! `grpc.health.v1.Health/Check` by doing one call of raw's scenario (raw sqlx, the same
+//! statements and transactions as the raw baseline, on a pool like the service's), drawn
+//! from the seed its request names (`service` is `SCENARIO:SEED`). It has tonic's HTTP/2
+//! stack and the socket to MariaDB, and nothing of the service: no authentication,
+//! observation, sea-orm, handler, protobuf resource or background work. A scenario's
+//! server CPU a call less the bare server's is what the service adds to a gRPC server that
+//! does the same database work; the overhead table's "server − raw generator" also counts
+//! what any gRPC server pays to wait on a second socket.
+
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::ProgressBar;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tokio::net::TcpListener;
+use tonic::{Request, Response, Status};
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::health_server::{Health, HealthServer};
+use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
+
+use crate::client::{Clients, connect};
+use crate::fixture::{self, Fixture};
+use crate::floor::Floor;
+use crate::load::{self, Op};
+use crate::raw::Raw;
+use crate::server::{self, ServerProcess};
+use crate::workload::{self, Kind};
+use crate::{Fallible, raw};
+
+/// The bare server's only service: raw's calls, one a check.
+struct Bare {
+    pool: sea_orm::sqlx::MySqlPool,
+    fixture: Arc<Fixture>,
+}
+
+#[tonic::async_trait]
+impl Health for Bare {
+    async fn check(&self, request: Request<HealthCheckRequest>) -> Result<Response<HealthCheckResponse>, Status> {
+        let service = request.into_inner().service;
+        let (kind, seed) = service
+            .split_once(':')
+            .and_then(|(kind, seed)| Some((<Kind as clap::ValueEnum>::from_str(kind, false).ok()?, seed.parse().ok()?)))
+            .ok_or_else(|| Status::invalid_argument("service: SCENARIO:SEED"))?;
+        let mut raw = Raw { kind, pool: self.pool.clone(), fixture: self.fixture.clone() };
+        raw.call(&mut ChaCha8Rng::seed_from_u64(seed)).await.map_err(Status::unavailable)?;
+        Ok(Response::new(HealthCheckResponse { status: ServingStatus::Serving as i32 }))
+    }
+
+    type WatchStream = Pin<Box<dyn futures::Stream<Item = Result<HealthCheckResponse, Status>> + Send>>;
+
+    async fn watch(&self, _request: Request<HealthCheckRequest>) -> Result<Response<Self::WatchStream>, Status> {
+        Err(Status::unimplemented("the bare server only checks"))
+    }
+}
+
+/// The child's side: serve on an ephemeral port with `TCP_NODELAY`, as the service does;
+/// print `ADDR -` (no token) on stdout; stop when stdin closes.
+pub(crate) async fn serve_child(url: String, fixture: &Path) -> Fallible<()> {
+    let fixture = Arc::new(serde_json::from_slice(&std::fs::read(fixture)?)?);
+    let pool = raw::pool(&url).await?;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    println!("{} -", listener.local_addr()?);
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let stdin_closed = async {
+        let _ = tokio::task::spawn_blocking(|| {
+            let mut sink = String::new();
+            while std::io::stdin().read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {}
+        })
+        .await;
+    };
+    tonic::transport::Server::builder()
+        .add_service(HealthServer::new(Bare { pool, fixture }))
+        .serve_with_incoming_shutdown(incoming, stdin_closed)
+        .await?;
+    Ok(())
+}
+
+/// A check asking the bare server for one call of `kind`, drawn from a seed of the
+/// caller's own draws.
+#[derive(Clone)]
+struct BareCall {
+    client: HealthClient<tonic::transport::Channel>,
+    kind: Kind,
+}
+
+impl Op for BareCall {
+    async fn call(&mut self, rng: &mut ChaCha8Rng) -> Result<(), String> {
+        let service = format!("{}:{}", self.kind.name(), rng.random::<u64>());
+        self.client
+            .check(HealthCheckRequest { service })
+            .await
+            .map(drop)
+            .map_err(|s| format!("{:?}: {}", s.code(), s.message()))
+    }
+}
+
+/// What was measured in one round at one concurrency: µs of CPU a call.
+struct Round {
+    /// The service's server.
+    service: f64,
+    /// The bare server.
+    bare: f64,
+    /// This process making raw's calls itself, as the tables' raw generator.
+    raw: f64,
+    /// The service's server answering health checks.
+    floor: f64,
+}
+
+/// Each of `kinds` through the service, the same work through the bare server, and the
+/// floor (a health check through the service), interleaved, `rounds` times at each
+/// concurrency, on a fresh database each; prints a Markdown table of server CPU a call.
+pub(crate) async fn compare(
+    mysql: &str,
+    kinds: &[Kind],
+    concurrency: &[usize],
+    seconds: f64,
+    rounds: usize,
+    tickets: i64,
+    seed: u64,
+) -> Fallible<()> {
+    println!(
+        "| scenario | callers | round | the service's server | bare server | raw generator | service − bare | bare − raw generator | floor |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for &kind in kinds {
+        one(mysql, kind, concurrency, Duration::from_secs_f64(seconds), rounds.max(1), tickets, seed).await?;
+    }
+    Ok(())
+}
+
+async fn one(
+    mysql: &str,
+    kind: Kind,
+    concurrency: &[usize],
+    run: Duration,
+    rounds: usize,
+    tickets: i64,
+    seed: u64,
+) -> Fallible<()> {
+    let url = fixture::fresh_database(mysql, "support_bench").await?;
+    let service = ServerProcess::start(&url)?;
+    let channel = connect(&service.uri, &service.token).await?;
+    let mut api = Clients::new(channel.clone());
+    let pool = raw::pool(&url).await?;
+    eprintln!("bare {}: filling the database ({tickets} tickets)", kind.name());
+    let fixture = fixture::fill(&mut api, &pool, tickets).await?;
+    server::database_settled().await;
+    let fixture_file = std::env::temp_dir().join(format!("support-bench-bare-{}.json", std::process::id()));
+    std::fs::write(&fixture_file, serde_json::to_vec(&fixture)?)?;
+    let bare = ServerProcess::start_bare(&url, &fixture_file);
+    let _ = std::fs::remove_file(&fixture_file);
+    let bare = bare?;
+    let bare_channel = tonic::transport::Channel::from_shared(bare.uri.clone())?.connect().await?;
+    let fixture = Arc::new(fixture);
+    let raw_op = Raw { kind, pool: pool.clone(), fixture: fixture.clone() };
+    let service_op = workload::Api { kind, clients: api, fixture };
+    let bare_op = BareCall { client: HealthClient::new(bare_channel), kind };
+    let floor_op = Floor(HealthClient::new(channel));
+    let hidden = ProgressBar::hidden();
+    let cpu = |process: &ServerProcess| process.usage().cpu_secs;
+    let per_call = |secs: f64, calls: u64| (secs * 1e6 / calls.max(1) as f64).round();
+    for &callers in concurrency {
+        // Warm both up (connections, statement caches), unmeasured.
+        load::run(service_op.clone(), callers, run.min(Duration::from_secs(1)), seed, &hidden).await;
+        load::run(bare_op.clone(), callers, run.min(Duration::from_secs(1)), seed, &hidden).await;
+        load::run(raw_op.clone(), callers, run.min(Duration::from_secs(1)), seed, &hidden).await;
+        let mut measured = Vec::new();
+        for round in 0..rounds {
+            let seed = seed.wrapping_add(1_000 * (round as u64 + 1));
+            let before = cpu(&service);
+            let calls = load::run(service_op.clone(), callers, run, seed, &hidden).await.ops;
+            let service_us = per_call(cpu(&service) - before, calls);
+            let before = cpu(&bare);
+            let calls = load::run(bare_op.clone(), callers, run, seed, &hidden).await.ops;
+            let bare_us = per_call(cpu(&bare) - before, calls);
+            let before = server::usage_of("self").cpu_secs;
+            let calls = load::run(raw_op.clone(), callers, run, seed, &hidden).await.ops;
+            let raw_us = per_call(server::usage_of("self").cpu_secs - before, calls);
+            let before = cpu(&service);
+            let calls = load::run(floor_op.clone(), callers, run, seed, &hidden).await.ops;
+            let floor_us = per_call(cpu(&service) - before, calls);
+            measured.push(Round { service: service_us, bare: bare_us, raw: raw_us, floor: floor_us });
+            row(kind, callers, &(round + 1).to_string(), measured.last().ok_or("no round")?);
+        }
+        let median = |f: fn(&Round) -> f64| crate::report::median(measured.iter().map(f).collect());
+        let median = Round {
+            service: median(|r| r.service),
+            bare: median(|r| r.bare),
+            raw: median(|r| r.raw),
+            floor: median(|r| r.floor),
+        };
+        row(kind, callers, "median", &median);
+    }
+    pool.close().await;
+    bare.stop()?;
+    service.stop()?;
+    Ok(())
+}
+
+fn row(kind: Kind, callers: usize, round: &str, r: &Round) {
+    println!(
+        "| {} | {callers} | {round} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
+        kind.name(),
+        r.service,
+        r.bare,
+        r.raw,
+        r.service - r.bare,
+        r.bare - r.raw,
+        r.floor
+    );
+}
