@@ -67,16 +67,9 @@ pub(crate) async fn serve_child(url: String, fixture: &Path) -> Fallible<()> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     println!("{} -", listener.local_addr()?);
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    let stdin_closed = async {
-        let _ = tokio::task::spawn_blocking(|| {
-            let mut sink = String::new();
-            while std::io::stdin().read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {}
-        })
-        .await;
-    };
     tonic::transport::Server::builder()
         .add_service(HealthServer::new(Bare { pool, fixture }))
-        .serve_with_incoming_shutdown(incoming, stdin_closed)
+        .serve_with_incoming_shutdown(incoming, server::stdin_closed())
         .await?;
     Ok(())
 }

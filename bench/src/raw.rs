@@ -53,16 +53,9 @@ const TICKET_COLUMNS: &str = "`tickets`.`id`, `tickets`.`customer_id`, `tickets`
     `tickets`.`last_response`, `tickets`.`version`, `tickets`.`created_at`, `tickets`.`updated_at`, \
     `tickets`.`first_response_at`, `tickets`.`resolved_at`, `tickets`.`closed_at`";
 
-/// GetTicket's SELECT: the ticket `id`, decoded.
-pub(crate) async fn get_ticket(pool: &MySqlPool, id: i64) -> Result<Ticket, String> {
-    let sql = format!("SELECT {TICKET_COLUMNS} FROM `tickets` WHERE `tickets`.`id` = ? LIMIT ?");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(1_u64).fetch_one(pool).await.map_err(err)?;
-    Ticket::from_row(&row).map_err(err)
-}
-
 /// A ticket row, as the service's entity holds it (and serialises it into events).
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct Ticket {
+struct Ticket {
     id: i64,
     customer_id: i64,
     department_id: i64,
@@ -293,7 +286,10 @@ impl Raw {
     }
 
     async fn get(&self, id: i64) -> Result<Ticket, String> {
-        get_ticket(&self.pool, id).await
+        let sql = format!("SELECT {TICKET_COLUMNS} FROM `tickets` WHERE `tickets`.`id` = ? LIMIT ?");
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(1_u64).fetch_one(&self.pool).await.map_err(err)?;
+        Ticket::from_row(&row).map_err(err)
     }
 
     async fn list(&self, department: i64) -> Result<Vec<i64>, String> {

@@ -58,15 +58,18 @@ pub(crate) async fn serve_child(url: String, quiet: bool) -> Fallible<()> {
     let token = app.tokens().mint(&Principal::named(Role::Service, "bench"))?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     println!("{} {token}", listener.local_addr()?);
-    let stdin_closed = async {
-        let _ = tokio::task::spawn_blocking(|| {
-            let mut sink = String::new();
-            while std::io::stdin().read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {}
-        })
-        .await;
-    };
-    app.run(listener, stdin_closed).await?;
+    app.run(listener, stdin_closed()).await?;
     Ok(())
+}
+
+/// Ends when this process's stdin closes: how the bench stops a server child (it exited,
+/// or dropped its handle).
+pub(crate) async fn stdin_closed() {
+    let _ = tokio::task::spawn_blocking(|| {
+        let mut sink = String::new();
+        while std::io::stdin().read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {}
+    })
+    .await;
 }
 
 /// A running server process.
