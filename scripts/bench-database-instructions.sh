@@ -6,7 +6,7 @@
 # `--database-dumps`, so each counted window counts the database's instructions too.
 # Instructions repeat where seconds do not: if the service asks MariaDB for more work
 # than raw sqlx does for the same calls, it shows here whatever else the machine does.
-# Not part of .ci/run (minutes: the database runs some twenty times slower). The
+# Not part of .ci/run (minutes: the database runs under valgrind). The
 # arguments go to `bench instructions`, e.g.
 #   bash scripts/bench-database-instructions.sh --scenarios get-ticket --calls 300 --callers 16
 set -euo pipefail
