@@ -345,13 +345,30 @@ async fn next_event(stream: &mut Streaming<pb::WatchQueueResponse>) -> pb::Queue
     }
 }
 
-/// The next MESSAGE_UPDATED event's message `id` on a queue stream.
+/// The next MESSAGE_UPDATED event's message `id` on a queue stream, within 30 s in all
+/// (heartbeats and other events do not extend it).
 async fn next_receipt(stream: &mut Streaming<pb::WatchQueueResponse>, id: i64) -> pb::Log {
-    loop {
-        let e = next_event(stream).await;
-        if e.kind == pb::QueueEventKind::MessageUpdated as i32 && e.log.as_ref().is_some_and(|l| l.id == id) {
-            return e.log.expect("the message");
+    let receipt = async {
+        loop {
+            let e = next_event(stream).await;
+            if e.kind == pb::QueueEventKind::MessageUpdated as i32 && e.log.as_ref().is_some_and(|l| l.id == id) {
+                return e.log.expect("the message");
+            }
         }
+    };
+    tokio::time::timeout(Duration::from_secs(30), receipt).await.expect("the receipt within 30 s")
+}
+
+/// Waits, at most 5 s, until the server holds `open` WatchQueue subscriptions: a stream the
+/// client dropped ends on the server a moment later.
+async fn until_subscriptions(app: &TestApp, open: usize) {
+    let wanted = format!("support_watch_subscribers {open}\n");
+    for _ in 0..100 {
+        let metrics = reqwest::get(format!("http://{}/metrics", app.admin)).await.unwrap().text().await.unwrap();
+        if metrics.contains(&wanted) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -383,7 +400,10 @@ async fn a_message_becomes_received_on_its_readers_stream_or_list_and_read_by_ma
     assert_eq!((receipt.id, receipt.delivery_status), (reply.id, pb::DeliveryStatus::Read as i32));
 
     // Listed by its reader (the agent has no stream now): RECEIVED, live to the customer.
+    // The question must be sent after the server has seen the agent's stream end, or it is
+    // received at once on that stream.
     drop(agent_stream);
+    until_subscriptions(&app, 1).await;
     let question = app.say(s.ticket, SenderKind::Customer, s.customer_id, "Thanks, how long?").await.unwrap();
     let listed = pb::ListLogsRequest { ticket_id: s.ticket, ..Default::default() };
     // A supervisor reading is not the reader: nothing moves.
