@@ -72,3 +72,46 @@ async fn one_holder_a_dead_one_replaced_after_its_lease_and_a_deposed_one_fenced
     b.release().await;
     assert!(a.acquire().await.unwrap(), "a released lease is taken without waiting");
 }
+
+/// The ids of the server's connections to the test database, but the one asking.
+async fn others(repo: &Repo) -> Vec<i64> {
+    let rows = repo
+        .connection()
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::MySql,
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID()",
+        ))
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.try_get_by_index::<i64>(0).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn a_holder_whose_connection_was_cut_numbers_again_on_a_fresh_one() {
+    let db = TestDb::create_mysql(&mysql_base()).await;
+    let (one, killer) = (repo(&db.url).await, repo(&db.url).await);
+    let mut seat = one.sequencer_seat(Duration::from_secs(30)).await.unwrap();
+    assert!(seat.acquire().await.unwrap());
+    pending_event(&killer).await;
+    assert_eq!(seat.sequence_pending(100).await.unwrap().numbered, 1);
+
+    // Every other connection to the database is cut, the seat's held one among them.
+    for id in others(&killer).await {
+        let _ = killer.connection().execute_unprepared(&format!("KILL CONNECTION {id}")).await;
+    }
+    pending_event(&killer).await;
+    // The round on the cut connection fails; it is let go, and the next takes a new one.
+    let mut rounds = Vec::new();
+    for _ in 0..3 {
+        let round = seat.sequence_pending(100).await;
+        let done = matches!(round, Ok(r) if r.numbered == 1);
+        rounds.push(round.map(|r| r.numbered).map_err(|e| e.to_string()));
+        if done {
+            break;
+        }
+    }
+    assert!(matches!(rounds.last(), Some(Ok(1))), "the event is numbered on a fresh connection: {rounds:?}");
+    assert!(rounds.len() <= 2, "after at most one failed round: {rounds:?}");
+    assert!(seat.held(), "the lease is still this seat's");
+    assert_eq!(numbered(&killer).await, 2);
+}
