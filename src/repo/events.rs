@@ -21,6 +21,7 @@ use sea_orm::{
 
 use super::Repo;
 use super::entity::{queue_event as row, queue_state, ticket};
+use super::prebuilt::PrebuiltInsert;
 use super::ticket_rows;
 use crate::domain::access::TicketScope;
 use crate::domain::call::{Call, Signal};
@@ -127,11 +128,14 @@ impl Batch {
     /// Writes what was added since the last write, and empties the batch.
     pub(crate) async fn write(&mut self, txn: &DatabaseTransaction) -> AppResult<()> {
         if !self.events.is_empty() {
-            row::Entity::insert_many(std::mem::take(&mut self.events)).exec(txn).await?;
+            INSERT.exec(txn, std::mem::take(&mut self.events)).await?;
         }
         super::history::write(txn, std::mem::take(&mut self.entries), self.now).await
     }
 }
+
+/// The events' INSERT, built once for each number of events ([`PrebuiltInsert`]).
+static INSERT: PrebuiltInsert = PrebuiltInsert::new();
 
 /// Writes an event of `kind` about ticket `t` that leaves the ticket as it is (a message's
 /// delivery status), without history entries.
@@ -377,12 +381,10 @@ impl Repo {
 mod tests {
     use super::*;
 
-    /// The stored form written for a row decodes to the ticket the row is (the previous
-    /// release's form, the row serialised, is `domain::event::payload`'s frozen sample).
-    #[test]
-    fn a_rows_stored_form_decodes_to_its_ticket() {
+    /// A ticket row in progress, assigned.
+    fn sample() -> ticket::Model {
         let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, 2, 9, 0, 0).unwrap();
-        let row = ticket::Model {
+        ticket::Model {
             id: 3,
             customer_id: 7,
             department_id: 2,
@@ -413,8 +415,36 @@ mod tests {
             first_response_at: Some(at),
             resolved_at: None,
             closed_at: None,
-        };
+        }
+    }
+
+    /// The stored form written for a row decodes to the ticket the row is (the previous
+    /// release's form, the row serialised, is `domain::event::payload`'s frozen sample).
+    #[test]
+    fn a_rows_stored_form_decodes_to_its_ticket() {
+        let row = sample();
         let new = payload::encode(&stored_ticket(&row)).unwrap();
         assert_eq!(payload::decode(&new).unwrap(), ticket_rows::to_domain(row).unwrap());
+    }
+
+    #[test]
+    fn events_and_their_history_entries_are_inserted_with_the_statements_built_for_their_rows() {
+        let before = sample();
+        let after = ticket::Model { status: Status::Resolved, assigned_agent_id: None, version: 4, ..before.clone() };
+        let now = before.created_at;
+        let mut batch = Batch::new(now);
+        batch.change(EventKind::TicketCreated, None, &before, None).unwrap();
+        batch.change(EventKind::TicketUpdated, Some(&before), &after, Some(9)).unwrap();
+        for n in [1, 2] {
+            assert!(INSERT.is_rebuilt_by(&batch.events[..n]), "{n} events");
+        }
+        let entries = super::super::history::rows(batch.entries.clone(), now).unwrap();
+        assert!(entries.len() > 2, "an opening, a status and an assignment");
+        for n in 1..=entries.len() {
+            assert!(super::super::history::INSERT.is_rebuilt_by(&entries[..n]), "{n} entries");
+        }
+        // A row that sets another column than the kept ones is built afresh.
+        let detailed = row::ActiveModel { detail: Set(Some("{}".into())), ..batch.events[0].clone() };
+        assert!(INSERT.is_rebuilt_by(&[detailed]));
     }
 }

@@ -6,6 +6,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, Q
 use serde_json::Value;
 
 use super::entity::ticket_history as row;
+use super::prebuilt::PrebuiltInsert;
 use super::{Repo, paging, ticket_rows};
 use crate::domain::access::TicketScope;
 use crate::domain::history::{Change, Entry};
@@ -17,6 +18,12 @@ pub(crate) async fn write(txn: &DatabaseTransaction, entries: Vec<(i64, Change)>
     if entries.is_empty() {
         return Ok(());
     }
+    INSERT.exec(txn, rows(entries, now)?).await?;
+    Ok(())
+}
+
+/// The rows of `entries`, written at `now`.
+pub(super) fn rows(entries: Vec<(i64, Change)>, now: DateTime<Utc>) -> AppResult<Vec<row::ActiveModel>> {
     let mut rows = Vec::with_capacity(entries.len());
     for (ticket_id, change) in entries {
         rows.push(row::ActiveModel {
@@ -28,9 +35,11 @@ pub(crate) async fn write(txn: &DatabaseTransaction, entries: Vec<(i64, Change)>
             ..Default::default()
         });
     }
-    row::Entity::insert_many(rows).exec(txn).await?;
-    Ok(())
+    Ok(rows)
 }
+
+/// The entries' INSERT, built once for each number of entries ([`PrebuiltInsert`]).
+pub(super) static INSERT: PrebuiltInsert = PrebuiltInsert::new();
 
 impl Repo {
     /// A page of a ticket's history, oldest first; the customer's own entries only when

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::entity::{agent, attachment, department, log as row, ticket};
 use super::idempotency::IdempotencyKey;
-use super::prebuilt::Prebuilt;
+use super::prebuilt::{Prebuilt, PrebuiltInsert};
 use super::ticket_rows;
 use super::{Repo, events, found, paging};
 use crate::domain::access::TicketScope;
@@ -74,6 +74,23 @@ async fn message_context(
 }
 
 static MESSAGE_CONTEXT: Prebuilt = Prebuilt::new();
+
+/// A message's INSERT, built once ([`PrebuiltInsert`]).
+static INSERT: PrebuiltInsert = PrebuiltInsert::new();
+
+/// The row of a new message, sent at `now`.
+fn message_row(new: &NewLog, now: DateTime<Utc>) -> row::ActiveModel {
+    row::ActiveModel {
+        ticket_id: Set(new.ticket_id),
+        sender_kind: Set(new.sender_kind),
+        sender_id: Set(Some(new.sender_id)),
+        body: Set(new.body.clone()),
+        visibility: Set(new.visibility),
+        delivery_status: Set(DeliveryStatus::Sent),
+        created_at: Set(now),
+        ..Default::default()
+    }
+}
 
 /// [`message_context`]'s SELECT, built once ([`Prebuilt`]); `agent_or_0` is the sending
 /// agent, or 0 (no agent) when a customer sends.
@@ -209,17 +226,7 @@ impl Repo {
         // The ticket's event and the message's are written together, after the message.
         let mut batch = events::Batch::new(now);
         let (after, _) = self.decide_into(&txn, t, &Command::Message(message), &mut batch).await?;
-        let log = row::ActiveModel {
-            ticket_id: Set(new.ticket_id),
-            sender_kind: Set(new.sender_kind),
-            sender_id: Set(Some(new.sender_id)),
-            body: Set(new.body.clone()),
-            visibility: Set(new.visibility),
-            delivery_status: Set(DeliveryStatus::Sent),
-            created_at: Set(now),
-            ..Default::default()
-        };
-        let log_id = row::Entity::insert(log).exec(&txn).await?.last_insert_id;
+        let log_id = INSERT.exec_one(&txn, message_row(new, now)).await?;
         let attachments = insert_attachments(&txn, log_id, &new.attachments).await?;
         super::search::index_message(&txn, new.ticket_id, new.visibility, &new.body).await?;
         batch.change(EventKind::MessageAdded, Some(&after), &after, Some(log_id))?;
@@ -468,6 +475,23 @@ impl Repo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_is_inserted_with_the_statement_built_for_its_row() {
+        for (sender_kind, visibility) in
+            [(SenderKind::Customer, Visibility::Public), (SenderKind::Agent, Visibility::Internal)]
+        {
+            let new = NewLog {
+                ticket_id: 7,
+                sender_kind,
+                sender_id: 3,
+                body: "It works again.".into(),
+                visibility,
+                attachments: Vec::new(),
+            };
+            assert!(INSERT.is_rebuilt_by(&[message_row(&new, Utc::now())]));
+        }
+    }
 
     #[test]
     fn a_message_context_sends_the_select_built_for_its_values() {

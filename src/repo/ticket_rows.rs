@@ -8,7 +8,7 @@ use sea_orm::{
 
 use super::entity::ticket as row;
 use super::found;
-use super::prebuilt::Prebuilt;
+use super::prebuilt::{Prebuilt, PrebuiltInsert};
 use crate::domain::access::TicketScope;
 use crate::domain::priority::Priority;
 use crate::domain::*;
@@ -153,10 +153,12 @@ pub(crate) fn check_scope(scope: &TicketScope, t: &row::Model) -> AppResult<()> 
 /// `ActiveModel::insert` selects the row again on MySQL (which has no RETURNING), a round
 /// trip inside the transaction that tells nothing the model does not already hold.
 pub(crate) async fn insert_row(txn: &DatabaseTransaction, mut am: row::ActiveModel) -> AppResult<row::Model> {
-    let id = row::Entity::insert(am.clone()).exec(txn).await?.last_insert_id;
+    let id = INSERT.exec_one(txn, am.clone()).await?;
     am.id = Set(id);
     Ok(am.try_into_model()?)
 }
+
+static INSERT: PrebuiltInsert = PrebuiltInsert::new();
 
 /// Writes the changed columns of a ticket the caller holds locked and returns the row as
 /// stored, without the read-back of `ActiveModel::update` (see [`insert_row`]).
@@ -250,6 +252,29 @@ pub(crate) fn set_changes(am: &mut row::ActiveModel, before: &Ticket, after: &Ti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_ticket_is_inserted_with_the_statement_built_for_its_row() {
+        use crate::domain::{AssignmentReason, Category, NewTicket, Severity, Tier, priority::PriorityPolicy};
+        let new = NewTicket {
+            customer_id: 7,
+            department_id: 2,
+            category: Category::BugReport,
+            subject: "Checkout fails".into(),
+            description: "The pay button answers 500.".into(),
+            severity: Severity::Major,
+            impact: 3,
+        };
+        let open = Ticket::open(&new, Tier::Paid, &PriorityPolicy::default(), chrono::Utc::now());
+        let assigned = Ticket {
+            assigned_agent_id: Some(4),
+            assignment_reason: Some(AssignmentReason::AutoLeastLoaded),
+            ..open.clone()
+        };
+        for t in [open, assigned] {
+            assert!(INSERT.is_rebuilt_by(&[new_row(&t)]));
+        }
+    }
 
     #[test]
     fn a_read_by_id_sends_the_select_built_for_its_id() {
