@@ -283,6 +283,22 @@ pub struct NewTicket {
     pub impact: i32,
 }
 
+#[cfg(test)]
+impl NewTicket {
+    /// A new ticket for unit tests: a major bug report of customer 7 in department 2.
+    pub(crate) fn sample() -> Self {
+        Self {
+            customer_id: 7,
+            department_id: 2,
+            category: Category::BugReport,
+            subject: "Checkout fails".into(),
+            description: "The pay button answers 500.".into(),
+            severity: Severity::Major,
+            impact: 3,
+        }
+    }
+}
+
 /// Validated changes to a ticket.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TicketPatch {

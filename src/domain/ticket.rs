@@ -278,23 +278,14 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::domain::{Category, Severity};
+    use crate::domain::Severity;
 
     fn at(h: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 3, 2, h, 0, 0).unwrap()
     }
 
     fn ticket() -> Ticket {
-        let new = NewTicket {
-            customer_id: 7,
-            department_id: 2,
-            category: Category::BugReport,
-            subject: "Checkout fails".into(),
-            description: "The pay button answers 500.".into(),
-            severity: Severity::Major,
-            impact: 3,
-        };
-        let mut t = Ticket::open(&new, Tier::Paid, &PriorityPolicy::default(), at(9));
+        let mut t = Ticket::open(&NewTicket::sample(), Tier::Paid, &PriorityPolicy::default(), at(9));
         t.id = 1;
         t.assigned_agent_id = Some(4);
         t

@@ -124,19 +124,7 @@ impl Repo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Category, NewTicket, Severity};
-
-    fn new_ticket() -> NewTicket {
-        NewTicket {
-            customer_id: 7,
-            department_id: 2,
-            category: Category::BugReport,
-            subject: "Checkout fails".into(),
-            description: "The pay button answers 500.".into(),
-            severity: Severity::Major,
-            impact: 3,
-        }
-    }
+    use crate::domain::NewTicket;
 
     /// A key stored by the code before fingerprints were versioned still matches its retry.
     #[test]
@@ -147,7 +135,7 @@ mod tests {
             "customer:7",
             "CreateTicket",
             Some(RequestId { id: "r1".into(), fingerprint: "v2:0123456789abcdef".into() }),
-            &new_ticket(),
+            &NewTicket::sample(),
         )
         .expect("a key");
         assert!(key.matches(stored_before), "{}", key.legacy);

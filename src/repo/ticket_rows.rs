@@ -255,17 +255,8 @@ mod tests {
 
     #[test]
     fn a_new_ticket_is_inserted_with_the_statement_built_for_its_row() {
-        use crate::domain::{AssignmentReason, Category, NewTicket, Severity, Tier, priority::PriorityPolicy};
-        let new = NewTicket {
-            customer_id: 7,
-            department_id: 2,
-            category: Category::BugReport,
-            subject: "Checkout fails".into(),
-            description: "The pay button answers 500.".into(),
-            severity: Severity::Major,
-            impact: 3,
-        };
-        let open = Ticket::open(&new, Tier::Paid, &PriorityPolicy::default(), chrono::Utc::now());
+        use crate::domain::{AssignmentReason, NewTicket, Tier, priority::PriorityPolicy};
+        let open = Ticket::open(&NewTicket::sample(), Tier::Paid, &PriorityPolicy::default(), chrono::Utc::now());
         let assigned = Ticket {
             assigned_agent_id: Some(4),
             assignment_reason: Some(AssignmentReason::AutoLeastLoaded),

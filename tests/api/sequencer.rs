@@ -28,17 +28,15 @@ async fn pending_event(repo: &Repo) {
         .expect("insert an event");
 }
 
+/// The first column of the rows `sql` returns.
+async fn column(repo: &Repo, sql: &str) -> Vec<i64> {
+    let statement = sea_orm::Statement::from_string(sea_orm::DatabaseBackend::MySql, sql);
+    let rows = repo.connection().query_all_raw(statement).await.unwrap();
+    rows.iter().map(|r| r.try_get_by_index::<i64>(0).unwrap()).collect()
+}
+
 async fn numbered(repo: &Repo) -> i64 {
-    let row = repo
-        .connection()
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DatabaseBackend::MySql,
-            "SELECT COUNT(*) FROM queue_events WHERE sequence IS NOT NULL",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get_by_index::<i64>(0).unwrap()
+    column(repo, "SELECT COUNT(*) FROM queue_events WHERE sequence IS NOT NULL").await[0]
 }
 
 #[tokio::test]
@@ -75,15 +73,7 @@ async fn one_holder_a_dead_one_replaced_after_its_lease_and_a_deposed_one_fenced
 
 /// The ids of the server's connections to the test database, but the one asking.
 async fn others(repo: &Repo) -> Vec<i64> {
-    let rows = repo
-        .connection()
-        .query_all_raw(sea_orm::Statement::from_string(
-            sea_orm::DatabaseBackend::MySql,
-            "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID()",
-        ))
-        .await
-        .unwrap();
-    rows.iter().map(|r| r.try_get_by_index::<i64>(0).unwrap()).collect()
+    column(repo, "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID()").await
 }
 
 #[tokio::test]
