@@ -371,7 +371,8 @@ mod tests {
 
 /// Starts a transaction on `db`. On MySQL it asks the pool's own `begin`, not the
 /// `TransactionTrait` one, whose boxed future (`async_trait`) holds sqlx's acquire and is
-/// copied whole at each of its layers: 54,000 instructions of `memcpy` a write.
+/// copied whole at each of its layers: 36,000 instructions a write (BENCHMARKS.md, issue
+/// 21, item 34).
 async fn begin(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
     match &db.inner {
         sea_orm::DatabaseConnectionType::SqlxMySqlPoolConnection(pool) => pool.begin(None, None).await,

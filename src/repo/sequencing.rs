@@ -82,6 +82,7 @@ const GIVE_UP: &str = "UPDATE sequencer_lease SET expires_at = NOW(6) WHERE id =
 const UNNUMBERED: &str = "SELECT id, created_at FROM queue_events FORCE INDEX (idx_queue_events_unnumbered) \
                           WHERE sequence IS NULL ORDER BY id LIMIT ?";
 
+/// A sqlx error as sea-orm's own statements report it, so it maps to the same status.
 fn sqlx_error(e: sqlx::Error) -> AppError {
     sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(e))).into()
 }
