@@ -137,6 +137,14 @@ impl From<DbErr> for AppError {
     }
 }
 
+/// An error of a statement sent with sqlx directly (the sequencer's held connection), as
+/// sea-orm reports the same error of its own statements, so it maps to the same status.
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        DbErr::Query(RuntimeErr::SqlxError(std::sync::Arc::new(err))).into()
+    }
+}
+
 /// A column that could not be read from a raw query's row: the database's own error, or a
 /// NULL where the query promised a value (a bug in the query, so INTERNAL).
 impl From<sea_orm::TryGetError> for AppError {

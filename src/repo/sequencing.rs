@@ -82,11 +82,6 @@ const GIVE_UP: &str = "UPDATE sequencer_lease SET expires_at = NOW(6) WHERE id =
 const UNNUMBERED: &str = "SELECT id, created_at FROM queue_events FORCE INDEX (idx_queue_events_unnumbered) \
                           WHERE sequence IS NULL ORDER BY id LIMIT ?";
 
-/// A sqlx error as sea-orm's own statements report it, so it maps to the same status.
-fn sqlx_error(e: sqlx::Error) -> AppError {
-    sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(e))).into()
-}
-
 impl Repo {
     /// A seat for this replica's sequencer, holding leases of `lease`: on MySQL its own
     /// long-lived connection (the sequencer never waits for the pool), on SQLite the pool's.
@@ -97,8 +92,7 @@ impl Repo {
             pool.execute(
                 "INSERT IGNORE INTO sequencer_lease (id, holder, token, expires_at) VALUES (1, '', 0, '1970-01-02')",
             )
-            .await
-            .map_err(sqlx_error)?;
+            .await?;
             Link::MySql { pool, held: None }
         } else {
             Link::Sqlite(self.connection().clone())
@@ -140,18 +134,15 @@ impl SequencerSeat {
         let conn = self.connection().await?;
         // A transaction: on a Galera cluster two replicas taking at once on different nodes
         // both update the row, and certification lets one commit.
-        let mut txn = conn.begin().await.map_err(sqlx_error)?;
-        let taken = sqlx::query(TAKE).bind(holder).bind(micros).execute(&mut *txn).await.map_err(sqlx_error)?;
+        let mut txn = conn.begin().await?;
+        let taken = sqlx::query(TAKE).bind(holder).bind(micros).execute(&mut *txn).await?;
         let token = if taken.rows_affected() == 1 {
-            let row = sqlx::query("SELECT token FROM sequencer_lease WHERE id = 1")
-                .fetch_one(&mut *txn)
-                .await
-                .map_err(sqlx_error)?;
-            Some(row.try_get::<i64, _>(0).map_err(sqlx_error)?)
+            let row = sqlx::query("SELECT token FROM sequencer_lease WHERE id = 1").fetch_one(&mut *txn).await?;
+            Some(row.try_get::<i64, _>(0)?)
         } else {
             None
         };
-        txn.commit().await.map_err(sqlx_error)?;
+        txn.commit().await?;
         Ok(token)
     }
 
@@ -179,7 +170,7 @@ impl SequencerSeat {
             return Err(AppError::Internal("the sequencer's SQLite seat holds no MySQL connection".into()));
         };
         if held.is_none() {
-            *held = Some(pool.acquire().await.map_err(sqlx_error)?);
+            *held = Some(pool.acquire().await?);
         }
         held.as_mut().ok_or_else(|| AppError::Internal("the sequencer's connection vanished".into()))
     }
@@ -232,9 +223,8 @@ impl SequencerSeat {
                 .await?;
             return Ok(rows);
         }
-        let rows =
-            sqlx::query(UNNUMBERED).bind(limit).fetch_all(&mut **self.connection().await?).await.map_err(sqlx_error)?;
-        rows.iter().map(|r| Ok((r.try_get(0).map_err(sqlx_error)?, r.try_get(1).map_err(sqlx_error)?))).collect()
+        let rows = sqlx::query(UNNUMBERED).bind(limit).fetch_all(&mut **self.connection().await?).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
     }
 
     /// Numbers `rows` (ids in order, with their times) after the highest sequence, in one
@@ -280,7 +270,7 @@ impl SequencerSeat {
         let (micros, holder) = (self.lease.as_micros() as i64, self.holder.clone());
         let conn = self.connection().await?;
         let extended = sqlx::query(EXTEND).bind(micros).bind(holder).bind(token).execute(&mut **conn).await;
-        let extended = self.let_go_after(extended.map_err(sqlx_error))?;
+        let extended = self.let_go_after(extended.map_err(AppError::from))?;
         Ok(extended.rows_affected() == 1)
     }
 
@@ -327,13 +317,12 @@ async fn number_mysql(
     token: i64,
     micros: i64,
 ) -> AppResult<Option<i64>> {
-    let mut txn = conn.begin().await.map_err(sqlx_error)?;
+    let mut txn = conn.begin().await?;
     let start = match highest {
         Some(highest) => highest,
         None => {
-            let row =
-                sqlx::query("SELECT MAX(sequence) FROM queue_events").fetch_one(&mut *txn).await.map_err(sqlx_error)?;
-            row.try_get::<Option<i64>, _>(0).map_err(sqlx_error)?.unwrap_or(0)
+            let row = sqlx::query("SELECT MAX(sequence) FROM queue_events").fetch_one(&mut *txn).await?;
+            row.try_get::<Option<i64>, _>(0)?.unwrap_or(0)
         }
     };
     let (case, list) = numbering(start, ids);
@@ -352,12 +341,12 @@ async fn number_mysql(
          WHERE queue_events.id IN ({list}) AND queue_events.sequence IS NULL"
     );
     // Rows matched (sqlx asks for found rows): every event and the lease row.
-    let matched = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *txn).await.map_err(sqlx_error)?.rows_affected();
+    let matched = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *txn).await?.rows_affected();
     if matched != ids.len() as u64 + 1 {
-        txn.rollback().await.map_err(sqlx_error)?;
+        txn.rollback().await?;
         return Ok(None);
     }
-    txn.commit().await.map_err(sqlx_error)?;
+    txn.commit().await?;
     Ok(Some(start))
 }
 
