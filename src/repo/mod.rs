@@ -10,6 +10,7 @@ pub mod calls;
 pub mod credentials;
 pub mod customers;
 pub mod departments;
+mod direct;
 pub mod entity;
 pub mod events;
 pub mod history;

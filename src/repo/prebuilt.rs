@@ -7,6 +7,8 @@
 
 use std::sync::OnceLock;
 
+use super::direct::{self, Reader};
+
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, ExecResult, Iterable, QueryResult, QueryTrait,
     Statement, StatementBuilder, Value,
@@ -26,11 +28,11 @@ impl Prebuilt {
     /// The first row `conn` returns for the statement with `values`.
     pub(crate) async fn one<S: StatementBuilder>(
         &self,
-        conn: &impl ConnectionTrait,
+        conn: &impl Reader,
         values: Vec<Value>,
         build: impl FnOnce() -> S,
     ) -> Result<Option<QueryResult>, DbErr> {
-        conn.query_one_raw(self.bind(conn.get_database_backend(), values, build)).await
+        direct::one(conn, self.bind(conn.get_database_backend(), values, build)).await
     }
 
     /// The statement for `values`: the kept text, or `build`'s own statement when none is

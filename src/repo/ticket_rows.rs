@@ -6,6 +6,7 @@ use sea_orm::{
     QuerySelect, QueryTrait, TryIntoModel,
 };
 
+use super::direct::{self, Reader};
 use super::entity::ticket as row;
 use super::found;
 use super::prebuilt::{Prebuilt, PrebuiltInsert};
@@ -23,7 +24,7 @@ pub(crate) async fn one(
 }
 
 /// The ticket `id`, or NOT_FOUND naming it.
-pub(crate) async fn read(conn: &impl sea_orm::ConnectionTrait, id: i64) -> AppResult<row::Model> {
+pub(crate) async fn read(conn: &impl Reader, id: i64) -> AppResult<row::Model> {
     found(by_id(conn, id, Lock::No).await?, "ticket", id)
 }
 
@@ -39,11 +40,7 @@ enum Lock {
 }
 
 /// The ticket `id`, read with a statement built once ([`Prebuilt`]).
-async fn by_id(
-    conn: &impl sea_orm::ConnectionTrait,
-    id: i64,
-    lock: Lock,
-) -> Result<Option<row::Model>, sea_orm::DbErr> {
+async fn by_id(conn: &impl Reader, id: i64, lock: Lock) -> Result<Option<row::Model>, sea_orm::DbErr> {
     let row = BY_ID[lock as usize].one(conn, by_id_values(id), || by_id_select(id, lock)).await?;
     row.map(|r| row::ByPosition::from_query_result(&r, "").map(|r| r.0)).transpose()
 }
@@ -67,9 +64,10 @@ fn by_id_select(id: i64, lock: Lock) -> sea_orm::sea_query::SelectStatement {
 /// The tickets `select` finds, decoded by position ([`row::ByPosition`]).
 pub(crate) async fn all(
     select: sea_orm::Select<row::Entity>,
-    conn: &impl sea_orm::ConnectionTrait,
+    conn: &impl Reader,
 ) -> Result<Vec<row::Model>, sea_orm::DbErr> {
-    Ok(select.into_model::<row::ByPosition>().all(conn).await?.into_iter().map(|r| r.0).collect())
+    let rows = direct::all(conn, select.build(conn.get_database_backend())).await?;
+    rows.iter().map(|r| row::ByPosition::from_query_result(r, "").map(|r| r.0)).collect()
 }
 
 /// What the history compares (see [`crate::domain::history::changes`]), without copying

@@ -5,6 +5,7 @@ use sea_orm::sea_query::{Expr, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QuerySelect, QueryTrait};
 
 use super::assignment::{Announce, auto_assign, drain_backlog, lock_department_agents};
+use super::direct::Reader;
 use super::entity::{customer, ticket as row};
 use super::idempotency::IdempotencyKey;
 use super::prebuilt::Prebuilt;
@@ -22,7 +23,7 @@ async fn require_customer(conn: &impl ConnectionTrait, id: i64) -> AppResult<cus
 
 /// The tier of the customer opening a ticket in a department, with both checked in one
 /// statement (one round trip where two did): NOT_FOUND naming whichever is missing.
-async fn opening_tier(conn: &impl ConnectionTrait, customer_id: i64, department_id: i64) -> AppResult<Tier> {
+async fn opening_tier(conn: &impl Reader, customer_id: i64, department_id: i64) -> AppResult<Tier> {
     let values = opening_tier_values(customer_id, department_id);
     let row = OPENING_TIER.one(conn, values, || opening_tier_select(customer_id, department_id)).await?;
     let row: Option<(Tier, Option<i64>)> = row.map(|r| r.try_get_many_by_index()).transpose()?;
