@@ -2,9 +2,11 @@
 //! same work. A bare tonic server (this executable's `serve-bare`) answers
 //! `grpc.health.v1.Health/Check` by doing one call of raw's scenario (raw sqlx, the same
 //! statements and transactions as the raw baseline, on a pool like the service's), drawn
-//! from the seed its request names (`service` is `SCENARIO:SEED`). It has tonic's HTTP/2
-//! stack and the socket to MariaDB, and nothing of the service: no authentication,
-//! observation, sea-orm, handler, protobuf resource or background work. A scenario's
+//! from the seed its request names (`service` is `SCENARIO:SEED`); the reads, GetTicket
+//! and ListTickets, it answers as the API does, with the same requests and the ticket
+//! resources built from raw's rows ([`BareTickets`]). It has tonic's HTTP/2 stack and
+//! the socket to MariaDB, and nothing of the service: no authentication, observation,
+//! sea-orm, handler or background work. A scenario's
 //! server CPU a call less the bare server's is what the service adds to a gRPC server that
 //! does the same database work; the overhead table's "server − raw generator" also counts
 //! what any gRPC server pays to wait on a second socket.
@@ -17,6 +19,7 @@ use std::time::Duration;
 use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use support_service::pb;
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -30,7 +33,7 @@ use crate::floor::Floor;
 use crate::load::{self, Op};
 use crate::raw::Raw;
 use crate::server::{self, ServerProcess};
-use crate::workload::{self, Kind};
+use crate::workload::{self, Kind, PAGE};
 use crate::{Fallible, raw};
 
 /// The bare server's only service: raw's calls, one a check.
@@ -59,37 +62,99 @@ impl Health for Bare {
     }
 }
 
+/// The bare server's GetTicket and ListTickets: raw's SELECT, answered with the API's
+/// resources through tonic's own prost codec, so that a read's floor carries its answer
+/// (50 tickets for a page) as the service's does. The bench calls them with the same
+/// requests it sends the service; every other method is UNIMPLEMENTED.
+#[derive(Clone)]
+struct BareTickets(Raw);
+
+impl tonic::server::NamedService for BareTickets {
+    const NAME: &'static str = pb::ticket_service_server::SERVICE_NAME;
+}
+
+impl tower::Service<http::Request<tonic::body::Body>> for BareTickets {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = futures::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        let raw = self.0.clone();
+        Box::pin(async move {
+            use tonic::server::Grpc;
+            use tonic_prost::ProstCodec;
+            Ok(match request.uri().path().rsplit('/').next() {
+                Some("GetTicket") => {
+                    let get = tower::service_fn(move |r: Request<pb::GetTicketRequest>| {
+                        let raw = raw.clone();
+                        async move {
+                            let ticket = raw.get(r.into_inner().id).await.map_err(Status::unavailable)?;
+                            Ok(Response::new(pb::GetTicketResponse { ticket: Some(ticket.into_pb()) }))
+                        }
+                    });
+                    Grpc::new(ProstCodec::default()).unary(get, request).await
+                }
+                Some("ListTickets") => {
+                    let list = tower::service_fn(move |r: Request<pb::ListTicketsRequest>| {
+                        let raw = raw.clone();
+                        async move {
+                            let page = raw.page(r.into_inner().department_id).await.map_err(Status::unavailable)?;
+                            let tickets = page.into_iter().take(PAGE as usize).map(raw::Ticket::into_pb).collect();
+                            Ok(Response::new(pb::ListTicketsResponse { tickets, next_page_token: String::new() }))
+                        }
+                    });
+                    Grpc::new(ProstCodec::default()).unary(list, request).await
+                }
+                _ => Status::unimplemented("the bare server answers only GetTicket and ListTickets").into_http(),
+            })
+        })
+    }
+}
+
 /// The child's side: serve on an ephemeral port with `TCP_NODELAY`, as the service does;
 /// print `ADDR -` (no token) on stdout; stop when stdin closes.
 pub(crate) async fn serve_child(url: String, fixture: &Path) -> Fallible<()> {
-    let fixture = Arc::new(serde_json::from_slice(&std::fs::read(fixture)?)?);
+    let fixture: Arc<Fixture> = Arc::new(serde_json::from_slice(&std::fs::read(fixture)?)?);
     let pool = raw::pool(&url).await?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     println!("{} -", listener.local_addr()?);
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let tickets = BareTickets(Raw { kind: Kind::GetTicket, pool: pool.clone(), fixture: fixture.clone() });
     tonic::transport::Server::builder()
         .add_service(HealthServer::new(Bare { pool, fixture }))
+        .add_service(tickets)
         .serve_with_incoming_shutdown(incoming, server::stdin_closed())
         .await?;
     Ok(())
 }
 
-/// A check asking the bare server for one call of `kind`, drawn from a seed of the
-/// caller's own draws.
+/// One call of a scenario to the bare server.
 #[derive(Clone)]
-struct BareCall {
-    client: HealthClient<tonic::transport::Channel>,
-    kind: Kind,
+enum BareCall {
+    /// A write or the mixed round: a check asking for one call of `kind`, drawn from a
+    /// seed of the caller's own draws.
+    Check { client: HealthClient<tonic::transport::Channel>, kind: Kind },
+    /// A read: the API's own request, as the service gets it ([`BareTickets`]).
+    Read(workload::Api),
 }
 
 impl Op for BareCall {
     async fn call(&mut self, rng: &mut ChaCha8Rng) -> Result<(), String> {
-        let service = format!("{}:{}", self.kind.name(), rng.random::<u64>());
-        self.client
-            .check(HealthCheckRequest { service })
-            .await
-            .map(drop)
-            .map_err(|s| format!("{:?}: {}", s.code(), s.message()))
+        match self {
+            BareCall::Check { client, kind } => {
+                let service = format!("{}:{}", kind.name(), rng.random::<u64>());
+                client
+                    .check(HealthCheckRequest { service })
+                    .await
+                    .map(drop)
+                    .map_err(|s| format!("{:?}: {}", s.code(), s.message()))
+            }
+            BareCall::Read(api) => api.call(rng).await,
+        }
     }
 }
 
@@ -152,8 +217,14 @@ async fn one(
     let bare_channel = tonic::transport::Channel::from_shared(bare.uri.clone())?.connect().await?;
     let fixture = Arc::new(fixture);
     let raw_op = Raw { kind, pool: pool.clone(), fixture: fixture.clone() };
+    let bare_op = match kind {
+        Kind::GetTicket | Kind::ListTickets => {
+            let clients = Clients::new(connect(&bare.uri, &service.token).await?);
+            BareCall::Read(workload::Api { kind, clients, fixture: fixture.clone() })
+        }
+        _ => BareCall::Check { client: HealthClient::new(bare_channel), kind },
+    };
     let service_op = workload::Api { kind, clients: api, fixture };
-    let bare_op = BareCall { client: HealthClient::new(bare_channel), kind };
     let floor_op = Floor(HealthClient::new(channel));
     let hidden = ProgressBar::hidden();
     let cpu = |process: &ServerProcess| process.usage().cpu_secs;

@@ -14,6 +14,8 @@ use sea_orm::sqlx::mysql::{MySqlPoolOptions, MySqlRow};
 use sea_orm::sqlx::{self, Executor, MySql, MySqlPool, Row, Transaction};
 use serde::Serialize;
 
+use support_service::pb;
+
 use crate::Fallible;
 use crate::fixture::Fixture;
 use crate::load::Op;
@@ -55,7 +57,7 @@ const TICKET_COLUMNS: &str = "`tickets`.`id`, `tickets`.`customer_id`, `tickets`
 
 /// A ticket row, as the service's entity holds it (and serialises it into events).
 #[derive(Debug, Clone, Serialize)]
-struct Ticket {
+pub(crate) struct Ticket {
     id: i64,
     customer_id: i64,
     department_id: i64,
@@ -123,6 +125,71 @@ impl Ticket {
             closed_at: r.try_get(29)?,
         })
     }
+
+    /// The ticket as the API's resource, for the bare server's answers: its enums from
+    /// the names the table stores, as the service's own conversion gives them.
+    pub(crate) fn into_pb(self) -> pb::Ticket {
+        use support_service::grpc::convert::{opt_timestamp, timestamp};
+        pb::Ticket {
+            id: self.id,
+            customer_id: self.customer_id,
+            department_id: self.department_id,
+            category: named("TICKET_CATEGORY_", &self.category, |s| {
+                pb::TicketCategory::from_str_name(s).map(Into::into)
+            }),
+            subject: self.subject,
+            description: self.description,
+            severity: named("SEVERITY_", &self.severity, |s| pb::Severity::from_str_name(s).map(Into::into)),
+            impact: self.impact,
+            status: named("TICKET_STATUS_", &self.status, |s| pb::TicketStatus::from_str_name(s).map(Into::into)),
+            priority: Some(pb::Priority {
+                score: self.priority_score,
+                level: named("PRIORITY_LEVEL_", &self.priority_level, |s| {
+                    pb::PriorityLevel::from_str_name(s).map(Into::into)
+                }),
+                breakdown: Some(pb::PriorityBreakdown {
+                    severity_points: self.severity_points,
+                    tier_points: self.tier_points,
+                    impact_points: self.impact_points,
+                    aging_points: self.aging_points,
+                }),
+            }),
+            assigned_agent_id: self.assigned_agent_id,
+            assignment_reason: self.assignment_reason.map_or(0, |r| {
+                named("ASSIGNMENT_REASON_", &r, |s| pb::AssignmentReason::from_str_name(s).map(Into::into))
+            }),
+            sla: Some(pb::Sla {
+                first_response_due_time: opt_timestamp(self.first_response_due_at),
+                resolution_due_time: opt_timestamp(self.resolution_due_at),
+                first_response_breached: self.first_response_breached,
+                resolution_breached: self.resolution_breached,
+            }),
+            rating: self.rating,
+            feedback: self
+                .feedback
+                .map_or(0, |f| named("FEEDBACK_", &f, |s| pb::Feedback::from_str_name(s).map(Into::into))),
+            last_response: self.last_response,
+            create_time: Some(timestamp(self.created_at)),
+            update_time: Some(timestamp(self.updated_at)),
+            first_response_time: opt_timestamp(self.first_response_at),
+            resolve_time: opt_timestamp(self.resolved_at),
+            close_time: opt_timestamp(self.closed_at),
+            etag: self.version.to_string(),
+        }
+    }
+}
+
+/// The value of the enum whose name is `prefix` + `name` (as `parse` reads names), or 0;
+/// without allocating, as a careful server would.
+fn named(prefix: &str, name: &str, parse: fn(&str) -> Option<i32>) -> i32 {
+    let mut full = [0u8; 64];
+    let len = prefix.len() + name.len();
+    if len > full.len() {
+        return 0;
+    }
+    full[..prefix.len()].copy_from_slice(prefix.as_bytes());
+    full[prefix.len()..len].copy_from_slice(name.as_bytes());
+    std::str::from_utf8(&full[..len]).ok().and_then(parse).unwrap_or(0)
 }
 
 /// The raw side of a scenario.
@@ -285,7 +352,7 @@ impl Raw {
         txn.commit().await.map_err(err)
     }
 
-    async fn get(&self, id: i64) -> Result<Ticket, String> {
+    pub(crate) async fn get(&self, id: i64) -> Result<Ticket, String> {
         let sql = format!("SELECT {TICKET_COLUMNS} FROM `tickets` WHERE `tickets`.`id` = ? LIMIT ?");
         let row =
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(1_u64).fetch_one(&self.pool).await.map_err(err)?;
@@ -293,6 +360,12 @@ impl Raw {
     }
 
     async fn list(&self, department: i64) -> Result<Vec<i64>, String> {
+        Ok(self.page(department).await?.iter().take(PAGE as usize).map(|t| t.id).collect())
+    }
+
+    /// One department's OPEN and IN_PROGRESS tickets by priority: a page and one more,
+    /// as the service reads them.
+    pub(crate) async fn page(&self, department: i64) -> Result<Vec<Ticket>, String> {
         let sql = format!(
             "SELECT {TICKET_COLUMNS} FROM `tickets` WHERE `tickets`.`status` IN (?, ?) AND `tickets`.`department_id` = ? \
              ORDER BY `tickets`.`priority_score` DESC, `tickets`.`created_at` ASC, `tickets`.`id` ASC LIMIT ?"
@@ -305,8 +378,7 @@ impl Raw {
             .fetch_all(&self.pool)
             .await
             .map_err(err)?;
-        let tickets = rows.iter().map(Ticket::from_row).collect::<Result<Vec<_>, _>>().map_err(err)?;
-        Ok(tickets.iter().take(PAGE as usize).map(|t| t.id).collect())
+        rows.iter().map(Ticket::from_row).collect::<Result<Vec<_>, _>>().map_err(err)
     }
 
     async fn list_logs(&self, ticket: i64) -> Result<(), String> {
@@ -482,5 +554,20 @@ impl Op for Raw {
                 self.reply(ticket, d.agent, d.nonce).await
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_name_is_read_as_the_apis_enum() {
+        let severity = |s: &str| pb::Severity::from_str_name(s).map(Into::into);
+        assert_eq!(named("SEVERITY_", "MAJOR", severity), pb::Severity::Major as i32);
+        let status = |s: &str| pb::TicketStatus::from_str_name(s).map(Into::into);
+        assert_eq!(named("TICKET_STATUS_", "IN_PROGRESS", status), pb::TicketStatus::InProgress as i32);
+        assert_eq!(named("SEVERITY_", "NO_SUCH", severity), 0);
+        assert_eq!(named("SEVERITY_", &"X".repeat(80), severity), 0);
     }
 }
