@@ -139,7 +139,7 @@ enum BareCall {
     /// seed of the caller's own draws.
     Check { client: HealthClient<tonic::transport::Channel>, kind: Kind },
     /// A read: the API's own request, as the service gets it ([`BareTickets`]).
-    Read(workload::Api),
+    Read(Box<workload::Api>),
 }
 
 impl Op for BareCall {
@@ -220,7 +220,7 @@ async fn one(
     let bare_op = match kind {
         Kind::GetTicket | Kind::ListTickets => {
             let clients = Clients::new(connect(&bare.uri, &service.token).await?);
-            BareCall::Read(workload::Api { kind, clients, fixture: fixture.clone() })
+            BareCall::Read(Box::new(workload::Api { kind, clients, fixture: fixture.clone() }))
         }
         _ => BareCall::Check { client: HealthClient::new(bare_channel), kind },
     };
