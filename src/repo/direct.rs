@@ -1,7 +1,7 @@
 //! The hottest reads on the MySQL pool go to sqlx directly. sea-orm's `query_one_raw` and
 //! `query_all_raw` are `async_trait` boxes around one more layer, and each layer copies
-//! the whole future, sqlx's acquire and fetch included: 37,000 instructions a GetTicket,
-//! 27,000 of them moving futures, and 57,000 a ListTickets (BENCHMARKS.md, issue 21,
+//! the whole future, sqlx's acquire and fetch included: 38,000 instructions a GetTicket,
+//! most of them moving futures, and 33,000 a ListTickets (BENCHMARKS.md, issue 21,
 //! item 38). The statement, its values (bound by sea-orm's own binding) and the rows are
 //! sea-orm's, so callers decode them as before; a transaction, and SQLite, keep sea-orm's
 //! path.

@@ -7,12 +7,12 @@
 
 use std::sync::OnceLock;
 
-use super::direct::{self, Reader};
-
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, ExecResult, Iterable, QueryResult, QueryTrait,
     Statement, StatementBuilder, Value,
 };
+
+use super::direct::{self, Reader};
 
 /// One statement's text, built by the first call. Its `build` must give the same text
 /// whatever the values (no value may add or drop a clause), and each call's `values` must
