@@ -6,10 +6,10 @@
 //! and ListTickets, it answers as the API does, with the same requests and the ticket
 //! resources built from raw's rows ([`BareTickets`]). It has tonic's HTTP/2 stack and
 //! the socket to MariaDB, and nothing of the service: no authentication, observation,
-//! sea-orm, handler or background work. A scenario's
-//! server CPU a call less the bare server's is what the service adds to a gRPC server that
-//! does the same database work; the overhead table's "server − raw generator" also counts
-//! what any gRPC server pays to wait on a second socket.
+//! sea-orm, handler or background work. A scenario's server CPU a call less the bare
+//! server's is what the service adds to a gRPC server that does the same database work;
+//! the overhead table's "server − raw generator" also counts what any gRPC server pays to
+//! wait on a second socket.
 
 use std::path::Path;
 use std::pin::Pin;
@@ -64,8 +64,9 @@ impl Health for Bare {
 
 /// The bare server's GetTicket and ListTickets: raw's SELECT, answered with the API's
 /// resources through tonic's own prost codec, so that a read's floor carries its answer
-/// (50 tickets for a page) as the service's does. The bench calls them with the same
-/// requests it sends the service; every other method is UNIMPLEMENTED.
+/// (50 tickets for a page) as the service's does, less the page token (about 100 bytes).
+/// The bench calls them with the same requests it sends the service; every other method
+/// is UNIMPLEMENTED.
 #[derive(Clone)]
 struct BareTickets(Raw);
 
@@ -123,6 +124,7 @@ pub(crate) async fn serve_child(url: String, fixture: &Path) -> Fallible<()> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     println!("{} -", listener.local_addr()?);
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    // Its reads take their arguments from the request, so its `kind` is not used.
     let tickets = BareTickets(Raw { kind: Kind::GetTicket, pool: pool.clone(), fixture: fixture.clone() });
     tonic::transport::Server::builder()
         .add_service(HealthServer::new(Bare { pool, fixture }))
