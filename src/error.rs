@@ -137,11 +137,16 @@ impl From<DbErr> for AppError {
     }
 }
 
-/// An error of a statement sent with sqlx directly (the sequencer's held connection), as
-/// sea-orm reports the same error of its own statements, so it maps to the same status.
+/// An error of a statement sent with sqlx directly (the sequencer's held connection, the
+/// reads of `repo::direct`), as sea-orm reports the same error of its own statements, so
+/// that it maps to the same status (a pool timeout or a lost connection to UNAVAILABLE).
+pub(crate) fn sqlx_db_err(err: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(std::sync::Arc::new(err)))
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
-        DbErr::Query(RuntimeErr::SqlxError(std::sync::Arc::new(err))).into()
+        sqlx_db_err(err).into()
     }
 }
 

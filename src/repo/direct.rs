@@ -8,10 +8,12 @@
 
 use sea_orm::sqlx::{self, MySqlPool};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseConnectionType, DatabaseTransaction, DbErr, QueryResult, RuntimeErr,
-    Statement, Values,
+    ConnectionTrait, DatabaseConnection, DatabaseConnectionType, DatabaseTransaction, DbErr, QueryResult, Statement,
+    Values,
 };
 use sea_query_sqlx::SqlxValues;
+
+use crate::error::sqlx_db_err;
 
 /// A connection a read can be sent on.
 pub(crate) trait Reader: ConnectionTrait {
@@ -38,7 +40,7 @@ impl Reader for DatabaseTransaction {
 /// The first row of `stmt` on `conn`, as `conn.query_one_raw(stmt)` gives it.
 pub(crate) async fn one(conn: &impl Reader, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
     match conn.mysql_pool() {
-        Some(pool) => Ok(query(stmt).fetch_optional(pool).await.map_err(query_error)?.map(QueryResult::from)),
+        Some(pool) => Ok(query(stmt).fetch_optional(pool).await.map_err(sqlx_db_err)?.map(QueryResult::from)),
         None => conn.query_one_raw(stmt).await,
     }
 }
@@ -47,7 +49,7 @@ pub(crate) async fn one(conn: &impl Reader, stmt: Statement) -> Result<Option<Qu
 pub(crate) async fn all(conn: &impl Reader, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
     match conn.mysql_pool() {
         Some(pool) => {
-            let rows = query(stmt).fetch_all(pool).await.map_err(query_error)?;
+            let rows = query(stmt).fetch_all(pool).await.map_err(sqlx_db_err)?;
             Ok(rows.into_iter().map(QueryResult::from).collect())
         }
         None => conn.query_all_raw(stmt).await,
@@ -58,10 +60,4 @@ pub(crate) async fn all(conn: &impl Reader, stmt: Statement) -> Result<Vec<Query
 fn query(stmt: Statement) -> sqlx::query::Query<'static, sqlx::MySql, SqlxValues> {
     let values = stmt.values.unwrap_or(Values(Vec::new()));
     sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql), SqlxValues(values))
-}
-
-/// An error as sea-orm reports the same error of a statement it sends, so that it maps to
-/// the same status (a pool timeout or a lost connection to UNAVAILABLE).
-fn query_error(err: sqlx::Error) -> DbErr {
-    DbErr::Query(RuntimeErr::SqlxError(std::sync::Arc::new(err)))
 }
