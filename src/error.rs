@@ -144,6 +144,11 @@ pub(crate) fn sqlx_db_err(err: sqlx::Error) -> DbErr {
     DbErr::Query(RuntimeErr::SqlxError(std::sync::Arc::new(err)))
 }
 
+/// As [`sqlx_db_err`], for a statement that reads no rows (sea-orm's `execute`).
+pub(crate) fn sqlx_exec_err(err: sqlx::Error) -> DbErr {
+    DbErr::Exec(RuntimeErr::SqlxError(std::sync::Arc::new(err)))
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
         sqlx_db_err(err).into()

@@ -15,12 +15,13 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Statement, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Statement, sea_query::Expr,
 };
 
 use super::entity::{agent, assignment, handover, ticket};
 use super::ticket_rows;
+use super::txn::Txn;
 use super::{Repo, Rules, events};
 use crate::domain::access::TicketScope;
 use crate::domain::assignment::{Candidate, check_named, choose};
@@ -43,10 +44,7 @@ struct CandidateRow {
 /// Locks every agent of a department, in id order. The rows are found with a plain read
 /// and then locked by primary key: a locking scan could lock (briefly) other departments'
 /// agents too when the optimizer prefers a table scan, and deadlock with their writers.
-pub(crate) async fn lock_department_agents(
-    txn: &DatabaseTransaction,
-    department_id: i64,
-) -> AppResult<Vec<agent::Model>> {
+pub(crate) async fn lock_department_agents(txn: &Txn, department_id: i64) -> AppResult<Vec<agent::Model>> {
     let ids: Vec<i64> = agent::Entity::find()
         .select_only()
         .column(agent::Column::Id)
@@ -70,7 +68,7 @@ pub(crate) async fn lock_department_agents(
 /// The least-loaded ACTIVE agent of a department below `capacity` (0: no limit), as
 /// [`crate::domain::assignment::choose`] decides from each agent's open tickets. The
 /// caller holds the department's agent locks.
-async fn least_loaded(txn: &DatabaseTransaction, department_id: i64, capacity: u32) -> AppResult<Option<i64>> {
+async fn least_loaded(txn: &Txn, department_id: i64, capacity: u32) -> AppResult<Option<i64>> {
     let stmt = Statement::from_sql_and_values(
         txn.get_database_backend(),
         "SELECT a.id AS id, a.last_assigned_at AS last_assigned_at, COUNT(t.id) AS open FROM agents a \
@@ -104,7 +102,7 @@ pub(crate) enum Announce {
 
 /// Gives a ticket to an agent and records the assignment.
 pub(crate) async fn assign_to(
-    txn: &DatabaseTransaction,
+    txn: &Txn,
     t: ticket::Model,
     agent_id: i64,
     (reason, announce): (AssignmentReason, Announce),
@@ -141,7 +139,7 @@ pub(crate) async fn assign_to(
 
 /// Assigns to the least-loaded agent, if one has room; otherwise leaves the ticket as it is.
 pub(crate) async fn auto_assign(
-    txn: &DatabaseTransaction,
+    txn: &Txn,
     t: ticket::Model,
     rules: &Rules,
     announce: Announce,
@@ -159,7 +157,7 @@ pub(crate) async fn auto_assign(
 /// Hands the department's unassigned open tickets, in queue order, to agents with room.
 /// The caller holds the department's agent locks. Returns the tickets assigned.
 pub(crate) async fn drain_backlog(
-    txn: &DatabaseTransaction,
+    txn: &Txn,
     department_id: i64,
     rules: &Rules,
     now: DateTime<Utc>,
@@ -203,7 +201,7 @@ pub(crate) async fn drain_backlog(
 }
 
 /// Returns a ticket to its department's backlog, unassigned.
-async fn unassign(txn: &DatabaseTransaction, t: ticket::Model, now: DateTime<Utc>) -> AppResult<ticket::Model> {
+async fn unassign(txn: &Txn, t: ticket::Model, now: DateTime<Utc>) -> AppResult<ticket::Model> {
     let version = t.version + 1;
     let before = t.clone();
     let mut am = t.into_active_model();
@@ -221,7 +219,7 @@ async fn unassign(txn: &DatabaseTransaction, t: ticket::Model, now: DateTime<Utc
 /// ticket's history); with none, it returns to the department's backlog, unassigned, and
 /// the first agent to become ACTIVE gets it (BACKLOG_DRAIN).
 pub(crate) async fn hand_over_if_off(
-    txn: &DatabaseTransaction,
+    txn: &Txn,
     t: ticket::Model,
     rules: &Rules,
     now: DateTime<Utc>,
@@ -261,7 +259,7 @@ pub(crate) async fn hand_over_if_off(
 
 /// The tickets handed over from `agent_id` while it was OFF, forgotten once returned:
 /// (ticket id, subject, who got it then, who has it now).
-pub(crate) async fn take_handovers(txn: &DatabaseTransaction, agent_id: i64) -> AppResult<Vec<Handover>> {
+pub(crate) async fn take_handovers(txn: &Txn, agent_id: i64) -> AppResult<Vec<Handover>> {
     let rows = handover::Entity::find()
         .filter(handover::Column::AgentId.eq(agent_id))
         .order_by_asc(handover::Column::Id)
@@ -302,7 +300,7 @@ const MAX_HANDOVERS: u64 = 500;
 /// other agents with room. IN_PROGRESS and RESOLVED tickets stay with the agent: the
 /// conversation has started and keeps its owner.
 pub(crate) async fn release_agent(
-    txn: &DatabaseTransaction,
+    txn: &Txn,
     agent_id: i64,
     department_id: i64,
     rules: &Rules,

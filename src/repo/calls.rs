@@ -11,12 +11,13 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqlErr, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr, sea_query::Expr,
 };
 
 use super::entity::{agent, call as row, customer, department};
 use super::events::{self, Detail};
+use super::txn::Txn;
 use super::{Repo, found, paging, ticket_rows};
 use crate::domain::access::{Principal, TicketScope};
 use crate::domain::call::{self, Call, CallState, CallViewer, Move, Party, Side, Signal, SignalPayload};
@@ -91,19 +92,13 @@ async fn load(conn: &impl ConnectionTrait, m: row::Model) -> AppResult<Call> {
 }
 
 /// The call's row, locked for the transaction.
-async fn lock(txn: &DatabaseTransaction, id: i64) -> AppResult<row::Model> {
+async fn lock(txn: &Txn, id: i64) -> AppResult<row::Model> {
     found(row::Entity::find_by_id(id).lock_exclusive().one(txn).await?, "call", id)
 }
 
 /// Applies `m` to the locked call `current` and writes what follows: the row, the event
 /// and, when it ends, the ticket's record.
-async fn change(
-    txn: &DatabaseTransaction,
-    current: row::Model,
-    m: &Move,
-    by: Option<Side>,
-    now: DateTime<Utc>,
-) -> AppResult<Call> {
+async fn change(txn: &Txn, current: row::Model, m: &Move, by: Option<Side>, now: DateTime<Utc>) -> AppResult<Call> {
     let before = load(txn, current.clone()).await?;
     let next = call::apply(&before, m, by, now)?;
     let mut am = current.into_active_model();
@@ -136,12 +131,7 @@ async fn change(
 }
 
 /// Ends an agent's live calls as FAILED (the agent went OFF), in the caller's transaction.
-pub(crate) async fn fail_agent_calls(
-    txn: &DatabaseTransaction,
-    agent_id: i64,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
+pub(crate) async fn fail_agent_calls(txn: &Txn, agent_id: i64, reason: &str, now: DateTime<Utc>) -> AppResult<()> {
     use row::Column as C;
     let mine = |kind: C, id: C| Condition::all().add(kind.eq(SenderKind::Agent)).add(id.eq(agent_id));
     let live = row::Entity::find()
@@ -380,7 +370,7 @@ impl Repo {
     }
 
     /// The call's locked row if `who` may see it.
-    async fn visible(&self, txn: &DatabaseTransaction, id: i64, who: &Principal) -> AppResult<row::Model> {
+    async fn visible(&self, txn: &Txn, id: i64, who: &Principal) -> AppResult<row::Model> {
         let m = lock(txn, id).await?;
         let c = load(txn, m.clone()).await?;
         if !CallViewer::of(who).sees(&c) {

@@ -4,12 +4,13 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, SqlErr,
+    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, SqlErr,
     sea_query::{Expr, ExprTrait},
 };
 
 use super::entity::refresh_token as token;
 use super::entity::{agent, credential, service_secret};
+use super::txn::Txn;
 use super::{Repo, found};
 use crate::error::{AppError, AppResult};
 
@@ -88,12 +89,7 @@ impl Account {
 pub(super) const EMAIL_TAKEN: &str =
     "an account with this email already exists (a customer or an agent); sign in instead";
 
-pub(super) async fn set_hash(
-    txn: &DatabaseTransaction,
-    credential_id: i64,
-    hash: &str,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
+pub(super) async fn set_hash(txn: &Txn, credential_id: i64, hash: &str, now: DateTime<Utc>) -> AppResult<()> {
     credential::Entity::update_many()
         .col_expr(credential::Column::PasswordHash, Expr::value(hash))
         .col_expr(credential::Column::UpdatedAt, Expr::value(now))
@@ -106,7 +102,7 @@ pub(super) async fn set_hash(
 /// Gives a new person their sign-in identity (no password yet). The credentials' email is
 /// unique across customers and agents: one email, one person.
 pub(crate) async fn insert_identity(
-    txn: &DatabaseTransaction,
+    txn: &Txn,
     email: &str,
     account: Account,
     field: &str,
@@ -136,7 +132,7 @@ pub(crate) async fn insert_identity(
 
 /// Moves a person's sign-in to their new email, in the transaction that changes it.
 pub(crate) async fn move_identity(
-    txn: &DatabaseTransaction,
+    txn: &Txn,
     account: Account,
     email: &str,
     field: &str,
@@ -156,7 +152,7 @@ pub(crate) async fn move_identity(
 /// disable or a new password), in the caller's transaction.
 /// Stamped with real time whatever the workflow's clock: replicas poll it (token times are
 /// real time, see [`crate::auth::token`]).
-pub(crate) async fn bump_generation(txn: &DatabaseTransaction, account: Account) -> AppResult<()> {
+pub(crate) async fn bump_generation(txn: &Txn, account: Account) -> AppResult<()> {
     use credential::Column as C;
     credential::Entity::update_many()
         .col_expr(C::Generation, Expr::col(C::Generation).add(1))
@@ -168,7 +164,7 @@ pub(crate) async fn bump_generation(txn: &DatabaseTransaction, account: Account)
 }
 
 /// The credential of `account`, locked for the transaction.
-pub(super) async fn identity(txn: &DatabaseTransaction, account: Account) -> AppResult<credential::Model> {
+pub(super) async fn identity(txn: &Txn, account: Account) -> AppResult<credential::Model> {
     let (resource, id) = account.resource();
     let row = credential::Entity::find().filter(account.filter()).lock_exclusive().one(txn).await?;
     row.ok_or_else(|| {
@@ -178,11 +174,7 @@ pub(super) async fn identity(txn: &DatabaseTransaction, account: Account) -> App
     })
 }
 
-pub(super) async fn revoke_refresh_of(
-    txn: &DatabaseTransaction,
-    credential_id: i64,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
+pub(super) async fn revoke_refresh_of(txn: &Txn, credential_id: i64, now: DateTime<Utc>) -> AppResult<()> {
     token::Entity::update_many()
         .col_expr(token::Column::RevokedAt, Expr::value(now))
         .filter(token::Column::CredentialId.eq(credential_id))

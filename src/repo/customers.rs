@@ -2,8 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 
@@ -14,6 +13,7 @@ use super::events;
 use super::idempotency::IdempotencyKey;
 use super::sign_in::{NewRefresh, insert_refresh};
 use super::ticket_rows::{self, set_changes, update_row};
+use super::txn::Txn;
 use super::{Repo, check_version, found, paging};
 use crate::domain::Status;
 use crate::domain::access::TicketScope;
@@ -51,11 +51,7 @@ pub struct CustomerFilter {
 }
 
 /// Inserts a customer in `txn`; a duplicate email is ALREADY_EXISTS on `customer.email`.
-pub(crate) async fn insert_customer(
-    txn: &DatabaseTransaction,
-    new: &NewCustomer,
-    now: DateTime<Utc>,
-) -> AppResult<i64> {
+pub(crate) async fn insert_customer(txn: &Txn, new: &NewCustomer, now: DateTime<Utc>) -> AppResult<i64> {
     let am = row::ActiveModel {
         first_name: Set(new.first_name.clone()),
         last_name: Set(new.last_name.clone()),
@@ -209,7 +205,7 @@ impl Repo {
 
 /// Re-scores a customer's open tickets after a tier change.
 async fn rescore_customer_tickets(
-    txn: &DatabaseTransaction,
+    txn: &Txn,
     customer_id: i64,
     tier: Tier,
     rules: &Rules,

@@ -1,59 +1,72 @@
-//! The hottest reads on the MySQL pool go to sqlx directly. sea-orm's `query_one_raw` and
-//! `query_all_raw` are `async_trait` boxes around one more layer, and each layer copies
-//! the whole future, sqlx's acquire and fetch included: 38,000 instructions a GetTicket,
-//! most of them moving futures, and 33,000 a ListTickets (BENCHMARKS.md, issue 21,
-//! item 38). The statement, its values (bound by sea-orm's own binding) and the rows are
-//! sea-orm's, so callers decode them as before; a transaction, and SQLite, keep sea-orm's
-//! path.
+//! The hottest statements on MySQL go to sqlx directly. sea-orm's `query_one_raw`,
+//! `query_all_raw` and `execute_raw` are `async_trait` boxes around one more layer (two
+//! in a transaction), and each layer copies the whole future, sqlx's acquire and fetch
+//! included: 38,000 instructions a GetTicket, most of them moving futures, and 33,000 a
+//! ListTickets (BENCHMARKS.md, issue 21, items 38 and 40). The statement, its values
+//! (bound by sea-orm's own binding) and the results are sea-orm's, so callers decode them
+//! as before; SQLite keeps sea-orm's path.
 
-use sea_orm::sqlx::{self, MySqlPool};
+use sea_orm::sqlx::{self, MySql, MySqlPool};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseConnectionType, DatabaseTransaction, DbErr, QueryResult, Statement,
-    Values,
+    ConnectionTrait, DatabaseConnection, DatabaseConnectionType, DbErr, ExecResult, QueryResult, Statement, Values,
 };
 use sea_query_sqlx::SqlxValues;
+use tokio::sync::Mutex;
 
-use crate::error::sqlx_db_err;
+use crate::error::{sqlx_db_err, sqlx_exec_err};
 
-/// A connection a read can be sent on.
-pub(crate) trait Reader: ConnectionTrait {
-    /// The MySQL pool itself, to send a read on with sqlx; `None` inside a transaction
-    /// and on SQLite.
-    fn mysql_pool(&self) -> Option<&MySqlPool>;
+/// Where a connection's statements go.
+pub(crate) enum Route<'a> {
+    /// A MySQL pool: each statement on a connection taken from it.
+    Pool(&'a MySqlPool),
+    /// A transaction on MySQL ([`super::txn::Txn`]).
+    Txn(&'a Mutex<sqlx::Transaction<'static, MySql>>),
+    /// sea-orm's own path (SQLite).
+    SeaOrm,
 }
 
-impl Reader for DatabaseConnection {
-    fn mysql_pool(&self) -> Option<&MySqlPool> {
+/// A connection whose statements can go to sqlx directly.
+pub(crate) trait Direct: ConnectionTrait {
+    fn route(&self) -> Route<'_>;
+}
+
+impl Direct for DatabaseConnection {
+    fn route(&self) -> Route<'_> {
         match &self.inner {
-            DatabaseConnectionType::SqlxMySqlPoolConnection(_) => Some(self.get_mysql_connection_pool()),
-            _ => None,
+            DatabaseConnectionType::SqlxMySqlPoolConnection(_) => Route::Pool(self.get_mysql_connection_pool()),
+            _ => Route::SeaOrm,
         }
-    }
-}
-
-impl Reader for DatabaseTransaction {
-    fn mysql_pool(&self) -> Option<&MySqlPool> {
-        None
     }
 }
 
 /// The first row of `stmt` on `conn`, as `conn.query_one_raw(stmt)` gives it.
-pub(crate) async fn one(conn: &impl Reader, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-    match conn.mysql_pool() {
-        Some(pool) => Ok(query(stmt).fetch_optional(pool).await.map_err(sqlx_db_err)?.map(QueryResult::from)),
-        None => conn.query_one_raw(stmt).await,
-    }
+pub(crate) async fn one(conn: &impl Direct, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+    let row = match conn.route() {
+        Route::Pool(pool) => query(stmt).fetch_optional(pool).await,
+        Route::Txn(txn) => query(stmt).fetch_optional(&mut **txn.lock().await).await,
+        Route::SeaOrm => return conn.query_one_raw(stmt).await,
+    };
+    Ok(row.map_err(sqlx_db_err)?.map(QueryResult::from))
 }
 
 /// Every row of `stmt` on `conn`, as `conn.query_all_raw(stmt)` gives them.
-pub(crate) async fn all(conn: &impl Reader, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-    match conn.mysql_pool() {
-        Some(pool) => {
-            let rows = query(stmt).fetch_all(pool).await.map_err(sqlx_db_err)?;
-            Ok(rows.into_iter().map(QueryResult::from).collect())
-        }
-        None => conn.query_all_raw(stmt).await,
-    }
+pub(crate) async fn all(conn: &impl Direct, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+    let rows = match conn.route() {
+        Route::Pool(pool) => query(stmt).fetch_all(pool).await,
+        Route::Txn(txn) => query(stmt).fetch_all(&mut **txn.lock().await).await,
+        Route::SeaOrm => return conn.query_all_raw(stmt).await,
+    };
+    Ok(rows.map_err(sqlx_db_err)?.into_iter().map(QueryResult::from).collect())
+}
+
+/// Runs `stmt` on `conn`, as `conn.execute_raw(stmt)` does.
+pub(crate) async fn execute(conn: &impl Direct, stmt: Statement) -> Result<ExecResult, DbErr> {
+    let done = match conn.route() {
+        Route::Pool(pool) => query(stmt).execute(pool).await,
+        Route::Txn(txn) => query(stmt).execute(&mut **txn.lock().await).await,
+        Route::SeaOrm => return conn.execute_raw(stmt).await,
+    };
+    done.map(ExecResult::from).map_err(sqlx_exec_err)
 }
 
 /// `stmt` for sqlx, its values bound as sea-orm binds them.

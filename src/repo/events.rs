@@ -15,14 +15,15 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    AccessMode, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait,
-    IsolationLevel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
+    AccessMode, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, IsolationLevel,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
 };
 
 use super::Repo;
 use super::entity::{queue_event as row, queue_state, ticket};
 use super::prebuilt::PrebuiltInsert;
 use super::ticket_rows;
+use super::txn::Txn;
 use crate::domain::access::TicketScope;
 use crate::domain::call::{Call, Signal};
 use crate::domain::event::payload::{self, TicketV1};
@@ -71,7 +72,7 @@ fn stored_ticket(m: &ticket::Model) -> TicketV1 {
 /// entries for it; call it last, after the rows it describes are changed. `before` is the
 /// ticket row before the change.
 pub(crate) async fn record(
-    txn: &DatabaseTransaction,
+    txn: &Txn,
     kind: EventKind,
     before: Option<&ticket::Model>,
     after: &ticket::Model,
@@ -126,7 +127,7 @@ impl Batch {
     }
 
     /// Writes what was added since the last write, and empties the batch.
-    pub(crate) async fn write(&mut self, txn: &DatabaseTransaction) -> AppResult<()> {
+    pub(crate) async fn write(&mut self, txn: &Txn) -> AppResult<()> {
         if !self.events.is_empty() {
             INSERT.exec(txn, std::mem::take(&mut self.events)).await?;
         }
@@ -140,7 +141,7 @@ static INSERT: PrebuiltInsert = PrebuiltInsert::new();
 /// Writes an event of `kind` about ticket `t` that leaves the ticket as it is (a message's
 /// delivery status), without history entries.
 pub(crate) async fn record_unchanged(
-    txn: &DatabaseTransaction,
+    txn: &Txn,
     kind: EventKind,
     t: &ticket::Model,
     log_id: Option<i64>,
@@ -151,12 +152,7 @@ pub(crate) async fn record_unchanged(
 
 /// Writes the event of a call (CALL_UPDATED, with the call) or of a signal (CALL_SIGNAL)
 /// on ticket `t`, in the caller's transaction. The ticket is unchanged; no history entry.
-pub(crate) async fn record_call(
-    txn: &DatabaseTransaction,
-    t: &ticket::Model,
-    detail: Detail<'_>,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
+pub(crate) async fn record_call(txn: &Txn, t: &ticket::Model, detail: Detail<'_>, now: DateTime<Utc>) -> AppResult<()> {
     let (kind, json) = match detail {
         Detail::Call(c) => (EventKind::CallUpdated, serde_json::to_string(c)),
         Detail::Signal(s) => (EventKind::CallSignal, serde_json::to_string(s)),
@@ -167,7 +163,7 @@ pub(crate) async fn record_call(
 
 /// The event row of a change that leaves ticket `t` as it is: before and after alike.
 async fn insert_unchanged(
-    txn: &DatabaseTransaction,
+    txn: &Txn,
     kind: EventKind,
     t: &ticket::Model,
     log_id: Option<i64>,

@@ -2,11 +2,12 @@
 //! beside the change's event (see [`crate::domain::history`] for what an entry is).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::Value;
 
 use super::entity::ticket_history as row;
 use super::prebuilt::PrebuiltInsert;
+use super::txn::Txn;
 use super::{Repo, paging, ticket_rows};
 use crate::domain::access::TicketScope;
 use crate::domain::history::{Change, Entry};
@@ -14,7 +15,7 @@ use crate::domain::{Page, PageRequest};
 use crate::error::AppResult;
 
 /// Writes `entries`, each a change to the ticket it names, in order, in one INSERT.
-pub(crate) async fn write(txn: &DatabaseTransaction, entries: Vec<(i64, Change)>, now: DateTime<Utc>) -> AppResult<()> {
+pub(crate) async fn write(txn: &Txn, entries: Vec<(i64, Change)>, now: DateTime<Utc>) -> AppResult<()> {
     if entries.is_empty() {
         return Ok(());
     }

@@ -2,9 +2,10 @@
 //! same transaction as the create, and a retry returns it instead of creating again.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::entity::idempotency_key as key;
+use super::txn::Txn;
 use super::{Repo, paging};
 use crate::error::{AppError, AppResult};
 
@@ -86,7 +87,7 @@ impl Repo {
     /// same key committed first, rolls back and returns that call's id instead.
     pub(crate) async fn commit_idempotent(
         &self,
-        txn: DatabaseTransaction,
+        txn: Txn,
         k: Option<&IdempotencyKey>,
         id: i64,
         now: DateTime<Utc>,

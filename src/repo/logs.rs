@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     sea_query::{Expr, SelectStatement},
 };
 use serde_json::Value;
@@ -15,6 +15,7 @@ use super::entity::{agent, attachment, department, log as row, ticket};
 use super::idempotency::IdempotencyKey;
 use super::prebuilt::{Prebuilt, PrebuiltInsert};
 use super::ticket_rows;
+use super::txn::Txn;
 use super::{Repo, events, found, paging};
 use crate::domain::access::TicketScope;
 use crate::domain::event::EventKind;
@@ -52,7 +53,7 @@ const MAX_MARKED: u64 = 1_000;
 /// service's own messages, such as call records, are nobody's turn); and, when an agent
 /// sends it, the agent's name (NOT_FOUND when there is no such agent).
 async fn message_context(
-    txn: &DatabaseTransaction,
+    txn: &Txn,
     t: &ticket::Model,
     new: &NewLog,
 ) -> AppResult<(ConversationMode, Option<SenderKind>, String)> {
@@ -128,12 +129,7 @@ fn message_context_values(ticket_id: i64, department_id: i64, agent_or_0: i64) -
 /// Writes a public message of the service's own on ticket `t` (a call's record, a
 /// handover), with its MESSAGE_ADDED event and history entry. It is nobody's turn and
 /// changes nothing else on the ticket.
-pub(crate) async fn system_message(
-    txn: &DatabaseTransaction,
-    t: &ticket::Model,
-    body: String,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
+pub(crate) async fn system_message(txn: &Txn, t: &ticket::Model, body: String, now: DateTime<Utc>) -> AppResult<()> {
     let am = row::ActiveModel {
         ticket_id: Set(t.id),
         sender_kind: Set(SenderKind::System),
@@ -158,11 +154,7 @@ pub(crate) async fn system_message(
 }
 
 /// Stores a message's attachments; returns their metadata.
-async fn insert_attachments(
-    txn: &DatabaseTransaction,
-    log_id: i64,
-    uploads: &[NewAttachment],
-) -> AppResult<Vec<AttachmentMeta>> {
+async fn insert_attachments(txn: &Txn, log_id: i64, uploads: &[NewAttachment]) -> AppResult<Vec<AttachmentMeta>> {
     let mut attachments = Vec::with_capacity(uploads.len());
     for a in uploads {
         let mut meta = AttachmentMeta {

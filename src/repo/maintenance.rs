@@ -9,12 +9,11 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr};
 
 use super::entity::{customer, ticket as row};
 use super::ticket_rows;
+use super::txn::Txn;
 use super::{Repo, events, found};
 use crate::domain::event::EventKind;
 use crate::domain::priority::PriorityInputs;
@@ -43,7 +42,7 @@ impl Repo {
     /// version check found the ticket changed meanwhile. Returns 1 if written.
     async fn finish_job_write(
         &self,
-        txn: DatabaseTransaction,
+        txn: Txn,
         written: u64,
         before: &row::Model,
         kind: EventKind,

@@ -29,6 +29,7 @@ pub mod sign_in;
 pub mod ticket_list;
 pub mod ticket_rows;
 pub mod tickets;
+mod txn;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -40,6 +41,7 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, Databa
 use crate::domain::priority::PriorityPolicy;
 use crate::error::{AppError, AppResult};
 use crate::observe::metrics::DbMetrics;
+use txn::Txn;
 
 /// How to reach the database.
 #[derive(Debug, Clone)]
@@ -230,13 +232,13 @@ impl Repo {
 
     /// Starts a transaction (READ COMMITTED on MySQL, see [`Repo::connect`]), timing how
     /// long it waits for a connection.
-    pub(crate) async fn begin(&self) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    pub(crate) async fn begin(&self) -> Result<Txn, DbErr> {
         let Some(m) = &self.metrics else {
-            return begin(&self.db).await;
+            return Txn::begin(&self.db).await;
         };
         let started = std::time::Instant::now();
         m.waiters.inc();
-        let txn = begin(&self.db).await;
+        let txn = Txn::begin(&self.db).await;
         m.waiters.dec();
         m.acquire.observe(started.elapsed().as_secs_f64());
         if let Err(DbErr::ConnectionAcquire(_)) = &txn {
@@ -246,7 +248,7 @@ impl Repo {
     }
 
     /// Commits a write transaction and wakes the sequencer.
-    pub(crate) async fn commit(&self, txn: sea_orm::DatabaseTransaction) -> Result<(), DbErr> {
+    pub(crate) async fn commit(&self, txn: Txn) -> Result<(), DbErr> {
         txn.commit().await?;
         self.outbox.notify_one();
         Ok(())
@@ -367,17 +369,6 @@ mod tests {
     fn a_described_url_has_no_credentials() {
         assert_eq!(describe_url("mysql://support:s3cret@db.internal:3306/support"), "mysql://db.internal:3306");
         assert_eq!(describe_url("sqlite://support.db?mode=rwc"), "sqlite://support.db");
-    }
-}
-
-/// Starts a transaction on `db`. On MySQL it asks the pool's own `begin`, not the
-/// `TransactionTrait` one, whose boxed future (`async_trait`) holds sqlx's acquire and is
-/// copied whole at each of its layers: 36,000 instructions a write (BENCHMARKS.md, issue
-/// 21, item 34).
-async fn begin(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
-    match &db.inner {
-        sea_orm::DatabaseConnectionType::SqlxMySqlPoolConnection(pool) => pool.begin(None, None).await,
-        _ => sea_orm::TransactionTrait::begin(db).await,
     }
 }
 

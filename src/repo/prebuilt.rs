@@ -8,11 +8,11 @@
 use std::sync::OnceLock;
 
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, ExecResult, Iterable, QueryResult, QueryTrait,
-    Statement, StatementBuilder, Value,
+    ActiveModelTrait, DbBackend, DbErr, EntityTrait, ExecResult, Iterable, QueryResult, QueryTrait, Statement,
+    StatementBuilder, Value,
 };
 
-use super::direct::{self, Reader};
+use super::direct::{self, Direct};
 
 /// One statement's text, built by the first call. Its `build` must give the same text
 /// whatever the values (no value may add or drop a clause), and each call's `values` must
@@ -28,7 +28,7 @@ impl Prebuilt {
     /// The first row `conn` returns for the statement with `values`.
     pub(crate) async fn one<S: StatementBuilder>(
         &self,
-        conn: &impl Reader,
+        conn: &impl Direct,
         values: Vec<Value>,
         build: impl FnOnce() -> S,
     ) -> Result<Option<QueryResult>, DbErr> {
@@ -88,15 +88,15 @@ impl PrebuiltInsert {
 
     /// Inserts `rows` on `conn`, as sea-orm's `insert_many(rows).exec` would, without the
     /// building. The result's `last_insert_id` is the first row's id.
-    pub(crate) async fn exec<A>(&self, conn: &impl ConnectionTrait, rows: Vec<A>) -> Result<ExecResult, DbErr>
+    pub(crate) async fn exec<A>(&self, conn: &impl Direct, rows: Vec<A>) -> Result<ExecResult, DbErr>
     where
         A: ActiveModelTrait + Send,
     {
-        conn.execute_raw(self.statement(conn.get_database_backend(), rows)).await
+        direct::execute(conn, self.statement(conn.get_database_backend(), rows)).await
     }
 
     /// Inserts one row; its id.
-    pub(crate) async fn exec_one<A>(&self, conn: &impl ConnectionTrait, row: A) -> Result<i64, DbErr>
+    pub(crate) async fn exec_one<A>(&self, conn: &impl Direct, row: A) -> Result<i64, DbErr>
     where
         A: ActiveModelTrait + Send,
     {

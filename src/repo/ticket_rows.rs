@@ -2,14 +2,15 @@
 //! read-back. A leaf: every module that touches tickets uses it, and it uses none of them.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect, QueryTrait, TryIntoModel,
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, QueryTrait,
+    TryIntoModel,
 };
 
-use super::direct::{self, Reader};
+use super::direct::{self, Direct};
 use super::entity::ticket as row;
 use super::found;
 use super::prebuilt::{Prebuilt, PrebuiltInsert};
+use super::txn::Txn;
 use crate::domain::access::TicketScope;
 use crate::domain::priority::Priority;
 use crate::domain::*;
@@ -24,12 +25,12 @@ pub(crate) async fn one(
 }
 
 /// The ticket `id`, or NOT_FOUND naming it.
-pub(crate) async fn read(conn: &impl Reader, id: i64) -> AppResult<row::Model> {
+pub(crate) async fn read(conn: &impl Direct, id: i64) -> AppResult<row::Model> {
     found(by_id(conn, id, Lock::No).await?, "ticket", id)
 }
 
 /// The ticket `id`, locked until the transaction ends, or NOT_FOUND naming it.
-pub(crate) async fn lock(txn: &DatabaseTransaction, id: i64) -> AppResult<row::Model> {
+pub(crate) async fn lock(txn: &Txn, id: i64) -> AppResult<row::Model> {
     found(by_id(txn, id, Lock::Exclusive).await?, "ticket", id)
 }
 
@@ -40,7 +41,7 @@ enum Lock {
 }
 
 /// The ticket `id`, read with a statement built once ([`Prebuilt`]).
-async fn by_id(conn: &impl Reader, id: i64, lock: Lock) -> Result<Option<row::Model>, sea_orm::DbErr> {
+async fn by_id(conn: &impl Direct, id: i64, lock: Lock) -> Result<Option<row::Model>, sea_orm::DbErr> {
     let row = BY_ID[lock as usize].one(conn, by_id_values(id), || by_id_select(id, lock)).await?;
     row.map(|r| row::ByPosition::from_query_result(&r, "").map(|r| r.0)).transpose()
 }
@@ -64,7 +65,7 @@ fn by_id_select(id: i64, lock: Lock) -> sea_orm::sea_query::SelectStatement {
 /// The tickets `select` finds, decoded by position ([`row::ByPosition`]).
 pub(crate) async fn all(
     select: sea_orm::Select<row::Entity>,
-    conn: &impl Reader,
+    conn: &impl Direct,
 ) -> Result<Vec<row::Model>, sea_orm::DbErr> {
     let rows = direct::all(conn, select.build(conn.get_database_backend())).await?;
     rows.iter().map(|r| row::ByPosition::from_query_result(r, "").map(|r| r.0)).collect()
@@ -150,7 +151,7 @@ pub(crate) fn check_scope(scope: &TicketScope, t: &row::Model) -> AppResult<()> 
 /// Writes a new ticket row and returns it as stored, without reading it back: sea-orm's
 /// `ActiveModel::insert` selects the row again on MySQL (which has no RETURNING), a round
 /// trip inside the transaction that tells nothing the model does not already hold.
-pub(crate) async fn insert_row(txn: &DatabaseTransaction, mut am: row::ActiveModel) -> AppResult<row::Model> {
+pub(crate) async fn insert_row(txn: &Txn, mut am: row::ActiveModel) -> AppResult<row::Model> {
     let id = INSERT.exec_one(txn, am.clone()).await?;
     am.id = Set(id);
     Ok(am.try_into_model()?)
@@ -160,7 +161,7 @@ static INSERT: PrebuiltInsert = PrebuiltInsert::new();
 
 /// Writes the changed columns of a ticket the caller holds locked and returns the row as
 /// stored, without the read-back of `ActiveModel::update` (see [`insert_row`]).
-pub(crate) async fn update_row(txn: &DatabaseTransaction, am: row::ActiveModel) -> AppResult<row::Model> {
+pub(crate) async fn update_row(txn: &Txn, am: row::ActiveModel) -> AppResult<row::Model> {
     let Some(id) = am.id.clone().take() else {
         return Err(AppError::Internal("a ticket update without the ticket's id".into()));
     };

@@ -2,14 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, SelectStatement};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QuerySelect, QueryTrait};
+use sea_orm::{ConnectionTrait, EntityTrait, IntoActiveModel, QuerySelect, QueryTrait};
 
 use super::assignment::{Announce, auto_assign, drain_backlog, lock_department_agents};
-use super::direct::Reader;
+use super::direct::Direct;
 use super::entity::{customer, ticket as row};
 use super::idempotency::IdempotencyKey;
 use super::prebuilt::Prebuilt;
 use super::ticket_rows::{self, check_scope, insert_row, new_row, set_changes, to_domain, update_row};
+use super::txn::Txn;
 use super::{Repo, agents::require_department, check_version, events, found, search};
 use crate::domain::access::TicketScope;
 use crate::domain::event::EventKind;
@@ -23,7 +24,7 @@ async fn require_customer(conn: &impl ConnectionTrait, id: i64) -> AppResult<cus
 
 /// The tier of the customer opening a ticket in a department, with both checked in one
 /// statement (one round trip where two did): NOT_FOUND naming whichever is missing.
-async fn opening_tier(conn: &impl Reader, customer_id: i64, department_id: i64) -> AppResult<Tier> {
+async fn opening_tier(conn: &impl Direct, customer_id: i64, department_id: i64) -> AppResult<Tier> {
     let values = opening_tier_values(customer_id, department_id);
     let row = OPENING_TIER.one(conn, values, || opening_tier_select(customer_id, department_id)).await?;
     let row: Option<(Tier, Option<i64>)> = row.map(|r| r.try_get_many_by_index()).transpose()?;
@@ -56,12 +57,7 @@ fn tier_of(c: &customer::Model) -> AppResult<Tier> {
 
 /// Locks the agents of the ticket's department (and of `also`, in department order), then
 /// the ticket: the lock order of every transaction that may assign.
-async fn lock_with_agents(
-    txn: &DatabaseTransaction,
-    id: i64,
-    also: Option<i64>,
-    scope: &TicketScope,
-) -> AppResult<row::Model> {
+async fn lock_with_agents(txn: &Txn, id: i64, also: Option<i64>, scope: &TicketScope) -> AppResult<row::Model> {
     let seen = ticket_rows::read(txn, id).await?;
     check_scope(scope, &seen)?;
     let dept = seen.department_id;
@@ -180,7 +176,7 @@ impl Repo {
     /// event, and drains the department's backlog if the outcome freed an agent.
     pub(crate) async fn decide(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &Txn,
         current: row::Model,
         command: &Command,
         now: DateTime<Utc>,
@@ -197,7 +193,7 @@ impl Repo {
     /// come after it.
     pub(crate) async fn decide_into(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &Txn,
         current: row::Model,
         command: &Command,
         batch: &mut events::Batch,

@@ -66,6 +66,30 @@ async fn create_ticket_with_request_id_creates_once() {
     assert_eq!(all.tickets.len(), 1);
 }
 
+/// Retries racing with one request_id: each creates its ticket in a transaction, and all
+/// but the first lose on the key and roll back, ticket, event and search entry alike.
+#[tokio::test]
+async fn racing_retries_with_one_request_id_create_one_ticket() {
+    let (mut app, d, c) = setup().await;
+    let mut req = TestApp::ticket_request(c.id, d.id, Severity::Major, 2);
+    req.request_id = "raced".into();
+    let calls = (0..8).map(|_| {
+        let (mut tickets, req) = (app.tickets.clone(), req.clone());
+        tokio::spawn(async move { tickets.create_ticket(req).await.map(|r| r.into_inner().ticket.unwrap().id) })
+    });
+    let mut answered = Vec::new();
+    for call in calls.collect::<Vec<_>>() {
+        answered.push(call.await.unwrap().unwrap());
+    }
+    answered.dedup();
+    assert_eq!(answered.len(), 1, "every retry answers the one ticket: {answered:?}");
+    let all = app.list_tickets(pb::ListTicketsRequest::default()).await;
+    assert_eq!(ids(&all.tickets), answered, "the losers' tickets were rolled back");
+    // The rolled-back connections went back to the pool in a usable state.
+    let next = app.ticket(c.id, d.id, Severity::Minor, 1).await;
+    assert_eq!(app.get(next.id).await, next);
+}
+
 #[tokio::test]
 async fn get_tickets_by_customer_id() {
     let (mut app, d, c) = setup().await;
