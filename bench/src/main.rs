@@ -34,7 +34,7 @@ use support_service::pb;
 
 use client::{Clients, connect};
 use report::{Compared, CpuPerCall, FloorMeasure, Idle, Measure, Memory, Report, Targets, Watched};
-use server::ServerProcess;
+use server::{Quiet, ServerProcess};
 use workload::Kind;
 
 /// The same allocator as the `support-service` binary (the server under test is this
@@ -284,7 +284,9 @@ fn main() -> Fallible<()> {
         let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
         let command = format!("cargo run --release -p bench -- {command}");
         match cli.scenario {
-            Scenario::Serve { database_url, quiet } => server::serve_child(database_url, quiet).await,
+            Scenario::Serve { database_url, quiet } => {
+                server::serve_child(database_url, if quiet { Quiet::Yes } else { Quiet::No }).await
+            }
             Scenario::ServeBare { database_url, fixture } => bare::serve_child(database_url, &fixture).await,
             Scenario::Bare(a) => {
                 let t = &a.table;

@@ -48,10 +48,10 @@ pub(crate) enum Quiet {
 
 /// The child's side: serve `url` on an ephemeral port, print `ADDR TOKEN` on stdout, and
 /// stop when stdin closes (the bench exited or dropped its handle).
-pub(crate) async fn serve_child(url: String, quiet: bool) -> Fallible<()> {
+pub(crate) async fn serve_child(url: String, quiet: Quiet) -> Fallible<()> {
     support_service::telemetry::init(support_service::config::LogFormat::Text);
     let mut settings = bench_settings(url);
-    if quiet {
+    if quiet == Quiet::Yes {
         settings.sequencer_interval_ms = QUIET_SEQUENCER_INTERVAL_MS;
     }
     let app = App::build(settings, Arc::new(SystemClock)).await?;
