@@ -10,12 +10,12 @@
 use sea_orm::sqlx::{self, MySql};
 use sea_orm::{
     ConnAcquireErr, ConnectionTrait, DatabaseConnection, DatabaseConnectionType, DatabaseTransaction, DbBackend, DbErr,
-    ExecResult, QueryResult, RuntimeErr, Statement, TransactionTrait,
+    ExecResult, QueryResult, Statement, TransactionTrait,
 };
 use tokio::sync::Mutex;
 
 use super::direct::{self, Direct, Route};
-use crate::error::sqlx_db_err;
+use crate::error::{sqlx_db_err, sqlx_exec_err};
 
 /// A transaction: committed by [`Txn::commit`], rolled back when dropped without it.
 pub(crate) struct Txn(Inner);
@@ -97,7 +97,7 @@ impl ConnectionTrait for Txn {
             Inner::MySql(txn) => {
                 let conn: &mut sqlx::MySqlConnection = &mut *txn.lock().await;
                 let done = sqlx::Executor::execute(conn, sqlx::AssertSqlSafe(sql.to_owned())).await;
-                done.map(Into::into).map_err(|e| DbErr::Exec(RuntimeErr::SqlxError(e.into())))
+                done.map(Into::into).map_err(sqlx_exec_err)
             }
             Inner::SeaOrm(txn) => txn.execute_unprepared(sql).await,
         }
