@@ -1,7 +1,7 @@
 //! The mailer's cursor in the event log and the events it has mailed.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 
 use super::Repo;
 use super::entity::{mail_sent, mail_state};
@@ -40,7 +40,7 @@ impl Repo {
         sent: Option<(i64, &str)>,
         now: DateTime<Utc>,
     ) -> AppResult<bool> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin().await?;
         if let Some((sequence, recipient)) = sent {
             let row = mail_sent::ActiveModel {
                 sequence: Set(sequence),
