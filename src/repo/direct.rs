@@ -6,21 +6,25 @@
 //! (bound by sea-orm's own binding) and the results are sea-orm's, so callers decode them
 //! as before; SQLite keeps sea-orm's path.
 
-use sea_orm::sqlx::{self, MySql, MySqlPool};
+use sea_orm::sqlx::{self, MySqlPool};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseConnectionType, DbErr, ExecResult, QueryResult, Statement, Values,
 };
 use sea_query_sqlx::SqlxValues;
 use tokio::sync::Mutex;
 
+use super::pool::{Conn, Pool};
 use crate::error::{sqlx_db_err, sqlx_exec_err};
 
 /// Where a connection's statements go.
 pub(crate) enum Route<'a> {
-    /// A MySQL pool: each statement on a connection taken from it.
-    Pool(&'a MySqlPool),
-    /// A transaction on MySQL ([`super::txn::Txn`]).
-    Txn(&'a Mutex<sqlx::Transaction<'static, MySql>>),
+    /// The service's own pool ([`super::db::Db`]): each statement on a connection taken
+    /// from it.
+    Pool(&'a Pool),
+    /// sqlx's pool under sea-orm's connection (a dedicated connection on MySQL).
+    Sqlx(&'a MySqlPool),
+    /// A transaction on MySQL ([`super::txn::Txn`]), on its one connection.
+    Txn(&'a Mutex<Conn>),
     /// sea-orm's own path (SQLite).
     SeaOrm,
 }
@@ -33,7 +37,7 @@ pub(crate) trait Direct: ConnectionTrait {
 impl Direct for DatabaseConnection {
     fn route(&self) -> Route<'_> {
         match &self.inner {
-            DatabaseConnectionType::SqlxMySqlPoolConnection(_) => Route::Pool(self.get_mysql_connection_pool()),
+            DatabaseConnectionType::SqlxMySqlPoolConnection(_) => Route::Sqlx(self.get_mysql_connection_pool()),
             _ => Route::SeaOrm,
         }
     }
@@ -42,8 +46,17 @@ impl Direct for DatabaseConnection {
 /// The first row of `stmt` on `conn`, as `conn.query_one_raw(stmt)` gives it.
 pub(crate) async fn one(conn: &impl Direct, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
     let row = match conn.route() {
-        Route::Pool(pool) => query(stmt).fetch_optional(pool).await,
-        Route::Txn(txn) => query(stmt).fetch_optional(&mut **txn.lock().await).await,
+        Route::Pool(pool) => {
+            let mut conn = pool.acquire().await?;
+            let row = query(stmt).fetch_optional(conn.sending()).await;
+            conn.answered(row)
+        }
+        Route::Sqlx(pool) => query(stmt).fetch_optional(pool).await,
+        Route::Txn(txn) => {
+            let mut conn = txn.lock().await;
+            let row = query(stmt).fetch_optional(conn.sending()).await;
+            conn.answered(row)
+        }
         Route::SeaOrm => return conn.query_one_raw(stmt).await,
     };
     Ok(row.map_err(sqlx_db_err)?.map(QueryResult::from))
@@ -52,8 +65,17 @@ pub(crate) async fn one(conn: &impl Direct, stmt: Statement) -> Result<Option<Qu
 /// Every row of `stmt` on `conn`, as `conn.query_all_raw(stmt)` gives them.
 pub(crate) async fn all(conn: &impl Direct, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
     let rows = match conn.route() {
-        Route::Pool(pool) => query(stmt).fetch_all(pool).await,
-        Route::Txn(txn) => query(stmt).fetch_all(&mut **txn.lock().await).await,
+        Route::Pool(pool) => {
+            let mut conn = pool.acquire().await?;
+            let rows = query(stmt).fetch_all(conn.sending()).await;
+            conn.answered(rows)
+        }
+        Route::Sqlx(pool) => query(stmt).fetch_all(pool).await,
+        Route::Txn(txn) => {
+            let mut conn = txn.lock().await;
+            let rows = query(stmt).fetch_all(conn.sending()).await;
+            conn.answered(rows)
+        }
         Route::SeaOrm => return conn.query_all_raw(stmt).await,
     };
     Ok(rows.map_err(sqlx_db_err)?.into_iter().map(QueryResult::from).collect())
@@ -62,8 +84,17 @@ pub(crate) async fn all(conn: &impl Direct, stmt: Statement) -> Result<Vec<Query
 /// Runs `stmt` on `conn`, as `conn.execute_raw(stmt)` does.
 pub(crate) async fn execute(conn: &impl Direct, stmt: Statement) -> Result<ExecResult, DbErr> {
     let done = match conn.route() {
-        Route::Pool(pool) => query(stmt).execute(pool).await,
-        Route::Txn(txn) => query(stmt).execute(&mut **txn.lock().await).await,
+        Route::Pool(pool) => {
+            let mut conn = pool.acquire().await?;
+            let done = query(stmt).execute(conn.sending()).await;
+            conn.answered(done)
+        }
+        Route::Sqlx(pool) => query(stmt).execute(pool).await,
+        Route::Txn(txn) => {
+            let mut conn = txn.lock().await;
+            let done = query(stmt).execute(conn.sending()).await;
+            conn.answered(done)
+        }
         Route::SeaOrm => return conn.execute_raw(stmt).await,
     };
     done.map(ExecResult::from).map_err(sqlx_exec_err)

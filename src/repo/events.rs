@@ -15,8 +15,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    AccessMode, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, IsolationLevel,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 
 use super::Repo;
@@ -287,12 +286,7 @@ impl Repo {
 
     /// The matching open tickets and the sequence they reflect, read in one snapshot.
     pub async fn queue_snapshot(&self, filter: &QueueFilter, scope: &TicketScope) -> AppResult<Snapshot> {
-        let txn = match self.db.get_database_backend() {
-            DatabaseBackend::MySql => {
-                self.db.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?
-            }
-            _ => self.db.begin().await?,
-        };
+        let txn = Txn::begin_snapshot(&self.db).await?;
         // The first read fixes the snapshot; everything below sees the same moment.
         let sequence = max_sequence(&txn).await?;
         let pending: Vec<i64> = row::Entity::find()

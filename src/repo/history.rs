@@ -52,7 +52,7 @@ impl Repo {
         page: &PageRequest,
         scope: &TicketScope,
     ) -> AppResult<Page<Entry>> {
-        let t = ticket_rows::read(self.connection(), ticket_id).await?;
+        let t = ticket_rows::read(&self.db, ticket_id).await?;
         ticket_rows::check_scope(scope, &t)?;
         let everything = scope.sees_internal();
         let fp = paging::fingerprint(&(ticket_id, everything));
@@ -67,7 +67,7 @@ impl Repo {
             q = q.filter(row::Column::Id.gt(paging::int(&paging::decode(token, &fp)?, 0)?));
         }
         let entries = q
-            .all(self.connection())
+            .all(&self.db)
             .await?
             .into_iter()
             .map(|r| Ok(Entry { id: r.id, at: r.created_at, change: Change::decode(&r.detail)? }))

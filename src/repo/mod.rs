@@ -9,6 +9,7 @@ pub mod assignment;
 pub mod calls;
 pub mod credentials;
 pub mod customers;
+mod db;
 pub mod departments;
 mod direct;
 pub mod entity;
@@ -19,6 +20,7 @@ pub mod logs;
 pub mod mail;
 pub mod maintenance;
 pub mod paging;
+mod pool;
 mod prebuilt;
 pub mod replicas;
 pub mod replies;
@@ -41,6 +43,8 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, Databa
 use crate::domain::priority::PriorityPolicy;
 use crate::error::{AppError, AppResult};
 use crate::observe::metrics::DbMetrics;
+use db::Db;
+use pool::{PING_IF_IDLE_FOR, Pool};
 use txn::Txn;
 
 /// How to reach the database.
@@ -77,7 +81,7 @@ pub struct Rules {
 /// The handle every repository function hangs off.
 #[derive(Debug, Clone)]
 pub struct Repo {
-    db: DatabaseConnection,
+    db: Db,
     rules: Arc<Rules>,
     /// Woken after every commit that may have written events, so the sequencer numbers
     /// them at once instead of at its next poll.
@@ -87,12 +91,6 @@ pub struct Repo {
     /// A Galera node with causal reads on: [`Repo::catch_up`] waits for the cluster.
     causal: bool,
 }
-
-/// A pooled connection is pinged before use only after this long unused. sqlx pings every
-/// connection it gets back (and would ping again on every checkout: one more round trip per
-/// call, about a third of GetTicket's); one idle this long may have been cut by the server,
-/// a proxy or a failover since.
-const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
 impl Repo {
     /// Opens the pool. SQLite gets one connection (it has one writer; a single connection
@@ -121,7 +119,8 @@ impl Repo {
         if !sqlite {
             mysql_session(&mut opts);
         }
-        let db = Database::connect(opts).await?;
+        let orm = Database::connect(opts).await?;
+        let db = if sqlite { Db::orm_only(orm) } else { Db::pooled(orm, Pool::new(settings)?) };
         let causal = settings.causal_reads && !sqlite && galera(&db).await;
         if causal {
             tracing::info!(
@@ -163,7 +162,8 @@ impl Repo {
         if self.db.get_database_backend() != DatabaseBackend::MySql {
             return Ok(self.clone());
         }
-        Ok(Repo { db: self.dedicated_connection().await?, metrics: None, causal: false, ..self.clone() })
+        let db = Db::orm_only(self.dedicated_connection().await?);
+        Ok(Repo { db, metrics: None, causal: false, ..self.clone() })
     }
 
     /// Whether [`Repo::catch_up`] waits (a Galera node with causal reads on).
@@ -190,7 +190,7 @@ impl Repo {
 
     /// Applies every pending migration.
     pub async fn migrate(&self) -> Result<(), DbErr> {
-        Migrator::up(&self.db, None).await
+        Migrator::up(self.db.orm(), None).await
     }
 
     /// Answers whether the database responds.
@@ -201,7 +201,7 @@ impl Repo {
     /// Ready to serve: the database answers and no migration is pending (the reason if not).
     pub async fn readiness(&self) -> Result<(), String> {
         self.db.ping().await.map_err(|e| format!("the database does not answer: {}", crate::error::chain(&e)))?;
-        let pending = Migrator::get_pending_migrations(&self.db)
+        let pending = Migrator::get_pending_migrations(self.db.orm())
             .await
             .map_err(|e| format!("cannot read the migrations: {}", crate::error::chain(&e)))?;
         match pending.len() {
@@ -212,17 +212,7 @@ impl Repo {
 
     /// The pool's connections now: (open, idle, most it opens).
     pub fn pool_status(&self) -> (u32, usize, u32) {
-        let max = self.settings.max_connections;
-        match self.db.get_database_backend() {
-            DatabaseBackend::MySql => {
-                let pool = self.db.get_mysql_connection_pool();
-                (pool.size(), pool.num_idle(), max)
-            }
-            _ => {
-                let pool = self.db.get_sqlite_connection_pool();
-                (pool.size(), pool.num_idle(), 1)
-            }
-        }
+        self.db.status(self.settings.max_connections)
     }
 
     /// Records the pool's metrics from now on.
@@ -269,9 +259,9 @@ impl Repo {
         self.db.get_database_backend()
     }
 
-    /// The underlying connection (for tools such as the demo seeder).
+    /// sea-orm's connection (for tools such as the demo seeder).
     pub fn connection(&self) -> &DatabaseConnection {
-        &self.db
+        self.db.orm()
     }
 
     /// Closes the pool.
@@ -315,20 +305,19 @@ pub fn describe_url(url: &str) -> String {
 /// default): inside a transaction that holds locks they stall writers for hundreds of
 /// milliseconds (docs/scaling.md); [`Repo::catch_up`] checks once per call instead.
 fn mysql_session(opts: &mut ConnectOptions) {
-    opts.map_sqlx_mysql_pool_opts(|pool| {
-        pool.after_connect(|conn, _meta| {
-            Box::pin(async move {
-                use sea_orm::sqlx::Executor;
-                conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await?;
-                // A MariaDB without Galera takes the setting and ignores it; MySQL has no
-                // such variable (1193).
-                match conn.execute("SET SESSION wsrep_sync_wait = 0").await {
-                    Err(sea_orm::sqlx::Error::Database(e)) if unknown_variable(&*e) => Ok(()),
-                    other => other.map(drop),
-                }
-            })
-        })
-    });
+    opts.map_sqlx_mysql_pool_opts(|pool| pool.after_connect(|conn, _meta| Box::pin(prepare_session(conn))));
+}
+
+/// Sets up a new MySQL connection's session, as [`mysql_session`] describes.
+async fn prepare_session(conn: &mut sea_orm::sqlx::MySqlConnection) -> Result<(), sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::Executor;
+    conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await?;
+    // A MariaDB without Galera takes the setting and ignores it; MySQL has no such
+    // variable (1193).
+    match conn.execute("SET SESSION wsrep_sync_wait = 0").await {
+        Err(sea_orm::sqlx::Error::Database(e)) if unknown_variable(&*e) => Ok(()),
+        other => other.map(drop),
+    }
 }
 
 /// MySQL's "Unknown system variable" (1193).
@@ -337,7 +326,7 @@ fn unknown_variable(e: &dyn sea_orm::sqlx::error::DatabaseError) -> bool {
 }
 
 /// Whether the database is a Galera node (`wsrep_on`); MySQL has no such variable.
-async fn galera(db: &DatabaseConnection) -> bool {
+async fn galera(db: &Db) -> bool {
     use sea_orm::Statement;
     let query = Statement::from_string(DatabaseBackend::MySql, "SELECT CAST(@@wsrep_on AS SIGNED)");
     match db.query_one_raw(query).await {

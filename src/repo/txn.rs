@@ -1,76 +1,105 @@
-//! The service's transaction. On MySQL it holds sqlx's own transaction, and a statement
-//! goes from it to sqlx directly. sea-orm's `DatabaseTransaction` sends each statement
-//! through an `async_trait` box, a tracing span and its metric hook, and each layer copies
-//! the statement's whole future (BENCHMARKS.md, issue 21, item 40). On SQLite it is
-//! sea-orm's transaction, unchanged.
+//! The service's transaction. On MySQL it holds a connection of the service's own pool
+//! ([`super::pool`]), and a statement goes from it to sqlx directly. sea-orm's
+//! `DatabaseTransaction` sends each statement through an `async_trait` box, a tracing span
+//! and its metric hook, and each layer copies the statement's whole future (BENCHMARKS.md,
+//! issue 21, item 40). On SQLite it is sea-orm's transaction, unchanged.
 //!
 //! It is a sea-orm `ConnectionTrait`, so entities and queries run on it as on sea-orm's;
 //! the hottest statements skip even that box through [`super::direct`].
 
-use sea_orm::sqlx::{self, MySql};
+use sea_orm::sqlx;
 use sea_orm::{
-    ConnAcquireErr, ConnectionTrait, DatabaseConnection, DatabaseConnectionType, DatabaseTransaction, DbBackend, DbErr,
-    ExecResult, QueryResult, Statement, TransactionTrait,
+    AccessMode, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, IsolationLevel, QueryResult,
+    Statement, TransactionTrait,
 };
 use tokio::sync::Mutex;
 
+use super::db::Db;
 use super::direct::{self, Direct, Route};
+use super::pool::Conn;
 use crate::error::{sqlx_db_err, sqlx_exec_err};
 
 /// A transaction: committed by [`Txn::commit`], rolled back when dropped without it.
 pub(crate) struct Txn(Inner);
 
 enum Inner {
-    /// sqlx's transaction on a MySQL pool's connection. The lock is only for `&self`:
-    /// one call's statements run one after another.
-    MySql(Mutex<sqlx::Transaction<'static, MySql>>),
+    /// A transaction on a connection of the service's pool (MySQL). The lock is only for
+    /// `&self`: one call's statements run one after another.
+    MySql(Mutex<Conn>),
     /// sea-orm's, on any other backend.
     SeaOrm(DatabaseTransaction),
 }
 
 impl Txn {
-    /// Begins a transaction on a connection taken from `db`'s pool. sea-orm's own begin
-    /// (`TransactionTrait`) is an `async_trait` box holding sqlx's acquire, copied whole at
-    /// each of its layers: 36,000 instructions a write on MySQL (issue 21, item 34).
-    pub(crate) async fn begin(db: &DatabaseConnection) -> Result<Txn, DbErr> {
-        let inner = match &db.inner {
-            DatabaseConnectionType::SqlxMySqlPoolConnection(_) => {
-                Inner::MySql(Mutex::new(db.get_mysql_connection_pool().begin().await.map_err(begin_err)?))
+    /// Begins a transaction (READ COMMITTED on MySQL, the session's level) on a connection
+    /// taken from `db`'s pool.
+    pub(crate) async fn begin(db: &Db) -> Result<Txn, DbErr> {
+        match db.pool() {
+            Some(pool) => Txn::on(pool.acquire().await?, &["BEGIN"]).await,
+            None => Ok(Txn(Inner::SeaOrm(db.orm().begin().await?))),
+        }
+    }
+
+    /// Begins a read-only transaction whose reads all see one moment (REPEATABLE READ on
+    /// MySQL; SQLite's transactions always do).
+    pub(crate) async fn begin_snapshot(db: &Db) -> Result<Txn, DbErr> {
+        match db.pool() {
+            Some(pool) => {
+                let statements = ["SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION READ ONLY"];
+                Txn::on(pool.acquire().await?, &statements).await
             }
-            _ => Inner::SeaOrm(db.begin().await?),
-        };
-        Ok(Txn(inner))
+            None => {
+                let orm = db.orm();
+                let txn = match orm.get_database_backend() {
+                    DbBackend::MySql => {
+                        orm.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?
+                    }
+                    _ => orm.begin().await?,
+                };
+                Ok(Txn(Inner::SeaOrm(txn)))
+            }
+        }
+    }
+
+    /// A transaction on `conn`, begun by `statements`.
+    async fn on(mut conn: Conn, statements: &[&'static str]) -> Result<Txn, DbErr> {
+        conn.set_in_txn(true);
+        for sql in statements {
+            conn.run_text(sql).await.map_err(sqlx_db_err)?;
+        }
+        Ok(Txn(Inner::MySql(Mutex::new(conn))))
     }
 
     pub(crate) async fn commit(self) -> Result<(), DbErr> {
         match self.0 {
-            Inner::MySql(txn) => txn.into_inner().commit().await.map_err(sqlx_db_err),
+            Inner::MySql(conn) => conn.into_inner().finish("COMMIT").await,
             Inner::SeaOrm(txn) => txn.commit().await,
         }
     }
 
     pub(crate) async fn rollback(self) -> Result<(), DbErr> {
         match self.0 {
-            Inner::MySql(txn) => txn.into_inner().rollback().await.map_err(sqlx_db_err),
+            Inner::MySql(conn) => conn.into_inner().finish("ROLLBACK").await,
             Inner::SeaOrm(txn) => txn.rollback().await,
         }
     }
 }
 
-/// A failed begin, as sea-orm reports it: no connection from the pool in time (or a
-/// closed pool) is a `ConnectionAcquire` error, which the pool's metrics count.
-fn begin_err(err: sqlx::Error) -> DbErr {
-    match err {
-        sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
-        sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
-        err => sqlx_db_err(err),
+impl Conn {
+    /// Ends the transaction on this connection with `sql` (COMMIT or ROLLBACK). When it
+    /// fails, the connection is rolled back before reuse (or closed, if the server did not
+    /// answer).
+    async fn finish(mut self, sql: &'static str) -> Result<(), DbErr> {
+        self.run_text(sql).await.map_err(sqlx_db_err)?;
+        self.set_in_txn(false);
+        Ok(())
     }
 }
 
 impl Direct for Txn {
     fn route(&self) -> Route<'_> {
         match &self.0 {
-            Inner::MySql(txn) => Route::Txn(txn),
+            Inner::MySql(conn) => Route::Txn(conn),
             Inner::SeaOrm(_) => Route::SeaOrm,
         }
     }
@@ -94,10 +123,10 @@ impl ConnectionTrait for Txn {
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
         match &self.0 {
-            Inner::MySql(txn) => {
-                let conn: &mut sqlx::MySqlConnection = &mut *txn.lock().await;
-                let done = sqlx::Executor::execute(conn, sqlx::AssertSqlSafe(sql.to_owned())).await;
-                done.map(Into::into).map_err(sqlx_exec_err)
+            Inner::MySql(conn) => {
+                let mut conn = conn.lock().await;
+                let done = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(conn.sending()).await;
+                conn.answered(done).map(Into::into).map_err(sqlx_exec_err)
             }
             Inner::SeaOrm(txn) => txn.execute_unprepared(sql).await,
         }
