@@ -87,14 +87,17 @@ pub fn start(
         // No catch-up after a snapshot: it ends at the database's latest sequence, read
         // after subscribing, so every event published before the subscription is in it,
         // and every later one comes live.
+        // Each database read is on the heap for its time: held inline, the largest of them
+        // would size the stream, which every subscriber holds for as long as it stays
+        // (BENCHMARKS.md, issue 21, item 42).
         let mut behind = match request.resume_after {
             Some(r) => {
                 metrics.resumed.inc();
-                sub.check_resume(r).await?;
+                Box::pin(sub.check_resume(r)).await?;
                 true
             }
             None => {
-                let (tickets, end) = sub.snapshot().await?;
+                let (tickets, end) = Box::pin(sub.snapshot()).await?;
                 for t in tickets {
                     yield WatchItem::SnapshotTicket(Box::new(t));
                 }
@@ -110,7 +113,7 @@ pub fn start(
         tokio::pin!(quiet);
         loop {
             while behind {
-                let (items, done) = sub.catch_up().await?;
+                let (items, done) = Box::pin(sub.catch_up()).await?;
                 metrics.events_sent.inc_by(items.len() as u64);
                 for item in items {
                     yield item;

@@ -112,7 +112,10 @@ impl Pool {
             }
             return Ok(Conn::new(live, permit, self.clone()));
         }
-        let live = self.connect().await?;
+        // On the heap: opening a connection (TLS included) is a large future, and held
+        // inline it would grow every future that takes a connection, a WatchQueue
+        // subscriber's stream among them, for the life of each.
+        let live = Box::pin(self.connect()).await?;
         Ok(Conn::new(live, permit, self.clone()))
     }
 
@@ -288,7 +291,11 @@ mod tests {
         let mut conn = pool.acquire().await.unwrap();
         assert_eq!(scalar(&mut conn, "SELECT CAST(CONNECTION_ID() AS SIGNED)").await, id);
         assert_eq!(scalar(&mut conn, "SELECT CAST(@@in_transaction AS SIGNED)").await, 0, "no transaction open");
-        assert_eq!(scalar(&mut conn, "SELECT COUNT(*) FROM support_pool_tests.kept").await, 0, "the insert was rolled back");
+        assert_eq!(
+            scalar(&mut conn, "SELECT COUNT(*) FROM support_pool_tests.kept").await,
+            0,
+            "the insert was rolled back"
+        );
     }
 
     #[tokio::test]
