@@ -50,13 +50,15 @@ echo "== 1. 5,000 changes by 8 writers across 3 replicas"
 [ "$(claims)" = 1 ] || { echo "expected one sequencer, the logs claim $(claims) times" >&2; exit 1; }
 # A round that loses a lock conflict is rolled back and run again (no gap, nothing reaches
 # callers): a few in a run are tolerated and shown with the database's account of them;
-# two sequencers fighting made hundreds per replica in 15 s (issue 18).
+# two sequencers fighting made hundreds per replica in 15 s (issue 18). How many is "a few"
+# follows the machine: the same binary gave 6 in one CI run on a slowed machine and 0 in
+# the next run ten minutes later (twenty-fifth session), so the line is 20.
 if [ "$(conflicts)" != 0 ]; then
   echo "sequencing rounds retried after a lock conflict: $(conflicts)"
   cat "$work"/replica*.log | grep -h 'sequencing failed' | head -5
   grep -h -A60 'deadlock detected\|cluster conflict' "$work"/cluster/n*/error.log | head -200 || true
 fi
-[ "$(conflicts)" -le 5 ] || { echo "more than 5 sequencing conflicts in steady state: $(conflicts)" >&2; exit 1; }
+[ "$(conflicts)" -le 20 ] || { echo "more than 20 sequencing conflicts in steady state: $(conflicts)" >&2; exit 1; }
 echo "one sequencer; $(conflicts) sequencing round(s) retried"
 
 echo "== 1b. read-your-writes: each write read at once through a replica on another node"
