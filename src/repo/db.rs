@@ -1,10 +1,10 @@
 //! What a call's statements run on: on MySQL the service's own [`Pool`], each statement
 //! on a connection taken from it (or through [`super::direct`], on the hottest paths);
 //! elsewhere sea-orm's connection. sea-orm's connection is kept on MySQL too, for what
-//! needs sea-orm's own type: the migrations and the demo seeder. It opens its
-//! connections only when those run.
+//! needs sea-orm's own type: the migrations, the readiness check's pending migrations and
+//! the demo seeder. Its pool opens one connection at start, and more only while those run.
 
-use sea_orm::sqlx::{self, MySql, Pool as SqlxPool};
+use sea_orm::sqlx;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult, Statement};
 
 use super::direct::{self, Direct, Route};
@@ -51,7 +51,10 @@ impl Db {
     pub(crate) fn status(&self, max: u32) -> (u32, usize, u32) {
         match (&self.pool, self.orm.get_database_backend()) {
             (Some(pool), _) => pool.status(),
-            (None, DbBackend::MySql) => sqlx_status(self.orm.get_mysql_connection_pool(), max),
+            (None, DbBackend::MySql) => {
+                let pool = self.orm.get_mysql_connection_pool();
+                (pool.size(), pool.num_idle(), max)
+            }
             (None, _) => {
                 let pool = self.orm.get_sqlite_connection_pool();
                 (pool.size(), pool.num_idle(), 1)
@@ -66,10 +69,6 @@ impl Db {
         }
         self.orm.close().await
     }
-}
-
-fn sqlx_status(pool: &SqlxPool<MySql>, max: u32) -> (u32, usize, u32) {
-    (pool.size(), pool.num_idle(), max)
 }
 
 impl Direct for Db {
