@@ -52,7 +52,7 @@ echo "== 1. 5,000 changes by 8 writers across 3 replicas"
 # callers): a few in a run are tolerated and shown with the database's account of them;
 # two sequencers fighting made hundreds per replica in 15 s (issue 18). How many is "a few"
 # follows the machine: the same binary gave 6 in one CI run on a slowed machine and 0 in
-# the next run ten minutes later (twenty-fifth session), so the line is 20.
+# the next run ten minutes later (fifteenth session on issue 21), so the line is 20.
 if [ "$(conflicts)" != 0 ]; then
   echo "sequencing rounds retried after a lock conflict: $(conflicts)"
   cat "$work"/replica*.log | grep -h 'sequencing failed' | head -5
