@@ -4,12 +4,11 @@
 //! needs sea-orm's own type: the migrations, the readiness check's pending migrations and
 //! the demo seeder. Its pool opens one connection at start, and more only while those run.
 
-use sea_orm::sqlx;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult, Statement};
 
-use super::direct::{self, Direct, Route};
+use super::direct::{self, Direct, Ours, Route};
 use super::pool::Pool;
-use crate::error::{sqlx_db_err, sqlx_exec_err};
+use crate::error::sqlx_db_err;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Db {
@@ -74,7 +73,7 @@ impl Db {
 impl Direct for Db {
     fn route(&self) -> Route<'_> {
         match &self.pool {
-            Some(pool) => Route::Pool(pool),
+            Some(pool) => Route::Ours(Ours::Pool(pool)),
             None => self.orm.route(),
         }
     }
@@ -95,11 +94,7 @@ impl ConnectionTrait for Db {
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
         match &self.pool {
-            Some(pool) => {
-                let mut conn = pool.acquire().await?;
-                let done = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(conn.sending()).await;
-                conn.answered(done).map(Into::into).map_err(sqlx_exec_err)
-            }
+            Some(_) => direct::execute_text(self, sql).await,
             None => self.orm.execute_unprepared(sql).await,
         }
     }

@@ -181,23 +181,24 @@ impl Conn {
         Conn { live: Some(live), awaiting: false, in_txn: false, pool, permit: Some(permit) }
     }
 
-    /// The connection, to send one statement on; [`Conn::answered`] takes its outcome.
-    pub(crate) fn sending(&mut self) -> &mut MySqlConnection {
-        self.awaiting = true;
-        &mut self.live.as_mut().expect("a taken connection").raw
-    }
-
-    /// The outcome of the statement sent on [`Conn::sending`]: the connection is reusable
-    /// when the server answered, even with an error of its own.
-    pub(crate) fn answered<T>(&mut self, outcome: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
-        self.awaiting = !matches!(&outcome, Ok(_) | Err(sqlx::Error::Database(_)));
+    /// Sends one statement on the connection (`statement` given the connection) and
+    /// returns its outcome. The connection stays reusable when the server answered, even
+    /// with an error of its own; cut before the answer, it is closed when dropped.
+    pub(crate) async fn send<'c, T, F, Sent>(&'c mut self, statement: F) -> Result<T, sqlx::Error>
+    where
+        F: FnOnce(&'c mut MySqlConnection) -> Sent,
+        Sent: Future<Output = Result<T, sqlx::Error>> + 'c,
+    {
+        let Conn { live, awaiting, .. } = self;
+        *awaiting = true;
+        let outcome = statement(&mut live.as_mut().expect("a taken connection").raw).await;
+        *awaiting = !matches!(&outcome, Ok(_) | Err(sqlx::Error::Database(_)));
         outcome
     }
 
     /// Runs one statement of text (BEGIN, COMMIT, a session setting) on the connection.
     pub(crate) async fn run_text(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
-        let done = sqlx::raw_sql(sql).execute(self.sending()).await;
-        self.answered(done).map(drop)
+        self.send(|raw| sqlx::raw_sql(sql).execute(raw)).await.map(drop)
     }
 
     /// Marks a transaction open (or closed) on the connection.
@@ -207,8 +208,7 @@ impl Conn {
 
     /// Pings the server on this connection.
     pub(crate) async fn ping(&mut self) -> Result<(), sqlx::Error> {
-        let pinged = self.sending().ping().await;
-        self.answered(pinged)
+        self.send(|raw| raw.ping()).await
     }
 }
 
@@ -255,8 +255,11 @@ mod tests {
     }
 
     async fn scalar(conn: &mut Conn, sql: &'static str) -> i64 {
-        let row: Result<(i64,), _> = sqlx::query_as(sql).fetch_one(conn.sending()).await;
-        conn.answered(row).expect("MariaDB at SUPPORT_TEST_MYSQL_URL answers").0
+        let row: (i64,) = conn
+            .send(|raw| sqlx::query_as(sql).fetch_one(raw))
+            .await
+            .expect("MariaDB at SUPPORT_TEST_MYSQL_URL answers");
+        row.0
     }
 
     #[tokio::test]
@@ -264,15 +267,15 @@ mod tests {
         let pool = pool(1);
         let mut conn = pool.acquire().await.unwrap();
         let id = scalar(&mut conn, "SELECT CAST(CONNECTION_ID() AS SIGNED)").await;
-        let failed = sqlx::raw_sql("SELECT * FROM no_such_table").execute(conn.sending()).await;
-        assert!(matches!(conn.answered(failed), Err(sqlx::Error::Database(_))));
+        let failed = conn.send(|raw| sqlx::raw_sql("SELECT * FROM no_such_table").execute(raw)).await;
+        assert!(matches!(failed, Err(sqlx::Error::Database(_))));
         drop(conn);
         assert_eq!(pool.status(), (1, 1, 1), "one connection, idle again");
         let mut conn = pool.acquire().await.unwrap();
         assert_eq!(scalar(&mut conn, "SELECT CAST(CONNECTION_ID() AS SIGNED)").await, id, "the same connection");
         // Its session was set up as sqlx's pool sets it up.
-        let level: Result<(String,), _> = sqlx::query_as("SELECT @@tx_isolation").fetch_one(conn.sending()).await;
-        assert_eq!(conn.answered(level).unwrap().0, "READ-COMMITTED");
+        let level: (String,) = conn.send(|raw| sqlx::query_as("SELECT @@tx_isolation").fetch_one(raw)).await.unwrap();
+        assert_eq!(level.0, "READ-COMMITTED");
     }
 
     #[tokio::test]

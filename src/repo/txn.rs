@@ -7,7 +7,6 @@
 //! It is a sea-orm `ConnectionTrait`, so entities and queries run on it as on sea-orm's;
 //! the hottest statements skip even that box through [`super::direct`].
 
-use sea_orm::sqlx;
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, IsolationLevel, QueryResult,
     Statement, TransactionTrait,
@@ -15,9 +14,9 @@ use sea_orm::{
 use tokio::sync::Mutex;
 
 use super::db::Db;
-use super::direct::{self, Direct, Route};
+use super::direct::{self, Direct, Ours, Route};
 use super::pool::Conn;
-use crate::error::{sqlx_db_err, sqlx_exec_err};
+use crate::error::sqlx_db_err;
 
 /// A transaction: committed by [`Txn::commit`], rolled back when dropped without it.
 pub(crate) struct Txn(Inner);
@@ -99,7 +98,7 @@ impl Conn {
 impl Direct for Txn {
     fn route(&self) -> Route<'_> {
         match &self.0 {
-            Inner::MySql(conn) => Route::Txn(conn),
+            Inner::MySql(conn) => Route::Ours(Ours::Txn(conn)),
             Inner::SeaOrm(_) => Route::SeaOrm,
         }
     }
@@ -123,11 +122,7 @@ impl ConnectionTrait for Txn {
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
         match &self.0 {
-            Inner::MySql(conn) => {
-                let mut conn = conn.lock().await;
-                let done = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(conn.sending()).await;
-                conn.answered(done).map(Into::into).map_err(sqlx_exec_err)
-            }
+            Inner::MySql(_) => direct::execute_text(self, sql).await,
             Inner::SeaOrm(txn) => txn.execute_unprepared(sql).await,
         }
     }
