@@ -317,7 +317,7 @@ pub struct TicketPatch {
 }
 
 /// The order of a ticket list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum TicketOrder {
     /// Score descending, create time, id.
     #[default]

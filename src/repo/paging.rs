@@ -4,6 +4,11 @@
 //! request's filters; a token sent with other filters is refused, so a page can never
 //! silently mix two queries.
 
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::sync::{LazyLock, Mutex, MutexGuard};
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -22,7 +27,7 @@ struct Token {
 
 /// A short fingerprint of anything with a stable Debug form: the first 8 bytes of the
 /// SHA-256 of that form, in hex. The form is written into the hash as it is formatted.
-pub fn fingerprint(query: &impl std::fmt::Debug) -> String {
+pub fn fingerprint(query: &impl Debug) -> String {
     use std::fmt::Write as _;
     struct Hashing(Sha256);
     impl std::fmt::Write for Hashing {
@@ -39,6 +44,39 @@ pub fn fingerprint(query: &impl std::fmt::Debug) -> String {
         let _ = write!(hex, "{b:02x}");
     }
     hex
+}
+
+/// The fingerprints of one kind of query, kept for the queries seen lately, so that a
+/// query asked again is not formatted and hashed again. At most [`KEPT_FINGERPRINTS`] are
+/// kept; then they are dropped and kept anew.
+#[derive(Debug)]
+pub(crate) struct Fingerprints<K>(LazyLock<Mutex<HashMap<K, String>>>);
+
+/// The most fingerprints a [`Fingerprints`] keeps.
+pub(crate) const KEPT_FINGERPRINTS: usize = 4096;
+
+impl<K: Hash + Eq + Debug> Fingerprints<K> {
+    pub(crate) const fn new() -> Self {
+        Self(LazyLock::new(Default::default))
+    }
+
+    /// `query`'s [`fingerprint`].
+    pub(crate) fn of(&self, query: K) -> String {
+        if let Some(kept) = self.kept().get(&query) {
+            return kept.clone();
+        }
+        let fp = fingerprint(&query);
+        let mut kept = self.kept();
+        if kept.len() >= KEPT_FINGERPRINTS {
+            kept.clear();
+        }
+        kept.insert(query, fp.clone());
+        fp
+    }
+
+    fn kept(&self) -> MutexGuard<'_, HashMap<K, String>> {
+        self.0.lock().expect("the fingerprints' lock")
+    }
 }
 
 /// Encodes the key of the last row of a page.
@@ -120,6 +158,17 @@ mod tests {
         // Tokens issued before this form of the function must still be accepted: what it
         // gave for this query, `(Some(7), ["OPEN"], 3)` hashed with SHA-256.
         assert_eq!(fingerprint(&(Some(7), vec!["OPEN"], 3u8)), "e44da039c63651eb");
+    }
+
+    #[test]
+    fn kept_fingerprints_are_the_fingerprints_and_stay_bounded() {
+        let kept = Fingerprints::new();
+        for round in 0..2 {
+            for n in 0..KEPT_FINGERPRINTS as u64 + 10 {
+                assert_eq!(kept.of((n, "open")), fingerprint(&(n, "open")), "round {round}, query {n}");
+                assert!(kept.kept().len() <= KEPT_FINGERPRINTS);
+            }
+        }
     }
 
     #[test]

@@ -2,10 +2,13 @@
 //! of the same shape on every call, and on the hottest reads that building was a large
 //! part of the call (BENCHMARKS.md, issue 21): a ticket read by id cost GetTicket's
 //! handler 46,000 instructions a call to build. A [`Prebuilt`] keeps the first call's
-//! text and sends it with each later call's own values; a [`PrebuiltInsert`] does the same
-//! for the INSERTs of every write (a ticket, its event and its history entries).
+//! text and sends it with each later call's own values; a [`PrebuiltShapes`] keeps one
+//! text for each shape of a query whose clauses vary (a ticket list's filters); a
+//! [`PrebuiltInsert`] does the same for the INSERTs of every write (a ticket, its event and
+//! its history entries).
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{LazyLock, OnceLock, RwLock};
 
 use sea_orm::{
     ActiveModelTrait, DbBackend, DbErr, EntityTrait, ExecResult, Iterable, QueryResult, QueryTrait, Statement,
@@ -44,11 +47,7 @@ impl Prebuilt {
         build: impl FnOnce() -> S,
     ) -> Statement {
         match self.0.get() {
-            Some(kept)
-                if kept.db_backend == backend && kept.values.as_ref().map_or(0, |v| v.0.len()) == values.len() =>
-            {
-                Statement::from_sql_and_values(backend, kept.sql.clone(), values)
-            }
+            Some(kept) if fits(kept, backend, &values) => rebind(kept, values),
             _ => {
                 let built = backend.build(&build());
                 // Another call may have kept one meanwhile; both are the same text.
@@ -66,6 +65,74 @@ impl Prebuilt {
             let expected = backend.build(&build());
             self.bind(backend, values.clone(), &build) == expected
                 && self.bind(backend, values.clone(), &build) == expected
+        })
+    }
+}
+
+/// Whether `kept` serves `values` on `backend`: built for it, with as many placeholders.
+fn fits(kept: &Statement, backend: DbBackend, values: &[Value]) -> bool {
+    kept.db_backend == backend && kept.values.as_ref().map_or(0, |v| v.0.len()) == values.len()
+}
+
+/// `kept`'s text with `values`.
+fn rebind(kept: &Statement, values: Vec<Value>) -> Statement {
+    Statement::from_sql_and_values(kept.db_backend, kept.sql.clone(), values)
+}
+
+/// Statements of one query whose clauses depend on its request (a list's filters), each
+/// text built once: as [`Prebuilt`], one text kept for each shape. A shape is a number
+/// that tells which clauses the statement has and how many values each binds; the shapes
+/// a query can have are few and bounded, so the texts kept are too.
+pub(crate) struct PrebuiltShapes(LazyLock<RwLock<HashMap<u64, Statement>>>);
+
+impl PrebuiltShapes {
+    pub(crate) const fn new() -> Self {
+        Self(LazyLock::new(Default::default))
+    }
+
+    /// Every row `conn` returns for the statement of `shape` with `values`.
+    pub(crate) async fn all<S: StatementBuilder>(
+        &self,
+        conn: &impl Direct,
+        shape: u64,
+        values: Vec<Value>,
+        build: impl FnOnce() -> S,
+    ) -> Result<Vec<QueryResult>, DbErr> {
+        direct::all(conn, self.bind(conn.get_database_backend(), shape, values, build)).await
+    }
+
+    /// The statement of `shape` for `values`: the kept text, or `build`'s own statement
+    /// (then kept for `shape`).
+    fn bind<S: StatementBuilder>(
+        &self,
+        backend: DbBackend,
+        shape: u64,
+        values: Vec<Value>,
+        build: impl FnOnce() -> S,
+    ) -> Statement {
+        if let Some(kept) = self.0.read().expect("the kept statements' lock").get(&shape)
+            && fits(kept, backend, &values)
+        {
+            return rebind(kept, values);
+        }
+        let built = backend.build(&build());
+        self.0.write().expect("the kept statements' lock").insert(shape, built.clone());
+        built
+    }
+
+    /// Whether [`PrebuiltShapes::bind`] sends for `values` what `build` builds afresh, on
+    /// both backends, whichever built the kept text (for the tests of each use).
+    #[cfg(test)]
+    pub(crate) fn is_rebuilt_by<S: StatementBuilder>(
+        &self,
+        shape: u64,
+        values: Vec<Value>,
+        build: impl Fn() -> S,
+    ) -> bool {
+        [DbBackend::MySql, DbBackend::Sqlite, DbBackend::MySql].into_iter().all(|backend| {
+            let expected = backend.build(&build());
+            self.bind(backend, shape, values.clone(), &build) == expected
+                && self.bind(backend, shape, values.clone(), &build) == expected
         })
     }
 }
@@ -111,8 +178,7 @@ impl PrebuiltInsert {
         let columns = shape(&rows);
         if let (Some(slot), Some(columns)) = (slot, columns) {
             if let Some(kept) = slot.get().filter(|k| k.columns == columns && k.statement.db_backend == backend) {
-                let values = rows.iter_mut().flat_map(take_set).collect::<Vec<_>>();
-                return Statement::from_sql_and_values(backend, kept.statement.sql.clone(), values);
+                return rebind(&kept.statement, rows.iter_mut().flat_map(take_set).collect());
             }
             let built = backend.build(&<A::Entity as EntityTrait>::insert_many(rows).into_query());
             // Another call may have kept one meanwhile; both are the same text.

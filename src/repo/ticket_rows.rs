@@ -6,7 +6,7 @@ use sea_orm::{
     TryIntoModel,
 };
 
-use super::direct::{self, Direct};
+use super::direct::Direct;
 use super::entity::ticket as row;
 use super::found;
 use super::prebuilt::{Prebuilt, PrebuiltInsert};
@@ -62,12 +62,8 @@ fn by_id_select(id: i64, lock: Lock) -> sea_orm::sea_query::SelectStatement {
     select.into_query()
 }
 
-/// The tickets `select` finds, decoded by position ([`row::ByPosition`]).
-pub(crate) async fn all(
-    select: sea_orm::Select<row::Entity>,
-    conn: &impl Direct,
-) -> Result<Vec<row::Model>, sea_orm::DbErr> {
-    let rows = direct::all(conn, select.build(conn.get_database_backend())).await?;
+/// Ticket rows, decoded by position ([`row::ByPosition`]).
+pub(crate) fn decode_all(rows: &[sea_orm::QueryResult]) -> Result<Vec<row::Model>, sea_orm::DbErr> {
     rows.iter().map(|r| row::ByPosition::from_query_result(r, "").map(|r| r.0)).collect()
 }
 
