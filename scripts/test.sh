@@ -156,7 +156,7 @@ bash scripts/python-watch.sh
 step "webhooks end to end: failures, a timeout, replicas killed mid-backlog; signatures checked in Python"
 bash scripts/webhooks-test.sh
 
-step "customer email into a real SMTP sink (aiosmtpd): replies and resolutions, no notes, no opted-out customer"
+step "customer email into a real SMTP sink (aiosmtpd): replies, resolutions and missed calls, no notes, no opted-out customer"
 bash scripts/mail-test.sh
 
 step "benchmark smoke: every scenario, seconds each, and callgrind's count of a few calls (no timing is asserted)"

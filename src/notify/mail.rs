@@ -1,6 +1,6 @@
-//! Email to customers, from the event log: an agent's public reply and a resolution (with
-//! a request to rate) are mailed to the ticket's customer, unless she opted out. Internal
-//! notes never are. The mailer runs on the sequencer's replica like the webhook deliverer,
+//! Email to customers, from the event log: an agent's public reply, a resolution (with a
+//! request to rate) and an agent's call she did not answer are mailed to the ticket's
+//! customer, unless she opted out. Internal notes never are. The mailer runs on the sequencer's replica like the webhook deliverer,
 //! with its own cursor; each mail is noted with its event (and carries the event in its
 //! Message-ID), so a crash resends at most the mail in flight and never skips one.
 
@@ -16,6 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::domain::call::CallOutcome;
 use crate::domain::event::{EventKind, QueueEvent};
 use crate::domain::{SenderKind, Status, Visibility};
 use crate::error::{AppError, AppResult, chain};
@@ -57,10 +58,14 @@ enum Why {
     Reply { agent_id: i64, body: String },
     /// The ticket was resolved.
     Resolved,
+    /// An agent called the customer, who did not answer: she may have been away from the
+    /// console, where the call rang.
+    MissedCall { agent: String },
 }
 
-/// What an event means for the customer's inbox: only agents' public replies and the
-/// move to RESOLVED.
+/// What an event means for the customer's inbox: only agents' public replies, the move to
+/// RESOLVED, and an agent's call that rang out unanswered (MISSED with the customer the
+/// callee; a call she declined or hung up on is no news to her).
 fn why(e: &QueueEvent) -> Option<Why> {
     match e.kind {
         EventKind::MessageAdded => {
@@ -71,6 +76,11 @@ fn why(e: &QueueEvent) -> Option<Why> {
         EventKind::StatusChanged => (e.ticket.status == Status::Resolved
             && e.before.as_ref().is_none_or(|b| b.status != Status::Resolved))
         .then_some(Why::Resolved),
+        EventKind::CallUpdated => {
+            let call = e.call.as_ref()?;
+            (call.outcome == Some(CallOutcome::Missed) && call.callee.kind == SenderKind::Customer)
+                .then(|| Why::MissedCall { agent: call.caller_name.clone() })
+        }
         _ => None,
     }
 }
@@ -108,6 +118,8 @@ impl Mailer {
             ("reply.html", include_str!("templates/reply.html")),
             ("resolved.txt", include_str!("templates/resolved.txt")),
             ("resolved.html", include_str!("templates/resolved.html")),
+            ("missed_call.txt", include_str!("templates/missed_call.txt")),
+            ("missed_call.html", include_str!("templates/missed_call.html")),
         ] {
             templates.add_template(name, text).map_err(|e| format!("the mail template {name}: {e}"))?;
         }
@@ -199,6 +211,9 @@ impl Mailer {
             Why::Resolved => {
                 ("resolved", format!("[#{}] Resolved: {} (how did we do?)", t.id, t.subject), String::new(), "")
             }
+            Why::MissedCall { agent } => {
+                ("missed_call", format!("[#{}] You missed a call from {agent}", t.id), agent.clone(), "")
+            }
         };
         let values = context! {
             customer => customer.first_name, agent => agent, ticket_id => t.id, subject => t.subject,
@@ -228,5 +243,60 @@ impl Mailer {
         }
         self.metrics.mails_sent.inc();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::call::{Call, CallState, Party};
+    use crate::domain::priority::PriorityPolicy;
+    use crate::domain::{NewTicket, Ticket, Tier};
+
+    fn call_ended(caller: Party, callee: Party, outcome: CallOutcome) -> QueueEvent {
+        let now = Utc::now();
+        let ticket = Ticket::open(&NewTicket::sample(), Tier::Paid, &PriorityPolicy::default(), now);
+        let call = Call {
+            id: 3,
+            ticket_id: ticket.id,
+            department_id: ticket.department_id,
+            caller,
+            callee,
+            caller_name: "Grace Hopper".into(),
+            callee_name: "Ann Lee".into(),
+            state: CallState::Ended,
+            outcome: Some(outcome),
+            end_reason: None,
+            signals: 0,
+            created_at: now,
+            ring_deadline: now,
+            answered_at: None,
+            ended_at: Some(now),
+            after_sequence: 0,
+        };
+        QueueEvent {
+            id: 1,
+            sequence: 1,
+            kind: EventKind::CallUpdated,
+            time: now,
+            ticket,
+            log: None,
+            before: None,
+            call: Some(call),
+            signal: None,
+        }
+    }
+
+    #[test]
+    fn only_an_agents_call_the_customer_did_not_answer_is_mailed() {
+        let (agent, customer) = (Party::agent(4), Party::customer(7));
+        let missed = call_ended(agent, customer, CallOutcome::Missed);
+        assert_eq!(why(&missed), Some(Why::MissedCall { agent: "Grace Hopper".into() }));
+        for outcome in [CallOutcome::Accepted, CallOutcome::Declined, CallOutcome::Failed] {
+            assert_eq!(why(&call_ended(agent, customer, outcome)), None, "{outcome:?}");
+        }
+        assert_eq!(why(&call_ended(customer, agent, CallOutcome::Missed)), None, "the customer's own call");
+        let ringing = QueueEvent { call: missed.call.clone().map(|c| Call { outcome: None, ..c }), ..missed };
+        assert_eq!(why(&ringing), None, "a call not ended");
     }
 }

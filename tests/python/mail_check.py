@@ -4,8 +4,9 @@ Usage: SUPPORT_BIN=... DATABASE_URL=... WORK=... python3 mail_check.py
 
 Starts the service with SUPPORT_SMTP_HOST pointing at a local aiosmtpd sink. Ann gets
 mail; Bob opted out. Ann's ticket gets an agent's public reply, an internal note, a burst
-of 20 replies during which the server is killed (-9) and started again, and a resolution;
-Bob's gets a reply and a resolution. The sink must then hold exactly Ann's 22 mails (by
+of 20 replies during which the server is killed (-9) and started again, a call from the
+agent that rings out unanswered, and a resolution; Bob's gets a reply, such a call and a
+resolution. The sink must then hold exactly Ann's 23 mails (by
 Message-ID: a crash may resend the mail in flight under the same id, never skip one), none
 to Bob, none with the internal note, each with a text and an HTML part carrying the
 ticket's subject and its link in the console. Prints one JSON line; exits non-zero on any
@@ -32,6 +33,10 @@ from google.protobuf import field_mask_pb2  # noqa: E402
 from support.v1 import common_pb2 as common  # noqa: E402
 from support.v1 import agent_service_pb2 as ag  # noqa: E402
 from support.v1 import agent_service_pb2_grpc as ag_grpc  # noqa: E402
+from support.v1 import auth_service_pb2 as auth  # noqa: E402
+from support.v1 import auth_service_pb2_grpc as auth_grpc  # noqa: E402
+from support.v1 import call_service_pb2 as cls  # noqa: E402
+from support.v1 import call_service_pb2_grpc as cls_grpc  # noqa: E402
 from support.v1 import customer_service_pb2 as cs  # noqa: E402
 from support.v1 import customer_service_pb2_grpc as cs_grpc  # noqa: E402
 from support.v1 import department_service_pb2 as ds  # noqa: E402
@@ -44,6 +49,7 @@ from support.v1 import ticket_service_pb2_grpc as ts_grpc  # noqa: E402
 PORT = 50081
 PUBLIC = "http://console.example"
 BURST = 20
+PASSWORD = "a decent passphrase"
 
 
 def fail(what):
@@ -67,7 +73,8 @@ def start_server(smtp_port):
     env = dict(os.environ, SUPPORT_LISTEN=f"127.0.0.1:{PORT}", SUPPORT_ADMIN_LISTEN="off",
                SUPPORT_SMTP_HOST="127.0.0.1", SUPPORT_SMTP_PORT=str(smtp_port), SUPPORT_SMTP_TLS="none",
                SUPPORT_MAIL_FROM="Acme Support <support@acme.example>", SUPPORT_PUBLIC_URL=PUBLIC,
-               SUPPORT_RATE_LIMIT_PER_SECOND="0", RUST_LOG="warn")
+               SUPPORT_RATE_LIMIT_PER_SECOND="0", SUPPORT_CALL_RING_SECS="1", SUPPORT_CALL_SWEEP_MS="100",
+               RUST_LOG="warn")
     log = open(os.path.join(os.environ["WORK"], "server.log"), "ab")
     proc = subprocess.Popen([os.environ["SUPPORT_BIN"]], env=env, stdout=log, stderr=log)
     with open(os.path.join(os.environ["WORK"], "server.pid"), "w") as f:
@@ -103,6 +110,8 @@ def main():
         department=common.Department(name="Billing", conversation_mode=common.CONVERSATION_MODE_CHAT)), metadata=md).department.id
     agent = ag_grpc.AgentServiceStub(channel).CreateAgent(ag.CreateAgentRequest(agent=common.Agent(
         first_name="Grace", last_name="Hopper", email="grace@acme.example", department_id=department)), metadata=md).agent.id
+    auth_grpc.AuthServiceStub(channel).SetAgentPassword(
+        auth.SetAgentPasswordRequest(agent_id=agent, password=PASSWORD), metadata=md)
     customers = cs_grpc.CustomerServiceStub(channel)
     ann = customers.CreateCustomer(cs.CreateCustomerRequest(customer=common.Customer(
         first_name="Ann", last_name="Lee", email="ann@example.com", tier=common.CUSTOMER_TIER_FREE)), metadata=md).customer.id
@@ -130,6 +139,20 @@ def main():
                 time.sleep(0.1)
         fail(f"could not add {body!r}: {last}")
 
+    def ring_out(ticket_id):
+        """Grace calls the ticket's customer, who does not answer: the call ends MISSED."""
+        login = auth_grpc.AuthServiceStub(channel).Login(auth.LoginRequest(email="grace@acme.example", password=PASSWORD))
+        as_grace = bearer(login.tokens.access_token)
+        calls = cls_grpc.CallServiceStub(channel)
+        call = calls.StartCall(cls.StartCallRequest(ticket_id=ticket_id), metadata=as_grace).call
+        for _ in range(200):
+            call = calls.GetCall(cls.GetCallRequest(call_id=call.id), metadata=as_grace).call
+            if call.state == common.CALL_STATE_ENDED:
+                break
+            time.sleep(0.05)
+        if call.outcome != common.CALL_OUTCOME_MISSED:
+            fail(f"the unanswered call ended {call.state} / {call.outcome}")
+
     def resolve(ticket_id):
         ts_grpc.TicketServiceStub(channel).UpdateTicketStatus(ts.UpdateTicketStatusRequest(
             id=ticket_id, status=common.TICKET_STATUS_RESOLVED), metadata=md)
@@ -147,9 +170,11 @@ def main():
             proc.kill()
             proc.wait()
             proc, channel = start_server(smtp_port)
+    ring_out(anns)
+    ring_out(bobs)
     resolve(anns)
     resolve(bobs)
-    expected = BURST + 2
+    expected = BURST + 3
     for _ in range(600):
         with sink.lock:
             ids = {m["Message-ID"] for rcpt, m in sink.mails}
@@ -182,6 +207,8 @@ def main():
         fail(f"the resolution mail: {subjects}")
     if not any("Re: [#" in s for s in subjects):
         fail(f"no reply mail: {subjects}")
+    if sum(s == f"[#{anns}] You missed a call from Grace Hopper" for s in subjects) != 1:
+        fail(f"the missed call's mail: {subjects}")
     proc.terminate()
     proc.wait(timeout=30)
     controller.stop()
