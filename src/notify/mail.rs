@@ -1,8 +1,9 @@
 //! Email to customers, from the event log: an agent's public reply, a resolution (with a
 //! request to rate) and an agent's call she did not answer are mailed to the ticket's
-//! customer, unless she opted out. Internal notes never are. The mailer runs on the sequencer's replica like the webhook deliverer,
-//! with its own cursor; each mail is noted with its event (and carries the event in its
-//! Message-ID), so a crash resends at most the mail in flight and never skips one.
+//! customer, unless she opted out. Internal notes never are. The mailer runs on the
+//! sequencer's replica like the webhook deliverer, with its own cursor; each mail is noted
+//! with its event (and carries the event in its Message-ID), so a crash resends at most
+//! the mail in flight and never skips one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,8 +65,8 @@ enum Why {
 }
 
 /// What an event means for the customer's inbox: only agents' public replies, the move to
-/// RESOLVED, and an agent's call that rang out unanswered (MISSED with the customer the
-/// callee; a call she declined or hung up on is no news to her).
+/// RESOLVED, and an agent's call she did not answer (MISSED with the customer the callee:
+/// it rang out, or the agent gave up first; a call she declined or took is no news to her).
 fn why(e: &QueueEvent) -> Option<Why> {
     match e.kind {
         EventKind::MessageAdded => {
