@@ -28,6 +28,7 @@ pub mod error;
 pub mod events;
 pub mod grpc;
 pub mod jobs;
+mod kept;
 pub mod notify;
 pub mod observe;
 pub mod ready;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::access::{Principal, Role};
 use crate::error::{AppError, AppResult};
+use crate::kept::Kept;
 
 /// The `iss` of every token this service mints.
 const ISSUER: &str = "support-service";
@@ -53,7 +54,7 @@ pub struct Tokens {
     /// every call, and checking its signature and decoding its claims again cost about a
     /// tenth of a GetTicket's instructions. A changed byte is another key, so only a token
     /// that verified is ever found here; its times are checked again on every use.
-    verified: std::sync::Mutex<std::collections::HashMap<Box<str>, Verified>>,
+    verified: Kept<Box<str>, Verified>,
 }
 
 /// What a verified token said, as far as later uses need it.
@@ -65,7 +66,7 @@ struct Verified {
     nbf: Option<u64>,
 }
 
-/// At most this many tokens are remembered; the memory is emptied when it is full.
+/// At most this many tokens are remembered ([`Kept`]).
 const VERIFIED_CAPACITY: usize = 4096;
 
 impl std::fmt::Debug for Tokens {
@@ -89,7 +90,7 @@ impl Tokens {
             validation,
             access_ttl,
             max_lifetime: DEFAULT_MAX_LIFETIME.max(access_ttl),
-            verified: std::sync::Mutex::default(),
+            verified: Kept::new(VERIFIED_CAPACITY),
         }
     }
 
@@ -156,21 +157,15 @@ impl Tokens {
     pub fn verify_generation(&self, token: &str) -> AppResult<(Principal, i64)> {
         let now = jsonwebtoken::get_current_timestamp();
         let leeway = self.validation.leeway;
-        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(v) = verified.get(token) {
+        if let Some(v) = self.verified.get(token) {
             if v.exp.saturating_add(leeway) >= now && v.nbf.is_none_or(|nbf| nbf <= now.saturating_add(leeway)) {
-                return Ok((v.who.clone(), v.generation));
+                return Ok((v.who, v.generation));
             }
             // Expired (or not yet valid): the full check below says which.
-            verified.remove(token);
+            self.verified.remove(token);
         }
-        drop(verified);
         let v = self.verify_claims(token)?;
-        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
-        if verified.len() >= VERIFIED_CAPACITY {
-            verified.clear();
-        }
-        verified.insert(token.into(), v.clone());
+        self.verified.insert(token.into(), v.clone());
         Ok((v.who, v.generation))
     }
 
@@ -301,15 +296,15 @@ mod tests {
         assert!(matches!(t.verify(&forged), Err(AppError::Unauthenticated(_))));
         // A remembered entry past its time is never used: the token is checked in full again
         // (here it is still valid, so it is remembered anew with its real expiry).
-        t.verified.lock().unwrap().get_mut(token.as_str()).unwrap().exp = 1;
-        t.verified.lock().unwrap().get_mut(token.as_str()).unwrap().who = Principal::customer(99);
+        let stale = Verified { exp: 1, who: Principal::customer(99), ..t.verified.get(token.as_str()).unwrap() };
+        t.verified.insert(token.as_str().into(), stale);
         assert_eq!(t.verify(&token).unwrap(), who, "an expired entry was used");
-        assert!(t.verified.lock().unwrap()[token.as_str()].exp > jsonwebtoken::get_current_timestamp());
+        assert!(t.verified.get(token.as_str()).unwrap().exp > jsonwebtoken::get_current_timestamp());
         // The memory is bounded.
         for i in 0..VERIFIED_CAPACITY + 10 {
             t.verify(&t.mint_for(&Principal::customer(i as i64 + 1), Duration::from_secs(60 + i as u64)).unwrap())
                 .unwrap();
         }
-        assert!(t.verified.lock().unwrap().len() <= VERIFIED_CAPACITY);
+        assert!(t.verified.len() <= VERIFIED_CAPACITY);
     }
 }

@@ -4,10 +4,9 @@
 //! request's filters; a token sent with other filters is refused, so a page can never
 //! silently mix two queries.
 
-use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::Hash;
-use std::sync::{LazyLock, Mutex, MutexGuard};
+use std::sync::LazyLock;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,6 +15,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::{AppError, AppResult};
+use crate::kept::Kept;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Token {
@@ -46,36 +46,27 @@ pub fn fingerprint(query: &impl Debug) -> String {
     hex
 }
 
-/// The fingerprints of one kind of query, kept for the queries seen lately, so that a
-/// query asked again is not formatted and hashed again. At most [`KEPT_FINGERPRINTS`] are
-/// kept; then they are dropped and kept anew.
+/// The fingerprints of one kind of query, kept for the queries seen lately ([`Kept`]), so
+/// that a query asked again is not formatted and hashed again.
 #[derive(Debug)]
-pub(crate) struct Fingerprints<K>(LazyLock<Mutex<HashMap<K, String>>>);
+pub(crate) struct Fingerprints<K>(LazyLock<Kept<K, String>>);
 
 /// The most fingerprints a [`Fingerprints`] keeps.
 pub(crate) const KEPT_FINGERPRINTS: usize = 4096;
 
 impl<K: Hash + Eq + Debug> Fingerprints<K> {
     pub(crate) const fn new() -> Self {
-        Self(LazyLock::new(Default::default))
+        Self(LazyLock::new(|| Kept::new(KEPT_FINGERPRINTS)))
     }
 
     /// `query`'s [`fingerprint`].
     pub(crate) fn of(&self, query: K) -> String {
-        if let Some(kept) = self.kept().get(&query) {
-            return kept.clone();
+        if let Some(kept) = self.0.get(&query) {
+            return kept;
         }
         let fp = fingerprint(&query);
-        let mut kept = self.kept();
-        if kept.len() >= KEPT_FINGERPRINTS {
-            kept.clear();
-        }
-        kept.insert(query, fp.clone());
+        self.0.insert(query, fp.clone());
         fp
-    }
-
-    fn kept(&self) -> MutexGuard<'_, HashMap<K, String>> {
-        self.0.lock().expect("the fingerprints' lock")
     }
 }
 
@@ -166,7 +157,7 @@ mod tests {
         for round in 0..2 {
             for n in 0..KEPT_FINGERPRINTS as u64 + 10 {
                 assert_eq!(kept.of((n, "open")), fingerprint(&(n, "open")), "round {round}, query {n}");
-                assert!(kept.kept().len() <= KEPT_FINGERPRINTS);
+                assert!(kept.0.len() <= KEPT_FINGERPRINTS);
             }
         }
     }
