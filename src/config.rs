@@ -223,6 +223,11 @@ pub struct Settings {
     /// Required in production; the SQLite quick start generates one and keeps it in the database.
     #[arg(long, env = "SUPPORT_AUTH_SECRET", hide_env_values = true, value_parser = secret)]
     pub auth_secret: Option<SecretString>,
+    /// The keys that seal webhook secrets at rest: base64 of 32 random bytes, the same on
+    /// every replica; several, separated by commas, while rotating (the first seals, any
+    /// opens). Unset: a key generated once is kept in the database (production warns).
+    #[arg(long, env = "SUPPORT_SECRETS_KEY", hide_env_values = true, value_parser = secrets_keys)]
+    pub secrets_key: Option<SecretString>,
     /// Treat this start as production even on SQLite: the secret must be configured.
     #[arg(long, env = "SUPPORT_PRODUCTION", default_value_t = false, action = clap::ArgAction::Set)]
     pub production: bool,
@@ -311,6 +316,12 @@ pub struct Settings {
 
 fn secret(value: &str) -> Result<SecretString, String> {
     Ok(SecretString::from(value.to_owned()))
+}
+
+fn secrets_keys(value: &str) -> Result<SecretString, String> {
+    let keys = SecretString::from(value.to_owned());
+    crate::auth::sealing::parse_keys(&keys)?;
+    Ok(keys)
 }
 
 impl Settings {

@@ -18,6 +18,7 @@ mod m20261129_000012_quick_replies;
 mod m20261129_000013_webhooks;
 mod m20261129_000014_mail;
 mod m20261129_000015_calls;
+mod m20261207_000016_sealed_webhook_secrets;
 
 /// A timestamp column with microsecond precision on every backend (DATETIME(6) on MySQL).
 pub(crate) fn ts<T: IntoIden>(backend: sea_orm_migration::sea_orm::DatabaseBackend, col: T) -> ColumnDef {
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000013_webhooks::Migration),
             Box::new(m20261129_000014_mail::Migration),
             Box::new(m20261129_000015_calls::Migration),
+            Box::new(m20261207_000016_sealed_webhook_secrets::Migration),
         ]
     }
 }

@@ -24,7 +24,7 @@ use tonic_health::server::HealthReporter;
 use crate::auth::accounts::Accounts;
 use crate::auth::layer::Gate;
 use crate::auth::standing::Standings;
-use crate::auth::{secret, token::Tokens};
+use crate::auth::{sealing, secret, token::Tokens};
 use crate::config::Settings;
 use crate::domain::Clock;
 use crate::events::EventHub;
@@ -110,6 +110,9 @@ impl App {
         let rules = settings.rules().map_err(StartError::Config)?;
         let limits = settings.limits().map_err(StartError::Config)?;
         secret::settle(settings.auth_secret.as_ref(), settings.secret_mode()).map_err(StartError::Config)?;
+        if let Some(keys) = &settings.secrets_key {
+            sealing::parse_keys(keys).map_err(StartError::Config)?;
+        }
         let deadline = Instant::now() + Duration::from_secs(settings.db_startup_timeout_secs);
         let mut repo = loop {
             match Repo::connect(&settings.db(), rules.clone()).await {
@@ -139,6 +142,16 @@ impl App {
             .await
             .map_err(StartError::Config)?;
         let tokens = Arc::new(settings.tokens(&signing));
+        let sealer = sealing::resolve(settings.secrets_key.as_ref(), settings.secret_mode(), &repo)
+            .await
+            .map_err(StartError::Config)?;
+        match sealing::reseal(&repo, &sealer).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(webhooks = n, "sealed webhook secrets again with the current key"),
+            Err(e) => {
+                tracing::warn!(error = %crate::error::chain(&e), "sealing webhook secrets again failed; next start retries")
+            }
+        }
         let standings = Standings::default();
         if let Err(e) = standings.poll(&repo).await {
             // The poller retries; until then every call needs the database anyway.
@@ -162,8 +175,9 @@ impl App {
             None => None,
         };
         let webhooks = settings.webhooks().map_err(StartError::Config)?;
-        let webhooks =
-            Arc::new(Deliverer::new(repo.clone(), webhooks, metrics.notify.clone()).map_err(StartError::Config)?);
+        let webhooks = Arc::new(
+            Deliverer::new(repo.clone(), webhooks, sealer, metrics.notify.clone()).map_err(StartError::Config)?,
+        );
         let state = State {
             repo,
             clock,

@@ -3,6 +3,7 @@
 //! - [`token`]: HS256 access tokens carrying the [`crate::domain::access::Principal`].
 //! - [`password`]: Argon2id hashes and password rules.
 //! - [`secret`]: the signing secret (required in production, generated for the quick start).
+//! - [`sealing`]: secrets the service reads back (webhooks'), sealed at rest.
 //! - [`accounts`]: Register, Login, Refresh and staff passwords.
 //! - [`layer`]: the one enforcement point in front of every service (authentication and
 //!   the per-principal rate limit).
@@ -16,6 +17,7 @@ pub mod accounts;
 pub mod layer;
 pub mod password;
 pub mod policy;
+pub mod sealing;
 pub mod secret;
 pub mod standing;
 pub mod table;

@@ -4,6 +4,7 @@ use tonic::Request;
 
 use super::convert::{requests as req, webhooks as conv};
 use super::{RpcResult, State, caller, convert, ok};
+use crate::error::AppError;
 use crate::notify::sign;
 use crate::pb::{self, webhook_service_server::WebhookService};
 use crate::repo::idempotency::IdempotencyKey;
@@ -20,9 +21,12 @@ impl WebhookService for WebhookApi {
         let r = request.into_inner();
         let new = conv::new_webhook(&r, self.0.webhooks.allow())?;
         let key = IdempotencyKey::new(&who.subject, "CreateWebhook", convert::request_id(&r, &r.request_id)?, &new);
-        let secret = sign::new_secret();
-        let (w, secret) =
-            retry_conflicts(|| self.0.repo.create_webhook(&new, &secret, key.as_ref(), self.0.clock.now())).await?;
+        let sealer = self.0.webhooks.sealer();
+        let sealed = sealer.seal(&sign::new_secret()).map_err(AppError::Internal)?;
+        let (w, stored) =
+            retry_conflicts(|| self.0.repo.create_webhook(&new, &sealed, key.as_ref(), self.0.clock.now())).await?;
+        // A replayed request's subscription holds the secret the first call sealed.
+        let secret = sealer.open(&stored).map_err(AppError::Internal)?;
         ok(pb::CreateWebhookResponse { webhook: Some(w.into()), secret })
     }
 

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::guard::{GuardedResolver, refused};
 use super::{WebhookSettings, body, sign};
+use crate::auth::sealing::Sealer;
 use crate::domain::event::QueueEvent;
 use crate::domain::webhook::{Attempt, Delivery, DeliveryState, Webhook, message_id};
 use crate::error::{AppError, AppResult, chain};
@@ -36,6 +37,8 @@ pub struct Deliverer {
     repo: Repo,
     client: Client,
     settings: WebhookSettings,
+    /// Seals the secrets as they are stored and opens them to sign.
+    sealer: Sealer,
     metrics: NotifyMetrics,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
@@ -50,7 +53,7 @@ impl Deliverer {
     /// A deliverer with its HTTP client: no redirects, the attempt's timeout, and the
     /// guard's resolver on every connection. Retries are timed by the system clock (not the
     /// service's injectable one): they are about the endpoint, not the tickets.
-    pub fn new(repo: Repo, settings: WebhookSettings, metrics: NotifyMetrics) -> Result<Self, String> {
+    pub fn new(repo: Repo, settings: WebhookSettings, sealer: Sealer, metrics: NotifyMetrics) -> Result<Self, String> {
         let client = Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout)
@@ -59,7 +62,12 @@ impl Deliverer {
             .user_agent(concat!("support-service/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("the webhook HTTP client: {e}"))?;
-        Ok(Self { repo, client, settings, metrics, hosts: Mutex::default() })
+        Ok(Self { repo, client, settings, sealer, metrics, hosts: Mutex::default() })
+    }
+
+    /// What seals a subscription's secret for storing, and opens a stored one.
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
     }
 
     /// The addresses and schemes subscriptions may use.
@@ -81,19 +89,31 @@ impl Deliverer {
         // new or recovering subscription waits for the next poll. Otherwise every numbered
         // batch (a hundred a second under load) read the subscriptions again.
         let mut quiet = false;
+        let mut unopened = HashSet::new();
         loop {
             if *leader.borrow_and_update() {
                 match self.repo.due_webhooks(Utc::now()).await {
                     Ok(due) => {
                         quiet = due.is_empty() && busy.is_empty();
                         let running: HashSet<i64> = busy.values().copied().collect();
-                        for (hook, secret) in due {
+                        for (hook, stored) in due {
                             if busy.len() >= IN_FLIGHT {
                                 break;
                             }
                             if running.contains(&hook.id) {
                                 continue;
                             }
+                            let secret = match self.sealer.open(&stored) {
+                                Ok(secret) => secret,
+                                Err(e) => {
+                                    // Once a process, not at every poll: the key is missing
+                                    // until the configuration changes.
+                                    if unopened.insert(hook.id) {
+                                        tracing::error!(webhook = hook.id, error = %e, "webhooks: a subscription's secret does not open; it is not delivered");
+                                    }
+                                    continue;
+                                }
+                            };
                             let (me, id, still) = (self.clone(), hook.id, leader.clone());
                             let handle = tasks.spawn(async move { me.drain(hook, secret, still).await });
                             busy.insert(handle.id(), id);
@@ -305,7 +325,8 @@ impl Deliverer {
     /// Delivers event `sequence` to subscription `webhook_id` once more, now, outside its
     /// order (its cursor does not move), and records it as a manual delivery.
     pub async fn redeliver(&self, webhook_id: i64, sequence: i64) -> AppResult<Delivery> {
-        let (hook, secret) = self.repo.webhook_with_secret(webhook_id).await?;
+        let (hook, stored) = self.repo.webhook_with_secret(webhook_id).await?;
+        let secret = self.sealer.open(&stored).map_err(AppError::Internal)?;
         let event =
             self.repo.events_after(sequence - 1, 1).await?.into_iter().next().filter(|e| e.sequence == sequence);
         let event = event.ok_or_else(|| {

@@ -82,8 +82,9 @@ pub struct AttemptRecord {
 }
 
 impl Repo {
-    /// Saves a subscription with its secret; its cursor starts at `after_sequence`, or at
-    /// the latest sequence (deliver from the next event).
+    /// Saves a subscription with its secret as stored (sealed: [`crate::auth::sealing`]);
+    /// its cursor starts at `after_sequence`, or at the latest sequence (deliver from the
+    /// next event).
     pub async fn create_webhook(
         &self,
         new: &NewWebhook,
@@ -118,7 +119,7 @@ impl Repo {
         self.webhook_with_secret(id).await
     }
 
-    /// A subscription and its secret.
+    /// A subscription and its secret as stored.
     pub async fn webhook_with_secret(&self, id: i64) -> AppResult<(Webhook, String)> {
         let m = found(row::Entity::find_by_id(id).one(&self.db).await?, "webhook", id)?;
         let secret = m.secret.clone();
@@ -218,7 +219,7 @@ impl Repo {
         Ok(after)
     }
 
-    /// Active subscriptions due for delivery at `now`, with their secrets.
+    /// Active subscriptions due for delivery at `now`, with their secrets as stored.
     pub async fn due_webhooks(&self, now: DateTime<Utc>) -> AppResult<Vec<(Webhook, String)>> {
         let due = Condition::any().add(row::Column::NextAttemptAt.is_null()).add(row::Column::NextAttemptAt.lte(now));
         let rows = row::Entity::find()
@@ -229,6 +230,32 @@ impl Repo {
             .all(&self.db)
             .await?;
         Ok(rows.into_iter().map(|m| (m.secret.clone(), m)).map(|(s, m)| (to_domain(m), s)).collect())
+    }
+
+    /// Every subscription's id and stored secret (at most 100,000), for sealing them again.
+    pub async fn webhook_secrets(&self) -> AppResult<Vec<(i64, String)>> {
+        let rows = row::Entity::find()
+            .select_only()
+            .column(row::Column::Id)
+            .column(row::Column::Secret)
+            .order_by_asc(row::Column::Id)
+            .limit(100_000)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows)
+    }
+
+    /// Replaces subscription `id`'s stored secret `stored` by `sealed`, the same secret
+    /// sealed again: false when it changed meanwhile (another replica sealed it first).
+    pub async fn replace_webhook_secret(&self, id: i64, stored: &str, sealed: &str) -> AppResult<bool> {
+        let done = row::Entity::update_many()
+            .col_expr(row::Column::Secret, Expr::value(sealed))
+            .filter(row::Column::Id.eq(id))
+            .filter(row::Column::Secret.eq(stored))
+            .exec(&self.db)
+            .await?;
+        Ok(done.rows_affected == 1)
     }
 
     /// Moves a cursor from `from` to `to` (events the filters skip): false when it moved

@@ -275,3 +275,74 @@ async fn private_addresses_and_plain_http_are_refused_unless_allowed() {
     let err = app.webhooks.create_webhook(bad).await.unwrap_err();
     assert_eq!(bad_fields(&err), ["webhook", "webhook.url", "after_sequence"]);
 }
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD
+}
+
+/// A subscription's stored secret, as the database holds it.
+async fn stored_secret(db: &sea_orm::DatabaseConnection, id: i64) -> String {
+    use sea_orm::ConnectionTrait;
+    let sql = format!("SELECT secret FROM webhooks WHERE id = {id}");
+    let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap();
+    row.expect("the subscription's row").try_get("", "secret").unwrap()
+}
+
+#[tokio::test]
+async fn secrets_are_stored_sealed_and_sealed_again_under_a_new_key() {
+    use sea_orm::ConnectionTrait;
+    use support_service::auth::sealing::Sealer;
+    let b64 = b64();
+    let (old, new) = ([1u8; 32], [2u8; 32]);
+    let mut app = spawn_with(|s| {
+        s.webhook_allow = vec!["127.0.0.1".into()];
+        s.secrets_key = Some(b64.encode(old).into());
+    })
+    .await;
+    let (_, url) = receiver(Vec::new()).await;
+    let mut created = Vec::new();
+    for _ in 0..2 {
+        let answer = app.webhooks.create_webhook(hook(&url, &[])).await.unwrap().into_inner();
+        created.push((answer.webhook.unwrap().id, answer.secret));
+    }
+    let db = sea_orm::Database::connect(app.db_url()).await.expect("connect");
+    let old_only = Sealer::new(&[old]).unwrap();
+    for (id, secret) in &created {
+        let stored = stored_secret(&db, *id).await;
+        let key_part = secret.trim_start_matches("whsec_");
+        assert!(stored.starts_with("sealed:1:") && !stored.contains(key_part), "{stored} holds {secret}");
+        assert_eq!(&old_only.open(&stored).unwrap(), secret);
+    }
+    // The second as a release before sealing stored it: as it is.
+    let (plain_id, plain) = &created[1];
+    let sql = format!("UPDATE webhooks SET secret = '{plain}' WHERE id = {plain_id}");
+    db.execute_unprepared(&sql).await.unwrap();
+
+    // A replica started with a new key first seals both again under it, and a sealer with
+    // the new key alone opens them.
+    let keys = format!("{},{}", b64.encode(new), b64.encode(old));
+    let _replica = app.replica(|s| s.secrets_key = Some(keys.into())).await;
+    let new_only = Sealer::new(&[new]).unwrap();
+    for (id, secret) in &created {
+        let stored = stored_secret(&db, *id).await;
+        assert!(new_only.is_current(&stored), "{stored}");
+        assert_eq!(&new_only.open(&stored).unwrap(), secret);
+        assert!(old_only.open(&stored).is_err());
+    }
+}
+
+#[tokio::test]
+async fn a_key_that_is_not_32_bytes_of_base64_stops_the_start_before_connecting() {
+    use secrecy::SecretString;
+    use support_service::config::Settings;
+    // An unreachable database: the refusal must come first, naming the setting.
+    let mut settings = Settings::with_database("mysql://nobody:nothing@127.0.0.1:9/none");
+    settings.db_startup_timeout_secs = 0;
+    settings.auth_secret = Some(SecretString::from(b64().encode((0u8..48).collect::<Vec<_>>())));
+    for (key, says) in [("not base64!", "key 1 is not base64"), ("AAAA", "key 1 is 3 bytes")] {
+        settings.secrets_key = Some(SecretString::from(key.to_owned()));
+        let clock = std::sync::Arc::new(support_service::domain::SystemClock);
+        let e = support_service::app::App::build(settings.clone(), clock).await.unwrap_err().to_string();
+        assert!(e.contains("SUPPORT_SECRETS_KEY") && e.contains(says), "{e}");
+    }
+}
