@@ -5,6 +5,7 @@ import "./style.css";
 import { agents, current, customers, onSession, resume, signOut, type Who } from "./api";
 import { fill, h, toast } from "./dom";
 import { report } from "./report";
+import { draw as drawRinger, ringFor } from "./ringer";
 import { Availability } from "./gen/support/v1/common_pb";
 import { adminAgents, adminCustomers, adminDepartments } from "./pages/admin";
 import { myTickets, newTicket } from "./pages/customer";
@@ -132,10 +133,17 @@ function availabilitySwitch(id: bigint): HTMLElement {
   return label;
 }
 
-onSession(() => bar());
-window.addEventListener("hashchange", () => void route());
+onSession((w) => {
+  bar();
+  ringFor(w);
+});
+window.addEventListener("hashchange", () => {
+  drawRinger();
+  void route();
+});
 void (async () => {
   await resume();
   bar();
+  ringFor(current());
   await route();
 })();

@@ -157,4 +157,25 @@ describe("calls in the console", () => {
     assert.equal(listed.calls[0].outcome, "CALL_OUTCOME_ACCEPTED");
     assert.ok(listed.calls[0].durationSeconds >= 1, JSON.stringify(listed.calls[0]));
   });
+
+  test("a call rings on any page: the customer answers it from the banner on her ticket list, then declines", async () => {
+    await customer.goto(`${server.url}#/tickets`);
+    await customer.getByRole("heading", { name: "My tickets" }).waitFor();
+    await customer.locator('#ringer[data-state="live"]').waitFor({ state: "attached", timeout: 10_000 });
+    await agent.getByRole("button", { name: "Call the customer" }).click();
+    const banner = customer.getByRole("alert", { name: "Incoming calls" });
+    await banner.getByText(`Grace Hopper is calling about ticket #${ticketId}.`).waitFor({ timeout: 10_000 });
+    await shot(customer, "customer-call-ringing-on-another-page");
+    await banner.getByRole("link", { name: "Answer" }).click();
+    const ringing = customer.getByRole("alertdialog", { name: "Incoming call" });
+    await ringing.waitFor({ timeout: 10_000 });
+    assert.equal(await banner.isVisible(), false, "on the ticket's own page its panel rings, not the banner");
+    await ringing.getByRole("button", { name: "Decline" }).click();
+    await agent.getByRole("button", { name: "Call the customer" }).waitFor({ timeout: 10_000 });
+    await customer.goto(`${server.url}#/tickets`);
+    await customer.getByRole("heading", { name: "My tickets" }).waitFor();
+    assert.equal(await banner.isVisible(), false, "a declined call rings no more");
+    const listed = await grpcurl(port, "support.v1.CallService/ListCalls", { ticketId }, adminJwt);
+    assert.equal(listed.calls[0].outcome, "CALL_OUTCOME_DECLINED");
+  });
 });
