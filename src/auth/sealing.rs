@@ -5,7 +5,9 @@
 //! rotating. The first seals; any opens, since each sealed text names its key. Without the
 //! setting a key generated once is kept in the database, as the quick start's signing key
 //! is: the secrets are then unreadable from the webhooks table alone (an export, a log of
-//! rows) but not from a copy of the whole database, so a production start warns.
+//! rows) but not from a copy of the whole database, so a production start warns. Once the
+//! setting is given, that generated key (if there is one) still opens, so the next start
+//! seals its secrets again under the configured key.
 //!
 //! A sealed text is `sealed:1:<key id>:<base64 of the nonce and the ciphertext>`. A text
 //! without that prefix is a secret stored before sealing existed: it is read as it is, and
@@ -123,11 +125,20 @@ pub fn parse_keys(value: &SecretString) -> Result<Vec<[u8; KEY_BYTES]>, String> 
         .collect()
 }
 
-/// The sealer: over the configured keys, or else over a key generated once and kept in
-/// the database (a production start warns).
+/// The sealer: over the configured keys (and, to open only, the generated key if there is
+/// one), or else over a key generated once and kept in the database (a production start
+/// warns).
 pub async fn resolve(configured: Option<&SecretString>, mode: Mode, repo: &Repo) -> Result<Sealer, String> {
     if let Some(value) = configured {
-        return Sealer::new(&parse_keys(value)?);
+        let mut keys = parse_keys(value)?;
+        let generated = repo
+            .stored_service_secret(GENERATED)
+            .await
+            .map_err(|e| format!("cannot read the generated sealing key: {e}"))?;
+        if let Some(generated) = generated {
+            keys.extend(parse_keys(&SecretString::from(generated))?);
+        }
+        return Sealer::new(&keys);
     }
     let fresh = generate()?;
     let generated = repo

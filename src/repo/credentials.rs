@@ -261,6 +261,11 @@ impl Repo {
         Ok(credential::Entity::find().filter(account.filter()).one(&self.db).await?.map(Into::into))
     }
 
+    /// The service-wide secret `name`, if it was ever made.
+    pub async fn stored_service_secret(&self, name: &str) -> AppResult<Option<String>> {
+        Ok(service_secret::Entity::find_by_id(name.to_owned()).one(&self.db).await?.map(|s| s.value))
+    }
+
     /// The service-wide secret `name`, created from `make` the first time it is asked for.
     pub async fn service_secret(
         &self,
@@ -268,9 +273,8 @@ impl Repo {
         make: impl FnOnce() -> String,
         now: DateTime<Utc>,
     ) -> AppResult<String> {
-        let find = || service_secret::Entity::find_by_id(name.to_owned()).one(&self.db);
-        if let Some(s) = find().await? {
-            return Ok(s.value);
+        if let Some(value) = self.stored_service_secret(name).await? {
+            return Ok(value);
         }
         let am = service_secret::ActiveModel { name: Set(name.to_owned()), value: Set(make()), created_at: Set(now) };
         match service_secret::Entity::insert(am).exec(&self.db).await {
@@ -279,6 +283,6 @@ impl Repo {
             Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
             Err(e) => return Err(e.into()),
         }
-        found(find().await?, "service secret", 0).map(|s| s.value)
+        found(self.stored_service_secret(name).await?, "service secret", 0)
     }
 }

@@ -332,6 +332,24 @@ async fn secrets_are_stored_sealed_and_sealed_again_under_a_new_key() {
 }
 
 #[tokio::test]
+async fn secrets_sealed_with_the_generated_key_move_to_a_configured_one() {
+    use support_service::auth::sealing::Sealer;
+    let mut app = spawn_with(|s| s.webhook_allow = vec!["127.0.0.1".into()]).await;
+    let (_, url) = receiver(Vec::new()).await;
+    let answer = app.webhooks.create_webhook(hook(&url, &[])).await.unwrap().into_inner();
+    let id = answer.webhook.unwrap().id;
+    let db = sea_orm::Database::connect(app.db_url()).await.expect("connect");
+    let configured = [3u8; 32];
+    let configured_only = Sealer::new(&[configured]).unwrap();
+    let stored = stored_secret(&db, id).await;
+    assert!(stored.starts_with("sealed:1:") && configured_only.open(&stored).is_err(), "{stored}");
+    // A start with the key configured opens what the generated key sealed, and seals it
+    // again under the configured key.
+    let _replica = app.replica(|s| s.secrets_key = Some(b64().encode(configured).into())).await;
+    assert_eq!(configured_only.open(&stored_secret(&db, id).await).unwrap(), answer.secret);
+}
+
+#[tokio::test]
 async fn a_key_that_is_not_32_bytes_of_base64_stops_the_start_before_connecting() {
     use secrecy::SecretString;
     use support_service::config::Settings;
