@@ -249,22 +249,28 @@ impl Repo {
     /// Replaces subscription `id`'s stored secret `stored` by `sealed`, the same secret
     /// sealed again: false when it changed meanwhile (another replica sealed it first).
     pub async fn replace_webhook_secret(&self, id: i64, stored: &str, sealed: &str) -> AppResult<bool> {
-        let done = row::Entity::update_many()
-            .col_expr(row::Column::Secret, Expr::value(sealed))
-            .filter(row::Column::Id.eq(id))
-            .filter(row::Column::Secret.eq(stored))
-            .exec(&self.db)
-            .await?;
-        Ok(done.rows_affected == 1)
+        self.swap_webhook_column(id, row::Column::Secret, stored, sealed).await
     }
 
     /// Moves a cursor from `from` to `to` (events the filters skip): false when it moved
     /// meanwhile (a replay), so the caller starts again from the new place.
     pub async fn advance_webhook(&self, id: i64, from: i64, to: i64) -> AppResult<bool> {
+        self.swap_webhook_column(id, row::Column::DeliveredThrough, from, to).await
+    }
+
+    /// Sets subscription `id`'s `column` to `to` if it still holds `from`: false when it
+    /// changed meanwhile.
+    async fn swap_webhook_column<V: Into<sea_orm::Value>>(
+        &self,
+        id: i64,
+        column: row::Column,
+        from: V,
+        to: V,
+    ) -> AppResult<bool> {
         let done = row::Entity::update_many()
-            .col_expr(row::Column::DeliveredThrough, Expr::value(to))
+            .col_expr(column, Expr::value(to))
             .filter(row::Column::Id.eq(id))
-            .filter(row::Column::DeliveredThrough.eq(from))
+            .filter(column.eq(from))
             .exec(&self.db)
             .await?;
         Ok(done.rows_affected == 1)
