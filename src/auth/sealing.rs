@@ -140,7 +140,7 @@ pub async fn resolve(configured: Option<&SecretString>, mode: Mode, repo: &Repo)
         }
         return Sealer::new(&keys);
     }
-    let fresh = generate()?;
+    let fresh = super::secret::random_base64(KEY_BYTES)?;
     let generated = repo
         .service_secret(GENERATED, move || fresh, chrono::Utc::now())
         .await
@@ -176,12 +176,6 @@ pub async fn reseal(repo: &Repo, sealer: &Sealer) -> AppResult<u64> {
         }
     }
     Ok(resealed)
-}
-
-fn generate() -> Result<String, String> {
-    let mut key = [0u8; KEY_BYTES];
-    getrandom::fill(&mut key).map_err(|e| format!("the operating system's random source failed: {e}"))?;
-    Ok(STANDARD.encode(key))
 }
 
 fn hex4(digest: &[u8]) -> String {

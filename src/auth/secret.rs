@@ -65,7 +65,7 @@ pub async fn resolve(configured: Option<&SecretString>, mode: Mode, repo: &Repo)
     if let Some(s) = settle(configured, mode)? {
         return Ok(s);
     }
-    let fresh = generate()?;
+    let fresh = random_base64(48)?;
     let value = repo
         .service_secret(GENERATED, move || fresh, chrono::Utc::now())
         .await
@@ -77,9 +77,9 @@ pub async fn resolve(configured: Option<&SecretString>, mode: Mode, repo: &Repo)
     Ok(SecretString::from(value))
 }
 
-/// 48 random bytes, base64.
-fn generate() -> Result<String, String> {
-    let mut bytes = [0u8; 48];
+/// `n` random bytes, base64: the generated keys kept in `service_secrets`.
+pub(super) fn random_base64(n: usize) -> Result<String, String> {
+    let mut bytes = vec![0u8; n];
     getrandom::fill(&mut bytes).map_err(|e| format!("the operating system's random source failed: {e}"))?;
     Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
 }
@@ -94,6 +94,6 @@ mod tests {
         assert!(check(&s("short")).unwrap_err().contains("too short"));
         assert!(check(&s(&"a".repeat(40))).unwrap_err().contains("guessable"));
         assert!(check(&s("changeme-changeme-changeme-changeme-1234")).unwrap_err().contains("guessable"));
-        assert!(check(&s(&generate().unwrap())).is_ok());
+        assert!(check(&s(&random_base64(48).unwrap())).is_ok());
     }
 }
