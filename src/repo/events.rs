@@ -34,6 +34,7 @@ use crate::error::{AppError, AppResult};
 /// A ticket row in the events' stored form (see [`payload`]).
 fn stored_ticket(m: &ticket::Model) -> TicketV1 {
     TicketV1 {
+        v: payload::CURRENT,
         id: m.id,
         customer_id: m.customer_id,
         department_id: m.department_id,
