@@ -277,9 +277,26 @@ struct MemoryArgs {
     seconds: f64,
 }
 
+/// Worker threads of this process's runtime: `SUPPORT_BENCH_THREADS`, one by default. The
+/// server it starts inherits the setting, so both sides of every comparison, the server
+/// and raw's generator, run as the Kubernetes manifest runs a replica that requests less
+/// than one CPU: the server here has well under one of the machine's two cores (its CPU
+/// in the tables). With a worker per core, each side's threads woke each other, about
+/// 1.5 wake-ups a database round trip (BENCHMARKS.md, issue 21, item 45).
+fn worker_threads() -> Fallible<usize> {
+    match std::env::var("SUPPORT_BENCH_THREADS") {
+        Err(_) => Ok(1),
+        Ok(v) => v
+            .parse()
+            .ok()
+            .filter(|n| (1..=64).contains(n))
+            .ok_or_else(|| format!("SUPPORT_BENCH_THREADS={v:?}: expected 1 to 64 worker threads").into()),
+    }
+}
+
 fn main() -> Fallible<()> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(worker_threads()?).enable_all().build()?;
     runtime.block_on(async move {
         let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
         let command = format!("cargo run --release -p bench -- {command}");
@@ -693,7 +710,9 @@ async fn watch_latency(report: &mut Report, a: &WatchArgs) -> Fallible<()> {
         let percent = |secs: f64| (secs / elapsed * 100.0).round();
         let peak = server.usage().peak_rss;
         let latency = subs.close().await;
-        if received < expected {
+        // More is as wrong as fewer: an event delivered twice, or a write that failed
+        // (printed above) yet committed.
+        if received != expected {
             report.failures.push(format!("watch {n}: {received} of {expected} events delivered"));
         }
         let [p50_ms, p90_ms, p99_ms, p999_ms, max_ms] = report::quantiles(&latency);

@@ -218,8 +218,8 @@ impl ServerProcess {
             None => Command::new(exe),
         };
         if let Ok(threads) = std::env::var("SUPPORT_BENCH_SERVER_THREADS") {
-            // Tokio reads its worker count from this variable.
-            command.env("TOKIO_WORKER_THREADS", threads);
+            // The server's worker threads alone (it inherits SUPPORT_BENCH_THREADS otherwise).
+            command.env("SUPPORT_BENCH_THREADS", threads);
         }
         command.args([subcommand, "--database-url", url]).args(options);
         let mut child = command

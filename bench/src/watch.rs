@@ -141,17 +141,31 @@ pub(crate) async fn steady_writes(
         };
         calls.push(tokio::spawn(async move {
             let t0 = Instant::now();
-            let ok = tickets.create_ticket(req).await.is_ok();
+            let done = tickets.create_ticket(req).await.map(drop);
             drop(permit);
-            (ok, t0.elapsed().as_micros() as u64)
+            (done, t0.elapsed().as_micros() as u64)
         }));
     }
     let mut written = 0;
     let mut latency = histogram();
+    let mut failed = 0;
     for call in calls {
-        let (ok, micros) = call.await.unwrap_or((false, 0));
-        written += u64::from(ok);
-        let _ = latency.record(micros.max(1));
+        match call.await {
+            Ok((Ok(()), micros)) => {
+                written += 1;
+                let _ = latency.record(micros.max(1));
+            }
+            Ok((Err(status), _)) => {
+                failed += 1;
+                if failed <= 3 {
+                    eprintln!("watch: a steady write failed: {:?} {}", status.code(), status.message());
+                }
+            }
+            Err(e) => eprintln!("watch: a steady write's task failed: {e}"),
+        }
+    }
+    if failed > 0 {
+        eprintln!("watch: {failed} of {writes} steady writes failed");
     }
     Ok((written, latency))
 }
