@@ -282,7 +282,7 @@ struct MemoryArgs {
 /// and raw's generator, run as the Kubernetes manifest runs a replica that requests less
 /// than one CPU: the server here has well under one of the machine's two cores (its CPU
 /// in the tables). With a worker per core, each side's threads woke each other, about
-/// 1.5 wake-ups a database round trip (BENCHMARKS.md, issue 21, item 45).
+/// 1.5 times a socket write (BENCHMARKS.md, issue 21, item 45).
 fn worker_threads() -> Fallible<usize> {
     match std::env::var("SUPPORT_BENCH_THREADS") {
         Err(_) => Ok(1),

@@ -23,9 +23,8 @@ pub const CURRENT: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketV1 {
     /// The version tag, [`CURRENT`] when written; absent (so 1) in what was written before
-    /// the tag existed. It is a field, first, so that one pass writes and reads it with the
-    /// rest: a wrapper that flattened the ticket into a tagged object, and a first pass that
-    /// read the tag alone, cost about 6,000 instructions an event.
+    /// the tag existed. It is a field, first, so that one JSON pass reads it with the rest
+    /// (a first pass read the tag alone, then a second the ticket).
     #[serde(default = "first_version")]
     pub v: u32,
     /// Id.
