@@ -163,7 +163,7 @@ step "benchmark smoke: every scenario, seconds each, and callgrind's count of a 
 # `all --quick` fails if a scenario fails, a call errs or an event is lost.
 cargo run --quiet -p bench -- all --quick --json /tmp/support-bench-smoke.json 2>/dev/null | tee /tmp/support-bench-smoke.md
 for row in '| create-ticket | 4 |' '| get-ticket | 4 |' '| list-tickets | 4 |' '| add-log | 4 |' '| mixed | 4 |' \
-  '| 2 | 20 | 40 of 40 |' '| 10 | 4 |' '| 10 | ' '| floor | 2 | 5 |' '| get-ticket | 2 | 5 |'; do
+  '| service | 2 | 20 | 40 of 40 |' '| bare tonic (floor) | 2 | 20 | 40 of 40 |' '| 10 | 4 |' '| 10 | ' '| floor | 2 | 5 |' '| get-ticket | 2 | 5 |'; do
   grep -qF -- "$row" /tmp/support-bench-smoke.md || { echo "benchmark smoke: no row $row" >&2; exit 1; }
 done
 

@@ -16,9 +16,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use support_service::grpc::coalesce::Coalesce;
 use support_service::pb;
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
@@ -34,7 +36,7 @@ use crate::load::{self, Op};
 use crate::raw::Raw;
 use crate::server::{self, ServerProcess};
 use crate::workload::{self, Kind, PAGE};
-use crate::{Fallible, raw};
+use crate::{Fallible, bare_watch, raw};
 
 /// The bare server's only service: raw's calls, one a check.
 struct Bare {
@@ -65,10 +67,14 @@ impl Health for Bare {
 /// The bare server's GetTicket and ListTickets: raw's SELECT, answered with the API's
 /// resources through tonic's own prost codec, so that a read's floor carries its answer
 /// (50 tickets for a page) as the service's does, less the page token (about 100 bytes).
-/// The bench calls them with the same requests it sends the service; every other method
-/// is UNIMPLEMENTED.
+/// Its CreateTicket and WatchQueue are WatchQueue's floor ([`crate::bare_watch`]). The
+/// bench calls them with the same requests it sends the service; every other method is
+/// UNIMPLEMENTED.
 #[derive(Clone)]
-struct BareTickets(Raw);
+struct BareTickets {
+    raw: Raw,
+    live: Arc<bare_watch::Live>,
+}
 
 impl tonic::server::NamedService for BareTickets {
     const NAME: &'static str = pb::ticket_service_server::SERVICE_NAME;
@@ -84,7 +90,7 @@ impl tower::Service<http::Request<tonic::body::Body>> for BareTickets {
     }
 
     fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
-        let raw = self.0.clone();
+        let (raw, live) = (self.raw.clone(), self.live.clone());
         Box::pin(async move {
             use tonic::server::Grpc;
             use tonic_prost::ProstCodec;
@@ -110,22 +116,37 @@ impl tower::Service<http::Request<tonic::body::Body>> for BareTickets {
                     });
                     Grpc::new(ProstCodec::default()).unary(list, request).await
                 }
-                _ => Status::unimplemented("the bare server answers only GetTicket and ListTickets").into_http(),
+                Some("CreateTicket") => {
+                    let create = tower::service_fn(move |r| bare_watch::create_ticket(raw.clone(), live.clone(), r));
+                    Grpc::new(ProstCodec::default()).unary(create, request).await
+                }
+                Some("WatchQueue") => {
+                    let watch = tower::service_fn(move |r| bare_watch::watch_queue(live.clone(), r));
+                    Grpc::new(bare_watch::codec()).server_streaming(watch, request).await
+                }
+                _ => Status::unimplemented(
+                    "the bare server answers only GetTicket, ListTickets, CreateTicket and WatchQueue",
+                )
+                .into_http(),
             })
         })
     }
 }
 
-/// The child's side: serve on an ephemeral port with `TCP_NODELAY`, as the service does;
-/// print `ADDR -` (no token) on stdout; stop when stdin closes.
+/// The child's side: serve on an ephemeral port with `TCP_NODELAY` and flush consolidation,
+/// as the service does; print `ADDR -` (no token) on stdout; stop when stdin closes.
 pub(crate) async fn serve_child(url: String, fixture: &Path) -> Fallible<()> {
     let fixture: Arc<Fixture> = Arc::new(serde_json::from_slice(&std::fs::read(fixture)?)?);
     let pool = raw::pool(&url).await?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     println!("{} -", listener.local_addr()?);
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    // The service's flush consolidation too: without it, HTTP/2 writes each WatchQueue
+    // frame almost on its own ([`Coalesce`]).
+    let incoming =
+        tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)).map(|c| c.map(Coalesce::new));
     // Its reads take their arguments from the request, so its `kind` is not used.
-    let tickets = BareTickets(Raw { kind: Kind::GetTicket, pool: pool.clone(), fixture: fixture.clone() });
+    let raw = Raw { kind: Kind::GetTicket, pool: pool.clone(), fixture: fixture.clone() };
+    let tickets = BareTickets { raw, live: bare_watch::Live::new() };
     tonic::transport::Server::builder()
         .add_service(HealthServer::new(Bare { pool, fixture }))
         .add_service(tickets)

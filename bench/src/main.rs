@@ -9,6 +9,7 @@
 //! shows one scenario's options.
 
 mod bare;
+mod bare_watch;
 mod client;
 mod dbstatus;
 mod fixture;
@@ -686,58 +687,97 @@ async fn watch_setup(api: &mut Clients) -> Fallible<(i64, i64, i64)> {
     Ok((busy, quiet, customer))
 }
 
-/// Commit-to-receive latency: subscribers to the whole queue while tickets are created.
+/// Commit-to-receive latency: subscribers to the whole queue while tickets are created,
+/// through the service and then, on the same database, through the bare server
+/// ([`bare_watch`]), WatchQueue's floor.
 async fn watch_latency(report: &mut Report, a: &WatchArgs) -> Fallible<()> {
     for &n in &a.subscribers {
-        let (server, _) = fresh_server(&a.common).await?;
+        let (server, url) = fresh_server(&a.common).await?;
         let mut api = Clients::new(connect(&server.uri, &server.token).await?);
         let (busy, _, customer) = watch_setup(&mut api).await?;
         eprintln!("watch: {n} subscribers, {} writes/s for {} s", a.rate, a.seconds);
-        let subs = watch::Subscribers::open(&server.uri, &server.token, n, pb::WatchQueueRequest::default()).await?;
-        let settled = server::database_settled().await;
-        if settled > Duration::from_secs(2) {
-            eprintln!("watch: waited {:.0} s for the database to settle", settled.as_secs_f64());
-        }
-        server.reset_peak();
-        let db = server::database_pids();
-        let before = server.cpu_clock(&db);
-        let started = Instant::now();
-        let (written, writes) = watch::steady_writes(&api, customer, busy, a.rate, a.seconds).await?;
-        let expected = written * n as u64;
-        let received = subs.wait_for(expected, Duration::from_secs(30)).await;
-        let cpu = before.until(server.cpu_clock(&db));
-        let elapsed = started.elapsed().as_secs_f64();
-        let percent = |secs: f64| (secs / elapsed * 100.0).round();
-        let peak = server.usage().peak_rss;
-        let latency = subs.close().await;
-        // More is as wrong as fewer: an event delivered twice, or a write that failed
-        // (printed above) yet committed.
-        if received != expected {
-            report.failures.push(format!("watch {n}: {received} of {expected} events delivered"));
-        }
-        let [p50_ms, p90_ms, p99_ms, p999_ms, max_ms] = report::quantiles(&latency);
-        let [w50, _, w99, _, _] = report::quantiles(&writes);
-        report.watch.push(Watched {
-            subscribers: n,
-            writes_per_second: a.rate,
-            expected,
-            received,
-            p50_ms,
-            p90_ms,
-            p99_ms,
-            p999_ms,
-            max_ms,
-            write_p50_ms: w50,
-            write_p99_ms: w99,
-            server_cpu_percent: percent(cpu.server),
-            subscribers_cpu_percent: percent(cpu.generator),
-            database_cpu_percent: percent(cpu.database),
-            server_peak_rss_mib: mib(peak),
-            target_p99_ms: 20.0,
-        });
+        let setup = WatchSetup { subscribers: n, customer, department: busy, args: a };
+        let measured = watch_once(report, &server, &api, "service", &setup).await?;
+        report.watch.push(measured);
         server.stop()?;
+        // The bare server's CreateTicket and WatchQueue take no fixture.
+        let fixture = fixture::Fixture { agents: Vec::new(), customers: 0, tickets: 0, open_tickets: Vec::new() };
+        let fixture_file = std::env::temp_dir().join(format!("support-bench-watch-{}.json", std::process::id()));
+        std::fs::write(&fixture_file, serde_json::to_vec(&fixture)?)?;
+        let bare = ServerProcess::start_bare(&url, &fixture_file);
+        let _ = std::fs::remove_file(&fixture_file);
+        let bare = bare?;
+        eprintln!("watch: {n} subscribers, {} writes/s for {} s, the bare server", a.rate, a.seconds);
+        let api = Clients::new(connect(&bare.uri, &bare.token).await?);
+        let measured = watch_once(report, &bare, &api, "bare tonic (floor)", &setup).await?;
+        report.watch.push(measured);
+        bare.stop()?;
     }
     Ok(())
+}
+
+/// What one WatchQueue latency run needs besides its server.
+struct WatchSetup<'a> {
+    subscribers: usize,
+    customer: i64,
+    department: i64,
+    args: &'a WatchArgs,
+}
+
+/// One run: `setup.subscribers` subscribers to `server` while tickets are created through
+/// `api`; a delivery that does not match the writes exactly is a failure in `report`.
+async fn watch_once(
+    report: &mut Report,
+    server: &ServerProcess,
+    api: &Clients,
+    label: &'static str,
+    setup: &WatchSetup<'_>,
+) -> Fallible<Watched> {
+    let (n, a) = (setup.subscribers, setup.args);
+    let subs = watch::Subscribers::open(&server.uri, &server.token, n, pb::WatchQueueRequest::default()).await?;
+    let settled = server::database_settled().await;
+    if settled > Duration::from_secs(2) {
+        eprintln!("watch: waited {:.0} s for the database to settle", settled.as_secs_f64());
+    }
+    server.reset_peak();
+    let db = server::database_pids();
+    let before = server.cpu_clock(&db);
+    let started = Instant::now();
+    let (written, writes) = watch::steady_writes(api, setup.customer, setup.department, a.rate, a.seconds).await?;
+    let expected = written * n as u64;
+    let received = subs.wait_for(expected, Duration::from_secs(30)).await;
+    let cpu = before.until(server.cpu_clock(&db));
+    let elapsed = started.elapsed().as_secs_f64();
+    let percent = |secs: f64| (secs / elapsed * 100.0).round();
+    let peak = server.usage().peak_rss;
+    let latency = subs.close().await;
+    // More is as wrong as fewer: an event delivered twice, or a write that failed
+    // (printed above) yet committed.
+    if received != expected {
+        report.failures.push(format!("watch {n} ({label}): {received} of {expected} events delivered"));
+    }
+    let [p50_ms, p90_ms, p99_ms, p999_ms, max_ms] = report::quantiles(&latency);
+    let [w50, _, w99, _, _] = report::quantiles(&writes);
+    Ok(Watched {
+        server: label,
+        subscribers: n,
+        writes_per_second: a.rate,
+        expected,
+        received,
+        p50_ms,
+        p90_ms,
+        p99_ms,
+        p999_ms,
+        max_ms,
+        write_p50_ms: w50,
+        write_p99_ms: w99,
+        server_cpu_percent: percent(cpu.server),
+        subscribers_cpu_percent: percent(cpu.generator),
+        database_cpu_percent: percent(cpu.database),
+        server_peak_rss_mib: mib(peak),
+        // The target is the service's; the floor has none.
+        target_p99_ms: (label == "service").then_some(20.0),
+    })
 }
 
 /// CreateTicket throughput without and with idle subscribers, interleaved.

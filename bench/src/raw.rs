@@ -83,7 +83,7 @@ pub(crate) struct Ticket {
     feedback: Option<String>,
     last_response: String,
     version: i64,
-    created_at: DateTime<Utc>,
+    pub(crate) created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     first_response_at: Option<DateTime<Utc>>,
     resolved_at: Option<DateTime<Utc>>,
@@ -249,7 +249,8 @@ async fn insert_event(
 }
 
 impl Raw {
-    async fn create(&self, d: &Draw) -> Result<(), String> {
+    /// Raw's CreateTicket transaction; the ticket it inserted.
+    pub(crate) async fn create(&self, d: &Draw) -> Result<Ticket, String> {
         let now = Utc::now();
         let mut txn = self.pool.begin().await.map_err(err)?;
         let customer = sqlx::query(
@@ -349,7 +350,8 @@ impl Raw {
         insert_event(&mut txn, "TICKET_CREATED", None, &t, None, now).await?;
         let opened = format!(r#"{{"kind":"OPENED","department_id":{},"status":"OPEN"}}"#, t.department_id);
         insert_history(&mut txn, t.id, now, &[("OPENED", opened)]).await?;
-        txn.commit().await.map_err(err)
+        txn.commit().await.map_err(err)?;
+        Ok(t)
     }
 
     pub(crate) async fn get(&self, id: i64) -> Result<Ticket, String> {
@@ -542,7 +544,7 @@ impl Op for Raw {
     async fn call(&mut self, rng: &mut ChaCha8Rng) -> Result<(), String> {
         let d = Draw::new(rng, &self.fixture);
         match self.kind {
-            Kind::CreateTicket => self.create(&d).await,
+            Kind::CreateTicket => self.create(&d).await.map(drop),
             Kind::GetTicket => self.get(d.ticket).await.map(drop),
             Kind::ListTickets => self.list(d.department).await.map(drop),
             Kind::AddLog => self.reply(d.open_ticket, d.agent, d.nonce).await,
