@@ -734,6 +734,10 @@ async fn watch_once(
     setup: &WatchSetup<'_>,
 ) -> Fallible<Watched> {
     let (n, a) = (setup.subscribers, setup.args);
+    // Warm the server's pool and statement caches first, with a burst that opens as many
+    // connections as the writes may hold: the bare server's pool starts empty, and its
+    // first writes' connects were most of its p99 with 10 subscribers.
+    watch::steady_writes(api, setup.customer, setup.department, 1000, 0.1).await?;
     let subs = watch::Subscribers::open(&server.uri, &server.token, n, pb::WatchQueueRequest::default()).await?;
     let settled = server::database_settled().await;
     if settled > Duration::from_secs(2) {

@@ -161,7 +161,10 @@ pub(crate) async fn steady_writes(
                     eprintln!("watch: a steady write failed: {:?} {}", status.code(), status.message());
                 }
             }
-            Err(e) => eprintln!("watch: a steady write's task failed: {e}"),
+            Err(e) => {
+                failed += 1;
+                eprintln!("watch: a steady write's task failed: {e}");
+            }
         }
     }
     if failed > 0 {
