@@ -232,11 +232,7 @@ async fn one(
     eprintln!("bare {}: filling the database ({tickets} tickets)", kind.name());
     let fixture = fixture::fill(&mut api, &pool, tickets).await?;
     server::database_settled().await;
-    let fixture_file = std::env::temp_dir().join(format!("support-bench-bare-{}.json", std::process::id()));
-    std::fs::write(&fixture_file, serde_json::to_vec(&fixture)?)?;
-    let bare = ServerProcess::start_bare(&url, &fixture_file);
-    let _ = std::fs::remove_file(&fixture_file);
-    let bare = bare?;
+    let bare = ServerProcess::start_bare(&url, &fixture)?;
     let bare_channel = tonic::transport::Channel::from_shared(bare.uri.clone())?.connect().await?;
     let fixture = Arc::new(fixture);
     let raw_op = Raw { kind, pool: pool.clone(), fixture: fixture.clone() };

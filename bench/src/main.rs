@@ -697,19 +697,15 @@ async fn watch_latency(report: &mut Report, a: &WatchArgs) -> Fallible<()> {
         let (busy, _, customer) = watch_setup(&mut api).await?;
         eprintln!("watch: {n} subscribers, {} writes/s for {} s", a.rate, a.seconds);
         let setup = WatchSetup { subscribers: n, customer, department: busy, args: a };
-        let measured = watch_once(report, &server, &api, "service", &setup).await?;
+        let measured = watch_once(report, &server, &api, ("service", Some(20.0)), &setup).await?;
         report.watch.push(measured);
         server.stop()?;
         // The bare server's CreateTicket and WatchQueue take no fixture.
         let fixture = fixture::Fixture { agents: Vec::new(), customers: 0, tickets: 0, open_tickets: Vec::new() };
-        let fixture_file = std::env::temp_dir().join(format!("support-bench-watch-{}.json", std::process::id()));
-        std::fs::write(&fixture_file, serde_json::to_vec(&fixture)?)?;
-        let bare = ServerProcess::start_bare(&url, &fixture_file);
-        let _ = std::fs::remove_file(&fixture_file);
-        let bare = bare?;
+        let bare = ServerProcess::start_bare(&url, &fixture)?;
         eprintln!("watch: {n} subscribers, {} writes/s for {} s, the bare server", a.rate, a.seconds);
         let api = Clients::new(connect(&bare.uri, &bare.token).await?);
-        let measured = watch_once(report, &bare, &api, "bare tonic (floor)", &setup).await?;
+        let measured = watch_once(report, &bare, &api, ("bare tonic (floor)", None), &setup).await?;
         report.watch.push(measured);
         bare.stop()?;
     }
@@ -725,12 +721,13 @@ struct WatchSetup<'a> {
 }
 
 /// One run: `setup.subscribers` subscribers to `server` while tickets are created through
-/// `api`; a delivery that does not match the writes exactly is a failure in `report`.
+/// `api`, its row named `label`, with the p99's target if it has one (the floor has none);
+/// a delivery that does not match the writes exactly is a failure in `report`.
 async fn watch_once(
     report: &mut Report,
     server: &ServerProcess,
     api: &Clients,
-    label: &'static str,
+    (label, target_p99_ms): (&'static str, Option<f64>),
     setup: &WatchSetup<'_>,
 ) -> Fallible<Watched> {
     let (n, a) = (setup.subscribers, setup.args);
@@ -779,8 +776,7 @@ async fn watch_once(
         subscribers_cpu_percent: percent(cpu.generator),
         database_cpu_percent: percent(cpu.database),
         server_peak_rss_mib: mib(peak),
-        // The target is the service's; the floor has none.
-        target_p99_ms: (label == "service").then_some(20.0),
+        target_p99_ms,
     })
 }
 

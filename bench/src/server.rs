@@ -198,11 +198,17 @@ impl ServerProcess {
         Self::spawn(url, wrapper, "serve", if quiet == Quiet::Yes { &["--quiet"] } else { &[] })
     }
 
-    /// A bare tonic server on `url` doing raw's calls, with the fixture in the file
-    /// `fixture` ([`crate::bare`]).
-    pub(crate) fn start_bare(url: &str, fixture: &std::path::Path) -> Fallible<Self> {
-        let fixture = fixture.to_str().ok_or("the fixture's path is not UTF-8")?;
-        Self::spawn(url, &[], "serve-bare", &["--fixture", fixture])
+    /// A bare tonic server on `url` doing raw's calls with `fixture` ([`crate::bare`]),
+    /// handed over in a file removed once the server has read it.
+    pub(crate) fn start_bare(url: &str, fixture: &crate::fixture::Fixture) -> Fallible<Self> {
+        let file = std::env::temp_dir().join(format!("support-bench-bare-{}.json", std::process::id()));
+        std::fs::write(&file, serde_json::to_vec(fixture)?)?;
+        let started = match file.to_str() {
+            Some(path) => Self::spawn(url, &[], "serve-bare", &["--fixture", path]),
+            None => Err("the fixture's path is not UTF-8".into()),
+        };
+        let _ = std::fs::remove_file(&file);
+        started
     }
 
     /// Runs this executable's `subcommand` on `url` (under `wrapper`, if any) and waits
